@@ -7,7 +7,7 @@ __all__ = ['PHOTOS', 'CONFIGS', 'TourConfig', 'gaussian_kernel1d', 'blur_2d', 'b
            'add_gaussian_noise', 'median_denoise', 'psnr', 'best_setting', 'PhotoResult', 'compare_filters',
            'fastest_time_s']
 
-# %% ../nbs/chapters/00_tour.ipynb #816e75f4
+# %% ../nbs/chapters/00_tour.ipynb #4d704ec4
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,7 +16,7 @@ import numpy as np
 import scipy.ndimage as ndi
 from skimage import color, data, metrics, transform, util
 
-# %% ../nbs/chapters/00_tour.ipynb #b640dd3a
+# %% ../nbs/chapters/00_tour.ipynb #bfe2ec4d
 @dataclass(frozen=True)
 class TourConfig:
     "The sizes of the tour's experiment at one scale."
@@ -41,7 +41,7 @@ CONFIGS: dict[str, TourConfig] = {
                       (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5)),
 }
 
-# %% ../nbs/chapters/00_tour.ipynb #151b71ab
+# %% ../nbs/chapters/00_tour.ipynb #b31c33a6
 def gaussian_kernel1d(
     sigma: float,  # standard deviation in pixels, > 0
     radius: int | None = None,  # half-width; None: ceil(4 sigma)
@@ -77,7 +77,7 @@ def blur_separable(image: np.ndarray, sigma: float) -> np.ndarray:
     g = gaussian_kernel1d(sigma)
     return ndi.convolve1d(ndi.convolve1d(_check_image(image), g, axis=0, mode="reflect"), g, axis=1, mode="reflect")
 
-# %% ../nbs/chapters/00_tour.ipynb #99cafce0
+# %% ../nbs/chapters/00_tour.ipynb #ccfee8a3
 def load_photo(
     name: str,  # a scikit-image photograph, e.g. "camera"
     size: int,  # side of the square output, in pixels
@@ -107,7 +107,7 @@ def add_gaussian_noise(image: np.ndarray, std: float, seed: int) -> np.ndarray:
         raise ValueError(f"std must be non-negative, got {std}")
     return util.random_noise(_check_image(image), mode="gaussian", var=std**2, rng=seed, clip=True)
 
-# %% ../nbs/chapters/00_tour.ipynb #87660e12
+# %% ../nbs/chapters/00_tour.ipynb #c5629284
 def median_denoise(image: np.ndarray, size: int) -> np.ndarray:
     "Median filter with an odd `size` × `size` window; image (H, W) -> (H, W)."
     if size < 1 or size % 2 == 0:
@@ -133,7 +133,7 @@ def best_setting(
     best_psnr, best = max(scores)
     return best, best_psnr
 
-# %% ../nbs/chapters/00_tour.ipynb #10bffa02
+# %% ../nbs/chapters/00_tour.ipynb #afbc3e0e
 @dataclass(frozen=True)
 class PhotoResult:
     "PSNRs (dB) of the best Gaussian and best median filter on one photograph, for both noises."

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['BOOK_PARTS', 'QUARTO_HINT', 'check_config', 'stage_book', 'render_html', 'require_quarto', 'render_book']
 
-# %% ../../nbs/core/06_book.ipynb #a69b6026
+# %% ../../nbs/core/06_book.ipynb #2ffc90ea
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,7 +15,7 @@ import nbformat
 from .chapters import (CvkitError, book_parts, chapter_name, is_chapter_file, load_quarto, notebook_title,
                                  project_root)
 
-# %% ../../nbs/core/06_book.ipynb #ae75814f
+# %% ../../nbs/core/06_book.ipynb #8c1bd99b
 BOOK_PARTS: tuple[str, ...] = (
     "Foundations",
     "Generative models and diffusion",
@@ -67,7 +67,7 @@ def check_config(
             problems.append(f"bibliography {bib} does not exist")
     return problems
 
-# %% ../../nbs/core/06_book.ipynb #de823412
+# %% ../../nbs/core/06_book.ipynb #75839016
 def stage_book(
     root: str | Path | None = None,  # the project root
     executed: str | Path = "_build/reproduce",  # a `cvkit reproduce --out` folder
@@ -106,7 +106,7 @@ def stage_book(
                 shutil.copy2(root / rel, dst)
     return stage
 
-# %% ../../nbs/core/06_book.ipynb #af42a34a
+# %% ../../nbs/core/06_book.ipynb #82d0beb0
 def render_html(
     stage: str | Path,  # a staged book
     out: str | Path | None = None,  # where the HTML pages go; None: `<stage>/_html`

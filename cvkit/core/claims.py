@@ -7,7 +7,7 @@ __all__ = ['REPRODUCED', 'NOT_REPRODUCED', 'NOT_CHECKABLE', 'VERDICTS', 'COMPARI
            'Claim', 'format_number', 'format_threshold', 'claim_row', 'claims_markdown', 'claims_html', 'claims_bundle',
            'ClaimLedger', 'claims_from_notebook']
 
-# %% ../../nbs/core/01_claims.ipynb #55850329
+# %% ../../nbs/core/01_claims.ipynb #00af45e1
 import json
 import math
 import operator
@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 from IPython.display import display
 
-# %% ../../nbs/core/01_claims.ipynb #402524b7
+# %% ../../nbs/core/01_claims.ipynb #23f5379a
 REPRODUCED = "reproduced"
 NOT_REPRODUCED = "not reproduced"
 NOT_CHECKABLE = "not checkable"
@@ -55,7 +55,7 @@ def judge(
         return REPRODUCED if threshold[0] <= value <= threshold[1] else NOT_REPRODUCED
     return REPRODUCED if _OPS[comparison](value, float(threshold)) else NOT_REPRODUCED
 
-# %% ../../nbs/core/01_claims.ipynb #56003cf4
+# %% ../../nbs/core/01_claims.ipynb #fc31b4a5
 @dataclass(frozen=True)
 class Claim:
     "One paper claim as checked by a chapter at one scale."
@@ -92,7 +92,7 @@ class Claim:
             kwargs["threshold"] = tuple(kwargs["threshold"])
         return cls(**kwargs)
 
-# %% ../../nbs/core/01_claims.ipynb #0df6f5f1
+# %% ../../nbs/core/01_claims.ipynb #aef18b84
 def format_number(x: float | None) -> str:
     "A compact human-readable number: four significant digits, '—' for None."
     if x is None:
@@ -113,7 +113,7 @@ def format_threshold(comparison: str | None, threshold: float | Sequence[float] 
         return f"in [{format_number(threshold[0])}, {format_number(threshold[1])}]"
     return f"{_SYMBOL[comparison]} {format_number(threshold)}"
 
-# %% ../../nbs/core/01_claims.ipynb #a58c24f8
+# %% ../../nbs/core/01_claims.ipynb #9995de13
 CLAIM_COLUMNS: tuple[str, ...] = ("", "claim", "paper", "metric", "threshold", "measured", "verdict")
 
 
@@ -164,7 +164,7 @@ def claims_html(claims: Iterable[Claim | dict]) -> str:
     body = "".join("<tr>" + "".join(cell(x) for x in row) + "</tr>" for row in rows)
     return f"<table class='cvkit-claims'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
-# %% ../../nbs/core/01_claims.ipynb #e712bdea
+# %% ../../nbs/core/01_claims.ipynb #fd90a5a0
 def claims_bundle(claims: Sequence[Claim], chapter: str, kind: str) -> dict:
     "A display bundle: HTML, plain text and the machine-readable JSON under `CLAIMS_MIME`."
     payload = {"chapter": chapter, "kind": kind, "claims": [c.to_dict() for c in claims]}
@@ -243,7 +243,7 @@ class ClaimLedger:
         if bad:
             raise AssertionError("claims that do not hold: " + "; ".join(bad))
 
-# %% ../../nbs/core/01_claims.ipynb #3ccf9f9b
+# %% ../../nbs/core/01_claims.ipynb #119054d0
 def claims_from_notebook(
     nb: dict,  # a notebook as loaded by nbformat (or its JSON dict)
 ) -> list[dict]:

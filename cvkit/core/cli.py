@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['build_parser', 'cmd_list', 'cmd_reproduce', 'cmd_book', 'main']
 
-# %% ../../nbs/core/08_cli.ipynb #e1d06e07
+# %% ../../nbs/core/08_cli.ipynb #4ca9be9d
 import argparse
 import sys
 from pathlib import Path
@@ -13,7 +13,7 @@ from pathlib import Path
 from .chapters import CvkitError, list_chapters, project_root, select_chapters
 from .settings import SCALE_CHOICES, SCALES
 
-# %% ../../nbs/core/08_cli.ipynb #e4c9e6b0
+# %% ../../nbs/core/08_cli.ipynb #76391edb
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2
         self.exit(2, f"{self.prog}: error: {message}\n")
@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--scale", default="auto", choices=SCALE_CHOICES, help="smoke | laptop | gpu | auto (default)")
     rep.add_argument("--device", default="auto", help="auto (default) | cpu | cuda")
     rep.add_argument("--seed", type=int, default=0, help="random seed injected into every chapter (default 0)")
-    rep.add_argument("--jobs", type=int, default=1, help="chapters run in parallel, each with its share of the cores")
+    rep.add_argument("--jobs", type=int, default=None,
+                     help="chapters run in parallel, each with its share of the cores (default: one per core; 1 at gpu scale)")
     rep.add_argument("--out", default="_build/reproduce", help="report folder (default _build/reproduce)")
     rep.add_argument("--timeout", type=float, default=None, help="seconds per chapter (default: 3 × the scale's budget)")
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -42,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     book.add_argument("--stage", default="_build/book-src", help="where the book's sources are assembled")
     return parser
 
-# %% ../../nbs/core/08_cli.ipynb #22f6b157
+# %% ../../nbs/core/08_cli.ipynb #ff76e1d3
 def cmd_list() -> int:
     "Print every chapter: name, part, title, module, paper and scales."
     chapters = list_chapters()

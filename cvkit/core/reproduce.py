@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['FOOTPRINT_TAG', 'TIMEOUT_FACTOR', 'WORKER_CODE', 'THREAD_VARS', 'PASSED', 'FAILED', 'CRASHED', 'TIMED_OUT',
-           'prepare_notebook', 'execute_notebook', 'worker_main', 'worker_env', 'threads_per_job', 'kill_tree',
-           'failing_cell', 'notebook_footprint', 'ChapterResult', 'judge_chapter', 'chapter_timeout_s', 'run_chapter',
-           'Report', 'report_markdown', 'write_report', 'check_output_dir', 'reproduce']
+           'prepare_notebook', 'execute_notebook', 'worker_main', 'worker_env', 'default_jobs', 'threads_per_job',
+           'kill_tree', 'failing_cell', 'notebook_footprint', 'ChapterResult', 'judge_chapter', 'chapter_timeout_s',
+           'run_chapter', 'Report', 'report_markdown', 'write_report', 'check_output_dir', 'reproduce']
 
-# %% ../../nbs/core/05_reproduce.ipynb #3fed61d6
+# %% ../../nbs/core/05_reproduce.ipynb #9ee3b7e1
 import json
 import os
 import shutil
@@ -29,7 +29,7 @@ from .claims import NOT_CHECKABLE, REPRODUCED, claims_from_notebook, claims_mark
 from .provenance import FOOTPRINT_MIME, collect_provenance, peak_rss_mb, utc_now
 from .settings import OFFLINE_ENV, resolve_scale
 
-# %% ../../nbs/core/05_reproduce.ipynb #aee73585
+# %% ../../nbs/core/05_reproduce.ipynb #a798c05c
 FOOTPRINT_TAG = "cvkit-footprint"
 TIMEOUT_FACTOR = 3.0  # a chapter's timeout is this many times its scale's budget
 
@@ -45,7 +45,7 @@ def prepare_notebook(
     nb.cells.append(cell)
     return nb
 
-# %% ../../nbs/core/05_reproduce.ipynb #fe17a466
+# %% ../../nbs/core/05_reproduce.ipynb #ce413167
 def execute_notebook(
     src: str | Path,  # the notebook to run
     dst: str | Path,  # where the executed notebook is written (also while it runs)
@@ -79,7 +79,7 @@ def worker_main(argv: list[str]) -> int:
 
 WORKER_CODE = "import sys; from cvkit.core.reproduce import worker_main; sys.exit(worker_main(sys.argv[1:]))"
 
-# %% ../../nbs/core/05_reproduce.ipynb #81656e59
+# %% ../../nbs/core/05_reproduce.ipynb #bca69df9
 THREAD_VARS: tuple[str, ...] = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
@@ -98,13 +98,20 @@ def worker_env(
     return env
 
 
+def default_jobs(scale: str, n_chapters: int, cpus: int | None = None) -> int:
+    "How many chapters to run at once by default: one per core, but one at a time at gpu scale (one GPU)."
+    if scale == "gpu":
+        return 1
+    return max(1, min(cpus or os.cpu_count() or 1, n_chapters))
+
+
 def threads_per_job(jobs: int, cpus: int | None = None) -> int:
     "Cores divided evenly between `jobs` workers (at least one each)."
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     return max(1, (cpus or os.cpu_count() or 1) // jobs)
 
-# %% ../../nbs/core/05_reproduce.ipynb #3061a232
+# %% ../../nbs/core/05_reproduce.ipynb #8edfbafa
 def kill_tree(pid: int) -> None:
     "Kill a process and all its descendants."
     try:
@@ -119,7 +126,7 @@ def kill_tree(pid: int) -> None:
             pass
     psutil.wait_procs(procs, timeout=10)
 
-# %% ../../nbs/core/05_reproduce.ipynb #7f916dbc
+# %% ../../nbs/core/05_reproduce.ipynb #b5bce47b
 def _cell_source(cell: dict) -> str:
     src = cell.get("source", "")
     return "".join(src) if isinstance(src, list) else src
@@ -159,7 +166,7 @@ def notebook_footprint(nb: dict) -> dict | None:
                 return json.loads(fp) if isinstance(fp, str) else dict(fp)
     return None
 
-# %% ../../nbs/core/05_reproduce.ipynb #f701fa9e
+# %% ../../nbs/core/05_reproduce.ipynb #c16ce51c
 PASSED, FAILED, CRASHED, TIMED_OUT = "passed", "failed", "crashed", "timed out"
 
 
@@ -195,7 +202,7 @@ def judge_chapter(claims: list[dict], failure: dict | None, timed_out: bool) -> 
         return FAILED, problems + ["no claims recorded"]
     return (FAILED if problems else PASSED), problems
 
-# %% ../../nbs/core/05_reproduce.ipynb #3406dba0
+# %% ../../nbs/core/05_reproduce.ipynb #b32a7286
 def chapter_timeout_s(chapter: Chapter, scale: str, factor: float = TIMEOUT_FACTOR) -> float:
     "The chapter's timeout: its scale budget times `factor`."
     return chapter.budget_s(scale) * factor
@@ -253,7 +260,7 @@ def run_chapter(
                          claims=claims, failure=failure, peak_rss_mb=worker.get("kernel_peak_rss_mb") or fp.get("peak_rss_mb"),
                          cuda_peak_mb=fp.get("cuda_peak_mb"), problems=problems)
 
-# %% ../../nbs/core/05_reproduce.ipynb #92e1b084
+# %% ../../nbs/core/05_reproduce.ipynb #eebe40ba
 @dataclass
 class Report:
     "A reproduction run: its settings, provenance and one result per chapter."
@@ -292,7 +299,8 @@ def report_markdown(report: Report) -> str:
     verdict = "all chapters passed" if report.ok else "SOME CHAPTERS FAILED"
     lines = [
         "# cvkit reproduction report", "",
-        f"**{verdict}** · scale `{report.scale}` · seed {report.seed} · device `{report.device}` · "
+        f"**{verdict}** · scale `{report.scale}` · seed {report.seed} · device `{report.device}` "
+        f"(→ `{prov.get('device_resolved', report.device)}`) · "
         f"{len(report.chapters)} chapter(s) · {report.jobs} job(s) · {report.wall_s:.1f} s · commit `{commit}`", "",
         "| chapter | part | status | claims holding | wall | peak RSS | CUDA peak |", "|---|---|---|---|---|---|---|",
     ]
@@ -326,7 +334,7 @@ def write_report(report: Report, out: Path) -> None:
     (out / "report.md").write_text(report_markdown(report))
     (out / "provenance.json").write_text(json.dumps(report.provenance, indent=2, default=str))
 
-# %% ../../nbs/core/05_reproduce.ipynb #8f9f7710
+# %% ../../nbs/core/05_reproduce.ipynb #0af8db7f
 def check_output_dir(out: str | Path) -> Path:
     "Create `out` if needed and make sure it is writable; a CvkitError otherwise."
     out = Path(out)
@@ -346,7 +354,7 @@ def reproduce(
     scale: str = "auto",  # smoke | laptop | gpu | auto
     seed: int = 0,
     device: str = "auto",  # auto | cpu | cuda
-    jobs: int = 1,  # chapters run in parallel
+    jobs: int | None = None,  # chapters run in parallel; None: `default_jobs`
     timeout_s: float | None = None,  # per chapter; None: budget × TIMEOUT_FACTOR
     progress: bool = True,  # show a progress bar over chapters
 ) -> Report:
@@ -358,6 +366,7 @@ def reproduce(
         raise CvkitError(f"seed must be a non-negative integer, got {seed!r}")
     if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
         raise CvkitError(f"unknown device {device!r}: expected auto, cpu or cuda")
+    jobs = default_jobs(scale, len(chapters)) if jobs is None else jobs
     if jobs < 1:
         raise CvkitError(f"--jobs must be at least 1, got {jobs}")
     unsupported = [c.name for c in chapters if scale not in c.scales]
@@ -365,6 +374,7 @@ def reproduce(
         raise CvkitError(f"chapter(s) {', '.join(unsupported)} do not support scale {scale!r}")
     out = check_output_dir(out)
     provenance = collect_provenance(seed=seed, scale=scale, device=device, repo=project_root())
+    provenance["device_resolved"] = "cuda" if (device != "cpu" and provenance["machine"]["gpu"]) else "cpu"
     threads = threads_per_job(jobs)
     start = time.perf_counter()
     results: dict[str, ChapterResult] = {}

@@ -6,7 +6,7 @@
 __all__ = ['SCALES', 'SCALE_CHOICES', 'OFFLINE_ENV', 'T', 'ScaleSpec', 'resolve_scale', 'resolve_device', 'seed_everything',
            'make_generators', 'set_offline', 'pick_config', 'RunContext', 'start_chapter']
 
-# %% ../../nbs/core/00_settings.ipynb #2ed25799
+# %% ../../nbs/core/00_settings.ipynb #ab346a41
 import os
 import random
 from dataclasses import dataclass
@@ -16,7 +16,7 @@ from typing import TypeVar
 import numpy as np
 import torch
 
-# %% ../../nbs/core/00_settings.ipynb #a1299e8c
+# %% ../../nbs/core/00_settings.ipynb #62958002
 @dataclass(frozen=True)
 class ScaleSpec:
     "The cost promise of one scale."
@@ -33,7 +33,7 @@ SCALES: dict[str, ScaleSpec] = {
 }
 SCALE_CHOICES: tuple[str, ...] = (*SCALES, "auto")
 
-# %% ../../nbs/core/00_settings.ipynb #9e53f213
+# %% ../../nbs/core/00_settings.ipynb #95119bb6
 def resolve_scale(
     scale: str = "auto",  # "smoke" | "laptop" | "gpu" | "auto"
     cuda_available: bool | None = None,  # None: ask torch
@@ -48,7 +48,7 @@ def resolve_scale(
         cuda_available = torch.cuda.is_available()
     return "gpu" if cuda_available else "smoke"
 
-# %% ../../nbs/core/00_settings.ipynb #4c39d279
+# %% ../../nbs/core/00_settings.ipynb #947cc74e
 def resolve_device(
     device: str | torch.device = "auto",  # "auto" | "cpu" | "cuda" | "cuda:N" | a torch.device
     cuda_available: bool | None = None,  # None: ask torch
@@ -71,7 +71,7 @@ def resolve_device(
         return torch.device(name)
     raise ValueError(f"unknown device {device!r}: expected 'auto', 'cpu', 'cuda' or 'cuda:N'")
 
-# %% ../../nbs/core/00_settings.ipynb #35298400
+# %% ../../nbs/core/00_settings.ipynb #320ed59c
 def seed_everything(
     seed: int,  # a non-negative integer
     deterministic: bool = True,  # ask torch for deterministic kernels
@@ -103,7 +103,7 @@ def make_generators(
     torch_gen.manual_seed(int(seed))
     return np.random.default_rng(int(seed)), torch_gen
 
-# %% ../../nbs/core/00_settings.ipynb #5dfbb44c
+# %% ../../nbs/core/00_settings.ipynb #b58f241f
 OFFLINE_ENV: dict[str, str] = {
     "HF_HUB_OFFLINE": "1",
     "HF_DATASETS_OFFLINE": "1",
@@ -120,7 +120,7 @@ def set_offline(
     target.update(OFFLINE_ENV)
     return target
 
-# %% ../../nbs/core/00_settings.ipynb #0ab1e3ce
+# %% ../../nbs/core/00_settings.ipynb #543f2e70
 T = TypeVar("T")
 
 
@@ -134,7 +134,7 @@ def pick_config(
         raise KeyError(f"configuration missing for scale(s) {', '.join(missing)}; every chapter defines smoke, laptop and gpu")
     return configs[resolve_scale(scale)]
 
-# %% ../../nbs/core/00_settings.ipynb #c7466069
+# %% ../../nbs/core/00_settings.ipynb #b2a903d6
 @dataclass(frozen=True)
 class RunContext:
     "How a chapter is being run: resolved scale, seed and device."
