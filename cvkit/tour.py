@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['PHOTOS', 'CONFIGS', 'TourConfig', 'gaussian_kernel1d', 'blur_2d', 'blur_separable', 'load_photo', 'add_impulse_noise',
            'add_gaussian_noise', 'median_denoise', 'psnr', 'best_setting', 'PhotoResult', 'compare_filters',
-           'fastest_time_s']
+           'TourMetrics', 'fastest_time_s', 'measure', 'thresholds']
 
-# %% ../nbs/chapters/00_tour.ipynb #4d704ec4
+# %% ../nbs/chapters/00_tour.ipynb #78cc6646
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,7 +16,7 @@ import numpy as np
 import scipy.ndimage as ndi
 from skimage import color, data, metrics, transform, util
 
-# %% ../nbs/chapters/00_tour.ipynb #bfe2ec4d
+# %% ../nbs/chapters/00_tour.ipynb #ac2273f4
 @dataclass(frozen=True)
 class TourConfig:
     "The sizes of the tour's experiment at one scale."
@@ -41,7 +41,7 @@ CONFIGS: dict[str, TourConfig] = {
                       (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5)),
 }
 
-# %% ../nbs/chapters/00_tour.ipynb #b31c33a6
+# %% ../nbs/chapters/00_tour.ipynb #7bffdd92
 def gaussian_kernel1d(
     sigma: float,  # standard deviation in pixels, > 0
     radius: int | None = None,  # half-width; None: ceil(4 sigma)
@@ -77,7 +77,7 @@ def blur_separable(image: np.ndarray, sigma: float) -> np.ndarray:
     g = gaussian_kernel1d(sigma)
     return ndi.convolve1d(ndi.convolve1d(_check_image(image), g, axis=0, mode="reflect"), g, axis=1, mode="reflect")
 
-# %% ../nbs/chapters/00_tour.ipynb #ccfee8a3
+# %% ../nbs/chapters/00_tour.ipynb #1f0bcdc0
 def load_photo(
     name: str,  # a scikit-image photograph, e.g. "camera"
     size: int,  # side of the square output, in pixels
@@ -107,7 +107,7 @@ def add_gaussian_noise(image: np.ndarray, std: float, seed: int) -> np.ndarray:
         raise ValueError(f"std must be non-negative, got {std}")
     return util.random_noise(_check_image(image), mode="gaussian", var=std**2, rng=seed, clip=True)
 
-# %% ../nbs/chapters/00_tour.ipynb #c5629284
+# %% ../nbs/chapters/00_tour.ipynb #fc3d65ef
 def median_denoise(image: np.ndarray, size: int) -> np.ndarray:
     "Median filter with an odd `size` × `size` window; image (H, W) -> (H, W)."
     if size < 1 or size % 2 == 0:
@@ -133,7 +133,7 @@ def best_setting(
     best_psnr, best = max(scores)
     return best, best_psnr
 
-# %% ../nbs/chapters/00_tour.ipynb #afbc3e0e
+# %% ../nbs/chapters/00_tour.ipynb #47c7ffce
 @dataclass(frozen=True)
 class PhotoResult:
     "PSNRs (dB) of the best Gaussian and best median filter on one photograph, for both noises."
@@ -166,6 +166,29 @@ def compare_filters(photo: str, cfg: TourConfig, seed: int) -> PhotoResult:
     )
 
 
+@dataclass(frozen=True)
+class TourMetrics:
+    "Everything the tour's claims are judged on, for one seed at one scale."
+    seed: int
+    photos: tuple[PhotoResult, ...]
+    taps: int  # length of the timed Gaussian kernel
+    max_diff: float  # max |2-D − separable| on the timing image
+    time_2d_s: float  # fastest 2-D convolution time
+    time_separable_s: float  # fastest separable time
+
+    @property
+    def speedup(self) -> float:
+        return self.time_2d_s / self.time_separable_s
+
+    @property
+    def worst_median_gain(self) -> float:
+        return min(r.median_gain_impulse for r in self.photos)
+
+    @property
+    def worst_gaussian_gain(self) -> float:
+        return min(r.gaussian_gain_gaussnoise for r in self.photos)
+
+
 def fastest_time_s(fn: Callable[[], object], repeats: int) -> float:
     "The fastest of `repeats` wall-clock timings of `fn()`, in seconds."
     if repeats < 1:
@@ -176,3 +199,26 @@ def fastest_time_s(fn: Callable[[], object], repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return min(times)
+
+# %% ../nbs/chapters/00_tour.ipynb #e688c900
+def measure(cfg: TourConfig, seed: int, progress: bool = False) -> TourMetrics:
+    "All of the tour's measurements for one seed: filter comparisons on every photograph, blur exactness and speed."
+    from tqdm.auto import tqdm
+
+    photos = tuple(compare_filters(p, cfg, seed) for p in tqdm(cfg.photos, desc=f"photographs (seed {seed})",
+                                                                  disable=not progress))
+    image = load_photo("camera", cfg.image_size)
+    direct, separable = blur_2d(image, cfg.timing_sigma), blur_separable(image, cfg.timing_sigma)
+    return TourMetrics(
+        seed=seed,
+        photos=photos,
+        taps=len(gaussian_kernel1d(cfg.timing_sigma)),
+        max_diff=float(np.max(np.abs(direct - separable))),
+        time_2d_s=fastest_time_s(lambda: blur_2d(image, cfg.timing_sigma), cfg.timing_repeats),
+        time_separable_s=fastest_time_s(lambda: blur_separable(image, cfg.timing_sigma), cfg.timing_repeats),
+    )
+
+# %% ../nbs/chapters/00_tour.ipynb #82dcf0fb
+def thresholds(scale: str) -> dict[str, float]:
+    "The claims' thresholds at `scale` (all are lower bounds except the exactness bound)."
+    return {"max_diff": 1e-12, "speedup": 8.0, "median_gain": 3.0 if scale == "smoke" else 1.5, "gaussian_gain": 0.3}

@@ -118,3 +118,15 @@ def test_claims_roundtrip_through_an_executed_notebook_structure():
     assert [c["id"] for c in found] == ["a", "b", "c"]
     assert found[0]["measured"] == 0.1 and found[0]["holds"] is False
     assert claims_from_notebook({"cells": []}) == []
+
+
+def test_per_claim_display_is_one_line():
+    from cvkit.core.claims import claim_line
+
+    ledger = make_ledger()
+    lines = [claim_line(c) for c in ledger.claims]
+    assert lines[0] == "✓ a: reproduced — measured 0.95, threshold ≥ 0.9"
+    assert lines[2].startswith("✓ c: not checkable at smoke scale — no ImageNet")
+    bundle = claims_bundle(ledger.claims[:1], "unit", "claim")
+    assert bundle["text/plain"].count("\n") == 0 and "<table" not in bundle["text/html"]
+    assert bundle[CLAIMS_MIME]["claims"][0]["id"] == "a"

@@ -83,3 +83,14 @@ def test_compare_filters_and_timer():
     assert fastest_time_s(lambda: None, 3) >= 0
     with pytest.raises(ValueError):
         fastest_time_s(lambda: None, 0)
+
+
+def test_measure_and_thresholds():
+    from cvkit.tour import measure, thresholds
+
+    m = measure(CONFIGS["smoke"], seed=1)
+    assert m.seed == 1 and len(m.photos) == 1 and m.taps == 33
+    assert m.max_diff < 1e-12 and m.speedup > 1
+    assert m.worst_median_gain == m.photos[0].median_gain_impulse
+    assert thresholds("smoke")["median_gain"] > thresholds("laptop")["median_gain"]
+    assert set(thresholds("gpu")) == {"max_diff", "speedup", "median_gain", "gaussian_gain"}

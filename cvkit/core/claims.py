@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['REPRODUCED', 'NOT_REPRODUCED', 'NOT_CHECKABLE', 'VERDICTS', 'COMPARISONS', 'CLAIMS_MIME', 'CLAIM_COLUMNS', 'judge',
-           'Claim', 'format_number', 'format_threshold', 'claim_row', 'claims_markdown', 'claims_html', 'claims_bundle',
-           'ClaimLedger', 'claims_from_notebook']
+           'Claim', 'format_number', 'format_threshold', 'claim_row', 'claims_markdown', 'claims_html', 'claim_line',
+           'claims_bundle', 'ClaimLedger', 'claims_from_notebook']
 
-# %% ../../nbs/core/01_claims.ipynb #00af45e1
+# %% ../../nbs/core/01_claims.ipynb #62349a0a
 import json
 import math
 import operator
@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 from IPython.display import display
 
-# %% ../../nbs/core/01_claims.ipynb #23f5379a
+# %% ../../nbs/core/01_claims.ipynb #05d38277
 REPRODUCED = "reproduced"
 NOT_REPRODUCED = "not reproduced"
 NOT_CHECKABLE = "not checkable"
@@ -55,7 +55,7 @@ def judge(
         return REPRODUCED if threshold[0] <= value <= threshold[1] else NOT_REPRODUCED
     return REPRODUCED if _OPS[comparison](value, float(threshold)) else NOT_REPRODUCED
 
-# %% ../../nbs/core/01_claims.ipynb #fc31b4a5
+# %% ../../nbs/core/01_claims.ipynb #a3d1f0f0
 @dataclass(frozen=True)
 class Claim:
     "One paper claim as checked by a chapter at one scale."
@@ -92,7 +92,7 @@ class Claim:
             kwargs["threshold"] = tuple(kwargs["threshold"])
         return cls(**kwargs)
 
-# %% ../../nbs/core/01_claims.ipynb #aef18b84
+# %% ../../nbs/core/01_claims.ipynb #ff69c80e
 def format_number(x: float | None) -> str:
     "A compact human-readable number: four significant digits, '—' for None."
     if x is None:
@@ -113,18 +113,18 @@ def format_threshold(comparison: str | None, threshold: float | Sequence[float] 
         return f"in [{format_number(threshold[0])}, {format_number(threshold[1])}]"
     return f"{_SYMBOL[comparison]} {format_number(threshold)}"
 
-# %% ../../nbs/core/01_claims.ipynb #9995de13
+# %% ../../nbs/core/01_claims.ipynb #91748793
 CLAIM_COLUMNS: tuple[str, ...] = ("", "claim", "paper", "metric", "threshold", "measured", "verdict")
 
 
-def claim_row(claim: Claim | dict) -> list[str]:
-    "One table row for a claim (a `Claim` or its dict form)."
+def claim_row(claim: Claim | dict, marks: tuple[str, str] = ("✅", "❌")) -> list[str]:
+    "One table row for a claim (a `Claim` or its dict form); `marks` are shown for holds / does not hold."
     c = claim if isinstance(claim, Claim) else Claim.from_dict(claim)
     verdict = c.verdict if c.holds else f"{c.verdict} (expected: {c.expected})"
     if c.note:
         verdict += f" — {c.note}"
     return [
-        "✅" if c.holds else "❌",
+        marks[0] if c.holds else marks[1],
         f"**{c.id}**: {c.statement}",
         f"{c.paper_ref}: {c.paper_value}",
         c.metric,
@@ -149,11 +149,14 @@ def claims_html(claims: Iterable[Claim | dict]) -> str:
     "The claims as an HTML table (rendered Markdown emphasis is kept simple: bold ids only)."
     import html
 
-    rows = [claim_row(c) for c in claims]
+    rows = [claim_row(c, marks=("✓", "✗")) for c in claims]
     if not rows:
         return "<p><em>No claims recorded.</em></p>"
 
     def cell(text: str) -> str:
+        if text in ("✓", "✗"):
+            color = "#1a7f37" if text == "✓" else "#cf222e"
+            return f"<td style='color:{color};font-weight:bold'>{text}</td>"
         text = html.escape(text)
         if text.startswith("**"):
             end = text.index("**", 2)
@@ -164,10 +167,27 @@ def claims_html(claims: Iterable[Claim | dict]) -> str:
     body = "".join("<tr>" + "".join(cell(x) for x in row) + "</tr>" for row in rows)
     return f"<table class='cvkit-claims'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
-# %% ../../nbs/core/01_claims.ipynb #fd90a5a0
+# %% ../../nbs/core/01_claims.ipynb #c0374fe6
+def claim_line(claim: Claim) -> str:
+    "One line for one claim: mark, id, verdict, measured value against the threshold."
+    mark = "✓" if claim.holds else "✗"
+    expected = "" if claim.holds else f" (expected: {claim.expected})"
+    if claim.verdict == NOT_CHECKABLE:
+        return f"{mark} {claim.id}: not checkable at {claim.scale} scale — {claim.note}"
+    return (f"{mark} {claim.id}: {claim.verdict}{expected} — measured {format_number(claim.measured)}, "
+            f"threshold {format_threshold(claim.comparison, claim.threshold)}")
+
+
 def claims_bundle(claims: Sequence[Claim], chapter: str, kind: str) -> dict:
     "A display bundle: HTML, plain text and the machine-readable JSON under `CLAIMS_MIME`."
+    import html
+
     payload = {"chapter": chapter, "kind": kind, "claims": [c.to_dict() for c in claims]}
+    if kind == "claim":  # one compact line per recorded claim; the full table comes with `show`
+        lines = [claim_line(c) for c in claims]
+        colors = ["#1a7f37" if c.holds else "#cf222e" for c in claims]
+        body = "".join(f"<div style='color:{col}'>{html.escape(line)}</div>" for line, col in zip(lines, colors))
+        return {CLAIMS_MIME: payload, "text/html": body, "text/plain": "\n".join(lines)}
     return {
         CLAIMS_MIME: payload,
         "text/html": claims_html(claims),
@@ -243,7 +263,7 @@ class ClaimLedger:
         if bad:
             raise AssertionError("claims that do not hold: " + "; ".join(bad))
 
-# %% ../../nbs/core/01_claims.ipynb #119054d0
+# %% ../../nbs/core/01_claims.ipynb #4e47ee93
 def claims_from_notebook(
     nb: dict,  # a notebook as loaded by nbformat (or its JSON dict)
 ) -> list[dict]:

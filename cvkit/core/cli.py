@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['build_parser', 'cmd_list', 'cmd_reproduce', 'cmd_book', 'main']
 
-# %% ../../nbs/core/08_cli.ipynb #4ca9be9d
+# %% ../../nbs/core/08_cli.ipynb #ae6115db
 import argparse
 import sys
 from pathlib import Path
@@ -13,7 +13,7 @@ from pathlib import Path
 from .chapters import CvkitError, list_chapters, project_root, select_chapters
 from .settings import SCALE_CHOICES, SCALES
 
-# %% ../../nbs/core/08_cli.ipynb #76391edb
+# %% ../../nbs/core/08_cli.ipynb #bf31258a
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2
         self.exit(2, f"{self.prog}: error: {message}\n")
@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     book.add_argument("--stage", default="_build/book-src", help="where the book's sources are assembled")
     return parser
 
-# %% ../../nbs/core/08_cli.ipynb #ff76e1d3
+# %% ../../nbs/core/08_cli.ipynb #41743e75
 def cmd_list() -> int:
     "Print every chapter: name, part, title, module, paper and scales."
     chapters = list_chapters()

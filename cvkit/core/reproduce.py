@@ -5,10 +5,11 @@
 # %% auto #0
 __all__ = ['FOOTPRINT_TAG', 'TIMEOUT_FACTOR', 'WORKER_CODE', 'THREAD_VARS', 'PASSED', 'FAILED', 'CRASHED', 'TIMED_OUT',
            'prepare_notebook', 'execute_notebook', 'worker_main', 'worker_env', 'default_jobs', 'threads_per_job',
-           'kill_tree', 'failing_cell', 'notebook_footprint', 'ChapterResult', 'judge_chapter', 'chapter_timeout_s',
-           'run_chapter', 'Report', 'report_markdown', 'write_report', 'check_output_dir', 'reproduce']
+           'kill_tree', 'WorkerOutcome', 'run_worker', 'failing_cell', 'notebook_footprint', 'ChapterResult',
+           'judge_chapter', 'chapter_timeout_s', 'run_chapter', 'Report', 'report_markdown', 'write_report',
+           'check_output_dir', 'reproduce']
 
-# %% ../../nbs/core/05_reproduce.ipynb #9ee3b7e1
+# %% ../../nbs/core/05_reproduce.ipynb #52707852
 import json
 import os
 import shutil
@@ -29,7 +30,7 @@ from .claims import NOT_CHECKABLE, REPRODUCED, claims_from_notebook, claims_mark
 from .provenance import FOOTPRINT_MIME, collect_provenance, peak_rss_mb, utc_now
 from .settings import OFFLINE_ENV, resolve_scale
 
-# %% ../../nbs/core/05_reproduce.ipynb #a798c05c
+# %% ../../nbs/core/05_reproduce.ipynb #58ebd879
 FOOTPRINT_TAG = "cvkit-footprint"
 TIMEOUT_FACTOR = 3.0  # a chapter's timeout is this many times its scale's budget
 
@@ -45,7 +46,7 @@ def prepare_notebook(
     nb.cells.append(cell)
     return nb
 
-# %% ../../nbs/core/05_reproduce.ipynb #ce413167
+# %% ../../nbs/core/05_reproduce.ipynb #cb89dae5
 def execute_notebook(
     src: str | Path,  # the notebook to run
     dst: str | Path,  # where the executed notebook is written (also while it runs)
@@ -69,7 +70,7 @@ def worker_main(argv: list[str]) -> int:
     job = json.loads(Path(argv[0]).read_text())
     result: dict = {"error": None}
     try:
-        execute_notebook(job["src"], job["dst"], job["parameters"], job.get("cell_timeout_s"))
+        execute_notebook(job["src"], job["dst"], job["parameters"], job.get("cell_timeout_s"), job.get("footprint", True))
     except Exception as e:  # reported to the parent, which reads the failing cell from the notebook
         result["error"] = f"{type(e).__name__}: {str(e).strip()[-2000:]}"
     result["kernel_peak_rss_mb"] = round(peak_rss_mb("children"), 1)
@@ -79,7 +80,7 @@ def worker_main(argv: list[str]) -> int:
 
 WORKER_CODE = "import sys; from cvkit.core.reproduce import worker_main; sys.exit(worker_main(sys.argv[1:]))"
 
-# %% ../../nbs/core/05_reproduce.ipynb #bca69df9
+# %% ../../nbs/core/05_reproduce.ipynb #adedf50f
 THREAD_VARS: tuple[str, ...] = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
@@ -111,7 +112,7 @@ def threads_per_job(jobs: int, cpus: int | None = None) -> int:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     return max(1, (cpus or os.cpu_count() or 1) // jobs)
 
-# %% ../../nbs/core/05_reproduce.ipynb #8edfbafa
+# %% ../../nbs/core/05_reproduce.ipynb #e0ed3b1f
 def kill_tree(pid: int) -> None:
     "Kill a process and all its descendants."
     try:
@@ -126,7 +127,48 @@ def kill_tree(pid: int) -> None:
             pass
     psutil.wait_procs(procs, timeout=10)
 
-# %% ../../nbs/core/05_reproduce.ipynb #b5bce47b
+# %% ../../nbs/core/05_reproduce.ipynb #91fc99c9
+@dataclass(frozen=True)
+class WorkerOutcome:
+    "What the parent knows after a worker ended."
+    returncode: int | None  # the worker's exit status
+    timed_out: bool  # killed at the timeout
+    wall_s: float  # wall-clock seconds
+    error: str | None  # the exception papermill raised, if any
+    kernel_peak_rss_mb: float | None  # peak RSS of the finished kernel
+
+
+def run_worker(
+    src: Path,  # the notebook to run
+    dst: Path,  # the executed notebook
+    parameters: dict,  # papermill parameters
+    log_path: Path,  # the worker's stdout and stderr
+    timeout_s: float,  # wall-clock limit for the whole notebook
+    threads: int = 1,  # threads for OpenMP/MKL/OpenBLAS in the worker
+    footprint: bool = True,  # append the footprint cell
+) -> WorkerOutcome:
+    "Execute a notebook in a worker process (its own kernel), killing it at the timeout."
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="cvkit-job-") as tmp:
+        job_path, result_path = Path(tmp) / "job.json", Path(tmp) / "result.json"
+        job_path.write_text(json.dumps({"src": str(src), "dst": str(dst), "result": str(result_path),
+                                        "parameters": parameters, "cell_timeout_s": timeout_s, "footprint": footprint}))
+        start = time.perf_counter()
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen([sys.executable, "-c", WORKER_CODE, str(job_path)], stdout=log,
+                                    stderr=subprocess.STDOUT, env=worker_env(threads), cwd=str(Path(src).parent))
+            timed_out = False
+            try:
+                proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                kill_tree(proc.pid)
+                proc.wait()
+        wall = time.perf_counter() - start
+        result = json.loads(result_path.read_text()) if result_path.exists() else {}
+    return WorkerOutcome(proc.returncode, timed_out, round(wall, 1), result.get("error"), result.get("kernel_peak_rss_mb"))
+
+# %% ../../nbs/core/05_reproduce.ipynb #d61225e5
 def _cell_source(cell: dict) -> str:
     src = cell.get("source", "")
     return "".join(src) if isinstance(src, list) else src
@@ -166,7 +208,7 @@ def notebook_footprint(nb: dict) -> dict | None:
                 return json.loads(fp) if isinstance(fp, str) else dict(fp)
     return None
 
-# %% ../../nbs/core/05_reproduce.ipynb #c16ce51c
+# %% ../../nbs/core/05_reproduce.ipynb #ac790467
 PASSED, FAILED, CRASHED, TIMED_OUT = "passed", "failed", "crashed", "timed out"
 
 
@@ -202,7 +244,7 @@ def judge_chapter(claims: list[dict], failure: dict | None, timed_out: bool) -> 
         return FAILED, problems + ["no claims recorded"]
     return (FAILED if problems else PASSED), problems
 
-# %% ../../nbs/core/05_reproduce.ipynb #b32a7286
+# %% ../../nbs/core/05_reproduce.ipynb #71d0f320
 def chapter_timeout_s(chapter: Chapter, scale: str, factor: float = TIMEOUT_FACTOR) -> float:
     "The chapter's timeout: its scale budget times `factor`."
     return chapter.budget_s(scale) * factor
@@ -222,45 +264,27 @@ def run_chapter(
     nb_rel = Path("notebooks") / f"{chapter.name}.ipynb"
     dst = out / nb_rel
     dst.parent.mkdir(parents=True, exist_ok=True)
-    log_dir = out / "logs"
-    log_dir.mkdir(exist_ok=True)
-    for stale in (dst,):
-        stale.unlink(missing_ok=True)
-    with tempfile.TemporaryDirectory(prefix="cvkit-job-") as tmp:
-        job_path, result_path = Path(tmp) / "job.json", Path(tmp) / "result.json"
-        job_path.write_text(json.dumps({"src": str(chapter.path), "dst": str(dst), "result": str(result_path),
-                                        "parameters": {"SCALE": scale, "SEED": seed, "DEVICE": device},
-                                        "cell_timeout_s": timeout_s}))
-        start = time.perf_counter()
-        with open(log_dir / f"{chapter.name}.log", "w") as log:
-            proc = subprocess.Popen([sys.executable, "-c", WORKER_CODE, str(job_path)], stdout=log,
-                                    stderr=subprocess.STDOUT, env=worker_env(threads), cwd=str(chapter.path.parent))
-            timed_out = False
-            try:
-                proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                kill_tree(proc.pid)
-                proc.wait()
-        wall = time.perf_counter() - start
-        worker = json.loads(result_path.read_text()) if result_path.exists() else {}
+    dst.unlink(missing_ok=True)
+    run = run_worker(chapter.path.resolve(), dst, {"SCALE": scale, "SEED": seed, "DEVICE": device},
+                     out / "logs" / f"{chapter.name}.log", timeout_s, threads)
     nb = nbformat.read(dst, as_version=4) if dst.exists() else {"cells": []}
     claims = claims_from_notebook(nb)
     failure = failing_cell(nb)
-    if failure is None and (worker.get("error") or (proc.returncode != 0 and not timed_out)):
-        reason = worker.get("error") or f"worker exited with status {proc.returncode} (see logs/{chapter.name}.log)"
+    if failure is None and (run.error or (run.returncode != 0 and not run.timed_out)):
+        reason = run.error or f"worker exited with status {run.returncode} (see logs/{chapter.name}.log)"
         failure = {"code_cell": None, "execution_count": None, "first_line": "", "error": reason}
-    if timed_out:
+    if run.timed_out:
         failure = {**(failure or {"code_cell": None, "execution_count": None, "first_line": ""}),
                    "error": f"timed out after {timeout_s:.0f} s"}
+    timed_out = run.timed_out
     status, problems = judge_chapter(claims, failure, timed_out)
     fp = notebook_footprint(nb) or {}
     return ChapterResult(name=chapter.name, title=chapter.title, part=chapter.part, module=chapter.module,
-                         status=status, wall_s=round(wall, 1), notebook=str(nb_rel) if dst.exists() else None,
-                         claims=claims, failure=failure, peak_rss_mb=worker.get("kernel_peak_rss_mb") or fp.get("peak_rss_mb"),
+                         status=status, wall_s=run.wall_s, notebook=str(nb_rel) if dst.exists() else None,
+                         claims=claims, failure=failure, peak_rss_mb=run.kernel_peak_rss_mb or fp.get("peak_rss_mb"),
                          cuda_peak_mb=fp.get("cuda_peak_mb"), problems=problems)
 
-# %% ../../nbs/core/05_reproduce.ipynb #eebe40ba
+# %% ../../nbs/core/05_reproduce.ipynb #6b5ed11f
 @dataclass
 class Report:
     "A reproduction run: its settings, provenance and one result per chapter."
@@ -334,7 +358,7 @@ def write_report(report: Report, out: Path) -> None:
     (out / "report.md").write_text(report_markdown(report))
     (out / "provenance.json").write_text(json.dumps(report.provenance, indent=2, default=str))
 
-# %% ../../nbs/core/05_reproduce.ipynb #0af8db7f
+# %% ../../nbs/core/05_reproduce.ipynb #8b425eca
 def check_output_dir(out: str | Path) -> Path:
     "Create `out` if needed and make sure it is writable; a CvkitError otherwise."
     out = Path(out)

@@ -4,9 +4,10 @@
 
 # %% auto #0
 __all__ = ['SCALES', 'SCALE_CHOICES', 'OFFLINE_ENV', 'T', 'ScaleSpec', 'resolve_scale', 'resolve_device', 'seed_everything',
-           'make_generators', 'set_offline', 'pick_config', 'RunContext', 'start_chapter']
+           'make_generators', 'set_offline', 'pick_config', 'in_jupyter_kernel', 'configure_notebook_display',
+           'RunContext', 'start_chapter']
 
-# %% ../../nbs/core/00_settings.ipynb #ab346a41
+# %% ../../nbs/core/00_settings.ipynb #ff7c8e49
 import os
 import random
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import TypeVar
 import numpy as np
 import torch
 
-# %% ../../nbs/core/00_settings.ipynb #62958002
+# %% ../../nbs/core/00_settings.ipynb #14162f99
 @dataclass(frozen=True)
 class ScaleSpec:
     "The cost promise of one scale."
@@ -33,7 +34,7 @@ SCALES: dict[str, ScaleSpec] = {
 }
 SCALE_CHOICES: tuple[str, ...] = (*SCALES, "auto")
 
-# %% ../../nbs/core/00_settings.ipynb #95119bb6
+# %% ../../nbs/core/00_settings.ipynb #0d2ec792
 def resolve_scale(
     scale: str = "auto",  # "smoke" | "laptop" | "gpu" | "auto"
     cuda_available: bool | None = None,  # None: ask torch
@@ -48,7 +49,7 @@ def resolve_scale(
         cuda_available = torch.cuda.is_available()
     return "gpu" if cuda_available else "smoke"
 
-# %% ../../nbs/core/00_settings.ipynb #947cc74e
+# %% ../../nbs/core/00_settings.ipynb #334d1ada
 def resolve_device(
     device: str | torch.device = "auto",  # "auto" | "cpu" | "cuda" | "cuda:N" | a torch.device
     cuda_available: bool | None = None,  # None: ask torch
@@ -71,7 +72,7 @@ def resolve_device(
         return torch.device(name)
     raise ValueError(f"unknown device {device!r}: expected 'auto', 'cpu', 'cuda' or 'cuda:N'")
 
-# %% ../../nbs/core/00_settings.ipynb #320ed59c
+# %% ../../nbs/core/00_settings.ipynb #87618886
 def seed_everything(
     seed: int,  # a non-negative integer
     deterministic: bool = True,  # ask torch for deterministic kernels
@@ -103,7 +104,7 @@ def make_generators(
     torch_gen.manual_seed(int(seed))
     return np.random.default_rng(int(seed)), torch_gen
 
-# %% ../../nbs/core/00_settings.ipynb #b58f241f
+# %% ../../nbs/core/00_settings.ipynb #797486bf
 OFFLINE_ENV: dict[str, str] = {
     "HF_HUB_OFFLINE": "1",
     "HF_DATASETS_OFFLINE": "1",
@@ -120,7 +121,7 @@ def set_offline(
     target.update(OFFLINE_ENV)
     return target
 
-# %% ../../nbs/core/00_settings.ipynb #543f2e70
+# %% ../../nbs/core/00_settings.ipynb #a6fabe30
 T = TypeVar("T")
 
 
@@ -134,7 +135,27 @@ def pick_config(
         raise KeyError(f"configuration missing for scale(s) {', '.join(missing)}; every chapter defines smoke, laptop and gpu")
     return configs[resolve_scale(scale)]
 
-# %% ../../nbs/core/00_settings.ipynb #b2a903d6
+# %% ../../nbs/core/00_settings.ipynb #39384e3c
+def in_jupyter_kernel() -> bool:
+    "True when running inside a Jupyter kernel (JupyterLab, papermill), False in plain Python or pytest."
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and "IPKernelApp" in shell.config
+
+
+def configure_notebook_display() -> bool:
+    "In a Jupyter kernel, make plotly figures carry offline HTML next to their JSON; returns whether it acted."
+    if not in_jupyter_kernel():
+        return False
+    import plotly.io as pio
+
+    pio.renderers.default = "plotly_mimetype+notebook"
+    return True
+
+# %% ../../nbs/core/00_settings.ipynb #d2912d6d
 @dataclass(frozen=True)
 class RunContext:
     "How a chapter is being run: resolved scale, seed and device."
@@ -156,10 +177,11 @@ def start_chapter(
     deterministic: bool = True,  # deterministic torch kernels
     quiet: bool = False,  # do not print the one-line banner
 ) -> RunContext:
-    "Resolve scale and device, seed everything and go offline; the first call of every chapter."
+    "Resolve scale and device, seed everything, go offline, set up figures; the first call of every chapter."
     ctx = RunContext(chapter, resolve_scale(scale), int(seed), resolve_device(device))
     seed_everything(ctx.seed, deterministic=deterministic)
     set_offline()
+    configure_notebook_display()
     if not quiet:
         print(f"cvkit · {chapter} · scale={ctx.scale} (budget {ctx.spec.budget_s} s on {ctx.spec.hardware}) "
               f"· seed={ctx.seed} · device={ctx.device}")
