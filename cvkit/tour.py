@@ -7,7 +7,7 @@ __all__ = ['PHOTOS', 'CONFIGS', 'TourConfig', 'gaussian_kernel1d', 'blur_2d', 'b
            'add_gaussian_noise', 'median_denoise', 'psnr', 'best_setting', 'PhotoResult', 'compare_filters',
            'TourMetrics', 'fastest_time_s', 'measure', 'thresholds']
 
-# %% ../nbs/chapters/00_tour.ipynb #78cc6646
+# %% ../nbs/chapters/00_tour.ipynb #c75b8a1b
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,7 +16,7 @@ import numpy as np
 import scipy.ndimage as ndi
 from skimage import color, data, metrics, transform, util
 
-# %% ../nbs/chapters/00_tour.ipynb #ac2273f4
+# %% ../nbs/chapters/00_tour.ipynb #b8b7c8a8
 @dataclass(frozen=True)
 class TourConfig:
     "The sizes of the tour's experiment at one scale."
@@ -41,7 +41,7 @@ CONFIGS: dict[str, TourConfig] = {
                       (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5)),
 }
 
-# %% ../nbs/chapters/00_tour.ipynb #7bffdd92
+# %% ../nbs/chapters/00_tour.ipynb #d9a08e75
 def gaussian_kernel1d(
     sigma: float,  # standard deviation in pixels, > 0
     radius: int | None = None,  # half-width; None: ceil(4 sigma)
@@ -77,7 +77,7 @@ def blur_separable(image: np.ndarray, sigma: float) -> np.ndarray:
     g = gaussian_kernel1d(sigma)
     return ndi.convolve1d(ndi.convolve1d(_check_image(image), g, axis=0, mode="reflect"), g, axis=1, mode="reflect")
 
-# %% ../nbs/chapters/00_tour.ipynb #1f0bcdc0
+# %% ../nbs/chapters/00_tour.ipynb #bd2cfe96
 def load_photo(
     name: str,  # a scikit-image photograph, e.g. "camera"
     size: int,  # side of the square output, in pixels
@@ -107,7 +107,7 @@ def add_gaussian_noise(image: np.ndarray, std: float, seed: int) -> np.ndarray:
         raise ValueError(f"std must be non-negative, got {std}")
     return util.random_noise(_check_image(image), mode="gaussian", var=std**2, rng=seed, clip=True)
 
-# %% ../nbs/chapters/00_tour.ipynb #fc3d65ef
+# %% ../nbs/chapters/00_tour.ipynb #fc15baaa
 def median_denoise(image: np.ndarray, size: int) -> np.ndarray:
     "Median filter with an odd `size` × `size` window; image (H, W) -> (H, W)."
     if size < 1 or size % 2 == 0:
@@ -133,7 +133,7 @@ def best_setting(
     best_psnr, best = max(scores)
     return best, best_psnr
 
-# %% ../nbs/chapters/00_tour.ipynb #47c7ffce
+# %% ../nbs/chapters/00_tour.ipynb #88daa8e9
 @dataclass(frozen=True)
 class PhotoResult:
     "PSNRs (dB) of the best Gaussian and best median filter on one photograph, for both noises."
@@ -200,7 +200,7 @@ def fastest_time_s(fn: Callable[[], object], repeats: int) -> float:
         times.append(time.perf_counter() - t0)
     return min(times)
 
-# %% ../nbs/chapters/00_tour.ipynb #e688c900
+# %% ../nbs/chapters/00_tour.ipynb #f9736dc9
 def measure(cfg: TourConfig, seed: int, progress: bool = False) -> TourMetrics:
     "All of the tour's measurements for one seed: filter comparisons on every photograph, blur exactness and speed."
     from tqdm.auto import tqdm
@@ -218,7 +218,7 @@ def measure(cfg: TourConfig, seed: int, progress: bool = False) -> TourMetrics:
         time_separable_s=fastest_time_s(lambda: blur_separable(image, cfg.timing_sigma), cfg.timing_repeats),
     )
 
-# %% ../nbs/chapters/00_tour.ipynb #82dcf0fb
+# %% ../nbs/chapters/00_tour.ipynb #50bf142e
 def thresholds(scale: str) -> dict[str, float]:
     "The claims' thresholds at `scale` (all are lower bounds except the exactness bound)."
     return {"max_diff": 1e-12, "speedup": 8.0, "median_gain": 3.0 if scale == "smoke" else 1.5, "gaussian_gain": 0.3}

@@ -1,7 +1,9 @@
-"""Every chapter listed in the book runs at smoke scale through the runner, and every claim holds.
-The core notebooks and the front page execute without error."""
-import json
+"""Every chapter listed in the book runs at smoke scale through the runner, and every claim holds; the book check
+passes on the executed chapters; the core notebooks and the front page execute without error.
 
+The chapters run once per test session, in one `reproduce` call with two jobs (pytest.ini's `--dist loadfile` keeps
+this module on one xdist worker), and only those the selected tests need: `pytest -k tour` runs the tour alone."""
+import nbformat
 import pytest
 
 from cvkit.core.book import check_config, render_html, stage_book
@@ -13,10 +15,23 @@ CHAPTERS = list_chapters(ROOT)
 PAGES = [f for p in book_parts(load_quarto(ROOT)) for f in p.files if f.endswith(".ipynb") and not is_chapter_file(f)]
 
 
+@pytest.fixture(scope="module")
+def smoke_run(request, tmp_path_factory):
+    """Run, once, the chapters that the selected tests of this module need."""
+    selected = [item for item in request.session.items if item.module.__name__ == __name__]
+    if any(item.originalname == "test_book_check" for item in selected):
+        needed = CHAPTERS
+    else:
+        names = {item.callspec.params["chapter"].name for item in selected if item.originalname == "test_chapter_at_smoke"}
+        needed = [c for c in CHAPTERS if c.name in names]
+    out = tmp_path_factory.mktemp("smoke")
+    report = reproduce(needed, out=out, scale="smoke", seed=0, device="cpu", jobs=2, progress=False)
+    return {c.name: c for c in report.chapters}, out
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.name for c in CHAPTERS])
-def test_chapter_at_smoke(chapter, tmp_path):
-    report = reproduce([chapter], out=tmp_path, scale="smoke", seed=0, device="cpu", jobs=1, progress=False)
-    res = report.chapters[0]
+def test_chapter_at_smoke(chapter, smoke_run):
+    res = smoke_run[0][chapter.name]
     assert res.failure is None, f"{chapter.name} stopped at {res.failure}"
     assert res.claims, f"{chapter.name} recorded no claims"
     assert res.status == "passed", res.problems
@@ -24,18 +39,19 @@ def test_chapter_at_smoke(chapter, tmp_path):
     assert res.wall_s < 2 * 90, f"{chapter.name} took {res.wall_s} s at smoke (budget 90 s)"
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_page_executes(page, tmp_path):
-    execute_notebook(ROOT / page, tmp_path / "out.ipynb", parameters={}, footprint=False)
-
-
-def test_book_check(tmp_path):
+def test_book_check(smoke_run, tmp_path):
     assert check_config(ROOT) == []
-    executed = tmp_path / "executed"
-    reproduce(CHAPTERS, out=executed, scale="smoke", seed=0, device="cpu", progress=False)
-    stage = stage_book(ROOT, executed=executed, stage=tmp_path / "stage")
+    stage = stage_book(ROOT, executed=smoke_run[1], stage=tmp_path / "stage")
     pages = render_html(stage)
     assert len(pages) == len(PAGES) + len(CHAPTERS)
     tour = next(p for p in pages if "00_tour" in p.name).read_text()
     assert "cvkit-claims" in tour and "separable-exact" in tour
-    assert "Static sweep" in tour or "static sweep" in tour
+    executed = nbformat.read(smoke_run[1] / "notebooks" / "tour.ipynb", as_version=4)
+    explore_cell = next(c for c in executed.cells if c.cell_type == "code" and "explore(" in c.source)
+    assert any("image/png" in o.get("data", {}) for o in explore_cell.outputs), "the widget's static sweep is missing"
+    assert "plotly" in tour.lower()  # the 3-D figure carries its own HTML for readers without a kernel
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_executes(page, tmp_path):
+    execute_notebook(ROOT / page, tmp_path / "out.ipynb", parameters={}, footprint=False)

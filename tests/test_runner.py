@@ -132,3 +132,29 @@ def test_helpers():
     with pytest.raises(ValueError):
         threads_per_job(0)
     assert failing_cell({"cells": []}) is None
+
+
+def test_prepare_and_footprint_helpers(tmp_path):
+    import nbformat
+
+    from cvkit.core.provenance import FOOTPRINT_MIME
+    from cvkit.core.reproduce import (FOOTPRINT_TAG, TIMEOUT_FACTOR, chapter_timeout_s, notebook_footprint,
+                                      prepare_notebook)
+
+    path = make_chapter_notebook(tmp_path / "01_x.ipynb", PASSING)
+    nb = nbformat.read(path, as_version=4)
+    prepared = prepare_notebook(nb)
+    assert len(prepared.cells) == len(nb.cells) + 1 and len(nb.cells) == 4  # the original is untouched
+    assert FOOTPRINT_TAG in prepared.cells[-1].metadata["tags"] and "#| include: false" in prepared.cells[-1].source
+    assert chapter_timeout_s(load_chapter(path), "smoke") == 90 * TIMEOUT_FACTOR
+    fp = {"wall_s": 1.0, "peak_rss_mb": 2.0, "cuda_peak_mb": None}
+    assert notebook_footprint({"cells": [{"cell_type": "code", "outputs": [{"data": {FOOTPRINT_MIME: fp}}]}]}) == fp
+    assert notebook_footprint({"cells": []}) is None
+
+
+def test_show_footprint_displays_machine_readable_copy(capsys):
+    from cvkit.core.provenance import show_footprint
+
+    fp = show_footprint()
+    assert set(fp) == {"wall_s", "peak_rss_mb", "cuda_peak_mb"}
+    assert "peak RSS" in capsys.readouterr().out

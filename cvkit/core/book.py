@@ -6,7 +6,7 @@
 __all__ = ['BOOK_PARTS', 'PAGE_TIMEOUT_S', 'QUARTO_HINT', 'check_config', 'stage_book', 'render_html', 'require_quarto',
            'render_book']
 
-# %% ../../nbs/core/06_book.ipynb #224bd6eb
+# %% ../../nbs/core/06_book.ipynb #476c4c5a
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,7 +16,7 @@ import nbformat
 from .chapters import (CvkitError, book_parts, chapter_name, is_chapter_file, load_quarto, notebook_title,
                                  project_root)
 
-# %% ../../nbs/core/06_book.ipynb #8c9d0343
+# %% ../../nbs/core/06_book.ipynb #3d5f85be
 BOOK_PARTS: tuple[str, ...] = (
     "Foundations",
     "Generative models and diffusion",
@@ -68,7 +68,7 @@ def check_config(
             problems.append(f"bibliography {bib} does not exist")
     return problems
 
-# %% ../../nbs/core/06_book.ipynb #c8253afb
+# %% ../../nbs/core/06_book.ipynb #e89eb120
 PAGE_TIMEOUT_S = 300  # a core notebook or the front page must execute within this
 
 
@@ -114,7 +114,7 @@ def stage_book(
                 shutil.copy2(root / rel, dst)
     return stage
 
-# %% ../../nbs/core/06_book.ipynb #d6237eed
+# %% ../../nbs/core/06_book.ipynb #c1f9af50
 def render_html(
     stage: str | Path,  # a staged book
     out: str | Path | None = None,  # where the HTML pages go; None: `<stage>/_html`

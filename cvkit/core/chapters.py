@@ -7,7 +7,7 @@ __all__ = ['CvkitError', 'project_root', 'shared_data_dir', 'notebook_title', 'n
            'chapter_name', 'load_chapter', 'Part', 'load_quarto', 'book_parts', 'is_chapter_file', 'list_chapters',
            'select_chapters']
 
-# %% ../../nbs/core/04_chapters.ipynb #73583714
+# %% ../../nbs/core/04_chapters.ipynb #acfa5e33
 import difflib
 import importlib.util
 import json
@@ -20,11 +20,11 @@ import yaml
 
 from .settings import SCALES
 
-# %% ../../nbs/core/04_chapters.ipynb #184f7b71
+# %% ../../nbs/core/04_chapters.ipynb #e680dc92
 class CvkitError(Exception):
     "An error the user can fix; the command line prints its message as one line."
 
-# %% ../../nbs/core/04_chapters.ipynb #e703667f
+# %% ../../nbs/core/04_chapters.ipynb #a0ac9f15
 def _is_root(path: Path) -> bool:
     return (path / "settings.ini").is_file() and (path / "_quarto.yml").is_file()
 
@@ -49,7 +49,7 @@ def project_root(
     raise CvkitError("cannot find the cvkit source tree (settings.ini and _quarto.yml); run from a clone of cvkit "
                      "or set CVKIT_ROOT")
 
-# %% ../../nbs/core/04_chapters.ipynb #feb64e95
+# %% ../../nbs/core/04_chapters.ipynb #ed472623
 def shared_data_dir(
     root: str | Path | None = None,  # the project root; None: `project_root()`
 ) -> Path | None:
@@ -64,7 +64,7 @@ def shared_data_dir(
     path = base.resolve().parent / "shared" / "data"
     return path if path.is_dir() else None
 
-# %% ../../nbs/core/04_chapters.ipynb #b85573bc
+# %% ../../nbs/core/04_chapters.ipynb #0a12e1c9
 def _source(cell: dict) -> str:
     src = cell.get("source", "")
     return "".join(src) if isinstance(src, list) else src
@@ -95,7 +95,7 @@ def has_parameters_cell(nb: dict) -> bool:
     return any(c.get("cell_type") == "code" and "parameters" in c.get("metadata", {}).get("tags", [])
                for c in nb.get("cells", []))
 
-# %% ../../nbs/core/04_chapters.ipynb #7248c7af
+# %% ../../nbs/core/04_chapters.ipynb #71c2cd8e
 @dataclass(frozen=True)
 class Chapter:
     "One chapter notebook and what it declares about itself."
@@ -131,7 +131,7 @@ def load_chapter(path: str | Path, part: str = "") -> Chapter:
     return Chapter(name=chapter_name(path), path=path, part=part, title=notebook_title(nb) or chapter_name(path),
                    module=notebook_module(nb), paper=meta.get("paper"), scales=scales)
 
-# %% ../../nbs/core/04_chapters.ipynb #eaf4225b
+# %% ../../nbs/core/04_chapters.ipynb #44b5d7ac
 @dataclass(frozen=True)
 class Part:
     "A part of the book: a title and its files in reading order (paths relative to the root)."
@@ -181,7 +181,7 @@ def list_chapters(root: str | Path | None = None) -> list[Chapter]:
                 chapters.append(load_chapter(root / rel, part.title))
     return chapters
 
-# %% ../../nbs/core/04_chapters.ipynb #7e974b68
+# %% ../../nbs/core/04_chapters.ipynb #235c2cc6
 def select_chapters(
     names: list[str] | tuple[str, ...],  # chapter names; empty: all chapters
     chapters: list[Chapter],  # the known chapters

@@ -7,7 +7,7 @@ __all__ = ['REPRODUCED', 'NOT_REPRODUCED', 'NOT_CHECKABLE', 'VERDICTS', 'COMPARI
            'Claim', 'format_number', 'format_threshold', 'claim_row', 'claims_markdown', 'claims_html', 'claim_line',
            'claims_bundle', 'ClaimLedger', 'claims_from_notebook']
 
-# %% ../../nbs/core/01_claims.ipynb #62349a0a
+# %% ../../nbs/core/01_claims.ipynb #3f5645e9
 import json
 import math
 import operator
@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 from IPython.display import display
 
-# %% ../../nbs/core/01_claims.ipynb #05d38277
+# %% ../../nbs/core/01_claims.ipynb #84828790
 REPRODUCED = "reproduced"
 NOT_REPRODUCED = "not reproduced"
 NOT_CHECKABLE = "not checkable"
@@ -55,7 +55,7 @@ def judge(
         return REPRODUCED if threshold[0] <= value <= threshold[1] else NOT_REPRODUCED
     return REPRODUCED if _OPS[comparison](value, float(threshold)) else NOT_REPRODUCED
 
-# %% ../../nbs/core/01_claims.ipynb #a3d1f0f0
+# %% ../../nbs/core/01_claims.ipynb #1148dbe5
 @dataclass(frozen=True)
 class Claim:
     "One paper claim as checked by a chapter at one scale."
@@ -92,7 +92,7 @@ class Claim:
             kwargs["threshold"] = tuple(kwargs["threshold"])
         return cls(**kwargs)
 
-# %% ../../nbs/core/01_claims.ipynb #ff69c80e
+# %% ../../nbs/core/01_claims.ipynb #fbabb504
 def format_number(x: float | None) -> str:
     "A compact human-readable number: four significant digits, '—' for None."
     if x is None:
@@ -113,7 +113,7 @@ def format_threshold(comparison: str | None, threshold: float | Sequence[float] 
         return f"in [{format_number(threshold[0])}, {format_number(threshold[1])}]"
     return f"{_SYMBOL[comparison]} {format_number(threshold)}"
 
-# %% ../../nbs/core/01_claims.ipynb #91748793
+# %% ../../nbs/core/01_claims.ipynb #93c01a63
 CLAIM_COLUMNS: tuple[str, ...] = ("", "claim", "paper", "metric", "threshold", "measured", "verdict")
 
 
@@ -167,7 +167,7 @@ def claims_html(claims: Iterable[Claim | dict]) -> str:
     body = "".join("<tr>" + "".join(cell(x) for x in row) + "</tr>" for row in rows)
     return f"<table class='cvkit-claims'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
-# %% ../../nbs/core/01_claims.ipynb #c0374fe6
+# %% ../../nbs/core/01_claims.ipynb #3140dd12
 def claim_line(claim: Claim) -> str:
     "One line for one claim: mark, id, verdict, measured value against the threshold."
     mark = "✓" if claim.holds else "✗"
@@ -263,7 +263,7 @@ class ClaimLedger:
         if bad:
             raise AssertionError("claims that do not hold: " + "; ".join(bad))
 
-# %% ../../nbs/core/01_claims.ipynb #4e47ee93
+# %% ../../nbs/core/01_claims.ipynb #bcbeeecb
 def claims_from_notebook(
     nb: dict,  # a notebook as loaded by nbformat (or its JSON dict)
 ) -> list[dict]:

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['build_parser', 'cmd_list', 'cmd_reproduce', 'cmd_book', 'main']
 
-# %% ../../nbs/core/08_cli.ipynb #ae6115db
+# %% ../../nbs/core/08_cli.ipynb #a4baf0d8
 import argparse
 import sys
 from pathlib import Path
@@ -13,7 +13,7 @@ from pathlib import Path
 from .chapters import CvkitError, list_chapters, project_root, select_chapters
 from .settings import SCALE_CHOICES, SCALES
 
-# %% ../../nbs/core/08_cli.ipynb #bf31258a
+# %% ../../nbs/core/08_cli.ipynb #93855296
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2
         self.exit(2, f"{self.prog}: error: {message}\n")
@@ -33,17 +33,19 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--seed", type=int, default=0, help="random seed injected into every chapter (default 0)")
     rep.add_argument("--jobs", type=int, default=None,
                      help="chapters run in parallel, each with its share of the cores (default: one per core; 1 at gpu scale)")
-    rep.add_argument("--out", default="_build/reproduce", help="report folder (default _build/reproduce)")
+    rep.add_argument("--out", default=None, help="report folder (default: _build/reproduce in the project root)")
     rep.add_argument("--timeout", type=float, default=None, help="seconds per chapter (default: 3 × the scale's budget)")
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     book = sub.add_parser("book", help="render the book with Quarto (or --check it offline)")
     book.add_argument("--check", action="store_true", help="validate _quarto.yml and render each chapter with nbconvert")
-    book.add_argument("--executed", default="_build/reproduce", help="a `cvkit reproduce --out` folder")
-    book.add_argument("--stage", default="_build/book-src", help="where the book's sources are assembled")
+    book.add_argument("--executed", default=None,
+                      help="a `cvkit reproduce --out` folder (default: _build/reproduce in the project root)")
+    book.add_argument("--stage", default=None,
+                      help="where the book's sources are assembled (default: _build/book-src in the project root)")
     return parser
 
-# %% ../../nbs/core/08_cli.ipynb #41743e75
+# %% ../../nbs/core/08_cli.ipynb #1ae06be7
 def cmd_list() -> int:
     "Print every chapter: name, part, title, module, paper and scales."
     chapters = list_chapters()
@@ -62,9 +64,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from cvkit.core.reproduce import reproduce
 
     chapters = select_chapters(args.chapters, list_chapters())
-    out = Path(args.out)
-    if not out.is_absolute():
-        out = Path.cwd() / out
+    out = project_root() / "_build" / "reproduce" if args.out is None else Path(args.out).resolve()
     report = reproduce(chapters, out=out, scale=args.scale, seed=args.seed, device=args.device, jobs=args.jobs,
                        timeout_s=args.timeout, progress=not args.no_progress)
     for c in report.chapters:
@@ -92,7 +92,9 @@ def cmd_book(args: argparse.Namespace) -> int:
         return 1
     if not args.check:
         require_quarto()  # say so before spending time on staging
-    stage = stage_book(root, executed=args.executed, stage=args.stage)
+    executed = root / "_build" / "reproduce" if args.executed is None else Path(args.executed).resolve()
+    stage_dir = root / "_build" / "book-src" if args.stage is None else Path(args.stage).resolve()
+    stage = stage_book(root, executed=executed, stage=stage_dir)
     if args.check:
         pages = render_html(stage)
         print(f"book check passed: _quarto.yml is valid; {len(pages)} page(s) rendered to {stage / '_html'}")

@@ -6,7 +6,7 @@
 __all__ = ['to_numpy_image', 'image_grid', 'plot_curves', 'plot_point_cloud', 'plot_mesh', 'plot_skeleton_sequence',
            'static_sweep', 'explore']
 
-# %% ../../nbs/core/03_display.ipynb #cf654838
+# %% ../../nbs/core/03_display.ipynb #f67c5793
 import math
 from collections.abc import Callable, Mapping, Sequence
 
@@ -19,7 +19,7 @@ from IPython.display import display
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-# %% ../../nbs/core/03_display.ipynb #2d79bbbb
+# %% ../../nbs/core/03_display.ipynb #f140a3c5
 def to_numpy_image(
     image: np.ndarray | torch.Tensor,  # (H, W), (H, W, C) or, for tensors, (C, H, W); C in {1, 3, 4}
 ) -> np.ndarray:
@@ -37,7 +37,7 @@ def to_numpy_image(
         raise TypeError(f"expected a numeric image, got dtype {image.dtype}")
     return image.astype(np.float32) if image.dtype != np.uint8 else image
 
-# %% ../../nbs/core/03_display.ipynb #5a20ee28
+# %% ../../nbs/core/03_display.ipynb #74d80b7f
 def image_grid(
     images: Sequence[np.ndarray | torch.Tensor] | torch.Tensor,  # a list of images, or a batch (B, C, H, W)
     titles: Sequence[str] | None = None,  # one title per image
@@ -72,7 +72,7 @@ def image_grid(
     fig.tight_layout()
     return fig
 
-# %% ../../nbs/core/03_display.ipynb #327d83a9
+# %% ../../nbs/core/03_display.ipynb #6a706a5b
 def plot_curves(
     curves: Mapping[str, Sequence[float] | tuple[Sequence[float], Sequence[float]]],  # label -> y or (x, y)
     xlabel: str = "",
@@ -106,7 +106,7 @@ def plot_curves(
     fig.tight_layout()
     return fig
 
-# %% ../../nbs/core/03_display.ipynb #b627a0af
+# %% ../../nbs/core/03_display.ipynb #ab650afc
 def _points3d(x: np.ndarray | torch.Tensor, name: str, last: int = 3) -> np.ndarray:
     a = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
     if a.ndim < 2 or a.shape[-1] != last:
@@ -171,7 +171,7 @@ def plot_mesh(
     fig.update_layout(**_scene_layout(title))
     return fig
 
-# %% ../../nbs/core/03_display.ipynb #75d32c55
+# %% ../../nbs/core/03_display.ipynb #726308d7
 def _bone_lines(joints: np.ndarray, parents: Sequence[int]) -> tuple[list, list, list]:
     xs, ys, zs = [], [], []
     for j, p in enumerate(parents):
@@ -230,7 +230,7 @@ def plot_skeleton_sequence(
     )
     return fig
 
-# %% ../../nbs/core/03_display.ipynb #74f0f902
+# %% ../../nbs/core/03_display.ipynb #700a234c
 def static_sweep(
     draw: Callable[[object, Axes], None],  # draws the picture for one knob value into an axis
     values: Sequence,  # the knob values to show

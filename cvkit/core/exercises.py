@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['check_exercise']
 
-# %% ../../nbs/core/07_exercises.ipynb #29e7b92a
+# %% ../../nbs/core/07_exercises.ipynb #e31c4666
 from collections.abc import Callable, Sequence
 
 import numpy as np

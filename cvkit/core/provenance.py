@@ -6,7 +6,7 @@
 __all__ = ['KEY_PACKAGES', 'FOOTPRINT_MIME', 'git_state', 'package_versions', 'cpu_model', 'gpu_model', 'machine_info',
            'peak_rss_mb', 'cuda_peak_mb', 'utc_now', 'collect_provenance', 'footprint', 'show_footprint']
 
-# %% ../../nbs/core/02_provenance.ipynb #d4c49fb0
+# %% ../../nbs/core/02_provenance.ipynb #796bfdd6
 import os
 import platform
 import resource
@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from IPython.display import display
 
-# %% ../../nbs/core/02_provenance.ipynb #0a5d5bb1
+# %% ../../nbs/core/02_provenance.ipynb #5df3508b
 def git_state(
     path: str | Path = ".",  # any folder inside the repository
 ) -> dict[str, str | bool | None]:
@@ -36,7 +36,7 @@ def git_state(
     status = git("status", "--porcelain", "--untracked-files=no") if commit else None
     return {"commit": commit, "dirty": None if status is None else bool(status)}
 
-# %% ../../nbs/core/02_provenance.ipynb #03e7662b
+# %% ../../nbs/core/02_provenance.ipynb #bb334e43
 KEY_PACKAGES: tuple[str, ...] = (
     "cvkit", "torch", "numpy", "scipy", "scikit-image", "scikit-learn", "diffusers", "transformers",
     "datasets", "matplotlib", "plotly", "papermill", "nbdev",
@@ -55,7 +55,7 @@ def package_versions(
             versions[name] = None
     return versions
 
-# %% ../../nbs/core/02_provenance.ipynb #d3a28c62
+# %% ../../nbs/core/02_provenance.ipynb #b59508f3
 def cpu_model() -> str:
     "The CPU's model name (from /proc/cpuinfo on Linux), falling back to `platform.processor()`."
     cpuinfo = Path("/proc/cpuinfo")
@@ -84,7 +84,7 @@ def machine_info() -> dict[str, str | int | None]:
         "gpu": gpu_model(),
     }
 
-# %% ../../nbs/core/02_provenance.ipynb #9e9c21e9
+# %% ../../nbs/core/02_provenance.ipynb #0da20379
 def _maxrss_to_mb(maxrss: int) -> float:
     return maxrss / 2**20 if sys.platform == "darwin" else maxrss / 2**10
 
@@ -105,7 +105,7 @@ def cuda_peak_mb() -> float | None:
         return None
     return torch.cuda.max_memory_allocated() / 2**20
 
-# %% ../../nbs/core/02_provenance.ipynb #95180e63
+# %% ../../nbs/core/02_provenance.ipynb #461de721
 def utc_now() -> str:
     "The current UTC time as an ISO 8601 string (seconds)."
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -129,7 +129,7 @@ def collect_provenance(
         "device": device,
     }
 
-# %% ../../nbs/core/02_provenance.ipynb #9b725355
+# %% ../../nbs/core/02_provenance.ipynb #8b49dad7
 FOOTPRINT_MIME = "application/vnd.cvkit.footprint+json"
 
 

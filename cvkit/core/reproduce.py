@@ -9,7 +9,7 @@ __all__ = ['FOOTPRINT_TAG', 'TIMEOUT_FACTOR', 'WORKER_CODE', 'THREAD_VARS', 'PAS
            'judge_chapter', 'chapter_timeout_s', 'run_chapter', 'Report', 'report_markdown', 'write_report',
            'check_output_dir', 'reproduce']
 
-# %% ../../nbs/core/05_reproduce.ipynb #52707852
+# %% ../../nbs/core/05_reproduce.ipynb #d00df80f
 import json
 import os
 import shutil
@@ -30,7 +30,7 @@ from .claims import NOT_CHECKABLE, REPRODUCED, claims_from_notebook, claims_mark
 from .provenance import FOOTPRINT_MIME, collect_provenance, peak_rss_mb, utc_now
 from .settings import OFFLINE_ENV, resolve_scale
 
-# %% ../../nbs/core/05_reproduce.ipynb #58ebd879
+# %% ../../nbs/core/05_reproduce.ipynb #3d77a627
 FOOTPRINT_TAG = "cvkit-footprint"
 TIMEOUT_FACTOR = 3.0  # a chapter's timeout is this many times its scale's budget
 
@@ -46,7 +46,7 @@ def prepare_notebook(
     nb.cells.append(cell)
     return nb
 
-# %% ../../nbs/core/05_reproduce.ipynb #cb89dae5
+# %% ../../nbs/core/05_reproduce.ipynb #950addcb
 def execute_notebook(
     src: str | Path,  # the notebook to run
     dst: str | Path,  # where the executed notebook is written (also while it runs)
@@ -80,7 +80,7 @@ def worker_main(argv: list[str]) -> int:
 
 WORKER_CODE = "import sys; from cvkit.core.reproduce import worker_main; sys.exit(worker_main(sys.argv[1:]))"
 
-# %% ../../nbs/core/05_reproduce.ipynb #adedf50f
+# %% ../../nbs/core/05_reproduce.ipynb #eb3342d0
 THREAD_VARS: tuple[str, ...] = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
@@ -112,7 +112,7 @@ def threads_per_job(jobs: int, cpus: int | None = None) -> int:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     return max(1, (cpus or os.cpu_count() or 1) // jobs)
 
-# %% ../../nbs/core/05_reproduce.ipynb #e0ed3b1f
+# %% ../../nbs/core/05_reproduce.ipynb #6ab6660d
 def kill_tree(pid: int) -> None:
     "Kill a process and all its descendants."
     try:
@@ -127,7 +127,7 @@ def kill_tree(pid: int) -> None:
             pass
     psutil.wait_procs(procs, timeout=10)
 
-# %% ../../nbs/core/05_reproduce.ipynb #91fc99c9
+# %% ../../nbs/core/05_reproduce.ipynb #f5fcc6d0
 @dataclass(frozen=True)
 class WorkerOutcome:
     "What the parent knows after a worker ended."
@@ -168,7 +168,7 @@ def run_worker(
         result = json.loads(result_path.read_text()) if result_path.exists() else {}
     return WorkerOutcome(proc.returncode, timed_out, round(wall, 1), result.get("error"), result.get("kernel_peak_rss_mb"))
 
-# %% ../../nbs/core/05_reproduce.ipynb #d61225e5
+# %% ../../nbs/core/05_reproduce.ipynb #576cbd7d
 def _cell_source(cell: dict) -> str:
     src = cell.get("source", "")
     return "".join(src) if isinstance(src, list) else src
@@ -208,7 +208,7 @@ def notebook_footprint(nb: dict) -> dict | None:
                 return json.loads(fp) if isinstance(fp, str) else dict(fp)
     return None
 
-# %% ../../nbs/core/05_reproduce.ipynb #ac790467
+# %% ../../nbs/core/05_reproduce.ipynb #db9c1ec0
 PASSED, FAILED, CRASHED, TIMED_OUT = "passed", "failed", "crashed", "timed out"
 
 
@@ -244,7 +244,7 @@ def judge_chapter(claims: list[dict], failure: dict | None, timed_out: bool) -> 
         return FAILED, problems + ["no claims recorded"]
     return (FAILED if problems else PASSED), problems
 
-# %% ../../nbs/core/05_reproduce.ipynb #71d0f320
+# %% ../../nbs/core/05_reproduce.ipynb #cbe74e21
 def chapter_timeout_s(chapter: Chapter, scale: str, factor: float = TIMEOUT_FACTOR) -> float:
     "The chapter's timeout: its scale budget times `factor`."
     return chapter.budget_s(scale) * factor
@@ -284,7 +284,7 @@ def run_chapter(
                          claims=claims, failure=failure, peak_rss_mb=run.kernel_peak_rss_mb or fp.get("peak_rss_mb"),
                          cuda_peak_mb=fp.get("cuda_peak_mb"), problems=problems)
 
-# %% ../../nbs/core/05_reproduce.ipynb #6b5ed11f
+# %% ../../nbs/core/05_reproduce.ipynb #ac35113a
 @dataclass
 class Report:
     "A reproduction run: its settings, provenance and one result per chapter."
@@ -358,7 +358,7 @@ def write_report(report: Report, out: Path) -> None:
     (out / "report.md").write_text(report_markdown(report))
     (out / "provenance.json").write_text(json.dumps(report.provenance, indent=2, default=str))
 
-# %% ../../nbs/core/05_reproduce.ipynb #8b425eca
+# %% ../../nbs/core/05_reproduce.ipynb #3c8dbddf
 def check_output_dir(out: str | Path) -> Path:
     "Create `out` if needed and make sure it is writable; a CvkitError otherwise."
     out = Path(out)

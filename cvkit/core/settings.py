@@ -7,7 +7,7 @@ __all__ = ['SCALES', 'SCALE_CHOICES', 'OFFLINE_ENV', 'T', 'ScaleSpec', 'resolve_
            'make_generators', 'set_offline', 'pick_config', 'in_jupyter_kernel', 'configure_notebook_display',
            'RunContext', 'start_chapter']
 
-# %% ../../nbs/core/00_settings.ipynb #ff7c8e49
+# %% ../../nbs/core/00_settings.ipynb #04f8ab3d
 import os
 import random
 from dataclasses import dataclass
@@ -17,7 +17,7 @@ from typing import TypeVar
 import numpy as np
 import torch
 
-# %% ../../nbs/core/00_settings.ipynb #14162f99
+# %% ../../nbs/core/00_settings.ipynb #2aa0c716
 @dataclass(frozen=True)
 class ScaleSpec:
     "The cost promise of one scale."
@@ -34,7 +34,7 @@ SCALES: dict[str, ScaleSpec] = {
 }
 SCALE_CHOICES: tuple[str, ...] = (*SCALES, "auto")
 
-# %% ../../nbs/core/00_settings.ipynb #0d2ec792
+# %% ../../nbs/core/00_settings.ipynb #3d251642
 def resolve_scale(
     scale: str = "auto",  # "smoke" | "laptop" | "gpu" | "auto"
     cuda_available: bool | None = None,  # None: ask torch
@@ -49,7 +49,7 @@ def resolve_scale(
         cuda_available = torch.cuda.is_available()
     return "gpu" if cuda_available else "smoke"
 
-# %% ../../nbs/core/00_settings.ipynb #334d1ada
+# %% ../../nbs/core/00_settings.ipynb #79cd217d
 def resolve_device(
     device: str | torch.device = "auto",  # "auto" | "cpu" | "cuda" | "cuda:N" | a torch.device
     cuda_available: bool | None = None,  # None: ask torch
@@ -72,7 +72,7 @@ def resolve_device(
         return torch.device(name)
     raise ValueError(f"unknown device {device!r}: expected 'auto', 'cpu', 'cuda' or 'cuda:N'")
 
-# %% ../../nbs/core/00_settings.ipynb #87618886
+# %% ../../nbs/core/00_settings.ipynb #8832f56d
 def seed_everything(
     seed: int,  # a non-negative integer
     deterministic: bool = True,  # ask torch for deterministic kernels
@@ -104,7 +104,7 @@ def make_generators(
     torch_gen.manual_seed(int(seed))
     return np.random.default_rng(int(seed)), torch_gen
 
-# %% ../../nbs/core/00_settings.ipynb #797486bf
+# %% ../../nbs/core/00_settings.ipynb #3bab6530
 OFFLINE_ENV: dict[str, str] = {
     "HF_HUB_OFFLINE": "1",
     "HF_DATASETS_OFFLINE": "1",
@@ -121,7 +121,7 @@ def set_offline(
     target.update(OFFLINE_ENV)
     return target
 
-# %% ../../nbs/core/00_settings.ipynb #a6fabe30
+# %% ../../nbs/core/00_settings.ipynb #2c49b84d
 T = TypeVar("T")
 
 
@@ -135,7 +135,7 @@ def pick_config(
         raise KeyError(f"configuration missing for scale(s) {', '.join(missing)}; every chapter defines smoke, laptop and gpu")
     return configs[resolve_scale(scale)]
 
-# %% ../../nbs/core/00_settings.ipynb #39384e3c
+# %% ../../nbs/core/00_settings.ipynb #02f475d4
 def in_jupyter_kernel() -> bool:
     "True when running inside a Jupyter kernel (JupyterLab, papermill), False in plain Python or pytest."
     try:
@@ -155,7 +155,7 @@ def configure_notebook_display() -> bool:
     pio.renderers.default = "plotly_mimetype+notebook"
     return True
 
-# %% ../../nbs/core/00_settings.ipynb #d2912d6d
+# %% ../../nbs/core/00_settings.ipynb #b003c6f1
 @dataclass(frozen=True)
 class RunContext:
     "How a chapter is being run: resolved scale, seed and device."

@@ -1,0 +1,21 @@
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def test_benchmarks_quick_run_prints_ratios():
+    res = subprocess.run([sys.executable, "-m", "benchmarks", "--quick"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stderr
+    lines = [ln for ln in res.stdout.splitlines() if ln.startswith("tour ")]
+    assert lines and "scipy.ndimage.gaussian_filter" in lines[0] and "×" in lines[0]
+    assert float(lines[0].split("max |Δ|")[1]) < 1e-10
+
+
+def test_benchmark_row_ratio():
+    from benchmarks.common import BenchmarkRow, fastest
+
+    row = BenchmarkRow("x", "c", "ref", 1.0, 4.0, "same")
+    assert row.time_ratio == 0.25
+    assert fastest(lambda: None, 2) >= 0
