@@ -55,3 +55,22 @@ def test_book_check(smoke_run, tmp_path):
 @pytest.mark.parametrize("page", PAGES)
 def test_page_executes(page, tmp_path):
     execute_notebook(ROOT / page, tmp_path / "out.ipynb", parameters={}, footprint=False)
+
+
+def test_failing_fixture_is_caught_and_reported(tmp_path):
+    """A chapter broken on purpose (tests/fixtures/99_broken.ipynb): a claim that regressed and then a crash.
+    Both must be caught: the chapter is reported crashed at the right cell, the regressed claim is listed, and the
+    run's exit code is non-zero."""
+    from cvkit.core.chapters import load_chapter
+    from cvkit.core.reproduce import CRASHED, report_markdown
+
+    fixture = load_chapter(ROOT / "tests" / "fixtures" / "99_broken.ipynb", "Fixtures")
+    report = reproduce([fixture], out=tmp_path, scale="smoke", seed=0, device="cpu", jobs=1, progress=False)
+    res = report.chapters[0]
+    assert res.status == CRASHED and report.exit_code == 1
+    assert res.failure["code_cell"] == 4 and res.failure["error"] == "KeyError: 'missing layer'"
+    assert res.failure["first_line"] == "weights = {}"
+    assert res.problems == ["claim regressed: not reproduced (expected reproduced)"]
+    assert {c["id"]: c["holds"] for c in res.claims} == {"holds": True, "regressed": False}
+    md = report_markdown(report)
+    assert "Stopped at code cell 4" in md and "claim regressed: not reproduced" in md

@@ -16,11 +16,17 @@ from conftest import ROOT
 NBDEV_BIN = Path(sys.executable).parent
 
 
-def test_export_is_in_sync(tmp_path):
-    """Running nbdev_export on a copy of the tree leaves cvkit/ unchanged."""
+def run_on_copy(tool: str, tmp_path: Path) -> Path:
+    """Copy the source tree (without environments and build output) and run an nbdev command in the copy."""
     copy = tmp_path / "tree"
     shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", ".git", "_build", "__pycache__", "*.egg-info"))
-    subprocess.run([NBDEV_BIN / "nbdev_export"], cwd=copy, check=True, capture_output=True)
+    subprocess.run([NBDEV_BIN / tool], cwd=copy, check=True, capture_output=True)
+    return copy
+
+
+def test_export_is_in_sync(tmp_path):
+    """Running nbdev_export on a copy of the tree leaves cvkit/ unchanged."""
+    copy = run_on_copy("nbdev_export", tmp_path)
     for py in sorted((ROOT / "cvkit").rglob("*.py")):
         rel = py.relative_to(ROOT)
         assert (copy / rel).read_text() == py.read_text(), f"{rel} differs from what nbdev_export writes"
@@ -31,9 +37,7 @@ def test_export_is_in_sync(tmp_path):
 
 def test_notebooks_are_clean(tmp_path):
     """nbdev_clean leaves every notebook unchanged."""
-    copy = tmp_path / "tree"
-    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", ".git", "_build", "__pycache__", "*.egg-info"))
-    subprocess.run([NBDEV_BIN / "nbdev_clean"], cwd=copy, check=True, capture_output=True)
+    copy = run_on_copy("nbdev_clean", tmp_path)
     for nb in sorted((ROOT / "nbs").rglob("*.ipynb")):
         rel = nb.relative_to(ROOT)
         assert (copy / rel).read_text() == nb.read_text(), f"{rel} is not clean: run nbdev_clean"
