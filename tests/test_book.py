@@ -71,3 +71,15 @@ def test_missing_quarto_is_one_clear_error(monkeypatch, tmp_path):
         require_quarto()
     assert "Quarto is not installed" in str(err.value) and QUARTO_HINT in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_outputs_without_a_static_form_are_rejected(tmp_path):
+    from cvkit.core.book import unrenderable_outputs
+
+    stage = tmp_path / "stage"
+    cell = nbformat.v4.new_code_cell("fig.show()")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"application/vnd.plotly.v1+json": {"data": []}})]
+    write_nb(stage / "nbs" / "core" / "00_x.ipynb", [nbformat.v4.new_markdown_cell("# A page"), cell])
+    with pytest.raises(CvkitError, match="outputs a static page cannot show.*plotly"):
+        render_html(stage)
+    assert unrenderable_outputs({"cells": [{"cell_type": "code", "outputs": [{"data": {"text/plain": "x"}}]}]}) == []
