@@ -1,0 +1,204 @@
+"""cvkit.core.motion: skeletons, forward kinematics, the BVH reader (hand-made and real captures), StickMotion."""
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from cvkit.core.motion import (ACTIONS, STICK_PARENTS, BVHFormatError, Skeleton, forward_kinematics, generate_clip,
+                               generate_dataset, motion_strip, read_bvh, stick_skeleton)
+from conftest import ROOT
+
+MOTION_DIR = ROOT.parent / "shared" / "data" / "motion"
+
+ARM = Skeleton(("a", "b", "c"), (-1, 0, 1), np.array([[0, 0, 0], [1.0, 0, 0], [0, 2.0, 0]]))
+
+
+def test_skeleton_validation():
+    assert ARM.num_joints == 3 and ARM.index("c") == 2
+    assert np.allclose(ARM.bone_lengths(), [0, 1, 2])
+    with pytest.raises(KeyError, match="no joint named"):
+        ARM.index("z")
+    with pytest.raises(ValueError, match="parents must come before"):
+        Skeleton(("a", "b"), (-1, 1), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="only root"):
+        Skeleton(("a", "b"), (-1, -1), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="offsets of shape"):
+        Skeleton(("a", "b"), (-1, 0), np.zeros((3, 3)))
+
+
+def test_fk_hand_computed():
+    rng = np.random.default_rng(0)
+    R = Rotation.random(2 * 3, random_state=1).as_matrix().reshape(2, 3, 3, 3)
+    root = rng.normal(size=(2, 3))
+    pos = forward_kinematics(ARM, R, root)
+    for t in range(2):  # the recursion written out for this chain
+        assert np.allclose(pos[t, 0], root[t])
+        assert np.allclose(pos[t, 1], root[t] + R[t, 0] @ [1, 0, 0])
+        assert np.allclose(pos[t, 2], pos[t, 1] + R[t, 0] @ R[t, 1] @ [0, 2, 0])
+    with pytest.raises(ValueError, match=r"\(T, 3, 3, 3\)"):
+        forward_kinematics(ARM, np.zeros((2, 2, 3, 3)), root)
+    with pytest.raises(ValueError, match="root_positions"):
+        forward_kinematics(ARM, R, np.zeros((3, 3)))
+
+
+def test_fk_preserves_bone_lengths_and_is_rotation_equivariant():
+    rng = np.random.default_rng(2)
+    sk = stick_skeleton()
+    T = 5
+    R = Rotation.random(T * sk.num_joints, random_state=3).as_matrix().reshape(T, sk.num_joints, 3, 3)
+    pos = forward_kinematics(sk, R, rng.normal(size=(T, 3)))
+    lengths = np.linalg.norm(pos[:, 1:] - pos[:, list(sk.parents[1:])], axis=2)
+    assert np.allclose(lengths, sk.bone_lengths()[1:])
+    Q = Rotation.random(random_state=4).as_matrix()
+    R2 = R.copy()
+    R2[:, 0] = Q @ R[:, 0]  # rotating the root rotates the whole body about it
+    root = np.zeros((T, 3))
+    assert np.allclose(forward_kinematics(sk, R2, root), forward_kinematics(sk, R, root) @ Q.T)
+
+
+BVH = """HIERARCHY
+ROOT hips
+{
+  OFFSET 0 0 0
+  CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation
+  JOINT knee
+  {
+    OFFSET 0 -1 0
+    CHANNELS 3 Xrotation Yrotation Zrotation
+    End Site
+    {
+      OFFSET 0 -1 0
+    }
+  }
+}
+MOTION
+Frames: 3
+Frame Time: 0.04
+0 0 0 0 0 0 0 0 0
+1 2 3 0 90 0 0 0 0
+0 0 0 0 0 0 90 0 0
+"""
+
+
+def test_bvh_hand_made(tmp_path):
+    (tmp_path / "a.bvh").write_text(BVH)
+    m = read_bvh(tmp_path / "a.bvh")
+    assert m.skeleton.names == ("hips", "knee", "knee_end") and m.fps == 25.0 and m.frames.shape == (3, 9)
+    pos = m.positions()
+    assert np.allclose(pos[0], [[0, 0, 0], [0, -1, 0], [0, -2, 0]])
+    # frame 1: root translated and pitched 90° about x: the leg swings from -y to -z
+    assert np.allclose(pos[1], [[1, 2, 3], [1, 2, 2], [1, 2, 1]])
+    # frame 2: only the knee pitched: the shin alone swings
+    assert np.allclose(pos[2], [[0, 0, 0], [0, -1, 0], [0, -1, -1]])
+
+
+def test_bvh_order_of_channels_matters(tmp_path):
+    """Angles apply in the listed order about moving axes: R = Rz · Ry for 'Zrotation Yrotation'."""
+    text = BVH.replace("CHANNELS 3 Xrotation Yrotation Zrotation", "CHANNELS 3 Zrotation Yrotation Xrotation")
+    text = text.replace("0 0 0 0 0 0 90 0 0", "0 0 0 0 0 0 90 90 0")
+    (tmp_path / "b.bvh").write_text(text)
+    pos = read_bvh(tmp_path / "b.bvh").positions()
+    expected = Rotation.from_euler("ZYX", [90, 90, 0], degrees=True).as_matrix() @ [0, -1, 0]
+    assert np.allclose(pos[2, 2] - pos[2, 1], expected)
+
+
+@pytest.mark.parametrize("content,message", [
+    ("nothing here", "not a BVH file"),
+    (BVH.replace("Frames: 3", "Frames: 4"), "4 frames × 9 channels promised"),
+    (BVH + "1 2\n", "3 frames × 9 channels promised"),
+    (BVH.replace("OFFSET 0 -1 0\n    CHANNELS", "OFSET 0 -1 0\n    CHANNELS"), "unexpected token"),
+    (BVH.replace("Frame Time: 0.04", "Frame Time: 0"), "frame time must be positive"),
+    (BVH.replace("Frames: 3", "Frames: three"), "malformed BVH"),
+])
+def test_bvh_errors(tmp_path, content, message):
+    (tmp_path / "bad.bvh").write_text(content)
+    with pytest.raises(BVHFormatError, match=message):
+        read_bvh(tmp_path / "bad.bvh")
+
+
+def test_bvh_extra_frame_is_dropped_with_a_warning(tmp_path):
+    (tmp_path / "x.bvh").write_text(BVH + "0 0 0 0 0 0 0 0 0\n")
+    with pytest.warns(UserWarning, match="header says 3"):
+        m = read_bvh(tmp_path / "x.bvh")
+    assert m.frames.shape == (3, 9)
+
+
+def test_bvh_missing(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        read_bvh(tmp_path / "none.bvh")
+
+
+@pytest.mark.parametrize("name,frames,fps", [("cmu_01_01.bvh", 2752, 120), ("boxing_toes.bvh", 3069, 100)])
+def test_real_captures(name, frames, fps):
+    path = MOTION_DIR / name
+    if not path.exists():
+        pytest.skip("the motion-capture samples are not present")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the boxing file carries one frame more than its header says
+        m = read_bvh(path)
+    assert len(m.frames) == frames and round(m.fps) == fps
+    pos = m.positions()
+    assert pos.shape == (frames, m.skeleton.num_joints, 3) and np.all(np.isfinite(pos))
+    lengths = np.linalg.norm(pos[:, 1:] - pos[:, list(m.skeleton.parents[1:])], axis=2)
+    assert lengths.std(axis=0).max() < 1e-6  # rigid bones through FK
+    speed = np.linalg.norm(np.diff(pos[:, 0], axis=0), axis=1) * m.fps
+    assert np.median(speed) < 500  # root speed in file units per second: human, not exploding
+
+
+def test_every_action_is_rigid_grounded_seeded_and_described():
+    for action in ACTIONS:
+        clip = generate_clip(action, 50, seed=3)
+        sk = clip.skeleton
+        assert clip.positions.shape == (50, 16, 3) and clip.text in ACTIONS[action]
+        lengths = np.linalg.norm(clip.positions[:, 1:] - clip.positions[:, list(sk.parents[1:])], axis=2)
+        assert np.allclose(lengths, sk.bone_lengths()[1:])
+        feet = clip.positions[:, [sk.index("l_foot"), sk.index("r_foot")], 1].min(axis=1)
+        if action != "jump":
+            assert np.allclose(feet, 0)
+        assert np.array_equal(clip.positions, generate_clip(action, 50, seed=3).positions)
+    assert not np.array_equal(generate_clip("walk forward", 50, seed=1).positions,
+                              generate_clip("walk forward", 50, seed=2).positions)
+
+
+def test_actions_do_what_their_names_say():
+    c = {a: generate_clip(a, 60, seed=5) for a in ACTIONS}
+    sk = c["idle"].skeleton
+    i = sk.index
+    z = lambda a: c[a].positions[:, 0, 2]
+    assert z("walk forward")[-1] - z("walk forward")[0] > 0.5 and z("walk backward")[-1] - z("walk backward")[0] < -0.5
+    assert (c["wave right"].positions[:, i("r_hand"), 1] > c["wave right"].positions[:, i("head"), 1]).any()
+    assert not (c["wave right"].positions[:, i("l_hand"), 1] > c["wave right"].positions[:, i("head"), 1]).any()
+    assert (c["wave left"].positions[:, i("l_hand"), 1] > c["wave left"].positions[:, i("head"), 1]).any()
+    assert c["jump"].positions[:, [i("l_foot"), i("r_foot")], 1].min(axis=1).max() > 0.2
+    assert c["squat"].positions[:, 0, 1].min() < c["squat"].positions[0, 0, 1] - 0.2
+    assert c["kick"].positions[:, i("r_foot"), 1].max() > 0.4 > c["kick"].positions[:, i("l_foot"), 1].max()
+    facing = c["turn left"].positions[-1, i("l_hip")] - c["turn left"].positions[-1, i("r_hip")]  # left-pointing vector
+    assert facing[2] < -0.1  # after a left quarter turn, the body's left points backward (−z)
+    assert np.ptp(c["idle"].positions[:, 0], axis=0).max() < 0.05
+
+
+def test_dataset_and_bad_input():
+    data = generate_dataset(20, seed=0, frames=(40, 50))
+    assert len(data) == 20 and {d.action for d in data} == set(ACTIONS)
+    assert all(40 <= len(d.positions) <= 50 for d in data)
+    with pytest.raises(ValueError, match="unknown action"):
+        generate_clip("moonwalk")
+    with pytest.raises(ValueError, match="at least 4"):
+        generate_clip("jump", 3)
+    with pytest.raises(ValueError):
+        generate_dataset(0)
+    with pytest.raises(ValueError, match="4 <= lo <= hi"):
+        generate_dataset(3, frames=(10, 5))
+
+
+def test_motion_strip():
+    clip = generate_clip("walk forward", 40, seed=0)
+    fig = motion_strip(clip.positions, STICK_PARENTS, num_frames=5)
+    assert len(fig.axes[0].lines) == 5 * 15 + 1  # 15 bones per pose, plus the ground line
+    plt.close(fig)
+    with pytest.raises(ValueError, match="view"):
+        motion_strip(clip.positions, STICK_PARENTS, view="top")
+    with pytest.raises(ValueError, match="positions must have shape"):
+        motion_strip(clip.positions[:, :3], STICK_PARENTS)
