@@ -202,3 +202,13 @@ def test_motion_strip():
         motion_strip(clip.positions, STICK_PARENTS, view="top")
     with pytest.raises(ValueError, match="positions must have shape"):
         motion_strip(clip.positions[:, :3], STICK_PARENTS)
+
+
+def test_bvh_translated_joints_replace_their_offset(tmp_path):
+    text = BVH.replace("CHANNELS 3 Xrotation Yrotation Zrotation", "CHANNELS 6 Xposition Yposition Zposition Xrotation Yrotation Zrotation")
+    text = text.replace("0 0 0 0 0 0 0 0 0\n1 2 3 0 90 0 0 0 0\n0 0 0 0 0 0 90 0 0\n",
+                        "0 0 0 0 0 0 0 -1 0 0 0 0\n0 0 0 0 0 0 0.5 -2 0 0 0 0\n0 0 0 0 0 0 0 -1 0 90 0 0\n")
+    (tmp_path / "t.bvh").write_text(text)
+    pos = read_bvh(tmp_path / "t.bvh").positions()
+    assert np.allclose(pos[0, 1], [0, -1, 0]) and np.allclose(pos[1, 1], [0.5, -2, 0])
+    assert np.allclose(pos[2, 2], [0, -1, -1])

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-# %% ../../nbs/core/12_motion.ipynb #8f8602a0
+# %% ../../nbs/core/12_motion.ipynb #91932688
 @dataclass(frozen=True)
 class Skeleton:
     "A joint tree: names (J,), parent indices (J,) with −1 for the root, rest-pose bone offsets (J, 3)."
@@ -56,6 +56,7 @@ def forward_kinematics(
     skeleton: Skeleton,
     local_rotations: np.ndarray,  # (T, J, 3, 3) rotation of each joint relative to its parent
     root_positions: np.ndarray,  # (T, 3) world position of the root
+    offsets: np.ndarray | None = None,  # (T, J, 3) per-frame bone offsets; None: the skeleton's rest offsets
 ) -> np.ndarray:
     "World joint positions (T, J, 3) from local rotations and the root trajectory."
     R = np.asarray(local_rotations, dtype=np.float64)
@@ -63,20 +64,21 @@ def forward_kinematics(
     J = skeleton.num_joints
     if R.ndim != 4 or R.shape[1:] != (J, 3, 3):
         raise ValueError(f"local_rotations must have shape (T, {J}, 3, 3), got {R.shape}")
-    if root.shape != (R.shape[0], 3):
-        raise ValueError(f"root_positions must have shape ({R.shape[0]}, 3), got {root.shape}")
     T = R.shape[0]
+    if root.shape != (T, 3):
+        raise ValueError(f"root_positions must have shape ({T}, 3), got {root.shape}")
+    off = np.broadcast_to(skeleton.offsets if offsets is None else np.asarray(offsets, dtype=np.float64), (T, J, 3))
     glob = np.empty_like(R)
     pos = np.empty((T, J, 3))
     glob[:, 0] = R[:, 0]
-    pos[:, 0] = root + skeleton.offsets[0]
+    pos[:, 0] = root + off[:, 0]
     for j in range(1, J):
         p = skeleton.parents[j]
         glob[:, j] = glob[:, p] @ R[:, j]
-        pos[:, j] = pos[:, p] + glob[:, p] @ skeleton.offsets[j]
+        pos[:, j] = pos[:, p] + np.einsum("tab,tb->ta", glob[:, p], off[:, j])
     return pos
 
-# %% ../../nbs/core/12_motion.ipynb #a3ef4b7a
+# %% ../../nbs/core/12_motion.ipynb #b3b45586
 @dataclass(frozen=True)
 class BVHMotion:
     "A parsed BVH file: the skeleton, each joint's channel names, the per-frame channel values and the frame time."
@@ -178,21 +180,7 @@ def bvh_positions(motion: BVHMotion) -> np.ndarray:
                     root[:, axis] = block[:, k]
                 else:
                     offsets[:, j, axis] = block[:, k]  # a translated joint: the channel replaces the offset
-    if any(c.lower().endswith("position") for c in sum(motion.channels[1:], ())):
-        return _fk_variable_offsets(motion.skeleton, local, root, offsets)
-    return forward_kinematics(motion.skeleton, local, root)
-
-
-def _fk_variable_offsets(skeleton: Skeleton, R: np.ndarray, root: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    "Forward kinematics with per-frame offsets (T, J, 3), for BVH files that translate non-root joints."
-    T, J = R.shape[:2]
-    glob, pos = np.empty_like(R), np.empty((T, J, 3))
-    glob[:, 0], pos[:, 0] = R[:, 0], root + offsets[:, 0]
-    for j in range(1, J):
-        p = skeleton.parents[j]
-        glob[:, j] = glob[:, p] @ R[:, j]
-        pos[:, j] = pos[:, p] + np.einsum("tab,tb->ta", glob[:, p], offsets[:, j])
-    return pos
+    return forward_kinematics(motion.skeleton, local, root, offsets)
 
 # %% ../../nbs/core/12_motion.ipynb #f041bcc3
 STICK_NAMES: tuple[str, ...] = ("pelvis", "spine", "neck", "head",
