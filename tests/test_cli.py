@@ -79,3 +79,53 @@ def test_broken_chapter_among_good_ones(root, tmp_path):
     assert [c["status"] for c in report["chapters"]] == ["crashed", "passed"]
     md = (tmp_path / "out" / "report.md").read_text()
     assert "Stopped at code cell 4 (`x = 1`): `RuntimeError: broken on purpose`" in md
+
+
+def test_stopping_a_run_kills_every_kernel_and_keeps_a_partial_report(tmp_path):
+    """SIGTERM (what `kill` sends; Ctrl-C takes the same path) during a hanging chapter: exit 130, one line,
+    the partial report marks the chapter interrupted, and no worker or kernel is left running."""
+    import os
+    import signal
+    import time
+
+    import psutil
+
+    from conftest import HANGING, PASSING
+
+    proj = tmp_path / "proj"
+    make_chapter_notebook(proj / "nbs" / "chapters" / "01_quick.ipynb", PASSING)
+    make_chapter_notebook(proj / "nbs" / "chapters" / "02_hang.ipynb", HANGING)
+    shutil.copy(root_dir() / "settings.ini", proj)
+    (proj / "_quarto.yml").write_text("project: {type: book}\nbook:\n  title: t\n  chapters:\n    - part: Foundations\n"
+                                      "      chapters:\n        - nbs/chapters/01_quick.ipynb\n"
+                                      "        - nbs/chapters/02_hang.ipynb\n")
+    out = tmp_path / "out"
+    env = {**os.environ, "CVKIT_ROOT": str(proj)}
+    proc = subprocess.Popen([*CVKIT, "reproduce", "--jobs", "2", "--out", str(out), "--no-progress"], cwd=proj,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    descendants = []
+    while time.time() < deadline:  # wait until the hanging chapter's kernel is in its endless cell
+        nb, quick = out / "notebooks" / "hang.ipynb", out / "notebooks" / "quick.ipynb"
+        quick_done = quick.exists() and "footprint+json" in quick.read_text()
+        one_worker_left = len(psutil.Process(proc.pid).children()) == 1  # the quick chapter's worker has exited
+        if quick_done and one_worker_left and nb.exists() and '"running"' in nb.read_text():
+            descendants = psutil.Process(proc.pid).children(recursive=True)
+            break
+        time.sleep(0.5)
+    assert descendants, "the hanging chapter never started"
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert stderr.count("\n") == 1 and "interrupted: 1 of 2 chapter(s) finished" in stderr
+    report = json.loads((out / "report.json").read_text())
+    assert [c["status"] for c in report["chapters"]] == ["passed", "interrupted"]
+    time.sleep(1)
+    alive = [p for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not alive, f"left running: {[p.cmdline()[:3] for p in alive]}"
+
+
+def root_dir():
+    from conftest import ROOT
+
+    return ROOT

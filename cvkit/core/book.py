@@ -6,9 +6,11 @@
 __all__ = ['BOOK_PARTS', 'PAGE_TIMEOUT_S', 'STATIC_MIMES', 'QUARTO_HINT', 'check_config', 'stage_book', 'unrenderable_outputs',
            'render_html', 'require_quarto', 'render_book']
 
-# %% ../../nbs/core/06_book.ipynb #476c4c5a
+# %% ../../nbs/core/06_book.ipynb #515b69b6
+import os
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -68,7 +70,7 @@ def check_config(
             problems.append(f"bibliography {bib} does not exist")
     return problems
 
-# %% ../../nbs/core/06_book.ipynb #e89eb120
+# %% ../../nbs/core/06_book.ipynb #5c15fa24
 PAGE_TIMEOUT_S = 300  # a core notebook or the front page must execute within this
 
 
@@ -98,6 +100,7 @@ def stage_book(
     for name in ("_quarto.yml", "references.bib"):
         if (root / name).exists():
             shutil.copy2(root / name, stage / name)
+    pages = []
     for part in book_parts(config):
         for rel in part.files:
             dst = stage / rel
@@ -105,13 +108,22 @@ def stage_book(
             if is_chapter_file(rel):
                 shutil.copy2(executed / "notebooks" / f"{chapter_name(rel)}.ipynb", dst)
             elif rel.endswith(".ipynb"):
-                log = stage / "_logs" / f"{Path(rel).stem}.log"
-                run = run_worker((root / rel).resolve(), dst.resolve(), {}, log, PAGE_TIMEOUT_S, footprint=False)
-                if run.error or run.timed_out or run.returncode != 0:
-                    reason = "timed out" if run.timed_out else (run.error or f"worker exit status {run.returncode}")
-                    raise CvkitError(f"{rel} failed to execute: {reason} (log: {log})")
+                pages.append(rel)
             else:
                 shutil.copy2(root / rel, dst)
+
+    def execute_page(rel: str) -> str | None:
+        log = stage / "_logs" / f"{Path(rel).stem}.log"
+        run = run_worker((root / rel).resolve(), (stage / rel).resolve(), {}, log, PAGE_TIMEOUT_S, footprint=False)
+        if run.error or run.timed_out or run.returncode != 0:
+            reason = "timed out" if run.timed_out else (run.error or f"worker exit status {run.returncode}")
+            return f"{rel} failed to execute: {reason} (log: {log})"
+        return None
+
+    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:  # pages are independent
+        errors = [e for e in pool.map(execute_page, pages) if e]
+    if errors:
+        raise CvkitError("; ".join(errors))
     return stage
 
 # %% ../../nbs/core/06_book.ipynb #087de3d0

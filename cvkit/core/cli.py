@@ -5,9 +5,11 @@
 # %% auto #0
 __all__ = ['build_parser', 'cmd_list', 'cmd_reproduce', 'cmd_book', 'main']
 
-# %% ../../nbs/core/08_cli.ipynb #a4baf0d8
+# %% ../../nbs/core/08_cli.ipynb #292d1b75
 import argparse
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from .chapters import CvkitError, list_chapters, project_root, select_chapters
@@ -45,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="where the book's sources are assembled (default: _build/book-src in the project root)")
     return parser
 
-# %% ../../nbs/core/08_cli.ipynb #1ae06be7
+# %% ../../nbs/core/08_cli.ipynb #a310635a
 def cmd_list() -> int:
     "Print every chapter: name, part, title, module, paper and scales."
     chapters = list_chapters()
@@ -103,15 +105,33 @@ def cmd_book(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sigterm_as_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     "The `cvkit` console command."
+    from cvkit.core.reproduce import RunInterrupted
+
     args = build_parser().parse_args(argv)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if in_main_thread:  # `kill` stops a run as cleanly as Ctrl-C
+        previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
         if args.command == "list":
             return cmd_list()
         if args.command == "reproduce":
             return cmd_reproduce(args)
         return cmd_book(args)
+    except RunInterrupted as e:
+        print(f"cvkit: {e}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("cvkit: interrupted", file=sys.stderr)
+        return 130
     except CvkitError as e:
         print(f"cvkit: {e}", file=sys.stderr)
         return 2
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)

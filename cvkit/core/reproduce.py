@@ -4,18 +4,19 @@
 
 # %% auto #0
 __all__ = ['FOOTPRINT_TAG', 'TIMEOUT_FACTOR', 'WORKER_CODE', 'THREAD_VARS', 'PASSED', 'FAILED', 'CRASHED', 'TIMED_OUT',
-           'prepare_notebook', 'execute_notebook', 'worker_main', 'worker_env', 'default_jobs', 'threads_per_job',
-           'kill_tree', 'WorkerOutcome', 'run_worker', 'failing_cell', 'notebook_footprint', 'ChapterResult',
-           'judge_chapter', 'chapter_timeout_s', 'run_chapter', 'Report', 'report_markdown', 'write_report',
-           'check_output_dir', 'reproduce']
+           'INTERRUPTED', 'prepare_notebook', 'execute_notebook', 'worker_main', 'worker_env', 'default_jobs',
+           'threads_per_job', 'kill_tree', 'stop_active_workers', 'WorkerOutcome', 'run_worker', 'failing_cell',
+           'notebook_footprint', 'ChapterResult', 'judge_chapter', 'chapter_timeout_s', 'run_chapter', 'Report',
+           'report_markdown', 'write_report', 'RunInterrupted', 'check_output_dir', 'reproduce']
 
-# %% ../../nbs/core/05_reproduce.ipynb #d00df80f
+# %% ../../nbs/core/05_reproduce.ipynb #18df9c5f
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -112,7 +113,7 @@ def threads_per_job(jobs: int, cpus: int | None = None) -> int:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     return max(1, (cpus or os.cpu_count() or 1) // jobs)
 
-# %% ../../nbs/core/05_reproduce.ipynb #6ab6660d
+# %% ../../nbs/core/05_reproduce.ipynb #d2fa6c24
 def kill_tree(pid: int) -> None:
     "Kill a process and all its descendants."
     try:
@@ -127,7 +128,20 @@ def kill_tree(pid: int) -> None:
             pass
     psutil.wait_procs(procs, timeout=10)
 
-# %% ../../nbs/core/05_reproduce.ipynb #f5fcc6d0
+
+_ACTIVE_WORKERS: set[int] = set()  # pids of running workers, so that an interrupted run can stop them all
+_ACTIVE_LOCK = threading.Lock()
+
+
+def stop_active_workers() -> int:
+    "Kill every running worker and its kernel; returns how many were stopped."
+    with _ACTIVE_LOCK:
+        pids = list(_ACTIVE_WORKERS)
+    for pid in pids:
+        kill_tree(pid)
+    return len(pids)
+
+# %% ../../nbs/core/05_reproduce.ipynb #552e1de5
 @dataclass(frozen=True)
 class WorkerOutcome:
     "What the parent knows after a worker ended."
@@ -157,6 +171,8 @@ def run_worker(
         with open(log_path, "w") as log:
             proc = subprocess.Popen([sys.executable, "-c", WORKER_CODE, str(job_path)], stdout=log,
                                     stderr=subprocess.STDOUT, env=worker_env(threads), cwd=str(Path(src).parent))
+            with _ACTIVE_LOCK:
+                _ACTIVE_WORKERS.add(proc.pid)
             timed_out = False
             try:
                 proc.wait(timeout=timeout_s)
@@ -164,6 +180,9 @@ def run_worker(
                 timed_out = True
                 kill_tree(proc.pid)
                 proc.wait()
+            finally:
+                with _ACTIVE_LOCK:
+                    _ACTIVE_WORKERS.discard(proc.pid)
         wall = time.perf_counter() - start
         result = json.loads(result_path.read_text()) if result_path.exists() else {}
     return WorkerOutcome(proc.returncode, timed_out, round(wall, 1), result.get("error"), result.get("kernel_peak_rss_mb"))
@@ -208,8 +227,8 @@ def notebook_footprint(nb: dict) -> dict | None:
                 return json.loads(fp) if isinstance(fp, str) else dict(fp)
     return None
 
-# %% ../../nbs/core/05_reproduce.ipynb #db9c1ec0
-PASSED, FAILED, CRASHED, TIMED_OUT = "passed", "failed", "crashed", "timed out"
+# %% ../../nbs/core/05_reproduce.ipynb #b63b8746
+PASSED, FAILED, CRASHED, TIMED_OUT, INTERRUPTED = "passed", "failed", "crashed", "timed out", "interrupted"
 
 
 @dataclass
@@ -358,7 +377,11 @@ def write_report(report: Report, out: Path) -> None:
     (out / "report.md").write_text(report_markdown(report))
     (out / "provenance.json").write_text(json.dumps(report.provenance, indent=2, default=str))
 
-# %% ../../nbs/core/05_reproduce.ipynb #3c8dbddf
+# %% ../../nbs/core/05_reproduce.ipynb #b9bd7c25
+class RunInterrupted(CvkitError):
+    "The run was stopped by the user; the partial report has been written."
+
+
 def check_output_dir(out: str | Path) -> Path:
     "Create `out` if needed and make sure it is writable; a CvkitError otherwise."
     out = Path(out)
@@ -402,15 +425,31 @@ def reproduce(
     threads = threads_per_job(jobs)
     start = time.perf_counter()
     results: dict[str, ChapterResult] = {}
-    with ThreadPoolExecutor(max_workers=jobs) as pool, \
-            tqdm(total=len(chapters), desc=f"cvkit reproduce ({scale})", unit="chapter", disable=not progress) as bar:
-        futures = {pool.submit(run_chapter, c, out, scale, seed, device, threads, timeout_s): c for c in chapters}
-        for fut in as_completed(futures):
-            res = fut.result()
-            results[res.name] = res
-            bar.set_postfix_str(f"{res.name}: {res.status}")
-            bar.update(1)
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    interrupted = False
+    with tqdm(total=len(chapters), desc=f"cvkit reproduce ({scale})", unit="chapter", disable=not progress) as bar:
+        try:
+            futures = [pool.submit(run_chapter, c, out, scale, seed, device, threads, timeout_s) for c in chapters]
+            for fut in as_completed(futures):
+                res = fut.result()
+                results[res.name] = res
+                bar.set_postfix_str(f"{res.name}: {res.status}")
+                bar.update(1)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: stop every kernel, keep what finished
+            interrupted = True
+            stop_active_workers()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    for c in chapters:
+        if c.name not in results:
+            results[c.name] = ChapterResult(name=c.name, title=c.title, part=c.part, module=c.module,
+                                            status=INTERRUPTED, wall_s=0.0, notebook=None,
+                                            failure={"code_cell": None, "execution_count": None, "first_line": "",
+                                                     "error": "the run was interrupted before this chapter finished"})
     report = Report(scale=scale, seed=seed, device=device, jobs=jobs, provenance=provenance,
                     chapters=[results[c.name] for c in chapters], wall_s=round(time.perf_counter() - start, 1))
     write_report(report, out)
+    if interrupted:
+        raise RunInterrupted(f"interrupted: {sum(r.status != INTERRUPTED for r in report.chapters)} of "
+                             f"{len(chapters)} chapter(s) finished; partial report in {out / 'report.md'}")
     return report
