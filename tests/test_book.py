@@ -8,7 +8,7 @@ import pytest
 
 from cvkit.core.book import QUARTO_HINT, render_book, render_html, require_quarto, stage_book
 from cvkit.core.chapters import CvkitError
-from conftest import KERNELSPEC, PASSING, ROOT, make_chapter_notebook
+from conftest import KERNELSPEC, ROOT
 
 
 def test_stage_refuses_unexecuted_chapters(tmp_path):

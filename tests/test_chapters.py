@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from cvkit.core.chapters import (Chapter, CvkitError, book_parts, chapter_name, has_parameters_cell, list_chapters,
+from cvkit.core.chapters import (CvkitError, book_parts, chapter_name, has_parameters_cell, list_chapters,
                                  load_chapter, load_quarto, notebook_module, notebook_title, project_root,
                                  select_chapters, shared_data_dir)
 from conftest import PASSING, make_chapter_notebook

@@ -1,8 +1,6 @@
 """The reproduction runner end to end on fixture chapters: passing, a failed claim, a crash, a hang."""
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 

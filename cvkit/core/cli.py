@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['build_parser', 'cmd_list', 'cmd_reproduce', 'cmd_book', 'main']
 
-# %% ../../nbs/core/08_cli.ipynb #292d1b75
+# %% ../../nbs/core/08_cli.ipynb #75dc656b
 import argparse
 import signal
 import sys
@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from .chapters import CvkitError, list_chapters, project_root, select_chapters
-from .settings import SCALE_CHOICES, SCALES
+from .settings import SCALE_CHOICES
 
 # %% ../../nbs/core/08_cli.ipynb #93855296
 class _Parser(argparse.ArgumentParser):

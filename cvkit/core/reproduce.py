@@ -9,10 +9,9 @@ __all__ = ['FOOTPRINT_TAG', 'TIMEOUT_FACTOR', 'WORKER_CODE', 'THREAD_VARS', 'PAS
            'notebook_footprint', 'ChapterResult', 'judge_chapter', 'chapter_timeout_s', 'run_chapter', 'Report',
            'report_markdown', 'write_report', 'RunInterrupted', 'check_output_dir', 'reproduce']
 
-# %% ../../nbs/core/05_reproduce.ipynb #18df9c5f
+# %% ../../nbs/core/05_reproduce.ipynb #b698dd3d
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,8 +26,8 @@ import psutil
 from tqdm.auto import tqdm
 
 from .chapters import Chapter, CvkitError, project_root
-from .claims import NOT_CHECKABLE, REPRODUCED, claims_from_notebook, claims_markdown
-from .provenance import FOOTPRINT_MIME, collect_provenance, peak_rss_mb, utc_now
+from .claims import claims_from_notebook, claims_markdown
+from .provenance import FOOTPRINT_MIME, collect_provenance, peak_rss_mb
 from .settings import OFFLINE_ENV, resolve_scale
 
 # %% ../../nbs/core/05_reproduce.ipynb #3d77a627
