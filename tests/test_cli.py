@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CRASHING, make_chapter_notebook
+from conftest import CRASHING, ROOT, make_chapter_notebook
 
 CVKIT = [sys.executable, "-c", "import sys; from cvkit.core.cli import main; sys.exit(main())"]
 
@@ -95,7 +95,7 @@ def test_stopping_a_run_kills_every_kernel_and_keeps_a_partial_report(tmp_path):
     proj = tmp_path / "proj"
     make_chapter_notebook(proj / "nbs" / "chapters" / "01_quick.ipynb", PASSING)
     make_chapter_notebook(proj / "nbs" / "chapters" / "02_hang.ipynb", HANGING)
-    shutil.copy(root_dir() / "settings.ini", proj)
+    shutil.copy(ROOT / "settings.ini", proj)
     (proj / "_quarto.yml").write_text("project: {type: book}\nbook:\n  title: t\n  chapters:\n    - part: Foundations\n"
                                       "      chapters:\n        - nbs/chapters/01_quick.ipynb\n"
                                       "        - nbs/chapters/02_hang.ipynb\n")
@@ -123,9 +123,3 @@ def test_stopping_a_run_kills_every_kernel_and_keeps_a_partial_report(tmp_path):
     time.sleep(1)
     alive = [p for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert not alive, f"left running: {[p.cmdline()[:3] for p in alive]}"
-
-
-def root_dir():
-    from conftest import ROOT
-
-    return ROOT

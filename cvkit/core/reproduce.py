@@ -9,7 +9,7 @@ __all__ = ['FOOTPRINT_TAG', 'TIMEOUT_FACTOR', 'WORKER_CODE', 'THREAD_VARS', 'PAS
            'notebook_footprint', 'ChapterResult', 'judge_chapter', 'chapter_timeout_s', 'run_chapter', 'Report',
            'report_markdown', 'write_report', 'RunInterrupted', 'check_output_dir', 'reproduce']
 
-# %% ../../nbs/core/05_reproduce.ipynb #b698dd3d
+# %% ../../nbs/core/05_reproduce.ipynb #831e9b8e
 import json
 import os
 import subprocess
@@ -25,7 +25,7 @@ import nbformat
 import psutil
 from tqdm.auto import tqdm
 
-from .chapters import Chapter, CvkitError, project_root
+from .chapters import Chapter, CvkitError, cell_source, project_root
 from .claims import claims_from_notebook, claims_markdown
 from .provenance import FOOTPRINT_MIME, collect_provenance, peak_rss_mb
 from .settings import OFFLINE_ENV, resolve_scale
@@ -186,12 +186,7 @@ def run_worker(
         result = json.loads(result_path.read_text()) if result_path.exists() else {}
     return WorkerOutcome(proc.returncode, timed_out, round(wall, 1), result.get("error"), result.get("kernel_peak_rss_mb"))
 
-# %% ../../nbs/core/05_reproduce.ipynb #576cbd7d
-def _cell_source(cell: dict) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
-
-
+# %% ../../nbs/core/05_reproduce.ipynb #5caa9985
 def failing_cell(
     nb: dict,  # an executed notebook
 ) -> dict | None:
@@ -205,7 +200,7 @@ def failing_cell(
         injected = "injected-parameters" in tags
         if not injected:
             code_no += 1
-        lines = [ln for ln in _cell_source(cell).splitlines() if ln.strip() and not ln.startswith("#|")]
+        lines = [ln for ln in cell_source(cell).splitlines() if ln.strip() and not ln.startswith("#|")]
         where = {"code_cell": None if injected else code_no, "execution_count": cell.get("execution_count"),
                  "first_line": lines[0][:120] if lines else ""}
         for out in cell.get("outputs", []):
