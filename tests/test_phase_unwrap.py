@@ -1,0 +1,202 @@
+"""cvkit.papers.phase_unwrap: the wrap, the gradient and its adjoint, classical unwrappers, metrics, recorruption,
+the unrolled network and its training step, and clear errors on bad input."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from cvkit.papers.phase_unwrap import (
+    PHASE_TYPES, PhaseUnwrapConfig, PlainUNet, UnrolledPU, UNetSA, aligned_rmse, center_crop, count_parameters,
+    estimate_sigma, grad, grad_adjoint, make_phase, make_phase_set, matching_plain_unet, max_slope, nrmse, observe,
+    recorrupt, run_experiment, sample_batch, self_reconstruction_loss, snr_to_sigma, soft_threshold, stage_weights,
+    train, training_step_loss, unwrap_itoh, unwrap_ls_dct, unwrap_network, unwrap_skimage, wrap, wrap_error_rate)
+
+
+def smooth_phase(size=48, seed=0):
+    return make_phase("mog", size, np.random.default_rng(seed))
+
+
+def test_wrap_range_periodicity_and_idempotence():
+    theta = np.random.default_rng(0).uniform(-50, 50, 10_000)
+    w = wrap(theta)
+    assert w.min() >= -math.pi and w.max() < math.pi
+    assert np.allclose(wrap(theta + 2 * math.pi * 7), w, atol=1e-9)
+    assert np.allclose(wrap(w), w) and np.allclose(np.exp(1j * w), np.exp(1j * theta))
+    assert wrap(np.array([-1e-17]))[0] < math.pi  # the rounding corner lands inside [-π, π)
+    assert wrap(np.array([math.pi]))[0] == -math.pi
+    t = torch.from_numpy(theta)
+    assert torch.allclose(wrap(t), torch.from_numpy(w))
+
+
+def test_snr_to_sigma_matches_the_official_rule():
+    assert snr_to_sigma(10) == pytest.approx(math.sqrt(10**0.1 / 10), rel=1e-12)
+    assert snr_to_sigma(0) == pytest.approx(1.1220, abs=1e-4)
+    with pytest.raises(ValueError, match="finite"):
+        snr_to_sigma(float("nan"))
+
+
+def test_grad_convention_and_adjoint_identity():
+    gen = torch.Generator().manual_seed(0)
+    for shape in [(7, 9), (3, 11, 5), (2, 1, 16, 16)]:
+        x = torch.randn(shape, dtype=torch.float64, generator=gen)
+        p = torch.randn(*shape[:-2], 2, *shape[-2:], dtype=torch.float64, generator=gen)
+        g = grad(x)
+        assert g.shape == p.shape
+        assert abs(float((g * p).sum() - (x * grad_adjoint(p)).sum())) < 1e-10
+    x = torch.arange(12.0).reshape(3, 4)
+    assert torch.equal(grad(x)[0], torch.tensor([[0.0, 1, 1, 1]] * 3))
+    assert torch.equal(grad(x)[1], torch.tensor([[0.0] * 4, [4.0] * 4, [4.0] * 4]))
+
+
+def test_classical_unwrappers_are_exact_without_noise():
+    phase = smooth_phase()
+    assert max_slope(phase) < math.pi
+    for unwrap in (unwrap_itoh, unwrap_ls_dct, unwrap_skimage):
+        assert aligned_rmse(phase, unwrap(wrap(phase))) < 1e-8
+
+
+def test_ls_dct_solves_the_normal_equations_with_noise():
+    phase = smooth_phase(seed=1)
+    y = observe(phase, snr_to_sigma(5), np.random.default_rng(0))
+    x = torch.from_numpy(unwrap_ls_dct(y))
+    yt = torch.from_numpy(y)
+    residual = grad_adjoint(grad(x)) - grad_adjoint(wrap(grad(yt)))
+    assert float(residual.abs().max()) < 1e-9 and abs(float(x.mean())) < 1e-9
+
+
+def test_metrics_invariances():
+    rng = np.random.default_rng(0)
+    truth = smooth_phase()
+    est = truth + 0.2 * rng.standard_normal(truth.shape)
+    assert nrmse(truth, 2.5 * est - 3.0) == pytest.approx(nrmse(truth, est))
+    assert nrmse(truth, truth + 4.0) < 1e-10 and aligned_rmse(truth, truth - 9.0) < 1e-12
+    assert aligned_rmse(truth, est) == pytest.approx(0.2, rel=0.1)
+    assert wrap_error_rate(truth, truth + 2 * math.pi) == 0.0
+    shifted = truth.copy()
+    shifted[:12] += 2 * math.pi
+    assert wrap_error_rate(truth, shifted) == pytest.approx(12 / 48)
+    assert nrmse(truth, est, swapped=True) != nrmse(truth, est)
+    with pytest.raises(ValueError, match="differ in shape"):
+        nrmse(truth, truth[:-1])
+    with pytest.raises(ValueError, match="constant"):
+        nrmse(np.ones((4, 4)), truth[:4, :4])
+
+
+def test_bad_input_gives_clear_errors():
+    with pytest.raises(ValueError, match="2-D"):
+        unwrap_ls_dct(np.zeros((2, 8, 8)))
+    with pytest.raises(ValueError, match=r"wrapped phase with values in \[-π, π\)"):
+        unwrap_itoh(np.full((8, 8), 4.0))
+    with pytest.raises(ValueError, match="NaN"):
+        unwrap_skimage(np.full((8, 8), np.nan))
+    with pytest.raises(ValueError, match="non-negative"):
+        observe(smooth_phase(), -0.1, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="unknown phase type"):
+        make_phase("sine", 32, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="at least 16"):
+        make_phase("mog", 8, np.random.default_rng(0))
+    net = UnrolledPU(1, 1, outlier_hidden=4)
+    with pytest.raises(ValueError, match="divisible by 16"):
+        unwrap_network(net, np.zeros((40, 40)), 0.3)
+    with pytest.raises(ValueError, match="non-negative"):
+        unwrap_network(net, np.zeros((32, 32)), -1.0)
+    with pytest.raises(ValueError, match="divisible by 16"):
+        UNetSA()(torch.zeros(1, 2, 24, 24))
+    with pytest.raises(ValueError, match="non-negative"):
+        recorrupt(torch.zeros(1, 1, 16, 16), torch.tensor([-1.0]), torch.Generator())
+    with pytest.raises(ValueError, match="unknown training mode"):
+        train(net, make_phase_set(2, 16, ["mog"], [10], 0), "magic", 1, 1, 0, progress=False)
+    with pytest.raises(ValueError, match="teacher"):
+        y, s, x = sample_batch(make_phase_set(2, 16, ["mog"], [10], 0), 2, np.random.default_rng(0))
+        training_step_loss(net, "sd", y, s, x, torch.Generator())
+
+
+def test_phase_types_have_the_documented_heights():
+    rng = np.random.default_rng(0)
+    for kind in PHASE_TYPES:
+        for _ in range(3):
+            x = make_phase(kind, 64, rng)
+            assert x.shape == (64, 64) and np.all(np.isfinite(x))
+            if kind == "mog":
+                assert 8 * math.pi * 0.25 - 1e-9 <= np.ptp(x) <= 20 * math.pi * 0.25 + 1e-9
+
+
+def test_phase_set_covers_every_type_and_snr_equally():
+    ds = make_phase_set(24, 32, PHASE_TYPES, (0, 5, 10, 20), seed=0)
+    cells = {(k, s) for k, s in zip(ds.kinds, ds.snr_db)}
+    assert len(cells) == 12 and len(ds) == 24
+    assert np.all(np.abs(ds.wrapped) <= math.pi) and np.allclose(ds.sigma, [snr_to_sigma(s) for s in ds.snr_db])
+
+
+def test_recorruption_statistics():
+    """n' keeps Y + n' a valid wrapped phase; input and target noises are uncorrelated and each ≈ √2 × the
+    measurement's gradient noise (away from wrapping, at a moderate noise level)."""
+    phase = smooth_phase(64)
+    sigma = snr_to_sigma(15)
+    y = torch.from_numpy(observe(phase, sigma, np.random.default_rng(0))).float()[None, None].expand(32, -1, -1, -1)
+    g_plus, g_minus = recorrupt(y, torch.full((32,), sigma), torch.Generator().manual_seed(0))
+    assert g_plus.shape == g_minus.shape == (32, 1, 2, 64, 64)
+    assert float(g_plus.abs().max()) <= math.pi
+    truth = grad(torch.from_numpy(phase).float())
+    e_in, e_out = wrap(g_plus - truth)[..., 1:, 1:].flatten(), wrap(g_minus - truth)[..., 1:, 1:].flatten()
+    e_meas = wrap(wrap(grad(y[0])) - truth)[..., 1:, 1:].flatten()
+    assert abs(float(torch.corrcoef(torch.stack([e_in, e_out]))[0, 1])) < 0.05
+    assert float(e_in.std() / e_meas.std()) == pytest.approx(math.sqrt(2), rel=0.1)
+
+
+def test_losses_and_stage_weights():
+    assert stage_weights(3) == [1 / 3, 1 / 2, 1.0]
+    x = torch.randn(2, 1, 16, 16)
+    assert float(self_reconstruction_loss([x, x], grad(x))) == 0.0
+    assert float(self_reconstruction_loss([x], grad(x) + 2 * math.pi)) < 1e-8  # 2π jumps cost nothing
+    assert torch.allclose(soft_threshold(torch.tensor([-1.0, 0.05, 0.3]), 0.1), torch.tensor([-0.9, 0.0, 0.2]))
+
+
+def test_networks_shapes_and_parameter_matching():
+    torch.manual_seed(0)
+    net = UnrolledPU(2, 3, outlier_hidden=8)
+    g = torch.randn(3, 2, 32, 48)
+    out = net(g, torch.rand(3))
+    assert len(out) == 2 and all(o.shape == (3, 1, 32, 48) for o in out)
+    with torch.no_grad():
+        steps, weights, thresholds = net.parameters_of_sigma(torch.rand(5))
+    assert steps.shape == (5, 2) and float(steps.max()) < 0.2 and float(thresholds.max()) < 0.1
+    assert float(weights.min()) > 0 and float(weights.max()) < 1
+    plain = matching_plain_unet(net)
+    assert count_parameters(plain) >= count_parameters(net) > count_parameters(PlainUNet(plain.net.start.out_channels - 4))
+    assert plain(g, torch.rand(3))[0].shape == (3, 1, 32, 48)
+
+
+def test_training_lowers_the_loss_on_a_fixed_batch():
+    """A few steps of every mode on a tiny set run, and SR training lowers the held-out SR loss on a 20 dB set."""
+    ds = make_phase_set(8, 32, ["mog"], [20], seed=0)
+    torch.manual_seed(0)
+    net = UnrolledPU(1, 2, outlier_hidden=4)
+    y, s, x = sample_batch(ds, 8, np.random.default_rng(0))
+    gen = torch.Generator().manual_seed(0)
+    before = float(training_step_loss(net, "supervised", y, s, x, gen))
+    losses = train(net, ds, "supervised", 60, 8, seed=0, lr=3e-3, final_lr_factor=1.0, progress=False)
+    assert len(losses) == 60 and float(training_step_loss(net, "supervised", y, s, x, gen)) < 0.7 * before
+    teacher = UnrolledPU(1, 2, outlier_hidden=4)
+    assert len(train(net, ds, "sd", 2, 2, seed=0, teacher=teacher, progress=False)) == 2
+    assert len(train(net, ds, "naive", 2, 2, seed=0, progress=False)) == 2
+
+
+def test_run_experiment_tiny_end_to_end():
+    cfg = PhaseUnwrapConfig(size=32, train_count=12, test_per_cell=1, stages=1, inner_steps=2, outlier_hidden=4,
+                            sr_iterations=3, sd_iterations=2, batch=2, lr=1e-3, final_lr_factor=0.5,
+                            ablations=("naive", "supervised", "plain"), snrs_db=(5.0, 20.0))
+    res = run_experiment(cfg, seed=0, progress=False)
+    assert set(res.estimates) == {"itoh", "ls_dct", "skimage", "untrained", "sr", "ours", "naive", "supervised", "plain"}
+    assert all(e.shape == (6, 32, 32) for e in res.estimates.values())
+    assert set(res.sr_validation) == {5.0, 20.0}
+    assert np.isfinite(res.mean_score("ours", [5.0])) and res.losses["sd"] and res.losses["plain sd"]
+
+
+def test_real_data_helpers():
+    y = wrap(smooth_phase(64) + 0.3 * np.random.default_rng(0).standard_normal((64, 64)))
+    assert estimate_sigma(y) == pytest.approx(0.3, rel=0.25)
+    assert center_crop(np.zeros((159, 150))).shape == (144, 144)
+    with pytest.raises(ValueError, match="smaller"):
+        center_crop(np.zeros((10, 40)))
