@@ -484,7 +484,7 @@ def distillation_loss(estimates: Sequence[torch.Tensor], teacher: torch.Tensor) 
 
 
 
-# %% ../../nbs/chapters/20_phase_unwrap.ipynb #3ba17c35
+# %% ../../nbs/chapters/20_phase_unwrap.ipynb #6daa6ca6
 @dataclass
 class PhaseSet:
     "Phases X (N, H, W), measurements Y = W(X + N) (N, H, W), noise levels σ (N,), SNRs (N,) and types (N,)."
@@ -597,8 +597,6 @@ def train(
         bar.set_postfix(loss=f"{losses[-1]:.4f}", refresh=False)
     model.eval()
     return losses
-
-
 
 # %% ../../nbs/chapters/20_phase_unwrap.ipynb #ef2facd8
 def unwrap_network(
