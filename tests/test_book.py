@@ -7,12 +7,14 @@ import nbformat
 import pytest
 
 from cvkit.core.book import QUARTO_HINT, render_book, render_html, require_quarto, stage_book
-from cvkit.core.chapters import CvkitError
+from cvkit.core.chapters import CvkitError, list_chapters
 from conftest import KERNELSPEC, ROOT
 
 
 def test_stage_refuses_unexecuted_chapters(tmp_path):
-    with pytest.raises(CvkitError, match=r"not executed in .*: tour; run `cvkit reproduce tour --out"):
+    names = [c.name for c in list_chapters(ROOT)]
+    expected = rf"not executed in .*: {', '.join(names)}; run `cvkit reproduce {' '.join(names)} --out"
+    with pytest.raises(CvkitError, match=expected):
         stage_book(ROOT, executed=tmp_path / "empty", stage=tmp_path / "stage")
 
 
