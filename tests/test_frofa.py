@@ -1,0 +1,246 @@
+"""cvkit.papers.frofa: the feature scaling and its inverse, every feature augmentation (identities, hand cases, locality,
+agreement with Pillow), the MAP head, the k-shot protocol, the claim arithmetic and clear errors on bad input."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageEnhance, ImageOps
+
+from cvkit.papers.frofa import (
+    AUGMENTATIONS, CONFIGS, FroFA, FroFAResult, HeadConfig, MAPHead, apply_frofa, bootstrap_ci, brightness,
+    claim_values, contrast, equalize, fit_range, from_unit, grid_to_tokens, invert, k_shot_split, load_few_shot_set,
+    mixup, patch_dropout, posterize, rotate, sample_params, sharpness, solarize, to_unit, tokens_to_grid, train_map_head,
+    translate, accuracy)
+
+
+def features(seed=0, B=6, N=16, C=5):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(B, N, C, generator=g) * torch.linspace(0.5, 3, C) + 1.0
+
+
+def ranges_of(tokens):
+    return {"scalar": fit_range(tokens), "channel": fit_range(tokens, per_channel=True)}
+
+
+def test_scaling_round_trip_and_range():
+    tokens = features()
+    grid = tokens_to_grid(tokens)
+    for per_channel in (False, True):
+        rng = fit_range(tokens, per_channel)
+        unit = to_unit(grid, rng)
+        assert unit.min() >= 0 and unit.max() <= 1 + 1e-6
+        assert torch.allclose(from_unit(unit, rng), grid, atol=1e-5)
+    per = to_unit(grid, fit_range(tokens, True))
+    assert torch.allclose(per.amin(dim=(0, 2, 3)), torch.zeros(5)) and torch.allclose(per.amax(dim=(0, 2, 3)), torch.ones(5))
+
+
+def test_grid_layout_and_non_square_error():
+    tokens = features()
+    grid = tokens_to_grid(tokens)
+    assert torch.equal(grid[2, :, 1, 3], tokens[2, 1 * 4 + 3]) and torch.equal(grid_to_tokens(grid), tokens)
+    with pytest.raises(ValueError, match="not a perfect square"):
+        tokens_to_grid(torch.zeros(2, 15, 3))
+    with pytest.raises(ValueError, match=r"\(B, N, C\)"):
+        tokens_to_grid(torch.zeros(15, 3))
+
+
+def test_zero_range_is_an_error_but_a_dead_channel_is_not():
+    with pytest.raises(ValueError, match="zero range"):
+        fit_range(torch.ones(3, 4, 2))
+    tokens = features()
+    tokens[..., 2] = 0.7
+    rng = fit_range(tokens, per_channel=True)
+    assert rng.high[2] - rng.low[2] == 1.0
+    unit = to_unit(tokens_to_grid(tokens), rng)
+    assert torch.allclose(from_unit(brightness(unit, torch.full((6, 5), 1.7)), rng)[:, 2], torch.tensor(0.7))
+
+
+@pytest.mark.parametrize("name", AUGMENTATIONS)
+def test_probability_zero_is_the_identity_for_every_augmentation(name):
+    tokens, gen = features(1), torch.Generator().manual_seed(0)
+    onehot = F.one_hot(torch.arange(6) % 3, 3).float()
+    spec = FroFA(name, prob=0.0)
+    out, targets = apply_frofa(spec, tokens, onehot, sample_params(spec, 6, 5, 4, gen), ranges_of(tokens), gen)
+    span = float(fit_range(tokens).high - fit_range(tokens).low)
+    assert torch.allclose(out, tokens, atol=span / 255 if name == "posterize" else 1e-5)
+    assert torch.equal(targets, onehot)
+
+
+@pytest.mark.parametrize("name", ["brightness", "contrast", "posterize", "solarize", "sharpness", "rotate", "shear_x",
+                                  "translate_y", "crop", "resized_crop", "mixup"])
+def test_probability_one_changes_something(name):
+    tokens, gen = features(2), torch.Generator().manual_seed(3)
+    onehot = F.one_hot(torch.arange(6) % 3, 3).float()
+    spec = FroFA(name, prob=1.0)
+    out, targets = apply_frofa(spec, tokens, onehot, sample_params(spec, 6, 5, 4, gen), ranges_of(tokens), gen)
+    assert out.shape == tokens.shape and not torch.allclose(out, tokens, atol=1e-3)
+    assert torch.allclose(targets.sum(-1), torch.ones(6))
+
+
+def test_hand_cases_posterize_solarize_invert():
+    x = torch.tensor([0.0, 0.2, 0.5, 0.8, 1.0]).reshape(1, 1, 1, 5)
+    assert torch.allclose(posterize(x, torch.tensor([1])).flatten(), torch.tensor([0, 0, 128, 128, 128]) / 255.0)
+    assert torch.allclose(posterize(x, torch.tensor([2])).flatten(), torch.tensor([0, 0, 128, 192, 192]) / 255.0)
+    assert torch.allclose(solarize(x, torch.tensor([0.5])).flatten(), torch.tensor([0.0, 0.2, 0.5, 0.2, 0.0]))
+    assert torch.allclose(invert(x).flatten(), torch.tensor([1.0, 0.8, 0.5, 0.2, 0.0]))
+    with pytest.raises(ValueError, match="between 1 and 8"):
+        posterize(x, torch.tensor([9]))
+
+
+@pytest.mark.parametrize("op", [
+    lambda x: brightness(x, torch.tensor([1.6, 0.4])), lambda x: posterize(x, torch.tensor([3, 5])),
+    lambda x: solarize(x, torch.tensor([0.3, 0.6])), invert])
+def test_pointwise_ops_touch_only_their_own_token(op):
+    x = torch.rand(2, 3, 4, 4, generator=torch.Generator().manual_seed(0))
+    y = x.clone()
+    y[:, :, 1, 2] = torch.rand(2, 3, generator=torch.Generator().manual_seed(1))
+    changed = (op(x) != op(y)).any(dim=(0, 1))
+    assert changed.sum() <= 1 and not changed[torch.arange(4) != 1].any()
+
+
+def test_channel_variant_draws_one_value_per_channel_and_c2_uses_the_channel_range():
+    gen = torch.Generator().manual_seed(0)
+    p = sample_params(FroFA("brightness", "c", prob=1.0), 4, 7, 4, gen)
+    assert p["value"].shape == (4, 7) and p["value"].std() > 0
+    tokens = features(3)
+    spec = FroFA("brightness", "c2", prob=1.0)
+    params = {"apply": torch.ones(6, dtype=torch.bool), "value": torch.ones(6, 5) * 0.5}
+    out, _ = apply_frofa(spec, tokens, torch.zeros(6, 2), params, ranges_of(tokens))
+    rng = fit_range(tokens, per_channel=True)
+    expected = grid_to_tokens(from_unit(0.5 * to_unit(tokens_to_grid(tokens), rng), rng))
+    assert torch.allclose(out, expected, atol=1e-5)
+
+
+def test_frofa_spec_validation():
+    with pytest.raises(ValueError, match="unknown augmentation"):
+        FroFA("jpeg")
+    with pytest.raises(ValueError, match="no channel-wise variant"):
+        FroFA("rotate", "c")
+    with pytest.raises(ValueError, match="variant"):
+        FroFA("brightness", "c3")
+
+
+def rgb_image(seed, grey=False, size=12):
+    rng = np.random.default_rng(seed)
+    img = rng.integers(0, 256, (size, size, 1 if grey else 3)).astype(np.uint8)
+    return np.repeat(img, 3, axis=2) if grey else img
+
+
+def ours(op, img, *args):
+    x = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255.0
+    return (op(x, *args)[0].permute(1, 2, 0) * 255).round().numpy().astype(int)
+
+
+@pytest.mark.parametrize("factor", [0.3, 1.0, 1.7])
+def test_enhance_ops_agree_with_pillow_within_one_grey_level(factor):
+    for seed in range(3):
+        img = rgb_image(seed)
+        ref = np.asarray(ImageEnhance.Brightness(Image.fromarray(img)).enhance(factor)).astype(int)
+        assert np.abs(ours(brightness, img, torch.tensor([factor])) - ref).max() <= 1
+        grey = rgb_image(seed, grey=True)  # Pillow's contrast uses the luminance mean: equal to ours on grey RGB
+        ref = np.asarray(ImageEnhance.Contrast(Image.fromarray(grey)).enhance(factor)).astype(int)
+        assert np.abs(ours(contrast, grey, torch.tensor([factor])) - ref).max() <= 1
+        ref = np.asarray(ImageEnhance.Sharpness(Image.fromarray(img)).enhance(factor)).astype(int)
+        assert np.abs(ours(sharpness, img, torch.tensor([factor])) - ref).max() <= 1
+
+
+def test_imageops_agree_with_pillow():
+    for seed in range(3):
+        img = rgb_image(seed, size=20)
+        pil = Image.fromarray(img)
+        for bits in (1, 4, 7):
+            ref = np.asarray(ImageOps.posterize(pil, bits)).astype(int)
+            assert np.abs(ours(posterize, img, torch.tensor([bits])) - ref).max() <= 1
+        ref = np.asarray(ImageOps.solarize(pil, 100)).astype(int)
+        assert np.abs(ours(solarize, img, torch.tensor([100 / 255])) - ref).max() <= 1
+        assert np.abs(ours(lambda x: invert(x), img) - np.asarray(ImageOps.invert(pil)).astype(int)).max() <= 1
+        big = (np.random.default_rng(seed).beta(2, 5, (32, 32, 3)) * 255).astype(np.uint8)
+        ref = np.asarray(ImageOps.equalize(Image.fromarray(big))).astype(int)
+        assert np.abs(ours(lambda x: equalize(x), big) - ref).max() <= 1
+    small = torch.rand(1, 2, 4, 4)  # fewer than 256 positions: Pillow's rule is the identity
+    assert torch.allclose(equalize(small), torch.round(small * 255) / 255)
+
+
+def test_geometric_ops():
+    cells = torch.arange(16.0).reshape(1, 1, 4, 4)
+    moved = translate(cells, torch.tensor([-1.0]), "y")[0, 0]
+    assert torch.equal(moved[:3], cells[0, 0, 1:]) and torch.equal(moved[3], torch.zeros(4))
+    assert torch.allclose(rotate(cells, torch.tensor([180.0]))[0, 0], cells[0, 0].flip(0).flip(1), atol=1e-4)
+    with pytest.raises(ValueError, match="axis"):
+        translate(cells, torch.tensor([1.0]), "z")
+
+
+def test_patch_dropout_and_mixup():
+    tokens = features()
+    kept = patch_dropout(tokens, 10, torch.Generator().manual_seed(0))
+    assert kept.shape == (6, 10, 5)
+    assert all(any(torch.equal(t, s) for s in tokens[0]) for t in kept[0])  # kept tokens are original tokens
+    with pytest.raises(ValueError, match="keep"):
+        patch_dropout(tokens, 0, torch.Generator())
+    onehot = F.one_hot(torch.arange(6) % 3, 3).float()
+    mixed, targets = mixup(tokens, onehot, torch.full((6,), 0.7), torch.roll(torch.arange(6), 1))
+    assert torch.allclose(mixed[1], 0.7 * tokens[1] + 0.3 * tokens[0]) and torch.allclose(targets.sum(-1), torch.ones(6))
+
+
+def test_map_head_is_permutation_invariant_and_equals_multihead_attention():
+    torch.manual_seed(0)
+    head = MAPHead(dim=12, num_classes=4, heads=3)
+    x = torch.randn(5, 9, 12)
+    ref, _ = head.attn(head.probe.expand(5, 1, 12), head.norm_in(x), head.norm_in(x))
+    assert torch.allclose(head.pool(x), ref[:, 0], atol=1e-5)
+    assert torch.allclose(head(x), head(x[:, torch.randperm(9)]), atol=1e-5)
+    with pytest.raises(ValueError, match="divisible"):
+        MAPHead(dim=10, num_classes=2, heads=4)
+
+
+def test_map_head_learns_a_separable_toy_problem_with_and_without_frofa():
+    g = torch.Generator().manual_seed(0)
+    labels = torch.arange(40) % 4
+    centres = torch.randn(4, 8, generator=g) * 3
+    tokens = centres[labels][:, None, :] + 0.3 * torch.randn(40, 9, 8, generator=g)
+    for spec in (None, FroFA("brightness", "c2")):
+        head = train_map_head(tokens, labels, 4, HeadConfig(steps=150, lr=3e-3, heads=2), spec, ranges_of(tokens), 0)
+        assert accuracy(head, tokens, labels) >= 0.95
+
+
+def test_k_shot_split_exact_disjoint_deterministic_and_errors():
+    labels = np.repeat(np.arange(4), 10)
+    tr, mv, te = k_shot_split(labels, 3, seed=5, minival_per_class=2)
+    assert np.bincount(labels[tr]).tolist() == [3] * 4 and np.bincount(labels[mv]).tolist() == [2] * 4
+    assert len(set(tr) | set(mv) | set(te)) == len(tr) + len(mv) + len(te) == 40
+    assert np.array_equal(k_shot_split(labels, 3, 5, 2)[0], tr) and not np.array_equal(k_shot_split(labels, 3, 6, 2)[0], tr)
+    with pytest.raises(ValueError, match="too few"):
+        k_shot_split(labels, 10, 0)
+    with pytest.raises(ValueError, match="at least 1"):
+        k_shot_split(labels, 0, 0)
+
+
+def test_few_shot_sets_load_offline():
+    images, labels = load_few_shot_set("digits", per_class_cap=5)
+    assert images.shape == (50, 8, 8) and np.bincount(labels).tolist() == [5] * 10 and images.max() <= 1
+    tiles, tile_labels = load_few_shot_set("textures", per_class_cap=3)
+    assert tiles.shape == (36, 40, 40, 3) and len(np.unique(tile_labels)) == 12
+    digits, digit_labels = load_few_shot_set("mnist", per_class_cap=2)
+    assert digits.shape == (20, 28, 28)
+    with pytest.raises(ValueError, match="unknown few-shot set"):
+        load_few_shot_set("imagenet")
+
+
+def test_claim_values_arithmetic_on_a_hand_made_table():
+    rows = []
+    acc = {"MAPwd": (50, 80), "brightness": (54, 81), "c²-brightness": (53, 81.5), "contrast": (52, 80),
+           "posterize": (53, 80), "rotate": (49, 80), "shear_x": (49, 80), "shear_y": (49, 80),
+           "translate_x": (48, 79), "translate_y": (50, 80), "linear probe": (51, 82)}
+    for seed in (0, 1):
+        for method, (one, five) in acc.items():
+            rows += [{"set": "digits", "seed": seed, "shots": 1, "method": method, "accuracy": one + seed},
+                     {"set": "digits", "seed": seed, "shots": 5, "method": method, "accuracy": five}]
+    v = claim_values(FroFAResult(CONFIGS["smoke"], pd.DataFrame(rows)))
+    assert v["brightness_low_shot"] == pytest.approx(4.0) and v["brightness_variant"] == 0.0
+    assert v["geometric_low_shot"] == pytest.approx(-1.0) and v["geometric_max_over_shots"] == pytest.approx(-0.2)
+    assert v["brightness_low_minus_high"] == pytest.approx(3.0)
+    assert v["stylistic_minus_geometric_low"] == pytest.approx(3.0 + 1.0)
+    assert v["c2_minus_brightness_min"] == pytest.approx(-1.0)
+    assert v["mapwd_accuracy_5shot"] == pytest.approx(80.0) and v["probe_minus_mapwd_low"] == pytest.approx(1.0)
+    assert bootstrap_ci(np.array([4.0, 4.0])) == (4.0, 4.0)
