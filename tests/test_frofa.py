@@ -11,7 +11,8 @@ from cvkit.papers.frofa import (
     AUGMENTATIONS, CONFIGS, FroFA, FroFAResult, HeadConfig, MAPHead, apply_frofa, bootstrap_ci, brightness,
     claim_values, contrast, equalize, fit_range, from_unit, grid_to_tokens, invert, k_shot_split, load_few_shot_set,
     mixup, patch_dropout, posterize, rotate, sample_params, sharpness, solarize, to_unit, tokens_to_grid, train_map_head,
-    translate, accuracy)
+    translate, accuracy, shapetex_batch, shape_mask, texture_map, FroFAConfig, ViTPretrainConfig, run_experiment,
+    SHAPES, TEXTURES)
 
 
 def features(seed=0, B=6, N=16, C=5):
@@ -234,8 +235,10 @@ def test_claim_values_arithmetic_on_a_hand_made_table():
            "translate_x": (48, 79), "translate_y": (50, 80), "linear probe": (51, 82)}
     for seed in (0, 1):
         for method, (one, five) in acc.items():
-            rows += [{"set": "digits", "seed": seed, "shots": 1, "method": method, "accuracy": one + seed},
-                     {"set": "digits", "seed": seed, "shots": 5, "method": method, "accuracy": five}]
+            rows += [{"backbone": "mobilenet", "set": "digits", "seed": seed, "shots": 1, "method": method,
+                      "accuracy": one + seed},
+                     {"backbone": "mobilenet", "set": "digits", "seed": seed, "shots": 5, "method": method,
+                      "accuracy": five}]
     v = claim_values(FroFAResult(CONFIGS["smoke"], pd.DataFrame(rows)))
     assert v["brightness_low_shot"] == pytest.approx(4.0) and v["brightness_variant"] == 0.0
     assert v["geometric_low_shot"] == pytest.approx(-1.0) and v["geometric_max_over_shots"] == pytest.approx(-0.2)
@@ -244,3 +247,31 @@ def test_claim_values_arithmetic_on_a_hand_made_table():
     assert v["c2_minus_brightness_min"] == pytest.approx(-1.0)
     assert v["mapwd_accuracy_5shot"] == pytest.approx(80.0) and v["probe_minus_mapwd_low"] == pytest.approx(1.0)
     assert bootstrap_ci(np.array([4.0, 4.0])) == (4.0, 4.0)
+
+
+def test_shapetex_labels_shapes_and_textures():
+    rng = np.random.default_rng(0)
+    images, labels = shapetex_batch(40, rng)
+    assert images.shape == (40, 32, 32, 3) and images.dtype == np.float32 and 0 <= images.min() <= images.max() <= 1
+    assert labels.min() >= 0 and labels.max() < 100
+    areas = {k: shape_mask(k, 32, 16, 16, 10, 0.3).sum() for k in SHAPES}
+    assert all(20 < a < 400 for a in areas.values()) and areas["ring"] < areas["disc"]
+    for kind in TEXTURES:
+        t = texture_map(kind, 32, rng)
+        assert t.shape == (32, 32) and 0 <= t.min() and t.max() <= 1
+    with pytest.raises(ValueError, match="unknown shape"):
+        shape_mask("star", 32, 16, 16, 10, 0.0)
+
+
+def test_run_experiment_end_to_end_on_both_backbones_tiny():
+    cfg = FroFAConfig(datasets=("digits",), image_size=64, per_class_cap=8, shots=(1,), seeds=1, minival_per_class=2,
+                      head=HeadConfig(steps=5, batch=8), wd_grid=(1e-2,), probe_c_grid=(0.1,),
+                      frofas=(FroFA("brightness"),), backbones=("mobilenet", "vit"),
+                      vit=ViTPretrainConfig(dim=16, depth=1, heads=2, steps=3, batch=8))
+    result = run_experiment(cfg, 0, progress=False)
+    assert set(result.table["backbone"]) == {"mobilenet", "vit"}
+    assert set(result.table["method"]) == {"MAPwd", "brightness", "linear probe"}
+    assert result.token_shapes == {"mobilenet · digits": (4, 320), "vit · digits": (64, 16)}
+    assert len(result.vit_losses) == 3 and result.gains().shape == (2, 2)
+    with pytest.raises(ValueError, match="unknown backbone"):
+        run_experiment(FroFAConfig(**{**cfg.__dict__, "backbones": ("resnet",)}), 0, progress=False)

@@ -5,10 +5,13 @@
 # %% auto #0
 __all__ = ['MOBILENET_V2_BLOCKS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'WEIGHTS_PACKAGE', 'WEIGHTS_FILE', 'IMAGENET_CLASS_NAMES',
            'IMAGENET_CATS', 'ConvBNReLU6', 'InvertedResidual', 'MobileNetV2', 'mobilenet_v2_weights_path',
-           'load_mobilenet_v2', 'preprocess', 'classify', 'extract_tokens']
+           'load_mobilenet_v2', 'preprocess', 'classify', 'extract_tokens', 'ViTBlock', 'TinyViT', 'pretrain_vit',
+           'extract_vit_tokens']
 
-# %% ../../nbs/core/13_backbones.ipynb #9625f8d9
+# %% ../../nbs/core/13_backbones.ipynb #db1cb3c5
 import importlib.util
+import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -110,7 +113,7 @@ def load_mobilenet_v2(weights: str | Path | None = None, device: str | torch.dev
     model.eval().requires_grad_(False)
     return model.to(device)
 
-# %% ../../nbs/core/13_backbones.ipynb #9ae1b7c5
+# %% ../../nbs/core/13_backbones.ipynb #56c58ccc
 def preprocess(images: np.ndarray | torch.Tensor, size: int) -> torch.Tensor:
     "(B, H, W, 3) or (B, H, W) images, uint8 or float in [0, 1] → (B, 3, size, size) ImageNet-normalised float32."
     x = torch.as_tensor(np.asarray(images) if not isinstance(images, torch.Tensor) else images)
@@ -118,8 +121,8 @@ def preprocess(images: np.ndarray | torch.Tensor, size: int) -> torch.Tensor:
         x = x[..., None].expand(*x.shape, 3)
     if x.ndim != 4 or x.shape[-1] != 3:
         raise ValueError(f"expected images of shape (B, H, W, 3) or (B, H, W), got {tuple(x.shape)}")
-    if size < 32:
-        raise ValueError(f"size must be at least 32 (the network's stride), got {size}")
+    if size < 1:
+        raise ValueError(f"size must be positive, got {size}")
     if x.dtype == torch.uint8:
         x = x.float() / 255.0
     else:
@@ -147,13 +150,15 @@ def classify(model: MobileNetV2, images: np.ndarray, size: int = 224, top: int =
     p, idx = probs.topk(top, dim=-1)
     return idx.cpu().numpy(), p.cpu().numpy()
 
-# %% ../../nbs/core/13_backbones.ipynb #ecbfab7f
+# %% ../../nbs/core/13_backbones.ipynb #f3c9ef9b
 @torch.no_grad()
 def extract_tokens(model: MobileNetV2, images: np.ndarray, size: int, layer: int = 18, batch: int = 64,
                    progress: bool = True) -> torch.Tensor:
     "Tokens of stage `layer` for every image: (B, H, W[, 3]) images → (B, N, C) float32 on the CPU, N = (size/32)²."
     if not 0 <= layer < len(model.features):
         raise ValueError(f"layer must be in [0, {len(model.features) - 1}], got {layer}")
+    if size < 32:
+        raise ValueError(f"size must be at least 32 (MobileNetV2's total stride), got {size}")
     device = next(model.parameters()).device
     stem = model.features[: layer + 1]
     chunks = []
@@ -161,4 +166,84 @@ def extract_tokens(model: MobileNetV2, images: np.ndarray, size: int, layer: int
     for start in tqdm(starts, desc="backbone features", disable=not progress or len(starts) < 4):
         fmap = stem(preprocess(images[start:start + batch], size).to(device))  # (b, C, h, w)
         chunks.append(fmap.flatten(2).transpose(1, 2).float().cpu())  # (b, h*w, C)
+    return torch.cat(chunks)
+
+# %% ../../nbs/core/13_backbones.ipynb #6306a71e
+class ViTBlock(nn.Module):
+    "Pre-norm transformer block: x + MHA(LN(x)), then x + MLP(LN(x)). (B, N, dim) → (B, N, dim)."
+
+    def __init__(self, dim: int, heads: int, mlp_ratio: int = 4):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, mlp_ratio * dim), nn.GELU(), nn.Linear(mlp_ratio * dim, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.norm1(x)
+        x = x + self.attn(h, h, h, need_weights=False)[0]
+        return x + self.mlp(self.norm2(x))
+
+
+class TinyViT(nn.Module):
+    "A small Vision Transformer: patches → tokens (B, N, dim) after a final LayerNorm; `forward` classifies their mean."
+
+    def __init__(self, image_size: int = 32, patch: int = 4, dim: int = 128, depth: int = 4, heads: int = 4,
+                 num_classes: int = 100, mlp_ratio: int = 4):
+        super().__init__()
+        if image_size % patch:
+            raise ValueError(f"image_size {image_size} must be a multiple of the patch size {patch}")
+        self.image_size, self.patch = image_size, patch
+        self.patch_embed = nn.Conv2d(3, dim, patch, stride=patch)
+        self.pos = nn.Parameter(torch.randn(1, (image_size // patch) ** 2, dim) * 0.02)
+        self.blocks = nn.Sequential(*[ViTBlock(dim, heads, mlp_ratio) for _ in range(depth)])
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, num_classes)
+
+    def tokens(self, x: torch.Tensor) -> torch.Tensor:
+        "(B, 3, size, size) normalised images → (B, N, dim) tokens."
+        if x.shape[-1] != self.image_size or x.shape[-2] != self.image_size:
+            raise ValueError(f"expected {self.image_size}×{self.image_size} images, got {tuple(x.shape[-2:])}")
+        t = self.patch_embed(x).flatten(2).transpose(1, 2) + self.pos
+        return self.norm(self.blocks(t))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        "(B, 3, size, size) → (B, num_classes) logits from the mean token."
+        return self.head(self.tokens(x).mean(1))
+
+
+def pretrain_vit(model: TinyViT, make_batch: Callable[[int, np.random.Generator], tuple[np.ndarray, np.ndarray]],
+                 steps: int, batch: int, lr: float = 1e-3, seed: int = 0, device: str | torch.device = "cpu",
+                 progress: bool = True) -> list[float]:
+    "Supervised pretraining on batches from `make_batch(batch, rng)` → (images (B, H, W, 3) in [0, 1], labels (B,))."
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    model.to(device).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05, foreach=True)
+    warmup = max(1, steps // 10)  # linear warm-up, then cosine decay to zero
+    schedule = lambda t: min(1.0, (t + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * t / steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+    losses = []
+    bar = tqdm(range(steps), desc="pretrain ViT", disable=not progress)
+    for _ in bar:
+        images, labels = make_batch(batch, rng)
+        x = preprocess(images, model.image_size).to(device)
+        loss = F.cross_entropy(model(x), torch.as_tensor(labels, device=device))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(float(loss.detach()))
+        bar.set_postfix(loss=f"{losses[-1]:.3f}")
+    model.eval().requires_grad_(False)
+    return losses
+
+
+@torch.no_grad()
+def extract_vit_tokens(model: TinyViT, images: np.ndarray, batch: int = 256, progress: bool = True) -> torch.Tensor:
+    "Tokens of a (frozen) TinyViT for every image: (B, H, W[, 3]) → (B, N, dim) on the CPU."
+    device = next(model.parameters()).device
+    starts = range(0, len(images), batch)
+    chunks = [model.tokens(preprocess(images[s:s + batch], model.image_size).to(device)).float().cpu()
+              for s in tqdm(starts, desc="ViT features", disable=not progress or len(starts) < 4)]
     return torch.cat(chunks)

@@ -4,18 +4,20 @@
 
 # %% auto #0
 __all__ = ['SMOOTH_KERNEL', 'POINTWISE', 'GEOMETRIC', 'CROP_DROP', 'OTHER', 'AUGMENTATIONS', 'CHANNEL_VARIANTS',
-           'DEFAULT_MAGNITUDE', 'TEXTURE_PHOTOS', 'DEFAULT_FROFAS', 'CLAIM_FROFAS', 'CONFIGS', 'PAPER_GAINS_ILSVRC',
-           'PAPER_SHOTS', 'tokens_to_grid', 'grid_to_tokens', 'FeatureRange', 'fit_range', 'to_unit', 'from_unit',
-           'brightness', 'contrast', 'posterize', 'solarize', 'invert', 'equalize', 'sharpness', 'affine_warp',
-           'rotate', 'shear', 'translate', 'crop_resize', 'patch_dropout', 'mixup', 'FroFA', 'sample_params',
-           'apply_frofa', 'MAPHead', 'k_shot_split', 'HeadConfig', 'train_map_head', 'accuracy',
-           'linear_probe_accuracy', 'load_texture_tiles', 'load_few_shot_set', 'FroFAConfig', 'FroFAResult', 'run_set',
-           'run_experiment', 'bootstrap_ci', 'step_seconds', 'backbone_seconds', 'claim_values']
+           'DEFAULT_MAGNITUDE', 'TEXTURE_PHOTOS', 'SHAPES', 'TEXTURES', 'COLOUR_FAMILIES', 'DEFAULT_FROFAS',
+           'CLAIM_FROFAS', 'CONFIGS', 'PAPER_GAINS_ILSVRC', 'PAPER_SHOTS', 'tokens_to_grid', 'grid_to_tokens',
+           'FeatureRange', 'fit_range', 'to_unit', 'from_unit', 'brightness', 'contrast', 'posterize', 'solarize',
+           'invert', 'equalize', 'sharpness', 'affine_warp', 'rotate', 'shear', 'translate', 'crop_resize',
+           'patch_dropout', 'mixup', 'FroFA', 'sample_params', 'apply_frofa', 'MAPHead', 'k_shot_split', 'HeadConfig',
+           'train_map_head', 'accuracy', 'linear_probe_accuracy', 'load_texture_tiles', 'load_few_shot_set',
+           'shape_mask', 'texture_map', 'shapetex_batch', 'ViTPretrainConfig', 'pretrained_vit', 'FroFAConfig',
+           'FroFAResult', 'run_set', 'run_experiment', 'bootstrap_ci', 'step_seconds', 'backbone_seconds',
+           'claim_values']
 
-# %% ../../nbs/chapters/41_frofa.ipynb #f72b2fcd
+# %% ../../nbs/chapters/41_frofa.ipynb #830e850c
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +30,7 @@ from sklearn.linear_model import LogisticRegression
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..core.backbones import MobileNetV2, extract_tokens, load_mobilenet_v2
+from ..core.backbones import MobileNetV2, TinyViT, extract_tokens, extract_vit_tokens, load_mobilenet_v2, pretrain_vit
 
 # %% ../../nbs/chapters/41_frofa.ipynb #caf207ea
 def tokens_to_grid(tokens: torch.Tensor) -> torch.Tensor:
@@ -492,7 +494,90 @@ def load_few_shot_set(name: str, per_class_cap: int | None = None, seed: int = 0
     keep = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:per_class_cap] for c in np.unique(labels)])
     return images[np.sort(keep)], labels[np.sort(keep)]
 
-# %% ../../nbs/chapters/41_frofa.ipynb #3b68cbd6
+# %% ../../nbs/chapters/41_frofa.ipynb #88c9a3a9
+SHAPES: tuple[str, ...] = ("disc", "square", "triangle", "ring", "cross")
+TEXTURES: tuple[str, ...] = ("stripes", "dots", "checker", "noise", "plain")
+COLOUR_FAMILIES: tuple[tuple[float, float, float], ...] = ((0.85, 0.2, 0.2), (0.2, 0.75, 0.25), (0.2, 0.35, 0.9),
+                                                            (0.9, 0.8, 0.15))
+
+
+def shape_mask(kind: str, size: int, cx: float, cy: float, r: float, angle: float) -> np.ndarray:
+    "Boolean (size, size) mask of a shape centred at (cx, cy) (pixels) with radius r, rotated by `angle` radians."
+    yy, xx = np.mgrid[:size, :size] + 0.5
+    u = (xx - cx) * np.cos(angle) + (yy - cy) * np.sin(angle)
+    v = -(xx - cx) * np.sin(angle) + (yy - cy) * np.cos(angle)
+    if kind == "disc":
+        return u ** 2 + v ** 2 < r ** 2
+    if kind == "square":
+        return np.maximum(np.abs(u), np.abs(v)) < 0.8 * r
+    if kind == "triangle":
+        return (v < 0.7 * r) & (np.abs(u) < 0.9 * (v + 0.8 * r) * 0.6)
+    if kind == "ring":
+        d = np.sqrt(u ** 2 + v ** 2)
+        return (d < r) & (d > 0.55 * r)
+    if kind == "cross":
+        return ((np.abs(u) < 0.3 * r) & (np.abs(v) < r)) | ((np.abs(v) < 0.3 * r) & (np.abs(u) < r))
+    raise ValueError(f"unknown shape {kind!r}")
+
+
+def texture_map(kind: str, size: int, rng: np.random.Generator) -> np.ndarray:
+    "A (size, size) texture in [0, 1] with random scale and orientation."
+    yy, xx = np.mgrid[:size, :size].astype(np.float64)
+    period = rng.uniform(3.0, 6.0)
+    if kind == "stripes":
+        theta = rng.uniform(0, np.pi)
+        return (np.sin(2 * np.pi * (xx * np.cos(theta) + yy * np.sin(theta)) / period) > 0).astype(float)
+    if kind == "dots":
+        return (((xx % period) - period / 2) ** 2 + ((yy % period) - period / 2) ** 2 < (period / 3.5) ** 2).astype(float)
+    if kind == "checker":
+        return ((np.floor(xx / period) + np.floor(yy / period)) % 2).astype(float)
+    if kind == "noise":
+        return rng.random((size, size))
+    if kind == "plain":
+        return np.ones((size, size))
+    raise ValueError(f"unknown texture {kind!r}")
+
+
+def shapetex_batch(n: int, rng: np.random.Generator, size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    "n ShapeTex images (n, size, size, 3) in [0, 1] and labels (n,) = shape·20 + texture·4 + colour."
+    labels = rng.integers(0, len(SHAPES) * len(TEXTURES) * len(COLOUR_FAMILIES), n)
+    images = np.empty((n, size, size, 3), dtype=np.float32)
+    for i, label in enumerate(labels):
+        shape, texture, colour = label // 20, (label // 4) % 5, label % 4
+        background = rng.uniform(0.2, 0.5) + 0.15 * rng.standard_normal((size, size))
+        image = np.repeat(np.clip(background, 0, 1)[..., None], 3, axis=-1)
+        r = rng.uniform(0.22, 0.4) * size
+        cx, cy = rng.uniform(r, size - r, 2)
+        mask = shape_mask(SHAPES[shape], size, cx, cy, r, rng.uniform(0, 2 * np.pi))
+        tint = np.clip(np.array(COLOUR_FAMILIES[colour]) + rng.normal(0, 0.06, 3), 0, 1)
+        fill = tint[None, None, :] * (0.5 + 0.5 * texture_map(TEXTURES[texture], size, rng))[..., None]
+        image[mask] = fill[mask]
+        images[i] = image
+    return images, labels
+
+
+@dataclass(frozen=True)
+class ViTPretrainConfig:
+    "The chapter's own ViT and its ShapeTex pretraining."
+    image_size: int = 32
+    patch: int = 4
+    dim: int = 96
+    depth: int = 3
+    heads: int = 4
+    steps: int = 1000
+    batch: int = 128
+    lr: float = 2e-3
+
+# %% ../../nbs/chapters/41_frofa.ipynb #9fb2fe10
+def pretrained_vit(cfg: ViTPretrainConfig, seed: int, device: str | torch.device = "cpu",
+                   progress: bool = True) -> tuple[TinyViT, list[float]]:
+    "A TinyViT pretrained on ShapeTex (frozen afterwards) and its training losses."
+    vit = TinyViT(cfg.image_size, cfg.patch, cfg.dim, cfg.depth, cfg.heads, num_classes=100)
+    losses = pretrain_vit(vit, lambda n, rng: shapetex_batch(n, rng, cfg.image_size), cfg.steps, cfg.batch, cfg.lr,
+                          seed, device, progress)
+    return vit, losses
+
+# %% ../../nbs/chapters/41_frofa.ipynb #e3b48aa1
 DEFAULT_FROFAS: tuple[FroFA, ...] = (
     FroFA("brightness"), FroFA("brightness", "c"), FroFA("brightness", "c2"), FroFA("contrast"),
     FroFA("contrast", "c"), FroFA("posterize"), FroFA("posterize", "c"), FroFA("solarize"), FroFA("invert"),
@@ -515,39 +600,42 @@ class FroFAConfig:
     wd_grid: tuple[float, ...]
     probe_c_grid: tuple[float, ...]
     max_test_per_class: int | None = None
-    layer: int = 17
+    layer: int = 17  # MobileNetV2 stage whose tokens are cached
     frofas: tuple[FroFA, ...] = DEFAULT_FROFAS
+    backbones: tuple[str, ...] = ("mobilenet",)  # "mobilenet" (ImageNet weights) and/or "vit" (pretrained here)
+    vit: ViTPretrainConfig = ViTPretrainConfig()
 
 
 @dataclass
 class FroFAResult:
-    "Accuracies of every method: a long table with columns set, seed, shots, method, accuracy (in points)."
+    "Accuracies of every method: a long table with columns backbone, set, seed, shots, method, accuracy (points)."
     config: FroFAConfig
     table: pd.DataFrame
     token_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     seconds: float = 0.0
+    vit_losses: list[float] = field(default_factory=list)
 
     def gains(self) -> pd.DataFrame:
-        "Paired gains over MAPwd: rows (set, seed, shots), one column per method, in points."
-        wide = self.table.pivot_table(index=["set", "seed", "shots"], columns="method", values="accuracy")
+        "Paired gains over MAPwd: rows (backbone, set, seed, shots), one column per method, in points."
+        wide = self.table.pivot_table(index=["backbone", "set", "seed", "shots"], columns="method", values="accuracy")
         return wide.drop(columns="MAPwd").sub(wide["MAPwd"], axis=0)
 
 
-def run_set(name: str, backbone: MobileNetV2, cfg: FroFAConfig, seed0: int, device: str | torch.device,
-            progress: bool = True) -> tuple[list[dict], tuple[int, ...]]:
-    "Every seed × shot × method on one few-shot set: a list of result rows, and the token shape (N, C)."
+def run_set(name: str, backbone: str, to_tokens: Callable[[np.ndarray], torch.Tensor], cfg: FroFAConfig, seed0: int,
+            device: str | torch.device, progress: bool = True) -> tuple[list[dict], tuple[int, ...]]:
+    "Every seed × shot × method on one few-shot set and backbone: result rows, and the token shape (N, C)."
     images, labels = load_few_shot_set(name, cfg.per_class_cap, seed0)
-    tokens = extract_tokens(backbone, images, cfg.image_size, cfg.layer, progress=progress)
+    tokens = to_tokens(images)
     labels_t = torch.as_tensor(labels)
     classes = int(labels.max()) + 1
     rows = []
     jobs = [(s, k) for s in range(seed0, seed0 + cfg.seeds) for k in cfg.shots]
-    for seed, shots in tqdm(jobs, desc=f"{name}: seeds × shots", disable=not progress):
+    for seed, shots in tqdm(jobs, desc=f"{backbone} · {name}: seeds × shots", disable=not progress):
         tr, mv, te = k_shot_split(labels, shots, seed, cfg.minival_per_class, cfg.max_test_per_class)
         xtr, ytr = tokens[tr], labels_t[tr]
         ranges = {"scalar": fit_range(xtr), "channel": fit_range(xtr, per_channel=True)}
-        record = lambda method, acc: rows.append({"set": name, "seed": seed, "shots": shots, "method": method,
-                                                  "accuracy": 100.0 * acc})
+        record = lambda method, acc: rows.append({"backbone": backbone, "set": name, "seed": seed, "shots": shots,
+                                                  "method": method, "accuracy": 100.0 * acc})
         best_wd, best_acc = cfg.wd_grid[0], -1.0
         for wd in cfg.wd_grid if len(cfg.wd_grid) > 1 else ():  # MAPwd: weight decay chosen on the minival
             head_cfg = HeadConfig(**{**cfg.head.__dict__, "weight_decay": wd})
@@ -571,12 +659,20 @@ def run_experiment(cfg: FroFAConfig, seed0: int, device: str | torch.device = "c
                    progress: bool = True) -> FroFAResult:
     "The whole experiment at one scale."
     start = time.perf_counter()
-    backbone = load_mobilenet_v2(weights, device)
-    rows, shapes = [], {}
-    for name in cfg.datasets:
-        set_rows, shapes[name] = run_set(name, backbone, cfg, seed0, device, progress)
-        rows += set_rows
-    return FroFAResult(cfg, pd.DataFrame(rows), shapes, time.perf_counter() - start)
+    rows, shapes, vit_losses = [], {}, []
+    for backbone in cfg.backbones:
+        if backbone == "mobilenet":
+            net = load_mobilenet_v2(weights, device)
+            to_tokens = lambda images: extract_tokens(net, images, cfg.image_size, cfg.layer, progress=progress)
+        elif backbone == "vit":
+            vit, vit_losses = pretrained_vit(cfg.vit, seed0, device, progress)
+            to_tokens = lambda images: extract_vit_tokens(vit, images, progress=progress)
+        else:
+            raise ValueError(f"unknown backbone {backbone!r}; choose 'mobilenet' or 'vit'")
+        for name in cfg.datasets:
+            set_rows, shapes[f"{backbone} · {name}"] = run_set(name, backbone, to_tokens, cfg, seed0, device, progress)
+            rows += set_rows
+    return FroFAResult(cfg, pd.DataFrame(rows), shapes, time.perf_counter() - start, vit_losses)
 
 
 def bootstrap_ci(values: np.ndarray, seed: int = 0, draws: int = 2000, level: float = 0.95) -> tuple[float, float]:
@@ -586,7 +682,7 @@ def bootstrap_ci(values: np.ndarray, seed: int = 0, draws: int = 2000, level: fl
     means = rng.choice(values, size=(draws, len(values)), replace=True).mean(1)
     return float(np.quantile(means, (1 - level) / 2)), float(np.quantile(means, 1 - (1 - level) / 2))
 
-# %% ../../nbs/chapters/41_frofa.ipynb #e6eabeec
+# %% ../../nbs/chapters/41_frofa.ipynb #25b837ee
 CLAIM_FROFAS: tuple[FroFA, ...] = (
     FroFA("brightness"), FroFA("brightness", "c2"), FroFA("contrast"), FroFA("posterize"),
     FroFA("rotate"), FroFA("shear_x"), FroFA("shear_y"), FroFA("translate_x"), FroFA("translate_y"),
@@ -597,10 +693,13 @@ CONFIGS: dict[str, FroFAConfig] = {
                          probe_c_grid=(0.01, 0.1, 1.0), frofas=CLAIM_FROFAS),
     "laptop": FroFAConfig(datasets=("digits", "mnist", "textures"), image_size=160, per_class_cap=60,
                           shots=(1, 5, 10, 25), seeds=3, minival_per_class=5, head=HeadConfig(steps=200),
-                          wd_grid=(1e-3, 1e-1), probe_c_grid=(0.01, 0.1, 1.0)),
+                          wd_grid=(1e-3, 1e-1), probe_c_grid=(0.01, 0.1, 1.0), backbones=("mobilenet", "vit"),
+                          vit=ViTPretrainConfig(dim=96, depth=3, heads=4, steps=1000, batch=128)),
     "gpu": FroFAConfig(datasets=("digits", "mnist", "textures"), image_size=224, per_class_cap=120,
                        shots=(1, 5, 10, 25), seeds=5, minival_per_class=10, head=HeadConfig(steps=500),
-                       wd_grid=(1e-4, 1e-3, 1e-2, 1e-1), probe_c_grid=(0.001, 0.01, 0.1, 1.0)),
+                       wd_grid=(1e-4, 1e-3, 1e-2, 1e-1), probe_c_grid=(0.001, 0.01, 0.1, 1.0),
+                       backbones=("mobilenet", "vit"),
+                       vit=ViTPretrainConfig(dim=192, depth=6, heads=6, steps=20000, batch=256, lr=1e-3)),
 }
 
 # %% ../../nbs/chapters/41_frofa.ipynb #f6867ce8
