@@ -72,6 +72,7 @@ def test_bad_layer_and_missing_weights_give_clear_errors(net, monkeypatch):
 
 
 def test_tiny_vit_shapes_pretraining_and_freezing():
+    torch.manual_seed(0)
     vit = TinyViT(image_size=16, patch=4, dim=16, depth=1, heads=2, num_classes=2)
     x = torch.zeros(3, 3, 16, 16)
     assert vit.tokens(x).shape == (3, 16, 16) and vit(x).shape == (3, 2)
@@ -87,7 +88,7 @@ def test_tiny_vit_shapes_pretraining_and_freezing():
             images[i, 8 * y:8 * y + 8] = 1.0
         return images, labels
 
-    losses = pretrain_vit(vit, halves, steps=40, batch=8, lr=3e-3, progress=False)
-    assert losses[-1] < 0.5 * losses[0]
+    losses = pretrain_vit(vit, halves, steps=80, batch=8, lr=1e-3, progress=False)
+    assert np.mean(losses[-10:]) < 0.5 * losses[0]
     assert not vit.training and not any(p.requires_grad for p in vit.parameters())
     assert extract_vit_tokens(vit, halves(5, None)[0], batch=2, progress=False).shape == (5, 16, 16)
