@@ -763,7 +763,7 @@ def speed_table(
             rows.append({"method": name, "snr_db": snr, "seconds": min(times), "nrmse": nrmse(truth, estimate)})
     return rows
 
-# %% ../../nbs/chapters/20_phase_unwrap.ipynb #9d564004
+# %% ../../nbs/chapters/20_phase_unwrap.ipynb #b8a31167
 def claim_values(result: ExperimentResult) -> dict[str, float]:
     "The measured quantities the claims are judged on (ratios of mean NRMSE; NaN where a run is missing)."
     noisy = [s for s in result.config.snrs_db if s <= 5]
@@ -788,7 +788,7 @@ THRESHOLDS: dict[str, dict[str, tuple[str, float, str]]] = {
               "sd_over_sr": ("<=", 1.02, "reproduced"), "vs_untrained": ("<=", 0.75, "reproduced"),
               "sr_loss_fall": (">=", 0.3, "reproduced")},
     "laptop": {"vs_classical_noisy": ("<=", 0.8, "not reproduced"), "vs_supervised_worst_snr": ("<=", 1.5, "reproduced"),
-               "vs_naive_noisy": ("<=", 0.9, "reproduced"), "sd_over_sr": ("<=", 1.02, "reproduced"),
+               "vs_naive_noisy": ("<=", 0.9, "not reproduced"), "sd_over_sr": ("<=", 1.02, "not reproduced"),
                "vs_plain": ("<=", 0.9, "reproduced"), "vs_untrained": ("<=", 0.75, "reproduced"),
                "sr_loss_fall": (">=", 0.3, "reproduced")},
     "gpu": {"vs_classical_noisy": ("<=", 0.8, "reproduced"), "vs_supervised_worst_snr": ("<=", 1.5, "reproduced"),
@@ -799,11 +799,17 @@ THRESHOLDS: dict[str, dict[str, tuple[str, float, str]]] = {
 # Claims a scale measures and reports but cannot decide: the seed-to-seed spread straddles the threshold.
 TOO_CLOSE_TO_CALL: dict[str, dict[str, str]] = {
     "smoke": {"sd_over_sr": "at smoke the SD stage is 60 steps and the ratio moved between 1.01 and 1.06 over seeds "
-                            "0-2 and thread counts, too near the 1.02 threshold to pin a verdict; laptop decides it",
+                            "0-2 and thread counts, too near the 1.02 threshold to pin a verdict; laptop decides it "
+                            "(not reproduced there)",
               "vs_naive_noisy": "at smoke (260 steps each) the ratio moved between 0.90 and 1.03 over seeds 0-2: "
                                 "recorruption's advantage is not yet visible, and the spread straddles the 0.9 "
-                                "threshold; laptop decides it"},
-    "laptop": {}, "gpu": {}}
+                                "threshold; laptop decides it (not reproduced there)"},
+    "laptop": {"vs_supervised_worst_snr": "at laptop the ratio was 1.37 / 1.31 / 1.58 on seeds 0-2, on both sides of "
+                                          "the 1.5 threshold: the GT-free network is within about 1.3-1.6x of its "
+                                          "supervised twin, which is itself far from converged at this length",
+               "vs_plain": "at laptop the ratio was 0.82 / 0.85 / 0.91 on seeds 0-2: the unrolled network is better "
+                           "than the plain UNet on every seed, but seed 2 misses the 0.9 bound by 0.01"},
+    "gpu": {}}
 
 # %% ../../nbs/chapters/20_phase_unwrap.ipynb #0c17d3f7
 def estimate_sigma(wrapped: np.ndarray) -> float:
