@@ -65,6 +65,27 @@ def test_ledger_detects_claims_that_do_not_hold():
         ledger.assert_all_hold()
 
 
+def test_check_all_records_from_tables():
+    texts = {k: (f"claim {k}", "Tab. 1", "1.0", "ratio") for k in "abcd"}
+    thresholds = {"a": (">=", 1.0, REPRODUCED), "b": (">=", 1.0, NOT_REPRODUCED), "c": ("<=", 0.5, REPRODUCED),
+                  "d": (">=", 0.0, REPRODUCED)}
+    values = {"a": 1.5, "b": 0.25, "c": 0.5123, "d": math.nan}
+    ledger = ClaimLedger("unit", "laptop", show_each=False)
+    out = ledger.check_all(values, texts, thresholds, too_close={"c": "seeds straddle it"},
+                           notes={"a": "ignored: reproduced", "b": "too small a model"}, digits=3)
+    assert [(c.id, c.verdict) for c in out] == [("a", REPRODUCED), ("b", NOT_REPRODUCED), ("c", NOT_CHECKABLE),
+                                                ("d", NOT_CHECKABLE)]
+    assert [c.note for c in out] == ["", "too small a model", "measured 0.512; seeds straddle it",
+                                     "the run it needs is not part of the laptop configuration"]
+    assert out[1].threshold == 1.0 and out[1].expected == NOT_REPRODUCED and ledger.all_hold
+    # a regression shows up as a claim that does not hold
+    values["a"] = 0.9
+    ledger.check_all(values, texts, thresholds, too_close={"c": "seeds straddle it"})
+    assert [c.id for c in ledger.claims if not c.holds] == ["a"]
+    with pytest.raises(KeyError):
+        ledger.check_all({}, texts, thresholds)
+
+
 def test_rerecording_replaces():
     ledger = make_ledger()
     ledger.check("a", "A holds", "Tab. 1", "0.9", "acc", 0.97, ">=", 0.9)

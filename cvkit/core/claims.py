@@ -167,7 +167,7 @@ def claims_html(claims: Iterable[Claim | dict]) -> str:
     body = "".join("<tr>" + "".join(cell(x) for x in row) + "</tr>" for row in rows)
     return f"<table class='cvkit-claims'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
-# %% ../../nbs/core/01_claims.ipynb #3140dd12
+# %% ../../nbs/core/01_claims.ipynb #af68479f
 def claim_line(claim: Claim) -> str:
     "One line for one claim: mark, id, verdict, measured value against the threshold."
     mark = "✓" if claim.holds else "✗"
@@ -247,6 +247,34 @@ class ClaimLedger:
             raise ValueError("a claim that is not checkable needs a reason")
         return self._record(Claim(id, statement, paper_ref, str(paper_value), metric, None, None, None,
                                   NOT_CHECKABLE, NOT_CHECKABLE, self.scale, reason))
+
+    def check_all(
+        self,
+        values: dict[str, float],  # measured value per claim id; NaN: this scale did not run what the claim needs
+        texts: dict[str, tuple[str, str, str | float, str]],  # id → (statement, paper_ref, paper_value, metric)
+        thresholds: dict[str, tuple[str, float | tuple[float, float], str]],  # id → (comparison, threshold, expected)
+        too_close: dict[str, str] | None = None,  # id → why calibration could not call it (recorded not checkable)
+        notes: dict[str, str] | None = None,  # id → why it is not reproduced (attached when that is expected)
+        digits: int = 2,  # decimals of the measured value quoted in a "too close to call" reason
+    ) -> list[Claim]:
+        "Record every claim in `thresholds` from a chapter's calibrated tables, in their order."
+        too_close, notes = too_close or {}, notes or {}
+        recorded = []
+        for key, (comparison, threshold, expected) in thresholds.items():
+            statement, ref, paper_value, metric = texts[key]
+            measured = float(values[key])
+            if math.isnan(measured):
+                recorded.append(self.not_checkable(
+                    key, statement, ref, paper_value, metric,
+                    reason=f"the run it needs is not part of the {self.scale} configuration"))
+            elif key in too_close:
+                recorded.append(self.not_checkable(key, statement, ref, paper_value, metric,
+                                                   reason=f"measured {measured:.{digits}f}; {too_close[key]}"))
+            else:
+                note = notes.get(key, "") if expected == NOT_REPRODUCED else ""
+                recorded.append(self.check(key, statement, ref, paper_value, metric, measured, comparison, threshold,
+                                           expected=expected, note=note))
+        return recorded
 
     @property
     def all_hold(self) -> bool:

@@ -682,7 +682,7 @@ def bootstrap_ci(values: np.ndarray, seed: int = 0, draws: int = 2000, level: fl
     means = rng.choice(values, size=(draws, len(values)), replace=True).mean(1)
     return float(np.quantile(means, (1 - level) / 2)), float(np.quantile(means, 1 - (1 - level) / 2))
 
-# %% ../../nbs/chapters/41_frofa.ipynb #25b837ee
+# %% ../../nbs/chapters/41_frofa.ipynb #3d3693ae
 CLAIM_FROFAS: tuple[FroFA, ...] = (
     FroFA("brightness"), FroFA("brightness", "c2"), FroFA("contrast"), FroFA("posterize"),
     FroFA("rotate"), FroFA("shear_x"), FroFA("shear_y"), FroFA("translate_x"), FroFA("translate_y"),
@@ -692,7 +692,7 @@ CONFIGS: dict[str, FroFAConfig] = {
                          minival_per_class=5, head=HeadConfig(steps=80, batch=32), wd_grid=(1e-2,),
                          probe_c_grid=(0.01, 0.1, 1.0), frofas=CLAIM_FROFAS),
     "laptop": FroFAConfig(datasets=("digits", "mnist", "textures"), image_size=160, per_class_cap=60,
-                          shots=(1, 5, 10, 25), seeds=3, minival_per_class=5, head=HeadConfig(steps=200),
+                          shots=(1, 5, 10, 25), seeds=2, minival_per_class=5, head=HeadConfig(steps=100),
                           wd_grid=(1e-3, 1e-1), probe_c_grid=(0.01, 0.1, 1.0), backbones=("mobilenet", "vit"),
                           vit=ViTPretrainConfig(dim=96, depth=3, heads=4, steps=1000, batch=128)),
     "gpu": FroFAConfig(datasets=("digits", "mnist", "textures"), image_size=224, per_class_cap=120,
