@@ -5,10 +5,12 @@ import pytest
 import scipy.sparse as sp
 from scipy.linalg import subspace_angles
 
-from cvkit.papers.couplap import (aupro, coupled_eigenmaps, coupled_laplacian, coupling_matrix, cosine_distance_rows,
-                                  cross_edges, fiedler_length, grassmann_distance, make_femur, make_scan,
-                                  mirror_second_axis, pixel_auroc, pro_curve, scores_to_image)
-from cvkit.core.spectral import knn_graph
+from cvkit.papers.couplap import (CONFIGS, AnomalyRun, CoupLapConfig, affine_icp, aupro, bone_pairs, claim_values,
+                                  coupled_eigenmaps, coupled_laplacian, coupled_scores, coupling_matrix,
+                                  cosine_distance_rows, cross_edges, fiedler_length, grassmann_distance, make_femur,
+                                  make_scan, maps_for, mirror_second_axis, pixel_auroc, pro_curve, random_rigid,
+                                  register, run_experiment, scores_to_image, target_plan)
+from cvkit.core.spectral import generalized_eigenmaps, knn_graph, laplacian
 
 
 def test_coupling_keeps_duplicate_partners():
@@ -115,3 +117,77 @@ def test_scan_and_projection():
     assert np.array_equal(img > 0, scan.valid)
     with pytest.raises(ValueError, match="unknown"):
         make_scan("bagle", 32)
+
+
+def test_cycle_graph_spectrum():
+    n = 12
+    W = sp.diags([np.ones(n - 1), np.ones(n - 1)], [1, -1], format="lil")
+    W[0, n - 1] = W[n - 1, 0] = 1.0
+    L, D = laplacian(sp.csr_matrix(W))
+    values, _ = generalized_eigenmaps(L, D, 4)  # D = 2 I: eigenvalues (2 - 2 cos(2πk/n)) / 2, each twice
+    expected = np.sort(np.repeat([(1 - np.cos(2 * np.pi * k / n)) for k in (1, 2)], 2))
+    assert np.allclose(values, expected, atol=1e-8)
+
+
+def test_every_point_gets_a_score_at_any_cross():
+    rng = np.random.default_rng(4)
+    a = rng.normal(size=(300, 3)) * [1.0, 0.6, 0.3]
+    b = a + 0.01 * rng.normal(size=a.shape)
+    b[:20] += [0, 0, 0.4]  # a local change
+    s = coupled_scores(a, b, cross=0.25, maps=6)
+    assert s.shape == (300,) and np.all(np.isfinite(s)) and np.count_nonzero(s) > 250
+    assert len(np.unique(s)) <= 75  # only the 25 % cross-connected points carry their own value
+
+
+def test_affine_icp_and_register_recover_an_affine_map():
+    rng = np.random.default_rng(5)
+    fixed = rng.normal(size=(400, 3)) * [1.0, 0.7, 0.4]
+    A = np.eye(3) + 0.03 * rng.normal(size=(3, 3))
+    moving = (fixed - 0.02) @ np.linalg.inv(A).T
+    assert np.abs(affine_icp(moving, fixed, 30) - fixed).max() < 1e-3
+    scan = make_scan("bagel", 40, "good", seed=1)
+    other = make_scan("bagel", 40, "good", seed=2)
+    a, b = scan.points()[0], other.points()[0]
+    before = np.mean(np.linalg.norm(a - b[np.argmin(((a[:, None] - b[None]) ** 2).sum(-1), axis=1)], axis=1))
+    moved = register(a, b)
+    after = np.mean(np.linalg.norm(moved - b[np.argmin(((moved[:, None] - b[None]) ** 2).sum(-1), axis=1)], axis=1))
+    assert after < before
+    with pytest.raises(ValueError, match="NaN"):
+        affine_icp(np.full((5, 3), np.nan), fixed)
+
+
+def test_plan_seeds_are_distinct_and_maps_follow_the_ratio():
+    cfg = CONFIGS["laptop"]
+    plan = target_plan(cfg, 0) + target_plan(cfg, 1)
+    assert len({seed for _, _, seed in plan}) == len(plan)
+    assert len(target_plan(cfg, 0)) == len(cfg.classes) * (len(cfg.kinds) * cfg.targets_per_kind + cfg.good_targets)
+    assert maps_for(2000, 0.015, 10) == 30 and maps_for(100, 0.015, 10) == 10 and maps_for(2000, 0.0015, 3) == 3
+
+
+def test_bone_pairs_and_random_rigid():
+    rng = np.random.default_rng(0)
+    bones = [(side, np.zeros((1, 3))) for _ in range(3) for side in ("right", "left")]
+    pairs = bone_pairs(bones, 10, rng)
+    same = [bones[a][0] == bones[b][0] for a, b in pairs]
+    assert sum(same) == 5 and all(a != b for a, b in pairs)
+    cloud = make_femur("right", 500, seed=0)
+    moved = random_rigid(cloud, rng, scale=0.0)
+    # a proper rigid motion keeps every distance and never mirrors: the signed volume of three edges keeps its sign
+    assert np.allclose(np.linalg.norm(moved[1:] - moved[0], axis=1), np.linalg.norm(cloud[1:] - cloud[0], axis=1))
+    vol = lambda p: np.linalg.det(np.stack([p[1] - p[0], p[2] - p[0], p[3] - p[0]]))
+    assert np.sign(vol(moved)) == np.sign(vol(cloud))
+
+
+def test_tiny_experiment_and_claim_values():
+    cfg = CoupLapConfig(classes=("bagel",), kinds=("bump", "hole"), targets_per_kind=1, good_targets=1, grid=32,
+                        crosses=(0.5, 1.0), min_maps=5, bones_per_side=2, bone_pairs=2, bone_points=600)
+    result = run_experiment(cfg, 0)
+    assert set(result.table.index.get_level_values("kind")) == {"bump", "hole", "all"}
+    assert set(result.table.index.get_level_values("method")) == {
+        "coupled (cross 0.5)", "coupled (cross 1)", "euclidean", "gps", "hist"}
+    assert result.table.to_numpy().min() >= 0 and result.table.to_numpy().max() <= 1
+    values = claim_values(result)
+    assert math.isnan(values["real_bse_accuracy"]) and math.isnan(values["coupled_minus_euclidean_aupro_crack"])
+    assert values["cross_aupro_range"] >= 0 and 0 <= values["bse_accuracy"] <= 1
+    assert values["coupled_minus_gps_aupro"] == pytest.approx(
+        result.table.loc[("coupled (cross 0.5)", "all"), "AUPRO@30%"] - result.table.loc[("gps", "all"), "AUPRO@30%"])
