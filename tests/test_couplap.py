@@ -191,3 +191,14 @@ def test_tiny_experiment_and_claim_values():
     assert values["cross_aupro_range"] >= 0 and 0 <= values["bse_accuracy"] <= 1
     assert values["coupled_minus_gps_aupro"] == pytest.approx(
         result.table.loc[("coupled (cross 0.5)", "all"), "AUPRO@30%"] - result.table.loc[("gps", "all"), "AUPRO@30%"])
+
+
+def test_bad_inputs_give_clear_errors():
+    with pytest.raises(ValueError, match="NaN"):
+        coupled_scores(np.full((50, 3), np.nan), np.zeros((50, 3)))
+    with pytest.raises(ValueError, match="need at least 11"):
+        coupled_eigenmaps([np.random.rand(6, 3), np.random.rand(6, 3)], maps=2, k=10)
+    with pytest.raises(ValueError, match="3 coordinates"):
+        coupled_scores(np.random.rand(20, 3), np.random.rand(20, 2))
+    with pytest.raises(ValueError, match="cross"):
+        coupled_scores(np.random.rand(30, 3), np.random.rand(30, 3), cross=1.5)

@@ -66,7 +66,7 @@ def coupling_matrix(
         raise ValueError("target_idx, source_idx and weights must have the same length")
     return sp.coo_matrix((np.asarray(weights, float), (source_idx, target_idx)), shape=(n_source, n_target)).tocsr()
 
-# %% ../../nbs/chapters/30_couplap.ipynb #1a337d42
+# %% ../../nbs/chapters/30_couplap.ipynb #5d447960
 def coupled_laplacian(
     graphs: list[sp.spmatrix],  # the clouds' weight matrices W_i (n_i, n_i)
     couplings: dict[tuple[int, int], sp.spmatrix],  # (i, j), i < j → cross block K (n_i, n_j)
@@ -97,8 +97,9 @@ def coupled_eigenmaps(
 ) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray]]:
     "Restricted coupled eigenmaps [(n_i, maps)], cross points S of cloud 0 (m,), partners a_j(S) (m,) for j ≥ 1."
     rng = np.random.default_rng(seed)
+    clouds = [check_points(c, min_points=k + 1, dim=3, name=f"clouds[{i}]") for i, c in enumerate(clouds)]
     graphs = [knn_graph(c, k) for c in clouds]
-    hub = check_points(clouds[0], dim=3, name="clouds[0]")
+    hub = clouds[0]
     chosen = None
     couplings, partners = {}, []
     for j, other in enumerate(clouds[1:], start=1):
@@ -442,7 +443,7 @@ def make_scan(
     xyz[~support] = 0.0
     return Scan(xyz, support, mask, kind)
 
-# %% ../../nbs/chapters/30_couplap.ipynb #e893cc1f
+# %% ../../nbs/chapters/30_couplap.ipynb #b32db3d8
 def _sphere_points(centre: np.ndarray, radius: float, n: int, rng: np.random.Generator) -> np.ndarray:
     d = rng.normal(size=(n, 3))
     return centre + radius * d / np.linalg.norm(d, axis=1, keepdims=True)
@@ -507,7 +508,7 @@ def make_femur(
         points[:, 0] *= -1.0
     return points[rng.permutation(len(points))]
 
-
+# %% ../../nbs/chapters/30_couplap.ipynb #d3b8fc27
 def pca_align_icp(
     moving: np.ndarray,  # (n, 3) cloud to register
     fixed: np.ndarray,  # (m, 3) cloud it is registered to
