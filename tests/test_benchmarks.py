@@ -28,3 +28,11 @@ def test_frofa_benchmark_agrees_with_its_references():
     assert float(rows["MAP"].quality.split("max |Δ|")[1]) < 1e-4
     assert rows["brightness"].quality.startswith("max |Δ| 0") or rows["brightness"].quality.startswith("max |Δ| 1 ")
     assert rows["equalize"].quality.startswith("max |Δ| 0") or rows["equalize"].quality.startswith("max |Δ| 1 ")
+
+
+def test_couplap_benchmark_solves_the_same_joint_graph():
+    from benchmarks.couplap import run
+
+    (row,) = run(quick=True)
+    assert row.chapter == "couplap" and row.ours_s > 0 and row.reference_s > 0
+    assert float(row.quality.split("maps ")[1].split()[0]) > 0.95
