@@ -1,0 +1,46 @@
+import math, time, sys, torch, numpy as np
+torch.set_num_threads(2)
+from cvkit.core.diffusion import TimeMLP, train_diffusion, alphas_cumprod_schedule, ddim_timesteps, ddim_step, predict_x0, classifier_free_guidance
+from cvkit.papers.amg import normalized_l2, amg_epsilon, exponential_threshold
+seed = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+g = torch.Generator().manual_seed(seed)
+D = 8
+def ring(n, r, gen): a = torch.rand(n, generator=gen) * 2 * math.pi; return torch.cat([torch.stack([r * a.cos(), r * a.sin()], 1) + 0.03 * torch.randn(n, 2, generator=gen), 0.2 * torch.randn(n, D - 2, generator=gen)], 1)
+A, B = ring(256, 1.0, g), ring(256, 2.0, g)
+sig = torch.cat([torch.tensor([[1.5, 0.0]]), 0.2 * torch.randn(1, D - 2, generator=g)], 1)  # an isolated point between the rings, with its own caption
+data = torch.cat([A, B, sig.repeat(200, 1)]); labels = torch.cat([torch.zeros(256), torch.ones(256), torch.full((200,), 2)]).long()
+bank = torch.unique(data, dim=0); print("bank", len(bank))
+T = 100; ac = alphas_cumprod_schedule(T, "linear", 1e-4, 0.02)
+model = TimeMLP(D, 128, 3, num_classes=3)
+t0 = time.time(); losses = train_diffusion(model, data, ac, 1500, 512, 1e-3, labels, 0.1, seed); print("train", round(time.time() - t0, 1), "s loss", np.mean(losses[-100:]).round(3))
+# memorization threshold: 1st percentile of nL2 of fresh true samples (ring A points) against the training set
+fresh = ring(2000, 1.0, torch.Generator().manual_seed(seed + 100))
+tau = torch.quantile(normalized_l2(fresh, bank, k=50)[0], 0.01).item(); print("tau", round(tau, 3))
+def sample(y, mode, n=512, s0=3.0, c1=5.0, c3=1.0, lam=(0.9, 1.4, 0.05)):
+    gen = torch.Generator().manual_seed(seed + 7)
+    x = torch.randn(n, D, generator=gen); ts = ddim_timesteps(T, 50); fired = 0
+    yy = torch.full((n,), y); null = torch.full((n,), 3)
+    for i, t in enumerate(ts.tolist()):
+        tb = torch.full((n,), t)
+        with torch.no_grad():
+            eu, ec = model(x, tb, null), model(x, tb, yy)
+        eps = classifier_free_guidance(eu, ec, s0)
+        if mode != "cfg":
+            xg = x.clone().requires_grad_(True)
+            x0 = predict_x0(xg, eps, torch.tensor(t), ac.float())
+            nl2, _ = normalized_l2(x0, bank, k=50)
+            sigma = -nl2
+            grad, = torch.autograd.grad(sigma.sum(), xg)
+            thr = exponential_threshold(t, *lam)  # on nL2: guide when nL2 < thr
+            gate = nl2.detach() < thr if mode != "always" else torch.ones(n, dtype=torch.bool)
+            margin = (thr - nl2.detach()).clamp_min(0)
+            fired += gate.float().mean().item()
+            eps = amg_epsilon(eu, ec, None, grad if mode != "nosim" else torch.zeros_like(grad), margin, gate, float(ac[t]), s0, c1, 0.0, c3 * 10 * (1 + margin.mean().item()))
+        x, _ = ddim_step(x, eps, t, int(ts[i + 1]) if i + 1 < len(ts) else -1, ac.float())
+    nl2, idx = normalized_l2(x, bank, k=50)
+    return x, (nl2 < tau).float().mean().item(), fired / len(ts)
+for y in (2, 0):
+    for mode in ("cfg", "amg", "nosim", "always"):
+        x, mem, fired = sample(y, mode)
+        r = x[:, :2].norm(dim=1)
+        print(f"y={y} {mode:7s} memorized {mem:.3f} dist-to-sig<0.05 {((x - sig).norm(dim=1) < 0.1).float().mean():.3f} fired {fired:.2f} radius {r.mean():.2f}±{r.std():.2f}", flush=True)
