@@ -16,7 +16,9 @@ t0 = time.time(); losses = train_diffusion(model, data, ac, 1500, 512, 1e-3, lab
 # memorization threshold: 1st percentile of nL2 of fresh true samples (ring A points) against the training set
 fresh = ring(2000, 1.0, torch.Generator().manual_seed(seed + 100))
 tau = torch.quantile(normalized_l2(fresh, bank, k=50)[0], 0.01).item(); print("tau", round(tau, 3))
-def sample(y, mode, n=512, s0=3.0, c1=5.0, c3=1.0, lam=(0.9, 1.4, 0.05)):
+def sample(y, mode, n=512, s0=3.0, c1=5.0, c3=float(sys.argv[2]) if len(sys.argv) > 2 else 1.0, lam=None):
+    lam = (1.07 * tau, 1.39 * tau, 0.05) if lam is None else lam
+    c3 = 3 * c3 if mode == 'strong' else c3
     gen = torch.Generator().manual_seed(seed + 7)
     x = torch.randn(n, D, generator=gen); ts = ddim_timesteps(T, 50); fired = 0
     yy = torch.full((n,), y); null = torch.full((n,), 3)
@@ -39,8 +41,14 @@ def sample(y, mode, n=512, s0=3.0, c1=5.0, c3=1.0, lam=(0.9, 1.4, 0.05)):
         x, _ = ddim_step(x, eps, t, int(ts[i + 1]) if i + 1 < len(ts) else -1, ac.float())
     nl2, idx = normalized_l2(x, bank, k=50)
     return x, (nl2 < tau).float().mean().item(), fired / len(ts)
+from scipy import linalg
+def frechet(a, b):
+    a, b = a.double().numpy(), b.double().numpy()
+    ma, mb, ca, cb = a.mean(0), b.mean(0), np.cov(a.T), np.cov(b.T)
+    return float(((ma - mb) ** 2).sum() + np.trace(ca + cb - 2 * linalg.sqrtm(ca @ cb).real))
+ref0 = ring(2000, 1.0, torch.Generator().manual_seed(seed + 200))
 for y in (2, 0):
-    for mode in ("cfg", "amg", "nosim", "always"):
+    for mode in ("cfg", "amg", "strong", "nosim", "always"):
         x, mem, fired = sample(y, mode)
         r = x[:, :2].norm(dim=1)
-        print(f"y={y} {mode:7s} memorized {mem:.3f} dist-to-sig<0.05 {((x - sig).norm(dim=1) < 0.1).float().mean():.3f} fired {fired:.2f} radius {r.mean():.2f}±{r.std():.2f}", flush=True)
+        print(f"y={y} {mode:7s} memorized {mem:.3f} dist-to-sig<0.05 {((x - sig).norm(dim=1) < 0.1).float().mean():.3f} fired {fired:.2f} radius {r.mean():.2f}±{r.std():.2f} FD {frechet(x, ref0) if y == 0 else float('nan'):.3f}", flush=True)
