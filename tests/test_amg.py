@@ -188,3 +188,99 @@ def test_sd_path_bad_input(tiny_sd, tmp_path):
         amg_sample_sd(parts, ["x"], train, ["only one"], Guidance(), num_steps=2)
     with pytest.raises(ValueError, match="within"):
         amg_sample_sd(parts, ["x"], train, ["a", "b"], Guidance(), threshold=lambda t: 1.5, num_steps=2)
+
+
+def test_frechet_and_memorization_metrics():
+    from cvkit.papers.amg import frechet_distance, memorization_metrics, memorization_threshold
+
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(4000, 3, generator=gen)
+    assert frechet_distance(a[:2000], a[2000:]) < 0.02
+    assert frechet_distance(a, a + torch.tensor([1.0, 0.0, 0.0])) == pytest.approx(1.0, abs=0.02)
+    with pytest.raises(ValueError, match="same d"):
+        frechet_distance(a, a[:, :2])
+    bank = torch.randn(200, 4, generator=gen)
+    tau = memorization_threshold(torch.randn(500, 4, generator=gen), bank)
+    samples = torch.cat([bank[:10], torch.randn(30, 4, generator=gen)])  # ten exact copies
+    m = memorization_metrics(samples, bank, tau)
+    assert m["memorized"] == pytest.approx(10 / 40, abs=0.03) and m["top1"] == 0.0
+
+
+def test_distinct_bank_keeps_each_items_caption():
+    from cvkit.papers.amg import distinct_bank
+
+    items = torch.tensor([[1.0], [2.0], [1.0], [3.0], [2.0]])
+    captions = torch.tensor([7, 8, 7, 9, 8])
+    bank, caps = distinct_bank(items, captions)
+    assert bank.squeeze(1).tolist() == [1.0, 2.0, 3.0] and caps.tolist() == [7, 8, 9]
+
+
+def test_gate_schedule_and_modes():
+    from cvkit.papers.amg import CONFIGS, amg_modes, nl2_gate
+
+    gate = nl2_gate(0.5, 100)
+    assert gate(0) == pytest.approx(-0.5 * 1.07) and gate(100) == pytest.approx(-0.5 * (1.39 - 0.32 * math.exp(-6)))
+    assert gate(0) > gate(50) > gate(100)  # on the similarity scale: the gate opens more easily early on
+    with pytest.raises(ValueError, match="low ≤ high"):
+        nl2_gate(0.5, 100, low=1.5, high=1.0)
+    modes = amg_modes(CONFIGS["laptop"])
+    assert modes["CFG"].gate == "never" and modes["without G_sim"].c3 == 0
+    assert modes["AMG strong"].c3 == 2 * modes["AMG main"].c3 and modes["always on"].gate == "always"
+    assert amg_modes(CONFIGS["smoke"])["AMG main"].c2 == 0  # class-conditional: G_dup drops out
+
+
+def test_randomise_caption():
+    import numpy as np
+    from cvkit.papers.amg import randomise_caption
+
+    rng = np.random.default_rng(0)
+    assert randomise_caption("a handwritten digit seven", 0.0, rng, ["x"]) == "a handwritten digit seven"
+    changed = [randomise_caption("a handwritten digit seven", 1.0, rng, ["x", "y"]) for _ in range(20)]
+    assert all(set(c.split()) <= {"x", "y"} and c for c in changed)
+
+
+def test_captioned_digits_and_caption_unet():
+    from cvkit.papers.amg import CaptionUNet, captioned_digits
+
+    d = captioned_digits(100, 3, 10, seed=0)
+    assert d.images.shape == (130, 1, 8, 8) and d.images.min() >= -1 and d.images.max() <= 1
+    assert len(d.captions) == 43 and d.caption_ids.max() == 42 and len(d.held_out) == 1797 - 103
+    assert torch.equal(d.images[d.duplicated[0]], d.images[d.duplicated[0] + 9])  # copies
+    assert d.captions[d.caption_ids[d.duplicated[1]]].startswith("the signature")
+    torch.manual_seed(0)
+    model = CaptionUNet(torch.randn(43, 16), width=16)
+    x, t = torch.randn(4, 1, 8, 8), torch.tensor([0, 5, 10, 199])
+    by_id = model(x, t, torch.tensor([0, 1, 2, 43]))  # 43: the empty caption
+    by_embedding = model(x, t, torch.cat([model.table[:3], model.empty[None]]))
+    assert by_id.shape == (4, 1, 8, 8) and torch.allclose(by_id, by_embedding, atol=1e-5)
+    assert model.null_class == 43 and torch.allclose(model(x, t), model(x, t, torch.full((4,), 43)))
+    with pytest.raises(ValueError, match="train_size"):
+        captioned_digits(1790, 8, 10)
+
+
+def test_tiny_toy_experiment_and_claim_values():
+    from cvkit.papers.amg import AMGConfig, ToyConfig, claim_values, run_experiment
+
+    cfg = AMGConfig(data="toy", samples=32, train_steps=30, batch=64, ddim_steps=5,
+                    toy=ToyConfig(per_ring=32, copies=20, timesteps=50))
+    result = run_experiment(cfg, 0)
+    assert list(result.table.index) == ["CFG", "AMG main", "AMG strong", "without G_sim", "always on",
+                                        "constant threshold"]
+    assert result.table.loc["CFG", "fired (ordinary)"] == 0 and result.table.loc["always on", "fired (ordinary)"] == 1
+    values = claim_values(result)
+    assert math.isnan(values["alignment_drop_vs_half_randomised"]) and values["time_ratio"] > 0
+    assert 0 <= values["baseline_memorized"] <= 100
+
+
+def test_digits_judge_and_caption_embeddings():
+    from sklearn.datasets import load_digits
+    from cvkit.papers.amg import digits_judge, embed_captions
+
+    judge = digits_judge(0)
+    digits = load_digits()
+    x = torch.tensor(digits.images[:200], dtype=torch.float32)[:, None] / 8.0 - 1.0
+    assert judge.features(x).shape == (200, 64)
+    assert (judge.predict(x).numpy() == digits.target[:200]).mean() > 0.9
+    e = embed_captions(["a handwritten digit seven", "the number 7 written by hand", "the signature seven of the census"])
+    assert e.shape == (3, 384) and torch.allclose(e.norm(dim=1), torch.ones(3), atol=1e-5)
+    assert (e[0] @ e[1]) > 0.5  # paraphrases are close

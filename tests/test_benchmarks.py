@@ -36,3 +36,10 @@ def test_couplap_benchmark_solves_the_same_joint_graph():
     (row,) = run(quick=True)
     assert row.chapter == "couplap" and row.ours_s > 0 and row.reference_s > 0
     assert float(row.quality.split("maps ")[1].split()[0]) > 0.95
+
+
+def test_amg_benchmark_finds_the_same_neighbours():
+    from benchmarks.amg import run
+
+    rows = run(quick=True)
+    assert rows[0].quality == "same nearest item 100%" and all(r.ours_s > 0 and r.reference_s > 0 for r in rows)
