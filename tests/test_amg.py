@@ -284,3 +284,17 @@ def test_digits_judge_and_caption_embeddings():
     e = embed_captions(["a handwritten digit seven", "the number 7 written by hand", "the signature seven of the census"])
     assert e.shape == (3, 384) and torch.allclose(e.norm(dim=1), torch.ones(3), atol=1e-5)
     assert (e[0] @ e[1]) > 0.5  # paraphrases are close
+
+
+def test_mnist_source_for_the_gpu_scale():
+    from cvkit.papers.amg import CONFIGS, CaptionUNet, captioned_digits, load_digit_images
+
+    images, labels = load_digit_images("mnist")
+    assert images.shape == (5000, 1, 28, 28) and images.min() >= -1 and images.max() <= 1 and len(labels) == 5000
+    d = captioned_digits(200, 2, 5, seed=0, source="mnist")
+    assert d.images.shape == (210, 1, 28, 28) and len(d.held_out) == 5000 - 202
+    model = CaptionUNet(torch.randn(len(d.captions), 16), width=16)
+    assert model(d.images[:2], torch.tensor([1, 2]), d.caption_ids[:2]).shape == (2, 1, 28, 28)
+    assert CONFIGS["gpu"].source == "mnist"
+    with pytest.raises(ValueError, match="unknown digit source"):
+        load_digit_images("svhn")
