@@ -128,7 +128,7 @@ def amg_epsilon(
         eps = eps - g * _per_sample(s2, direction) * (eps_negative - eps_uncond)
     return eps + g * g_sim
 
-# %% ../../nbs/chapters/10_amg.ipynb #a14fdb13
+# %% ../../nbs/chapters/10_amg.ipynb #d22d2967
 GATES: tuple[str, ...] = ("threshold", "always", "never")
 STRENGTHS: tuple[str, ...] = ("similarity", "margin", "constant")
 
@@ -200,8 +200,7 @@ def amg_sample(
     if tuple(x.shape) != tuple(shape):
         raise ValueError(f"x_T has shape {tuple(x.shape)}, expected {tuple(shape)}")
     lams = torch.tensor([float(threshold(int(t))) for t in ts])
-    if not torch.isfinite(lams).all():
-        raise ValueError("the threshold schedule has non-finite values")
+    check_threshold_schedule(lams, -math.inf, math.inf)
     sigmas, fired = [], []
     for i, t in enumerate(tqdm(ts.tolist(), desc="AMG sampling", disable=not progress)):
         t_batch = torch.full((shape[0],), t, dtype=torch.long)
