@@ -129,6 +129,7 @@ def kill_tree(pid: int) -> None:
 
 
 _ACTIVE_WORKERS: set[int] = set()  # pids of running workers, so that an interrupted run can stop them all
+_STOPPED_WORKERS: set[int] = set()  # pids of workers an interrupted run killed: their chapters are INTERRUPTED
 _ACTIVE_LOCK = threading.Lock()
 
 
@@ -136,6 +137,7 @@ def stop_active_workers() -> int:
     "Kill every running worker and its kernel; returns how many were stopped."
     with _ACTIVE_LOCK:
         pids = list(_ACTIVE_WORKERS)
+        _STOPPED_WORKERS.update(pids)
     for pid in pids:
         kill_tree(pid)
     return len(pids)
@@ -149,6 +151,7 @@ class WorkerOutcome:
     wall_s: float  # wall-clock seconds
     error: str | None  # the exception papermill raised, if any
     kernel_peak_rss_mb: float | None  # peak RSS of the finished kernel
+    stopped: bool = False  # killed because the whole run was interrupted
 
 
 def run_worker(
@@ -182,9 +185,12 @@ def run_worker(
             finally:
                 with _ACTIVE_LOCK:
                     _ACTIVE_WORKERS.discard(proc.pid)
+                    stopped = proc.pid in _STOPPED_WORKERS
+                    _STOPPED_WORKERS.discard(proc.pid)
         wall = time.perf_counter() - start
         result = json.loads(result_path.read_text()) if result_path.exists() else {}
-    return WorkerOutcome(proc.returncode, timed_out, round(wall, 1), result.get("error"), result.get("kernel_peak_rss_mb"))
+    return WorkerOutcome(proc.returncode, timed_out, round(wall, 1), result.get("error"), result.get("kernel_peak_rss_mb"),
+                         stopped)
 
 # %% ../../nbs/core/05_reproduce.ipynb #5caa9985
 def failing_cell(
@@ -291,6 +297,9 @@ def run_chapter(
                    "error": f"timed out after {timeout_s:.0f} s"}
     timed_out = run.timed_out
     status, problems = judge_chapter(claims, failure, timed_out)
+    if run.stopped:  # the user stopped the run while this chapter was executing
+        status, failure = INTERRUPTED, {"code_cell": None, "execution_count": None, "first_line": "",
+                                        "error": "the run was interrupted before this chapter finished"}
     fp = notebook_footprint(nb) or {}
     return ChapterResult(name=chapter.name, title=chapter.title, part=chapter.part, module=chapter.module,
                          status=status, wall_s=run.wall_s, notebook=str(nb_rel) if dst.exists() else None,
@@ -421,6 +430,7 @@ def reproduce(
     results: dict[str, ChapterResult] = {}
     pool = ThreadPoolExecutor(max_workers=jobs)
     interrupted = False
+    futures = []
     with tqdm(total=len(chapters), desc=f"cvkit reproduce ({scale})", unit="chapter", disable=not progress) as bar:
         try:
             futures = [pool.submit(run_chapter, c, out, scale, seed, device, threads, timeout_s) for c in chapters]
@@ -434,6 +444,9 @@ def reproduce(
             stop_active_workers()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+    for fut in futures:  # a chapter whose worker had already finished when the run was stopped still counts
+        if fut.done() and not fut.cancelled() and fut.exception() is None:
+            results.setdefault(fut.result().name, fut.result())
     for c in chapters:
         if c.name not in results:
             results[c.name] = ChapterResult(name=c.name, title=c.title, part=c.part, module=c.module,
