@@ -68,3 +68,66 @@ def test_transition_metrics_on_a_step():
     assert np.allclose(pooled, curve / 3)  # averaged over all three windows before the max
     with pytest.raises(ValueError, match="does not fit"):
         transition_windows([2], 40, 10)
+
+
+def _denoiser(pose_centric: bool = True, layers: int = 1):
+    from cvkit.papers.flowmdm import FlowMDMDenoiser
+
+    torch.manual_seed(0)
+    return FlowMDMDenoiser(pose_dim=6, text_dim=8, dim=16, layers=layers, heads=2, ff=32, horizon=3, dropout=0.0,
+                           pose_centric=pose_centric).eval()
+
+
+def _inputs(L: int = 12):
+    gen = torch.Generator().manual_seed(1)
+    return torch.randn(1, L, 6, generator=gen), torch.tensor([7]), torch.randn(1, L, 8, generator=gen)
+
+
+def test_absolute_mode_isolates_segments():
+    model, (x, t, text) = _denoiser(layers=2), _inputs()
+    lengths = [5, 7]
+    out = model(x, t, text, lengths, "absolute")
+    x2 = x.clone()
+    x2[:, 5:] += 1.0  # change only the second segment
+    out2 = model(x2, t, text, lengths, "absolute")
+    assert torch.allclose(out[:, :5], out2[:, :5], atol=1e-6) and not torch.allclose(out[:, 5:], out2[:, 5:])
+    # the first segment's output does not depend on where it sits: a composition of one segment gives the same
+    assert torch.allclose(model(x[:, :5], t, text[:, :5], [5], "absolute"), out[:, :5], atol=1e-5)
+
+
+def test_relative_mode_sees_only_its_window_and_crosses_boundaries():
+    model, (x, t, text) = _denoiser(layers=1), _inputs()
+    out = model(x, t, text, [5, 7], "relative")
+    x2 = x.clone()
+    x2[:, 6] += 1.0
+    out2 = model(x2, t, text, [5, 7], "relative")
+    changed = (out - out2).abs().amax(-1)[0] > 1e-6
+    assert changed.tolist() == [abs(i - 6) <= 3 for i in range(12)]  # horizon 3, across the boundary at 5
+    # translation invariance: the same frames shifted in a longer sequence give the same interior outputs
+    pad = torch.randn(1, 4, 6)
+    shifted = model(torch.cat([pad, x], 1), t, torch.cat([torch.zeros(1, 4, 8), text], 1), [4, 5, 7], "relative")
+    assert torch.allclose(shifted[:, 4 + 3:4 + 9], out[:, 3:9], atol=1e-5)
+
+
+def test_pose_centric_attention_changes_only_the_row_whose_condition_changed():
+    for pose_centric in (True, False):
+        model, (x, t, text) = _denoiser(pose_centric, layers=1), _inputs()
+        text2 = text.clone()
+        text2[:, 4] += 1.0
+        for mode in ("absolute", "relative"):
+            diff = (model(x, t, text, [6, 6], mode) - model(x, t, text2, [6, 6], mode)).abs().amax(-1)[0] > 1e-6
+            if pose_centric:
+                assert diff.tolist() == [i == 4 for i in range(12)]
+            else:  # the condition also enters keys and values: frame 4's neighbours change too
+                assert diff.sum() > 1
+
+
+def test_denoiser_bad_input():
+    model, (x, t, text) = _denoiser(), _inputs()
+    with pytest.raises(ValueError, match="add up"):
+        model(x, t, text, [5, 5], "absolute")
+    with pytest.raises(ValueError, match="mode"):
+        model(x, t, text, [12], "sideways")
+    with pytest.raises(ValueError, match="even width"):
+        from cvkit.papers.flowmdm import PCCATLayer
+        PCCATLayer(15, 3, 32)
