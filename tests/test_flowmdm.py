@@ -131,3 +131,29 @@ def test_denoiser_bad_input():
     with pytest.raises(ValueError, match="even width"):
         from cvkit.papers.flowmdm import PCCATLayer
         PCCATLayer(15, 3, 32)
+
+
+def test_training_loss_and_bpe_sampling_schedule():
+    from cvkit.core.diffusion import alphas_cumprod_schedule
+    from cvkit.papers.flowmdm import bpe_sample, flowmdm_loss
+
+    model, ac = _denoiser(layers=2), alphas_cumprod_schedule(50, "squaredcos_cap_v2").float()
+    gen = torch.Generator().manual_seed(0)
+    x0, text = torch.randn(8, 12, 6, generator=gen), torch.randn(8, 12, 8, generator=gen)
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), 3e-3)
+    losses = []
+    for _ in range(60):
+        loss = flowmdm_loss(model, x0, text, ac, gen)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert sum(losses[-10:]) < sum(losses[:10])
+    model.eval()
+    calls = []
+    original = model.forward
+    model.forward = lambda *args: calls.append(args[4]) or original(*args)
+    out = bpe_sample(model, text[:2], [5, 7], ac, num_steps=10, absolute_steps=3, generator=torch.Generator().manual_seed(1))
+    assert out.shape == (2, 12, 6) and torch.isfinite(out).all()
+    assert calls == ["absolute"] * 6 + ["relative"] * 14  # two network calls (CFG) per step, s = 3 absolute steps

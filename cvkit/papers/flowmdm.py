@@ -5,9 +5,10 @@
 # %% auto #0
 __all__ = ['MODES', 'check_segments', 'segment_boundaries', 'segment_ids', 'absolute_positions', 'segment_mask', 'window_mask',
            'rotary', 'bpe_schedule', 'jerk', 'frame_jerk', 'transition_windows', 'mean_transition_jerk', 'peak_jerk',
-           'area_under_jerk', 'pooled_transition_jerk', 'sinusoidal_positions', 'PCCATLayer', 'FlowMDMDenoiser']
+           'area_under_jerk', 'pooled_transition_jerk', 'sinusoidal_positions', 'PCCATLayer', 'FlowMDMDenoiser',
+           'flowmdm_loss', 'bpe_sample']
 
-# %% ../../nbs/chapters/11_flowmdm.ipynb #f5390733
+# %% ../../nbs/chapters/11_flowmdm.ipynb #ba1167e0
 import math
 from collections.abc import Sequence
 
@@ -15,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..core.diffusion import timestep_embedding
+from ..core.diffusion import add_noise, ddim_step, ddim_timesteps, predict_eps, timestep_embedding
 
 # %% ../../nbs/chapters/11_flowmdm.ipynb #427de3ae
 def check_segments(
@@ -241,3 +242,53 @@ class FlowMDMDenoiser(nn.Module):
         for layer in self.layers:
             h = layer(h, c, allowed, rope)
         return self.out(self.norm(h))
+
+# %% ../../nbs/chapters/11_flowmdm.ipynb #dab3680e
+def flowmdm_loss(
+    model: FlowMDMDenoiser,
+    x0: torch.Tensor,  # (B, L, pose_dim) clean single-segment clips
+    text: torch.Tensor,  # (B, L, text_dim) each frame's text embedding
+    alphas_cumprod: torch.Tensor,  # (T,)
+    generator: torch.Generator,
+    p_relative: float = 0.5,  # probability of relative mode per sample
+    cond_drop: float = 0.1,  # probability of dropping the text per sample
+) -> torch.Tensor:
+    "The x0-prediction loss with a random positional mode and text dropout per sample."
+    B, L, _ = x0.shape
+    t = torch.randint(0, len(alphas_cumprod), (B,), generator=generator)
+    x_t = add_noise(x0, torch.randn(x0.shape, generator=generator), t, alphas_cumprod)
+    keep = (torch.rand(B, generator=generator) >= cond_drop).float()[:, None, None]
+    relative = torch.rand(B, generator=generator) < p_relative
+    prediction = torch.empty_like(x0)
+    for mode, pick in (("relative", relative), ("absolute", ~relative)):
+        if pick.any():
+            prediction[pick] = model(x_t[pick], t[pick], (text * keep)[pick], [L], mode)
+    return ((prediction - x0) ** 2).mean()
+
+
+def bpe_sample(
+    model: FlowMDMDenoiser,
+    text: torch.Tensor,  # (B, L, text_dim) per-frame text of the composition
+    lengths: Sequence[int],  # segment lengths, summing to L
+    alphas_cumprod: torch.Tensor,  # (T,)
+    num_steps: int = 50,
+    absolute_steps: int = 5,  # s: the first (noisiest) steps in absolute mode
+    guidance: float = 1.5,  # w of classifier-free guidance on x̂0
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    "A composition (B, L, pose_dim) sampled with Blended Positional Encodings."
+    B, L, _ = text.shape
+    check_segments(lengths, L)
+    modes = bpe_schedule(num_steps, absolute_steps)
+    ts = ddim_timesteps(len(alphas_cumprod), num_steps)
+    x = torch.randn((B, L, model.pose_dim), generator=generator)
+    empty = torch.zeros_like(text)
+    with torch.no_grad():
+        for i, (t, mode) in enumerate(zip(ts.tolist(), modes)):
+            t_batch = torch.full((B,), t, dtype=torch.long)
+            x0_cond = model(x, t_batch, text, lengths, mode)
+            x0_uncond = model(x, t_batch, empty, lengths, mode)
+            x0_hat = x0_uncond + guidance * (x0_cond - x0_uncond)
+            eps = predict_eps(x, x0_hat, torch.tensor(t), alphas_cumprod)
+            x, _ = ddim_step(x, eps, t, int(ts[i + 1]) if i + 1 < len(ts) else -1, alphas_cumprod)
+    return x
