@@ -157,3 +157,16 @@ def test_training_loss_and_bpe_sampling_schedule():
     out = bpe_sample(model, text[:2], [5, 7], ac, num_steps=10, absolute_steps=3, generator=torch.Generator().manual_seed(1))
     assert out.shape == (2, 12, 6) and torch.isfinite(out).all()
     assert calls == ["absolute"] * 6 + ["relative"] * 14  # two network calls (CFG) per step, s = 3 absolute steps
+
+
+def test_pose_features_round_trip():
+    from cvkit.core.motion import generate_clip
+    from cvkit.papers.flowmdm import features_to_positions, pose_features
+
+    clip = generate_clip("walk forward", 40, seed=0)
+    f = pose_features(clip.positions)
+    assert f.shape == (40, 3 * clip.positions.shape[1] + 2)
+    back = features_to_positions(f, start=clip.positions[0, 0, [0, 2]])
+    assert np.allclose(back, clip.positions, atol=1e-9)
+    with pytest.raises(ValueError, match="positions"):
+        pose_features(np.zeros((5, 16, 2)))

@@ -6,7 +6,7 @@
 __all__ = ['MODES', 'check_segments', 'segment_boundaries', 'segment_ids', 'absolute_positions', 'segment_mask', 'window_mask',
            'rotary', 'bpe_schedule', 'jerk', 'frame_jerk', 'transition_windows', 'mean_transition_jerk', 'peak_jerk',
            'area_under_jerk', 'pooled_transition_jerk', 'sinusoidal_positions', 'PCCATLayer', 'FlowMDMDenoiser',
-           'flowmdm_loss', 'bpe_sample']
+           'flowmdm_loss', 'bpe_sample', 'pose_features', 'features_to_positions']
 
 # %% ../../nbs/chapters/11_flowmdm.ipynb #ba1167e0
 import math
@@ -292,3 +292,28 @@ def bpe_sample(
             eps = predict_eps(x, x0_hat, torch.tensor(t), alphas_cumprod)
             x, _ = ddim_step(x, eps, t, int(ts[i + 1]) if i + 1 < len(ts) else -1, alphas_cumprod)
     return x
+
+# %% ../../nbs/chapters/11_flowmdm.ipynb #472d7733
+def pose_features(positions: np.ndarray) -> np.ndarray:
+    "(T, J, 3) joint positions (y up) → (T, 3J + 2): root-relative joints (ground plane) and the root's x/z velocity."
+    positions = np.asarray(positions, dtype=np.float64)
+    if positions.ndim != 3 or positions.shape[2] != 3 or len(positions) < 2:
+        raise ValueError(f"positions must be (T ≥ 2, J, 3), got {positions.shape}")
+    ground = positions[:, 0, [0, 2]]  # (T, 2) the root on the ground plane
+    local = positions.copy()
+    local[:, :, 0] -= ground[:, None, 0]
+    local[:, :, 2] -= ground[:, None, 1]
+    velocity = np.diff(ground, axis=0, prepend=ground[:1])  # first frame: 0
+    return np.concatenate([local.reshape(len(positions), -1), velocity], axis=1)
+
+
+def features_to_positions(features: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    "(T, 3J + 2) → (T, J, 3): the inverse of `pose_features`, the trajectory integrated from `start` (x, z)."
+    features = np.asarray(features, dtype=np.float64)
+    if features.ndim != 2 or (features.shape[1] - 2) % 3:
+        raise ValueError(f"features must be (T, 3J + 2), got {features.shape}")
+    local = features[:, :-2].reshape(len(features), -1, 3).copy()
+    ground = np.cumsum(features[:, -2:], axis=0) + (np.zeros(2) if start is None else np.asarray(start))
+    local[:, :, 0] += ground[:, None, 0]
+    local[:, :, 2] += ground[:, None, 1]
+    return local
