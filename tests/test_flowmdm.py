@@ -170,3 +170,15 @@ def test_pose_features_round_trip():
     assert np.allclose(back, clip.positions, atol=1e-9)
     with pytest.raises(ValueError, match="positions"):
         pose_features(np.zeros((5, 16, 2)))
+
+
+def test_linear_blend_interpolates_around_each_boundary():
+    from cvkit.papers.flowmdm import linear_blend
+
+    f = torch.cat([torch.zeros(10, 2), torch.ones(10, 2)])
+    out = linear_blend(f, [10], 4)
+    # the 4 frames centred on the boundary (8-11) become a straight line from frame 7 to frame 12
+    assert torch.equal(out[:8], f[:8]) and torch.equal(out[12:], f[12:])
+    assert torch.allclose(out[8:12, 0], torch.tensor([0.2, 0.4, 0.6, 0.8]))
+    with pytest.raises(ValueError, match="fit"):
+        linear_blend(f, [1], 4)

@@ -9,7 +9,7 @@ __all__ = ['MODES', 'CONFIGURATIONS', 'check_segments', 'segment_boundaries', 's
            'FlowMDMDenoiser', 'flowmdm_loss', 'bpe_sample', 'pose_features', 'features_to_positions', 'embed_texts',
            'MotionSet', 'make_motion_set', 'MotionEvaluator', 'train_evaluator', 'make_motion_set_like', 'FlowConfig',
            'Composition', 'make_compositions', 'frame_texts', 'train_flowmdm', 'linear_blend', 'generate', 'FlowResult',
-           'measure', 'run_experiment']
+           'measure', 'run_experiment', 's_tradeoff', 'repeat_stability']
 
 # %% ../../nbs/chapters/11_flowmdm.ipynb #6df9f253
 import math
@@ -560,3 +560,24 @@ def run_experiment(cfg: FlowConfig, seed: int, progress: bool = False) -> FlowRe
                           for i, c in enumerate(comps)]
         rows[how] = measure(data, evaluator, comps, generated[how], cfg.window)
     return FlowResult(cfg, pd.DataFrame(rows).T, generated, comps, data, data.ground_truth_jerk)
+
+# %% ../../nbs/chapters/11_flowmdm.ipynb #376b4995
+def s_tradeoff(model: FlowMDMDenoiser, data: MotionSet, evaluator: MotionEvaluator, comps: list[Composition],
+               cfg: FlowConfig, seed: int, fractions: Sequence[float] = (0.0, 0.05, 0.1, 0.25, 0.5, 1.0)) -> pd.DataFrame:
+    "PJ, AUJ and accuracy of BPE for each number of absolute steps s = fraction × steps."
+    rows = {}
+    for fraction in fractions:
+        s = int(round(fraction * cfg.ddim_steps))
+        features = [generate(model, data, c, "BPE", cfg, seed + 10 + i, absolute_steps=s) for i, c in enumerate(comps)]
+        rows[s] = measure(data, evaluator, comps, features, cfg.window)
+    return pd.DataFrame(rows).T.rename_axis("s")
+
+
+def repeat_stability(model: FlowMDMDenoiser, data: MotionSet, text_id: int, cfg: FlowConfig, seed: int,
+                     repeats: int = 10, frames: int = 40, compare: int = 3) -> float:
+    "Root-height spread (std) of the last `compare` segments over the first `compare`, for one action repeated."
+    comp = Composition([frames] * repeats, [""] * repeats, [text_id] * repeats)
+    features = generate(model, data, comp, "BPE", cfg, seed)
+    height = data.to_positions(features)[:, 0, 1]
+    spread = [float(np.std(height[i * frames:(i + 1) * frames])) for i in range(repeats)]
+    return float(np.mean(spread[-compare:]) / max(np.mean(spread[:compare]), 1e-9))
