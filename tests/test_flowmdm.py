@@ -182,3 +182,19 @@ def test_linear_blend_interpolates_around_each_boundary():
     assert torch.allclose(out[8:12, 0], torch.tensor([0.2, 0.4, 0.6, 0.8]))
     with pytest.raises(ValueError, match="fit"):
         linear_blend(f, [1], 4)
+
+
+def test_tiny_pipeline_tradeoff_and_repeat_stability():
+    from cvkit.papers.flowmdm import (FlowConfig, make_compositions, make_motion_set, repeat_stability, run_experiment,
+                                      s_tradeoff, train_evaluator, train_flowmdm)
+
+    cfg = FlowConfig(clips=64, train_steps=20, ddim_steps=4, compositions=2, evaluator_clips=60)
+    result = run_experiment(cfg, 0)
+    assert list(result.table.index) == ["BPE", "APE only", "RPE only", "independent", "linear blend", "non-PCCAT"]
+    assert (result.table[["PJ", "AUJ"]] > 0).all().all() and result.table["accuracy"].between(0, 1).all()
+    data = result.data
+    model = train_flowmdm(data, cfg, 0)
+    evaluator = train_evaluator(data, cfg.evaluator_clips, 1)
+    sweep = s_tradeoff(model, data, evaluator, make_compositions(data, cfg, 2), cfg, 0, fractions=(0.0, 0.5, 1.0))
+    assert list(sweep.index) == [0, 2, 4]
+    assert repeat_stability(model, data, int(data.text_ids[0]), cfg, 0, repeats=4, frames=30, compare=2) > 0
