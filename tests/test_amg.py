@@ -191,7 +191,8 @@ def test_sd_path_bad_input(tiny_sd, tmp_path):
 
 
 def test_frechet_and_memorization_metrics():
-    from cvkit.papers.amg import frechet_distance, memorization_metrics, memorization_threshold
+    from cvkit.core.metrics import frechet_distance
+    from cvkit.papers.amg import memorization_metrics, memorization_threshold
 
     gen = torch.Generator().manual_seed(0)
     a = torch.randn(4000, 3, generator=gen)
@@ -274,14 +275,15 @@ def test_tiny_toy_experiment_and_claim_values():
 
 def test_digits_judge_and_caption_embeddings():
     from sklearn.datasets import load_digits
-    from cvkit.papers.amg import digits_judge, embed_captions
+    from cvkit.core.text import embed_sentences
+    from cvkit.papers.amg import digits_judge
 
     judge = digits_judge(0)
     digits = load_digits()
     x = torch.tensor(digits.images[:200], dtype=torch.float32)[:, None] / 8.0 - 1.0
     assert judge.features(x).shape == (200, 64)
     assert (judge.predict(x).numpy() == digits.target[:200]).mean() > 0.9
-    e = embed_captions(["a handwritten digit seven", "the number 7 written by hand", "the signature seven of the census"])
+    e = embed_sentences(["a handwritten digit seven", "the number 7 written by hand", "the signature seven of the census"])
     assert e.shape == (3, 384) and torch.allclose(e.norm(dim=1), torch.ones(3), atol=1e-5)
     assert (e[0] @ e[1]) > 0.5  # paraphrases are close
 

@@ -185,16 +185,25 @@ def test_linear_blend_interpolates_around_each_boundary():
 
 
 def test_tiny_pipeline_tradeoff_and_repeat_stability():
-    from cvkit.papers.flowmdm import (FlowConfig, make_compositions, make_motion_set, repeat_stability, run_experiment,
-                                      s_tradeoff, train_evaluator, train_flowmdm)
+    from cvkit.papers.flowmdm import (FlowConfig, generate, repeat_stability, repeated_composition, run_experiment,
+                                      s_tradeoff)
 
     cfg = FlowConfig(clips=64, train_steps=20, ddim_steps=4, compositions=2, evaluator_clips=60)
     result = run_experiment(cfg, 0)
     assert list(result.table.index) == ["BPE", "APE only", "RPE only", "independent", "linear blend", "non-PCCAT"]
-    assert (result.table[["PJ", "AUJ"]] > 0).all().all() and result.table["accuracy"].between(0, 1).all()
-    data = result.data
-    model = train_flowmdm(data, cfg, 0)
-    evaluator = train_evaluator(data, cfg.evaluator_clips, 1)
-    sweep = s_tradeoff(model, data, evaluator, make_compositions(data, cfg, 2), cfg, 0, fractions=(0.0, 0.5, 1.0))
+    table = result.table
+    assert (table[["PJ", "AUJ", "floor", "FID", "diversity"]] > 0).all().all()
+    assert table["accuracy"].between(0, 1).all()
+    assert all(len(curve) == cfg.window - 3 for curve in result.curves.values())
+    # BPE with s = 0 is RPE only and with s = all steps APE only: same network, compositions and noise
+    sweep = s_tradeoff(result, 0, fractions=(0.0, 0.5, 1.0))
     assert list(sweep.index) == [0, 2, 4]
-    assert repeat_stability(model, data, int(data.text_ids[0]), cfg, 0, repeats=4, frames=30, compare=2) > 0
+    assert sweep.loc[0, "PJ"] == pytest.approx(table.loc["RPE only", "PJ"])
+    assert sweep.loc[4, "PJ"] == pytest.approx(table.loc["APE only", "PJ"])
+    comp = repeated_composition(result.data, "walk forward", 7, 24)
+    positions = result.data.to_positions(generate(result.model, result.data, comp, "BPE", cfg, 0))
+    assert positions.shape == (7 * 24, 16, 3) and repeat_stability(positions, comp) > 0
+    with pytest.raises(ValueError, match="more than 5 segments"):
+        repeat_stability(positions[:72], repeated_composition(result.data, "walk forward", 3, 24))
+    with pytest.raises(ValueError, match="unknown action"):
+        repeated_composition(result.data, "moonwalk", 4, 24)

