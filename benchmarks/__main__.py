@@ -3,7 +3,8 @@ import argparse
 import importlib
 import sys
 
-MODULES = ("benchmarks.tour", "benchmarks.amg", "benchmarks.spectral", "benchmarks.couplap", "benchmarks.frofa")  # one module per chapter with a benchmark, in book order
+MODULES = ("benchmarks.tour", "benchmarks.amg", "benchmarks.flowmdm", "benchmarks.spectral", "benchmarks.couplap",
+           "benchmarks.frofa")  # one module per chapter with a benchmark, in book order
 
 
 def main(argv: list[str] | None = None) -> int:

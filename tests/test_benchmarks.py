@@ -43,3 +43,12 @@ def test_amg_benchmark_finds_the_same_neighbours():
 
     rows = run(quick=True)
     assert rows[0].quality == "same nearest item 100%" and all(r.ours_s > 0 and r.reference_s > 0 for r in rows)
+
+
+def test_flowmdm_benchmark_banded_attention_matches_dense():
+    from benchmarks.flowmdm import run
+
+    rows = run(quick=True)
+    assert [row.case.split()[0] for row in rows] == ["windowed", "BPE"]
+    assert float(rows[0].quality.split("max |Δ|")[1]) < 1e-5
+    assert all(row.ours_s > 0 and row.reference_s > 0 for row in rows)

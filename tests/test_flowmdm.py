@@ -207,3 +207,65 @@ def test_tiny_pipeline_tradeoff_and_repeat_stability():
         repeat_stability(positions[:72], repeated_composition(result.data, "walk forward", 3, 24))
     with pytest.raises(ValueError, match="unknown action"):
         repeated_composition(result.data, "moonwalk", 4, 24)
+
+
+def test_banded_attention_equals_masked_dense_attention():
+    from cvkit.papers.flowmdm import banded_attention
+
+    gen = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(2, 3, 17, 8, generator=gen) for _ in range(3))
+    for horizon in (0, 2, 16, 30):  # 0: only itself; ≥ L − 1: full attention
+        allowed = torch.as_tensor(window_mask(17, horizon))
+        dense = torch.softmax((q @ k.transpose(-1, -2) / 8**0.5).masked_fill(~allowed, float("-inf")), -1) @ v
+        assert torch.allclose(banded_attention(q, k, v, horizon), dense, atol=1e-5)
+    assert torch.allclose(banded_attention(q, k, v, 0), v)
+    with pytest.raises(ValueError, match="horizon"):
+        banded_attention(q, k, v, -1)
+
+
+def test_bvh_to_stick_resample_and_jerk_statistics(tmp_path):
+    from cvkit.core.motion import read_bvh
+    from cvkit.papers.flowmdm import BVH_JOINT_MAPS, bvh_to_stick, jerk_statistics, resample, standing_height
+
+    names = list(BVH_JOINT_MAPS["cmu"].values())
+    lines = ["HIERARCHY", f"ROOT {names[0]}", "{", "OFFSET 0 0 0",
+             "CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation"]
+    for name in names[1:]:  # a chain is enough to test the name lookup
+        lines += [f"JOINT {name}", "{", "OFFSET 0 -1 0", "CHANNELS 3 Zrotation Xrotation Yrotation"]
+    lines += ["End Site", "{", "OFFSET 0 -1 0", "}"] + ["}"] * len(names)
+    channels = 6 + 3 * (len(names) - 1)
+    lines += ["MOTION", "Frames: 13", "Frame Time: 0.0083333"]
+    lines += [" ".join([str(0.01 * t)] + ["0"] * (channels - 1)) for t in range(13)]
+    path = tmp_path / "chain.bvh"
+    path.write_text("\n".join(lines))
+    motion = read_bvh(path)
+    stick = bvh_to_stick(motion, BVH_JOINT_MAPS["cmu"])
+    assert stick.shape == (13, 16, 3) and np.allclose(stick[:, 0, 0], 0.01 * np.arange(13))
+    slow = resample(stick, motion.fps, 20.0)  # 120 fps → 20 fps: every 6th frame of a 0.1 s clip
+    assert slow.shape == (3, 16, 3) and np.allclose(slow[:, 0, 0], [0.0, 0.06, 0.12], atol=1e-3)
+    assert standing_height(stick) == pytest.approx(float(stick[0, 3, 1] - stick[0, [12, 15], 1].min()))
+    stats = jerk_statistics([stick])
+    assert stats["mean"] == pytest.approx(0.0, abs=1e-9)  # uniform motion has no jerk
+    with pytest.raises(ValueError, match="unknown joint"):
+        bvh_to_stick(motion, BVH_JOINT_MAPS["hips-ab-chest"])
+    with pytest.raises(ValueError, match="does not say where to find"):
+        bvh_to_stick(motion, {"pelvis": names[0]})
+    with pytest.raises(ValueError, match="at least one"):
+        jerk_statistics([])
+
+
+def test_compose_from_text_and_animation():
+    from cvkit.papers.flowmdm import FlowConfig, animate_composition, compose_from_text, run_experiment
+
+    cfg = FlowConfig(clips=40, train_steps=5, ddim_steps=3, compositions=1, evaluator_clips=40,
+                     train_pose_centric_baseline=False)
+    result = run_experiment(cfg, 0)
+    positions, recognised = compose_from_text(result, ["a person jumps", "someone kicks"], [20, 24], seed=0)
+    assert positions.shape == (44, 16, 3) and len(recognised) == 2 and set(recognised) <= set(result.data.actions)
+    fig = animate_composition(positions, [20, 24], ["a person jumps", "someone kicks"], title="t")
+    titles = [frame.layout.title.text for frame in fig.frames]
+    assert titles[0].endswith("segment 1: a person jumps") and titles[-1].endswith("segment 2: someone kicks")
+    with pytest.raises(ValueError, match="2 texts but 3"):
+        compose_from_text(result, ["a", "b"], [10, 10, 10])
+    with pytest.raises(ValueError, match="add up"):
+        animate_composition(positions, [20, 20], ["a", "b"])
