@@ -269,3 +269,19 @@ def test_compose_from_text_and_animation():
         compose_from_text(result, ["a", "b"], [10, 10, 10])
     with pytest.raises(ValueError, match="add up"):
         animate_composition(positions, [20, 20], ["a", "b"])
+
+
+def test_lengths_from_spans():
+    from cvkit.papers.flowmdm import lengths_from_spans
+
+    assert lengths_from_spans([(0, 3), (3, 5), (5, 9)], total=9).tolist() == [3, 2, 4]
+    with pytest.raises(ValueError, match="overlaps"):
+        lengths_from_spans([(0, 4), (3, 6)])
+    with pytest.raises(ValueError, match="belong to no segment"):
+        lengths_from_spans([(0, 4), (5, 6)])
+    with pytest.raises(ValueError, match="empty"):
+        lengths_from_spans([(0, 4), (4, 4)])
+    with pytest.raises(ValueError, match="add up to 6"):
+        lengths_from_spans([(0, 4), (4, 6)], total=8)
+    with pytest.raises(ValueError, match="at least one segment"):
+        lengths_from_spans([])
