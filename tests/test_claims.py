@@ -1,153 +1,345 @@
+"""The claims core: intervals, paired measurements, random streams, the decision rule, specs, the ledger, tables and
+reading claims back from an executed notebook."""
 import json
 import math
 
+import numpy as np
 import pytest
+import torch
 
-from cvkit.core.claims import (CLAIMS_MIME, NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, Claim, ClaimLedger,
-                               claims_bundle, claims_from_notebook, claims_html, claims_markdown, format_number,
-                               format_threshold, judge)
+from cvkit.core.claims import (CLAIMS_MIME, ICONS, MIN_COMPARED_N, NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED,
+                               Claim, ClaimLedger, ClaimSpec, Measurement, NotMeasured, ScaleRule, bootstrap_ci,
+                               checks_from_notebook, claims_bundle, claims_from_notebook, claims_html, claims_markdown,
+                               claims_summary, decide, degenerate_reason, explanation_anchors, format_number,
+                               format_threshold, mean_interval, missing_explanations, n_to_decide, numpy_stream, paired,
+                               replicate_seeds, replicates, sanity_check, side_of, stream_seed, t_interval,
+                               torch_stream, verdict_counts)
 
 
-@pytest.mark.parametrize("measured,comparison,threshold,verdict", [
-    (1.0, ">=", 1.0, REPRODUCED), (0.99, ">=", 1.0, NOT_REPRODUCED), (1.0, ">", 1.0, NOT_REPRODUCED),
-    (0.5, "<=", 0.5, REPRODUCED), (0.4, "<", 0.5, REPRODUCED), (2, "between", (1, 3), REPRODUCED),
-    (3.5, "between", (1, 3), NOT_REPRODUCED), (math.nan, ">=", 0.0, NOT_REPRODUCED), (math.inf, "<=", 1.0, NOT_REPRODUCED),
+def spec(comparison=">=", threshold=0.0, expected=REPRODUCED, **kw) -> ClaimSpec:
+    rules = {"smoke": (threshold, expected), "laptop": (threshold, expected), "gpu": (threshold, expected)}
+    if expected in (NOT_REPRODUCED, UNDECIDED):
+        kw.setdefault("explanation", "why-x")
+    return ClaimSpec("x", "the treatment helps", "treatment − baseline", comparison, rules, **kw)
+
+
+# ---------------------------------------------------------------- intervals
+
+def test_t_interval_matches_scipy():
+    from scipy import stats
+
+    x = np.array([1.0, 2.5, 0.5, 3.0, 2.0])
+    lo, hi = t_interval(x)
+    ref = stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
+    assert lo == pytest.approx(ref[0]) and hi == pytest.approx(ref[1])
+
+
+def test_bootstrap_is_seeded_and_covers_the_mean():
+    x = np.random.default_rng(1).normal(size=30)
+    assert bootstrap_ci(x) == bootstrap_ci(x)
+    lo, hi = bootstrap_ci(x)
+    assert lo < x.mean() < hi
+
+
+def test_interval_method_switches_at_ten():
+    assert mean_interval(np.arange(9.0))[1] == "t"
+    assert mean_interval(np.arange(10.0))[1] == "bootstrap"
+
+
+@pytest.mark.parametrize("bad,match", [([], "empty"), ([1.0, math.nan], "NaN"), ([[1.0, 2.0]], "1-D")])
+def test_replicates_reject_bad_values(bad, match):
+    with pytest.raises(ValueError, match=match):
+        replicates(bad)
+
+
+def test_intervals_need_two_replicates():
+    with pytest.raises(ValueError, match="at least 2"):
+        t_interval([1.0])
+
+
+# ---------------------------------------------------------------- measurements and streams
+
+def test_paired_difference_and_ratio():
+    d = paired([3.0, 4.0], [1.0, 2.0])
+    assert d.values == (2.0, 2.0) and d.kind == "difference" and d.arms == {"treatment": (3.0, 4.0), "baseline": (1.0, 2.0)}
+    r = paired([3.0, 4.0], [1.0, 2.0], kind="ratio", names=("A", "B"))
+    assert r.values == (3.0, 2.0) and set(r.arms) == {"A", "B"}
+    with pytest.raises(ValueError, match="one value per replicate"):
+        paired([1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match="non-zero"):
+        paired([1.0], [0.0], kind="ratio")
+    with pytest.raises(ValueError, match="kind"):
+        paired([1.0], [1.0], kind="log")
+
+
+def test_replicate_seeds_never_overlap_between_runs():
+    blocks = [set(replicate_seeds(s, 5)) for s in range(4)]
+    assert all(not (a & b) for i, a in enumerate(blocks) for b in blocks[i + 1:])
+    assert replicate_seeds(2, 3) == [6, 7, 8]
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError):
+            replicate_seeds(bad, 3)
+    with pytest.raises(ValueError):
+        replicate_seeds(0, 0)
+
+
+def test_streams_are_named_independent_and_reproducible():
+    assert stream_seed(0, "order") == stream_seed(0, "order")
+    assert len({stream_seed(0, "order"), stream_seed(0, "init"), stream_seed(1, "order")}) == 3
+    assert torch.equal(torch.rand(4, generator=torch_stream(3, "init")), torch.rand(4, generator=torch_stream(3, "init")))
+    assert numpy_stream(3, "noise").random() == numpy_stream(3, "noise").random()
+    with pytest.raises(ValueError, match="name"):
+        stream_seed(0, "")
+
+
+def _train(seed: int, p_augment: float | None) -> float:
+    """A tiny SGD run whose treatment (feature noise with probability p) draws only from its own stream."""
+    data = torch.Generator().manual_seed(123)
+    x = torch.randn(64, 3, generator=data)
+    y = (x[:, 0] > 0).float()
+    order, init, treatment = torch_stream(seed, "order"), torch_stream(seed, "init"), torch_stream(seed, "treatment")
+    w = torch.randn(3, generator=init)
+    for _ in range(20):
+        idx = torch.randint(0, 64, (8,), generator=order)
+        xb = x[idx]
+        if p_augment is not None and torch.rand((), generator=treatment) < p_augment:
+            xb = xb + torch.randn(xb.shape, generator=treatment)
+        w = w - 0.3 * xb.T @ (torch.sigmoid(xb @ w) - y[idx]) / 8
+    return float(torch.nn.functional.binary_cross_entropy_with_logits(x @ w, y))
+
+
+def test_identity_treatment_gives_a_paired_difference_of_exactly_zero():
+    seeds = replicate_seeds(0, 6)
+    identity = paired([_train(s, 0.0) for s in seeds], [_train(s, None) for s in seeds])
+    assert identity.values == (0.0,) * 6
+    real = paired([_train(s, 1.0) for s in seeds], [_train(s, None) for s in seeds])
+    assert any(v != 0.0 for v in real.values)  # the real treatment does change the result
+    # and the identity measurement is degenerate only if both arms are constant, which they are not
+    assert decide(spec("between", (-1e-12, 1e-12)), identity, "smoke").verdict == REPRODUCED
+
+
+# ---------------------------------------------------------------- the rule
+
+@pytest.mark.parametrize("interval,comparison,threshold,verdict", [
+    ((1.0, 2.0), ">=", 1.0, REPRODUCED), ((0.5, 2.0), ">=", 1.0, UNDECIDED), ((0.1, 0.9), ">=", 1.0, NOT_REPRODUCED),
+    ((1.0, 2.0), ">", 1.0, UNDECIDED), ((0.1, 1.0), ">", 1.0, NOT_REPRODUCED),
+    ((0.1, 0.5), "<=", 0.5, REPRODUCED), ((0.6, 0.7), "<=", 0.5, NOT_REPRODUCED), ((0.4, 0.6), "<", 0.5, UNDECIDED),
+    ((0.5, 0.7), "<", 0.5, NOT_REPRODUCED),
+    ((1.5, 2.5), "between", (1, 3), REPRODUCED), ((3.5, 4.0), "between", (1, 3), NOT_REPRODUCED),
+    ((2.5, 3.5), "between", (1, 3), UNDECIDED),
 ])
-def test_judge(measured, comparison, threshold, verdict):
-    assert judge(measured, comparison, threshold) == verdict
+def test_side_of(interval, comparison, threshold, verdict):
+    assert side_of(interval, comparison, threshold) == verdict
 
 
-def test_judge_rejects_bad_input():
+def test_rule_rejects_bad_thresholds():
     with pytest.raises(ValueError, match="unknown comparison"):
-        judge(1.0, "==", 1.0)
+        side_of((0, 1), "==", 1.0)
     with pytest.raises(ValueError, match="between"):
-        judge(1.0, "between", (3, 1))
+        side_of((0, 1), "between", (3, 1))
     with pytest.raises(ValueError, match="finite number"):
-        judge(1.0, ">=", math.nan)
-    with pytest.raises(ValueError, match="finite number"):
-        judge(1.0, ">=", (1, 2))
-    with pytest.raises(TypeError, match="must be a number"):
-        judge("high", ">=", 1.0)
+        side_of((0, 1), ">=", math.nan)
 
 
-def test_formatting():
-    assert format_number(None) == "—"
-    assert format_number(0.123456) == "0.1235"
-    assert format_threshold(">=", 0.9) == "≥ 0.9"
-    assert format_threshold("<", 2) == "< 2"
-    assert format_threshold("between", (0.1, 0.2)) == "in [0.1, 0.2]"
-    assert format_threshold(None, None) == "—"
+def test_decide_reproduced_not_reproduced_undecided():
+    s = spec(">=", 1.0)
+    assert decide(s, replicates([2.0, 2.1, 1.9, 2.05, 1.95]), "smoke").verdict == REPRODUCED
+    assert decide(s, replicates([0.2, 0.1, 0.3, 0.15, 0.25]), "smoke").verdict == NOT_REPRODUCED
+    c = decide(s, replicates([0.0, 2.5, 0.5, 2.0, 1.5]), "smoke")
+    assert c.verdict == UNDECIDED and c.n_to_decide is not None and c.n_to_decide > 5
+    assert c.ci[0] < 1.0 < c.ci[1] and c.n == 5 and c.method == "t"
 
 
-def make_ledger():
+def test_n_to_decide_is_consistent_with_the_rule():
+    """At the predicted n, a sample with exactly the observed mean and sd is decided; one replicate fewer, it is not."""
+    mean, sd, thr = 0.4, 1.0, 0.0
+    n = n_to_decide(mean, sd, ">=", thr)
+    half = lambda k: __import__("scipy").stats.t.ppf(0.975, k - 1) * sd / math.sqrt(k)
+    assert half(n) < mean
+    assert n_to_decide(mean, sd, ">=", mean) is None
+
+
+def test_one_replicate_is_undecided():
+    c = decide(spec(), replicates([5.0]), "smoke")
+    assert c.verdict == UNDECIDED and "one replicate" in c.note
+
+
+def test_degenerate_measurements_are_never_reproduced():
+    s = spec("<=", 1.25)
+    constant = paired([1.0, 1.0, 1.0], [1.0, 1.0, 1.0], kind="ratio")  # ratio 1 ≤ 1.25 would "hold"
+    c = decide(s, constant, "smoke")
+    assert c.verdict == UNDECIDED and c.note.startswith("degenerate")
+    at_chance = paired([0.49, 0.51, 0.50, 0.52], [0.50, 0.49, 0.51, 0.50], kind="ratio", chance=0.5)
+    assert "chance" in degenerate_reason(at_chance)
+    assert decide(s, at_chance, "smoke").verdict == UNDECIDED
+    separated = paired([0.9, 0.85, 0.88, 0.92], [0.50, 0.49, 0.51, 0.50], chance=0.5)
+    assert degenerate_reason(separated) == ""
+
+
+def test_compared_claims_need_five_replicates_at_laptop_and_gpu():
+    s = spec(">=", 0.0, compared=True)
+    few = paired([1.0, 1.1, 0.9], [0.0, 0.1, 0.0])
+    assert decide(s, few, "smoke").verdict == REPRODUCED
+    for scale in ("laptop", "gpu"):
+        c = decide(s, few, scale)
+        assert c.verdict == UNDECIDED and f"n ≥ {MIN_COMPARED_N}" in c.note and c.n_to_decide >= MIN_COMPARED_N
+
+
+def test_not_checkable_only_when_nothing_was_measured():
+    c = decide(spec(), NotMeasured("the femurs are not installed"), "smoke")
+    assert c.verdict == NOT_CHECKABLE and c.note == "the femurs are not installed" and c.mean is None
+    with pytest.raises(ValueError, match="NaN"):  # a measured but broken value is an error, not "not checkable"
+        decide(spec(), Measurement((math.nan, 1.0)), "smoke")
+    with pytest.raises(TypeError, match="Measurement"):
+        decide(spec(), 0.5, "smoke")
+    with pytest.raises(ValueError, match="reason"):
+        decide(spec(), NotMeasured(" "), "smoke")
+
+
+# ---------------------------------------------------------------- specs
+
+def test_spec_normalises_and_validates():
+    s = spec(">=", 1)
+    assert s.rule("laptop") == ScaleRule(1.0, REPRODUCED)
+    with pytest.raises(KeyError, match="no rule for scale"):
+        ClaimSpec("a", "s", "m", ">=", {"smoke": (0.0, REPRODUCED)}).rule("gpu")
+    with pytest.raises(ValueError, match="explanation"):
+        ClaimSpec("a", "s", "m", ">=", {"smoke": (0.0, NOT_REPRODUCED)})
+    with pytest.raises(ValueError, match="explanation"):
+        ClaimSpec("a", "s", "m", ">=", {"smoke": (0.0, UNDECIDED)})
+    with pytest.raises(ValueError, match="source"):
+        ClaimSpec("a", "s", "m", ">=", {"smoke": (0.0, REPRODUCED)}, source="abstract")
+    with pytest.raises(ValueError, match="unknown scale"):
+        ClaimSpec("a", "s", "m", ">=", {"huge": (0.0, REPRODUCED)})
+    with pytest.raises(ValueError, match="expected verdict"):
+        ClaimSpec("a", "s", "m", ">=", {"smoke": (0.0, "holds")})
+    with pytest.raises(ValueError, match="id"):
+        ClaimSpec("two words", "s", "m", ">=", {"smoke": (0.0, REPRODUCED)})
+    with pytest.raises(ValueError, match="between"):
+        ClaimSpec("a", "s", "m", "between", {"smoke": ((2, 1), REPRODUCED)})
+
+
+# ---------------------------------------------------------------- ledger, tables, summary
+
+def make_ledger() -> ClaimLedger:
     ledger = ClaimLedger("unit", "smoke", show_each=False)
-    ledger.check("a", "A holds", "Tab. 1", "0.9", "acc", 0.95, ">=", 0.9)
-    ledger.check("b", "B does not hold here", "Fig. 2", "2×", "ratio", 1.2, ">=", 2.0, expected=NOT_REPRODUCED,
-                 note="too small a model")
-    ledger.not_checkable("c", "C needs ImageNet", "Tab. 3", "80%", "top-1", reason="no ImageNet at smoke")
+    specs = [ClaimSpec("a", "A helps", "gain, points", ">=", {"smoke": (0.0, REPRODUCED)}, paper_ref="Tab. 1",
+                       paper_value="+3", source="paper-table", central=True, compared=True),
+             ClaimSpec("b", "B is 2× faster", "speed-up", ">=", {"smoke": (2.0, NOT_REPRODUCED)}, paper_ref="Fig. 2",
+                       paper_value="2×", explanation="why-b"),
+             ClaimSpec("c", "C | needs ImageNet", "top-1", ">=", {"smoke": (0.8, NOT_CHECKABLE)}, source="not-retrieved")]
+    ledger.check_specs({"a": paired([3.0, 2.5, 3.5, 3.2], [0.0, 0.1, 0.2, 0.0]),
+                        "b": replicates([1.2, 1.1, 1.3]),
+                        "c": NotMeasured("no ImageNet offline")}, specs)
+    ledger.sanity("trains", "the loss falls", 0.1, "<", 1.0)
     return ledger
 
 
 def test_ledger_records_and_judges():
     ledger = make_ledger()
-    verdicts = {c.id: (c.verdict, c.holds) for c in ledger.claims}
-    assert verdicts == {"a": (REPRODUCED, True), "b": (NOT_REPRODUCED, True), "c": (NOT_CHECKABLE, True)}
-    assert ledger.all_hold
+    assert {c.id: (c.verdict, c.holds) for c in ledger.claims} == {
+        "a": (REPRODUCED, True), "b": (NOT_REPRODUCED, True), "c": (NOT_CHECKABLE, True)}
+    assert ledger.all_hold and ledger.checks[0].holds
     ledger.assert_all_hold()
 
 
-def test_ledger_detects_claims_that_do_not_hold():
+def test_ledger_refuses_missing_or_extra_measurements():
+    ledger = ClaimLedger("unit", "smoke", show_each=False)
+    s = [spec()]
+    with pytest.raises(KeyError, match="no measurement for"):
+        ledger.check_specs({}, s)
+    with pytest.raises(KeyError, match="no spec for"):
+        ledger.check_specs({"x": replicates([1.0, 2.0]), "y": replicates([1.0, 2.0])}, s)
+    with pytest.raises(ValueError, match="duplicate"):
+        ledger.check_specs({"x": replicates([1.0, 2.0])}, s + s)
+
+
+def test_ledger_detects_claims_off_their_pin_and_failed_checks():
     ledger = make_ledger()
-    ledger.check("a", "A holds", "Tab. 1", "0.9", "acc", 0.5, ">=", 0.9)  # regressed
-    ledger.check("b", "B", "Fig. 2", "2×", "ratio", 3.0, ">=", 2.0, expected=NOT_REPRODUCED)  # flipped
-    assert [c.id for c in ledger.claims if not c.holds] == ["a", "b"]
-    with pytest.raises(AssertionError, match="a: not reproduced.*b: reproduced"):
+    ledger.check_specs({"x": replicates([-1.0, -1.2, -0.9])}, [spec(">=", 0.0)])
+    ledger.sanity("evaluator", "the evaluator beats chance", 0.1, ">=", 0.5)
+    assert not ledger.all_hold
+    with pytest.raises(AssertionError, match=r"x: not reproduced \(pinned reproduced") as e:
         ledger.assert_all_hold()
-
-
-def test_check_all_records_from_tables():
-    texts = {k: (f"claim {k}", "Tab. 1", "1.0", "ratio") for k in "abcd"}
-    thresholds = {"a": (">=", 1.0, REPRODUCED), "b": (">=", 1.0, NOT_REPRODUCED), "c": ("<=", 0.5, REPRODUCED),
-                  "d": (">=", 0.0, REPRODUCED)}
-    values = {"a": 1.5, "b": 0.25, "c": 0.5123, "d": math.nan}
-    ledger = ClaimLedger("unit", "laptop", show_each=False)
-    out = ledger.check_all(values, texts, thresholds, too_close={"c": "seeds straddle it"},
-                           notes={"a": "ignored: reproduced", "b": "too small a model"}, digits=3)
-    assert [(c.id, c.verdict) for c in out] == [("a", REPRODUCED), ("b", NOT_REPRODUCED), ("c", NOT_CHECKABLE),
-                                                ("d", NOT_CHECKABLE)]
-    assert [c.note for c in out] == ["", "too small a model", "measured 0.512; seeds straddle it",
-                                     "the run it needs is not part of the laptop configuration"]
-    assert out[1].threshold == 1.0 and out[1].expected == NOT_REPRODUCED and ledger.all_hold
-    # a regression shows up as a claim that does not hold
-    values["a"] = 0.9
-    ledger.check_all(values, texts, thresholds, too_close={"c": "seeds straddle it"})
-    assert [c.id for c in ledger.claims if not c.holds] == ["a"]
-    with pytest.raises(KeyError):
-        ledger.check_all({}, texts, thresholds)
+    assert "sanity check evaluator failed" in str(e.value)
 
 
 def test_rerecording_replaces():
     ledger = make_ledger()
-    ledger.check("a", "A holds", "Tab. 1", "0.9", "acc", 0.97, ">=", 0.9)
-    assert [c.id for c in ledger.claims] == ["b", "c", "a"] and ledger.claims[-1].measured == 0.97
+    ledger.check_specs({"x": replicates([1.0, 1.1])}, [spec()])
+    ledger.check_specs({"x": replicates([2.0, 2.1])}, [spec()])
+    assert [c.id for c in ledger.claims] == ["a", "b", "c", "x"] and ledger.claims[-1].mean == pytest.approx(2.05)
 
 
-def test_ledger_rejects_bad_input():
-    ledger = ClaimLedger("unit", "smoke", show_each=False)
-    with pytest.raises(ValueError, match="expected verdict"):
-        ledger.check("x", "s", "r", "v", "m", 1.0, ">=", 0.0, expected="maybe")
-    with pytest.raises(ValueError, match="non-empty id"):
-        ledger.check(" ", "s", "r", "v", "m", 1.0, ">=", 0.0)
-    with pytest.raises(ValueError, match="needs a reason"):
-        ledger.not_checkable("x", "s", "r", "v", "m", reason="")
-    with pytest.raises(ValueError, match="unknown comparison"):
-        ledger.check("x", "s", "r", "v", "m", 1.0, "=>", 0.0)
-
-
-def test_claim_roundtrip_and_tables():
+def test_summary_line():
     ledger = make_ledger()
-    dicts = [c.to_dict() for c in ledger.claims]
-    assert json.loads(json.dumps(dicts)) == dicts
-    assert [Claim.from_dict(d) for d in dicts] == ledger.claims
-    md = claims_markdown(ledger.claims)
-    assert md.count("\n") == 4 and "✅" in md and "no ImageNet at smoke" in md
-    html = claims_html(dicts)
-    assert "<b>a</b>" in html and "cvkit-claims" in html
-    assert claims_markdown([]) == "_No claims recorded._"
+    assert ledger.summary() == ("3 claims: 1 reproduced · 1 not reproduced · 1 not checkable; central: reproduced; "
+                                "sanity checks 1/1 pass")
+    assert verdict_counts(ledger.claims) == {REPRODUCED: 1, NOT_REPRODUCED: 1, UNDECIDED: 0, NOT_CHECKABLE: 1}
+    off = decide(spec(">=", 5.0), replicates([1.0, 1.1, 0.9]), "smoke")
+    assert "1 differs from the pinned verdict" in claims_summary([off])
 
 
-def test_markdown_escapes_pipes():
-    ledger = ClaimLedger("unit", "smoke", show_each=False)
-    ledger.check("p", "uses |x| norms", "r", "v", "m", 1.0, ">=", 0.0)
-    assert "\\|x\\|" in claims_markdown(ledger.claims)
+def test_table_icons_and_pin_marks():
+    """Each verdict has its own icon; a pinned 'not reproduced' is never shown with a green tick."""
+    md = claims_markdown(make_ledger().claims)
+    rows = {line.split("**")[1]: line for line in md.splitlines() if line.startswith("| ") and "**" in line}
+    assert rows["a"].startswith("| ✅ reproduced") and "★" in rows["a"]
+    assert rows["b"].startswith("| ❌ not reproduced") and "✅" not in rows["b"] and "📌 as pinned" in rows["b"]
+    assert "why: #why-b" in rows["b"]
+    assert rows["c"].startswith("| ➖ not checkable") and "no ImageNet offline" in rows["c"]
+    assert "C \\| needs ImageNet" in md  # pipes are escaped
+    assert len(set(ICONS.values())) == 4
+    html_table = claims_html(make_ledger().claims, make_ledger().checks)
+    assert "cvkit-claims" in html_table and "cvkit-checks" in html_table and "<b>a</b>" in html_table
 
 
-def test_claims_roundtrip_through_an_executed_notebook_structure():
+def test_undecided_row_says_what_n_would_decide():
+    c = decide(spec(">=", 1.0), replicates([0.0, 2.5, 0.5, 2.0, 1.5]), "smoke")
+    md = claims_markdown([c])
+    assert f"n ≈ {c.n_to_decide} would decide" in md and "⚠️ pinned: reproduced" in md
+
+
+def test_claim_roundtrip():
+    for c in make_ledger().claims:
+        d = json.loads(json.dumps(c.to_dict()))
+        assert Claim.from_dict(d) == c and d["holds"] == c.holds
+        assert {"n", "ci", "source", "verdict", "expected", "method", "central"} <= set(d)
+
+
+def test_sanity_check():
+    assert sanity_check("t", "s", 2.0, ">=", 1.0).holds
+    assert not sanity_check("t", "s", math.nan, ">=", 1.0).holds
+    assert not sanity_check("t", "s", 0.5, "between", (1.0, 2.0)).holds
+
+
+# ---------------------------------------------------------------- reading back
+
+def test_claims_and_checks_roundtrip_through_an_executed_notebook_structure():
     ledger = make_ledger()
-    bundle = claims_bundle(ledger.claims, "unit", "table")
-    assert set(bundle) == {CLAIMS_MIME, "text/html", "text/markdown", "text/plain"}
-    later = ClaimLedger("unit", "smoke", show_each=False)
-    later.check("a", "A holds", "Tab. 1", "0.9", "acc", 0.1, ">=", 0.9)
     nb = {"cells": [
-        {"cell_type": "markdown", "source": "x"},
-        {"cell_type": "code", "outputs": [{"output_type": "display_data", "data": bundle},
-                                          {"output_type": "stream", "text": "hi"}]},
-        {"cell_type": "code", "outputs": [{"output_type": "display_data",
-                                           "data": {CLAIMS_MIME: json.dumps(claims_bundle(later.claims, "unit", "claim")[CLAIMS_MIME])}}]},
-    ]}
-    found = claims_from_notebook(nb)
-    assert [c["id"] for c in found] == ["a", "b", "c"]
-    assert found[0]["measured"] == 0.1 and found[0]["holds"] is False
-    assert claims_from_notebook({"cells": []}) == []
+        {"cell_type": "markdown", "source": ['<a id="why-b"></a>\n', "Why B is slower here."]},
+        {"cell_type": "code", "outputs": [
+            {"output_type": "display_data", "data": claims_bundle(ledger.claims[:1], "unit", "claim")},
+            {"output_type": "display_data",
+             "data": {**claims_bundle(ledger.claims, "unit", "table", ledger.checks),
+                      CLAIMS_MIME: json.dumps(claims_bundle(ledger.claims, "unit", "table", ledger.checks)[CLAIMS_MIME])}},
+        ]}]}
+    claims = claims_from_notebook(nb)
+    assert [c["id"] for c in claims] == ["a", "b", "c"] and claims[0]["n"] == 4
+    assert [c["id"] for c in checks_from_notebook(nb)] == ["trains"]
+    assert explanation_anchors(nb) == {"why-b"}
+    assert missing_explanations(nb, claims) == []
+    nb["cells"][0]["source"] = "no anchor"
+    assert missing_explanations(nb, claims) == ["b"]
 
 
 def test_per_claim_display_is_one_line():
-    from cvkit.core.claims import claim_line
+    c = make_ledger().claims[0]
+    bundle = claims_bundle([c], "unit", "claim")
+    assert bundle["text/plain"].count("\n") == 0 and bundle["text/plain"].startswith("✅ a: reproduced")
 
-    ledger = make_ledger()
-    lines = [claim_line(c) for c in ledger.claims]
-    assert lines[0] == "✓ a: reproduced — measured 0.95, threshold ≥ 0.9"
-    assert lines[2].startswith("✓ c: not checkable at smoke scale — no ImageNet")
-    bundle = claims_bundle(ledger.claims[:1], "unit", "claim")
-    assert bundle["text/plain"].count("\n") == 0 and "<table" not in bundle["text/html"]
-    assert bundle[CLAIMS_MIME]["claims"][0]["id"] == "a"
+
+def test_formatting():
+    assert format_number(None) == "—" and format_number(0.123456) == "0.1235"
+    assert format_threshold(">=", 0.9) == "≥ 0.9" and format_threshold("between", (0.1, 0.2)) == "in [0.1, 0.2]"
