@@ -1,5 +1,6 @@
 import math
 
+import pandas as pd
 import pytest
 import torch
 
@@ -259,18 +260,76 @@ def test_captioned_digits_and_caption_unet():
         captioned_digits(1790, 8, 10)
 
 
-def test_tiny_toy_experiment_and_claim_values():
-    from cvkit.papers.amg import AMGConfig, ToyConfig, claim_values, run_experiment
+def _tiny_toy_config(replicates: int = 2):
+    from cvkit.papers.amg import AMGConfig, ToyConfig
 
-    cfg = AMGConfig(data="toy", samples=32, train_steps=30, batch=64, ddim_steps=5,
-                    toy=ToyConfig(per_ring=32, copies=20, timesteps=50))
-    result = run_experiment(cfg, 0)
+    return AMGConfig(data="toy", samples=16, replicates=replicates, train_steps=30, batch=64, ddim_steps=5,
+                     toy=ToyConfig(per_ring=32, copies=20, timesteps=50))
+
+
+def test_tiny_toy_experiment_and_claim_measurements():
+    from cvkit.core.claims import Measurement, NotMeasured
+    from cvkit.papers.amg import SPECS, claim_measurements, run_experiment
+
+    result = run_experiment(_tiny_toy_config(), 0)
     assert list(result.table.index) == ["CFG", "AMG main", "AMG strong", "without G_sim", "always on",
                                         "constant threshold"]
     assert result.table.loc["CFG", "fired (ordinary)"] == 0 and result.table.loc["always on", "fired (ordinary)"] == 1
-    values = claim_values(result)
-    assert math.isnan(values["alignment_drop_vs_half_randomised"]) and values["time_ratio"] > 0
-    assert 0 <= values["baseline_memorized"] <= 100
+    assert result.seeds == [0, 1] and len(result.replicates) == 6 * 2
+    assert set(result.replicates["replicate"]) == {0, 1}
+    measurements = claim_measurements(result)
+    assert set(measurements) == {s.id for s in SPECS}
+    assert isinstance(measurements["alignment-vs-randomisation"], NotMeasured)  # the toy has no caption text
+    assert isinstance(measurements["sd-laion-memorization"], NotMeasured)
+    central = measurements["amg-removes-memorization"]
+    assert isinstance(central, Measurement) and central.n == 2 and set(central.arms) == {"AMG main", "CFG"}
+    assert all(0 <= v <= 100 for v in central.arms["CFG"])
+    assert measurements["amg-keeps-quality"].kind == "ratio" and measurements["alignment-kept"].chance == 50.0
+
+
+def test_specs_cover_every_scale():
+    from cvkit.core.claims import SCALES
+    from cvkit.papers.amg import CONFIGS, SPECS
+
+    assert set(CONFIGS) == set(SCALES)
+    ids = [s.id for s in SPECS]
+    assert len(ids) == len(set(ids)) and sum(s.central for s in SPECS) == 1
+    for spec in SPECS:
+        assert set(spec.rules) == set(CONFIGS), spec.id
+    assert all(cfg.replicates >= 5 for scale, cfg in CONFIGS.items() if scale != "smoke")  # compared claims: n ≥ 5
+
+
+def test_replicate_noise_is_per_seed():
+    from cvkit.papers.amg import replicate_noise
+
+    both = replicate_noise([3, 4], 5, (2,), "duplicated noise")
+    assert both.shape == (10, 2)
+    assert torch.equal(both[5:], replicate_noise([4], 5, (2,), "duplicated noise"))  # a replicate's noise is its own
+    assert not torch.equal(both[:5], replicate_noise([3], 5, (2,), "ordinary noise"))  # streams are independent
+
+
+def test_identity_treatment_reproduces_cfg_exactly():
+    "AMG whose gate never opens (σ = −nL2 never exceeds 1e9) is an identity treatment: paired differences are exactly 0."
+    from cvkit.core.claims import paired, replicate_seeds
+    from cvkit.papers.amg import Guidance, amg_modes, replicate_rows, run_mode, setup_toy
+
+    cfg = _tiny_toy_config(3)
+    setup = setup_toy(cfg, 0)
+    seeds = replicate_seeds(0, 3)
+    main = amg_modes(cfg)["AMG main"]
+    arms = {}
+    for name, guidance, threshold in (("CFG", amg_modes(cfg)["CFG"], lambda t: 0.0),
+                                      ("identity", main, lambda t: 1e9)):
+        dup, ordinary, _ = run_mode(setup, cfg, seeds, guidance, threshold)
+        assert not ordinary.fired.any() and not dup.fired.any()
+        arms[name] = pd.DataFrame(replicate_rows(setup, name, seeds, dup, ordinary))
+        arms[name + " samples"] = (dup.samples, ordinary.samples)
+    assert torch.equal(arms["CFG samples"][0], arms["identity samples"][0])
+    assert torch.equal(arms["CFG samples"][1], arms["identity samples"][1])
+    for column in ("memorized", "FD", "alignment", "top5"):
+        diff = paired(arms["identity"][column], arms["CFG"][column], unit="noise seed")
+        assert diff.values == (0.0, 0.0, 0.0), column
+    assert paired(arms["identity"]["FD"], arms["CFG"]["FD"], kind="ratio").values == (1.0, 1.0, 1.0)
 
 
 def test_digits_judge_and_caption_embeddings():
