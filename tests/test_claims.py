@@ -174,6 +174,13 @@ def test_degenerate_measurements_are_never_reproduced():
     assert decide(s, at_chance, "smoke").verdict == UNDECIDED
     separated = paired([0.9, 0.85, 0.88, 0.92], [0.50, 0.49, 0.51, 0.50], chance=0.5)
     assert degenerate_reason(separated) == ""
+    assert decide(spec(">=", 0.0), replicates([3.0, 3.0, 3.0]), "smoke").verdict == UNDECIDED  # nothing varied
+
+
+def test_constant_but_different_arms_are_a_complete_separation():
+    """A baseline that copies on every replicate and a method that never does: decided, not degenerate."""
+    c = decide(spec(">=", 50.0), paired([100.0] * 5, [0.0] * 5), "laptop")
+    assert c.verdict == REPRODUCED and c.ci == (100.0, 100.0) and c.note == ""
 
 
 def test_compared_claims_need_five_replicates_at_laptop_and_gpu():

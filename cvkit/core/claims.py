@@ -243,10 +243,12 @@ def degenerate_reason(
     m: Measurement,  # the measurement
     level: float = 0.95,  # coverage of the per-arm intervals used for "at chance"
 ) -> str:
-    "Why a measurement cannot separate anything ('' when it can): every arm constant, or every arm at chance."
+    "Why a measurement cannot separate anything ('' when it can): every arm one same constant, or every arm at chance."
     arms = m.arms or {"value": m.values}
-    if m.n >= 2 and all(np.ptp(np.asarray(v)) == 0 for v in arms.values()):
-        return "every arm is constant across replicates"
+    constant = [np.ptp(np.asarray(v)) == 0 for v in arms.values()]
+    levels = {float(np.asarray(v)[0]) for v in arms.values()}
+    if m.n >= 2 and all(constant) and len(levels) == 1:
+        return "every arm is constant across replicates, at the same value"
     if m.chance is not None and m.n >= 2:
         at_chance = []
         for v in arms.values():
