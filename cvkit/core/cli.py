@@ -36,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--jobs", type=int, default=None,
                      help="chapters run in parallel, each with its share of the cores (default: one per core; 1 at gpu scale)")
     rep.add_argument("--out", default=None, help="report folder (default: _build/reproduce in the project root)")
-    rep.add_argument("--timeout", type=float, default=None, help="seconds per chapter (default: 3 × the scale's budget)")
+    rep.add_argument("--timeout", type=float, default=None,
+                     help="seconds of cell execution per chapter, kernel start and shutdown not counted "
+                          "(default: 3 × the scale's budget)")
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     book = sub.add_parser("book", help="render the book with Quarto (or --check it offline)")
@@ -72,6 +74,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     for c in report.chapters:
         held = sum(1 for cl in c.claims if cl.get("holds"))
         line = f"{'✅' if c.ok else '❌'} {c.name}: {c.status}, {held}/{len(c.claims)} claims hold, {c.wall_s:.1f} s"
+        line += f" (over its {c.budget_s:.0f} s budget)" if c.over_budget else ""
         if c.failure:
             where = f"code cell {c.failure['code_cell']}" if c.failure.get("code_cell") else "the runner"
             line += f" — at {where}: {c.failure['error']}"

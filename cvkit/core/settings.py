@@ -28,7 +28,7 @@ class ScaleSpec:
 
 
 SCALES: dict[str, ScaleSpec] = {
-    "smoke": ScaleSpec("smoke", 90, "2 CPU cores", "CI and tests; default of `cvkit reproduce` on CPU"),
+    "smoke": ScaleSpec("smoke", 60, "2 CPU cores", "CI and tests; default of `cvkit reproduce` on CPU"),
     "laptop": ScaleSpec("laptop", 15 * 60, "a laptop CPU", "students who want real curves"),
     "gpu": ScaleSpec("gpu", 30 * 60, "one H100", "reviewers; default of `cvkit reproduce` with CUDA"),
 }
