@@ -77,8 +77,8 @@ def test_broken_chapter_among_good_ones(root, tmp_path):
     res = cvkit("reproduce", "--scale", "smoke", "--jobs", "2", "--out", str(tmp_path / "out"), "--no-progress",
                 cwd=proj, env=env)
     assert res.returncode == 1, res.stdout + res.stderr
-    assert "❌ broken: crashed" in res.stdout and "code cell 4: RuntimeError: broken on purpose" in res.stdout
-    assert "✅ good: passed" in res.stdout
+    assert "FAIL broken: crashed" in res.stdout and "code cell 4: RuntimeError: broken on purpose" in res.stdout
+    assert "ok   good: passed" in res.stdout
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert [c["status"] for c in report["chapters"]] == ["crashed", "passed"]
     md = (tmp_path / "out" / "report.md").read_text()

@@ -292,3 +292,41 @@ def test_reusing_a_previous_run(tmp_path):
     assert why() == "package versions changed since the report: numpy"
     (out / "report.json").write_text("{}")
     assert why().startswith(f"{out / 'report.json'} cannot be read")
+
+
+def _claim(id, verdict, expected, central=False, **kw):
+    d = {"id": id, "statement": id, "metric": "m", "comparison": ">=", "threshold": 0.0, "scale": "smoke",
+         "expected": expected, "verdict": verdict, "central": central, "source": "seed", "n": 5, "ci": [0.1, 0.2],
+         "mean": 0.15, "method": "t", "unit": "seed", "holds": verdict == expected, "explanation": ""}
+    return {**d, **kw}
+
+
+def test_report_reads_at_a_glance():
+    """Run totals, one summary line per chapter, every verdict with its own icon, no green tick on a pinned negative."""
+    a = result("alpha", claims=[_claim("a1", "reproduced", "reproduced", central=True),
+                                _claim("a2", "not reproduced", "not reproduced", explanation="why-a2")],
+               checks=[{"id": "trains", "statement": "s", "measured": 1.0, "comparison": ">=", "threshold": 0.0,
+                        "passed": True, "holds": True}])
+    b = result("beta", claims=[_claim("b1", "undecided", "undecided", central=True, explanation="why-b1",
+                                      n_to_decide=40),
+                               _claim("b2", "not checkable", "not checkable", ci=None, mean=None, n=0,
+                                      note="no data here")])
+    report = Report(scale="smoke", seed=0, device="cpu", jobs=2, provenance={}, chapters=[a, b])
+    md = report_markdown(report)
+    assert ("**Totals:** 4 claims: 1 reproduced · 1 not reproduced · 1 undecided · 1 not checkable; central: "
+            "reproduced, undecided; sanity checks 1/1 pass") in md
+    assert "| alpha | Fixtures | passed | 2 claims: 1 reproduced · 1 not reproduced; central: reproduced; " in md
+    row = next(line for line in md.splitlines() if "**a2**" in line)
+    assert row.startswith("| ❌ not reproduced") and "✅" not in row and "📌 as pinned" in row
+    assert "n ≈ 40 would decide" in md and "➖ not checkable" in md and "Sanity checks" in md
+    data = json.loads(json.dumps(report.to_dict()))
+    claim = data["chapters"][0]["claims"][0]
+    assert {"n", "ci", "source", "verdict", "expected"} <= set(claim)
+
+
+def test_judge_chapter_counts_failed_checks_and_missing_explanations():
+    ok = _claim("a", "reproduced", "reproduced")
+    failed_check = {"id": "trains", "holds": False}
+    assert judge_chapter([ok], None, False, [failed_check]) == (FAILED, ["sanity check trains failed"])
+    status, problems = judge_chapter([ok], None, False, [], ["b"])
+    assert status == FAILED and "no explanation anchor" in problems[0]

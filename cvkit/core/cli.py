@@ -71,9 +71,11 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     out = project_root() / "_build" / "reproduce" if args.out is None else Path(args.out).resolve()
     report = reproduce(chapters, out=out, scale=args.scale, seed=args.seed, device=args.device, jobs=args.jobs,
                        timeout_s=args.timeout, progress=not args.no_progress)
-    for c in report.chapters:
-        held = sum(1 for cl in c.claims if cl.get("holds"))
-        line = f"{'✅' if c.ok else '❌'} {c.name}: {c.status}, {held}/{len(c.claims)} claims hold, {c.wall_s:.1f} s"
+    from cvkit.core.claims import claims_summary
+    from cvkit.core.reproduce import run_totals
+
+    for c in report.chapters:  # the run's status per chapter; the verdicts' own icons are in the report's tables
+        line = f"{'ok  ' if c.ok else 'FAIL'} {c.name}: {c.status} — {claims_summary(c.claims, c.checks)} — {c.wall_s:.1f} s"
         line += f" (over its {c.budget_s:.0f} s budget)" if c.over_budget else ""
         if c.failure:
             where = f"code cell {c.failure['code_cell']}" if c.failure.get("code_cell") else "the runner"
@@ -81,6 +83,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         print(line)
         for p in c.problems:
             print(f"   {p}")
+    print(f"totals: {run_totals(report.chapters)}")
     print(f"report: {out / 'report.md'}")
     return report.exit_code
 

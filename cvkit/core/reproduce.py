@@ -8,8 +8,8 @@ __all__ = ['FOOTPRINT_TAG', 'TIMEOUT_FACTOR', 'WORKER_CODE', 'THREAD_VARS', 'STA
            'timed_engine', 'execute_notebook', 'worker_main', 'worker_env', 'default_jobs', 'threads_per_job',
            'kill_tree', 'stop_active_workers', 'WorkerOutcome', 'run_worker', 'failing_cell', 'notebook_footprint',
            'ChapterResult', 'judge_chapter', 'chapter_timeout_s', 'over_budget_lines', 'run_chapter', 'Report',
-           'report_markdown', 'write_report', 'RunInterrupted', 'check_output_dir', 'reproduce', 'load_report',
-           'report_mismatch', 'reusable_report']
+           'run_totals', 'report_markdown', 'write_report', 'RunInterrupted', 'check_output_dir', 'reproduce',
+           'load_report', 'report_mismatch', 'reusable_report']
 
 # %% ../../nbs/core/05_reproduce.ipynb #831e9b8e
 import json
@@ -30,7 +30,8 @@ import psutil
 from tqdm.auto import tqdm
 
 from .chapters import Chapter, CvkitError, cell_source, project_root
-from .claims import claims_from_notebook, claims_markdown
+from .claims import (checks_from_notebook, claims_from_notebook, claims_markdown, claims_summary,
+                               missing_explanations)
 from .provenance import FOOTPRINT_MIME, collect_provenance, git_state, package_versions, peak_rss_mb
 from .settings import OFFLINE_ENV, resolve_scale
 
@@ -336,7 +337,8 @@ class ChapterResult:
     failure: dict | None = None  # the failing cell and error, for crashed / timed out
     peak_rss_mb: float | None = None  # kernel peak resident memory
     cuda_peak_mb: float | None = None  # kernel CUDA peak, when CUDA was used
-    problems: list[str] = field(default_factory=list)  # one line per claim that does not hold
+    problems: list[str] = field(default_factory=list)  # one line per claim off its pin, failed check, missing why
+    checks: list[dict] = field(default_factory=list)  # the chapter's sanity checks (not paper claims)
     worker_s: float = 0.0  # the worker's whole life: kernel start, cells, kernel shutdown
     budget_s: float | None = None  # the chapter's budget at this scale
     over_budget: bool = False  # its cells took longer than the budget
@@ -346,9 +348,17 @@ class ChapterResult:
         return self.status == PASSED
 
 
-def judge_chapter(claims: list[dict], failure: dict | None, timed_out: bool) -> tuple[str, list[str]]:
-    "The chapter's status and one line per problem, from its claims and failure."
+def judge_chapter(
+    claims: list[dict],  # the claims read back from the executed notebook
+    failure: dict | None,  # the failing cell, if any
+    timed_out: bool,  # the chapter ran out of time
+    checks: list[dict] | None = None,  # its sanity checks
+    unexplained: list[str] | None = None,  # ids of pinned negatives whose explanation anchor is missing
+) -> tuple[str, list[str]]:
+    "The chapter's status and one line per problem: claims off their pin, failed sanity checks, missing explanations."
     problems = [f"claim {c['id']}: {c['verdict']} (expected {c['expected']})" for c in claims if not c.get("holds")]
+    problems += [f"sanity check {c['id']} failed" for c in (checks or []) if not c.get("holds")]
+    problems += [f"claim {i}: its pinned negative has no explanation anchor in the notebook" for i in (unexplained or [])]
     if timed_out:
         return TIMED_OUT, problems
     if failure is not None:
@@ -389,7 +399,7 @@ def run_chapter(
     run = run_worker(chapter.path.resolve(), dst, {"SCALE": scale, "SEED": seed, "DEVICE": device},
                      out / "logs" / f"{chapter.name}.log", timeout_s, threads)
     nb = nbformat.read(dst, as_version=4) if dst.exists() else {"cells": []}
-    claims = claims_from_notebook(nb)
+    claims, checks = claims_from_notebook(nb), checks_from_notebook(nb)
     failure = failing_cell(nb)
     if failure is None and (run.error or (run.returncode != 0 and not run.timed_out and run.guard is None)):
         reason = run.error or f"worker exited with status {run.returncode} (see logs/{chapter.name}.log)"
@@ -400,7 +410,7 @@ def run_chapter(
                  "shutdown": f"the kernel did not shut down within {SHUTDOWN_GUARD_S:.0f} s after the last cell",
                  None: f"timed out after {timeout_s:.0f} s of cell execution"}[run.guard]
         failure = {**(failure or {"code_cell": None, "execution_count": None, "first_line": ""}), "error": error}
-    status, problems = judge_chapter(claims, failure, timed_out)
+    status, problems = judge_chapter(claims, failure, timed_out, checks, missing_explanations(nb, claims))
     if run.stopped:  # the user stopped the run while this chapter was executing
         status, failure = INTERRUPTED, {"code_cell": None, "execution_count": None, "first_line": "",
                                         "error": "the run was interrupted before this chapter finished"}
@@ -409,7 +419,7 @@ def run_chapter(
     return ChapterResult(name=chapter.name, title=chapter.title, part=chapter.part, module=chapter.module,
                          status=status, wall_s=run.wall_s, notebook=str(nb_rel) if dst.exists() else None,
                          claims=claims, failure=failure, peak_rss_mb=run.kernel_peak_rss_mb or fp.get("peak_rss_mb"),
-                         cuda_peak_mb=fp.get("cuda_peak_mb"), problems=problems, worker_s=run.worker_s,
+                         cuda_peak_mb=fp.get("cuda_peak_mb"), problems=problems, checks=checks, worker_s=run.worker_s,
                          budget_s=budget, over_budget=run.wall_s > budget and not run.stopped)
 
 # %% ../../nbs/core/05_reproduce.ipynb #ac35113a
@@ -443,8 +453,15 @@ def _mb(x: float | None) -> str:
     return "—" if x is None else f"{x:,.0f} MiB"
 
 
+def run_totals(chapters: list[ChapterResult]) -> str:
+    "The whole run's claims in one line: the verdict counts over every chapter, its central claims, pins missed."
+    claims = [cl for c in chapters for cl in c.claims]
+    checks = [ch for c in chapters for ch in c.checks]
+    return claims_summary(claims, checks)
+
+
 def report_markdown(report: Report) -> str:
-    "The report as Markdown: summary table, one claims table per chapter, provenance."
+    "The report as Markdown: run totals, summary table (one line per chapter), one claims table per chapter, provenance."
     prov = report.provenance
     git = prov.get("git") or {}
     commit = (git.get("commit") or "unknown")[:12] + (" (uncommitted changes)" if git.get("dirty") else "")
@@ -454,11 +471,13 @@ def report_markdown(report: Report) -> str:
         f"**{verdict}** · scale `{report.scale}` · seed {report.seed} · device `{report.device}` "
         f"(→ `{prov.get('device_resolved', report.device)}`) · "
         f"{len(report.chapters)} chapter(s) · {report.jobs} job(s) · {report.wall_s:.1f} s · commit `{commit}`", "",
-        "| chapter | part | status | claims holding | wall | peak RSS | CUDA peak |", "|---|---|---|---|---|---|---|",
+        f"**Totals:** {run_totals(report.chapters)}", "",
+        "Verdicts: ✅ reproduced · ❌ not reproduced · ❔ undecided · ➖ not checkable. Pins: 📌 the verdict is the one the "
+        "chapter expects and explains · ⚠️ it is not. ★ marks a paper's central claim.", "",
+        "| chapter | part | run | claims | wall | peak RSS | CUDA peak |", "|---|---|---|---|---|---|---|",
     ]
     for c in report.chapters:
-        held = sum(1 for cl in c.claims if cl.get("holds"))
-        lines.append(f"| {c.name} | {c.part} | {'✅' if c.ok else '❌'} {c.status} | {held}/{len(c.claims)} | "
+        lines.append(f"| {c.name} | {c.part} | {c.status} | {claims_summary(c.claims, c.checks)} | "
                      f"{c.wall_s:.1f} s | {_mb(c.peak_rss_mb)} | {_mb(c.cuda_peak_mb)} |")
     lines += over_budget_lines(report.chapters)
     for c in report.chapters:
@@ -470,7 +489,7 @@ def report_markdown(report: Report) -> str:
                       + f": `{c.failure['error']}`", ""]
         for p in c.problems:
             lines.append(f"- {p}")
-        lines += ["", claims_markdown(c.claims)]
+        lines += ["", claims_markdown(c.claims, c.checks)]
     m = prov.get("machine", {})
     lines += ["", "## Provenance", "",
               f"- time (UTC): {prov.get('time_utc')}", f"- git commit: `{git.get('commit')}` (dirty: {git.get('dirty')})",
