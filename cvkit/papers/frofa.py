@@ -5,14 +5,15 @@
 # %% auto #0
 __all__ = ['SMOOTH_KERNEL', 'POINTWISE', 'GEOMETRIC', 'CROP_DROP', 'OTHER', 'AUGMENTATIONS', 'CHANNEL_VARIANTS',
            'DEFAULT_MAGNITUDE', 'TEXTURE_PHOTOS', 'SHAPES', 'TEXTURES', 'COLOUR_FAMILIES', 'DEFAULT_FROFAS',
-           'CLAIM_FROFAS', 'CONFIGS', 'PAPER_GAINS_ILSVRC', 'PAPER_SHOTS', 'tokens_to_grid', 'grid_to_tokens',
-           'FeatureRange', 'fit_range', 'to_unit', 'from_unit', 'brightness', 'contrast', 'posterize', 'solarize',
-           'invert', 'equalize', 'sharpness', 'affine_warp', 'rotate', 'shear', 'translate', 'crop_resize',
-           'patch_dropout', 'mixup', 'FroFA', 'sample_params', 'apply_frofa', 'MAPHead', 'k_shot_split', 'HeadConfig',
-           'train_map_head', 'accuracy', 'linear_probe_accuracy', 'load_texture_tiles', 'load_few_shot_set',
-           'shape_mask', 'texture_map', 'shapetex_batch', 'ViTPretrainConfig', 'pretrained_vit', 'FroFAConfig',
-           'FroFAResult', 'run_set', 'run_experiment', 'bootstrap_ci', 'step_seconds', 'backbone_seconds',
-           'claim_values']
+           'CLAIM_FROFAS', 'CONFIGS', 'PAPER_GAINS_ILSVRC', 'PAPER_SHOTS', 'EPISODE', 'GEOMETRIC_LABELS',
+           'STYLISTIC_LABELS', 'SPECS', 'tokens_to_grid', 'grid_to_tokens', 'FeatureRange', 'fit_range', 'to_unit',
+           'from_unit', 'brightness', 'contrast', 'posterize', 'solarize', 'invert', 'equalize', 'sharpness',
+           'affine_warp', 'rotate', 'shear', 'translate', 'crop_resize', 'patch_dropout', 'mixup', 'FroFA',
+           'sample_params', 'apply_frofa', 'MAPHead', 'k_shot_split', 'HeadConfig', 'train_map_head', 'accuracy',
+           'linear_probe_accuracy', 'load_texture_tiles', 'load_few_shot_set', 'frozen_mobilenet', 'shape_mask',
+           'texture_map', 'shapetex_batch', 'ViTPretrainConfig', 'pretrained_vit', 'FroFAConfig', 'FroFAResult',
+           'run_set', 'run_experiment', 'step_seconds', 'backbone_seconds', 'episode_accuracies', 'claim_measurements',
+           'reported_values']
 
 # %% ../../nbs/chapters/41_frofa.ipynb #830e850c
 import math
@@ -28,9 +29,12 @@ from skimage import color, data, transform
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 from tqdm.auto import tqdm
 
 from ..core.backbones import MobileNetV2, TinyViT, extract_tokens, extract_vit_tokens, load_mobilenet_v2, pretrain_vit
+from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED, ClaimSpec, Measurement, NotMeasured,
+                               paired, replicate_seeds, stream_seed, torch_stream)
 
 # %% ../../nbs/chapters/41_frofa.ipynb #caf207ea
 def tokens_to_grid(tokens: torch.Tensor) -> torch.Tensor:
@@ -299,8 +303,9 @@ def sample_params(spec: FroFA, batch: int, channels: int, side: int, generator: 
         neutral = torch.tensor([0.0, 0.0, 1.0, 1.0]).expand(batch, 4)
     elif name == "patch_dropout":
         return {"apply": apply, "keep": torch.tensor(max(1, round((1 - m) * side * side)))}
-    elif name == "mixup":
-        lam = torch.distributions.Beta(m, m).sample((batch,)) if m > 0 else torch.ones(batch)
+    elif name == "mixup":  # λ ~ Beta(m, m), drawn from this generator's stream (not torch's global one)
+        beta = np.random.default_rng(int(torch.randint(0, 2 ** 62, (1,), generator=g)))
+        lam = torch.from_numpy(beta.beta(m, m, batch)).float() if m > 0 else torch.ones(batch)
         lam = torch.maximum(lam, 1 - lam)  # the sample keeps the larger share: its own label dominates
         return {"apply": apply, "lam": torch.where(apply, lam, torch.ones(batch)),
                 "partner": torch.randint(0, batch, (batch,), generator=g)}
@@ -310,15 +315,21 @@ def sample_params(spec: FroFA, batch: int, channels: int, side: int, generator: 
     return {"apply": apply, "value": torch.where(mask, value, neutral)}
 
 
+def _only_applied(apply: torch.Tensor, new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:
+    "Samples whose `apply` (B,) is False keep their original values bit for bit."
+    return torch.where(apply.to(old.device).reshape(-1, *([1] * (old.ndim - 1))), new, old)
+
+
 def apply_frofa(spec: FroFA, tokens: torch.Tensor, targets: torch.Tensor, params: dict[str, torch.Tensor],
                 ranges: dict[str, FeatureRange], generator: torch.Generator | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:
     "Augment (B, N, C) tokens with one-hot (B, K) targets: scale to [0, 1], apply, scale back. Returns both."
-    name = spec.name
+    name, apply = spec.name, params["apply"]
     if name == "mixup":
-        return mixup(tokens, targets, params["lam"], params["partner"].to(tokens.device))
+        mixed, mixed_targets = mixup(tokens, targets, params["lam"], params["partner"].to(tokens.device))
+        return _only_applied(apply, mixed, tokens), _only_applied(apply, mixed_targets, targets)
     if name == "patch_dropout":
-        if not bool(params["apply"].any()):
+        if not bool(apply.any()):
             return tokens, targets
         # one sequence length per batch: every sample loses the same number of tokens when any is augmented
         return patch_dropout(tokens, int(params["keep"]), generator or torch.Generator().manual_seed(0)), targets
@@ -334,10 +345,9 @@ def apply_frofa(spec: FroFA, tokens: torch.Tensor, targets: torch.Tensor, params
         "translate_y": lambda x: translate(x, value, "y"), "crop": lambda x: crop_resize(x, value),
         "resized_crop": lambda x: crop_resize(x, value),
     }
-    out = ops[name](unit)
-    if name in ("invert", "equalize"):  # no neutral parameter: mix per sample
-        out = torch.where(params["apply"].to(out.device)[:, None, None, None], out, unit)
-    return grid_to_tokens(from_unit(out, rng)), targets
+    out = grid_to_tokens(from_unit(ops[name](unit), rng))
+    # the scaling round trip is exact only up to rounding: samples that are not augmented keep their tokens as they are
+    return _only_applied(apply, out, tokens), targets
 
 # %% ../../nbs/chapters/41_frofa.ipynb #f2f22487
 class MAPHead(nn.Module):
@@ -413,22 +423,28 @@ class HeadConfig:
 def train_map_head(tokens: torch.Tensor, labels: torch.Tensor, num_classes: int, cfg: HeadConfig,
                    spec: FroFA | None, ranges: dict[str, FeatureRange] | None, seed: int,
                    device: str | torch.device = "cpu") -> MAPHead:
-    "Train a MAP head on (n, N, C) cached tokens with int labels (n,), optionally with a FroFA on every batch."
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    head = MAPHead(tokens.shape[-1], num_classes, cfg.heads, cfg.mlp_ratio).to(device)
-    opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
+    """Train a MAP head on (n, N, C) cached tokens with int labels (n,), optionally with a FroFA on every batch.
+
+    Three independent random streams of replicate `seed` (common random numbers): "init" for the head's weights,
+    "order" for the mini-batches, "treatment" for the FroFA's own draws. A FroFA that never fires (probability 0)
+    therefore trains exactly the head that `spec=None` trains."""
+    order, treatment = torch_stream(seed, "order"), torch_stream(seed, "treatment")
+    with torch.random.fork_rng(devices=[]):  # nn.Module initialisers draw from torch's global generator
+        torch.manual_seed(stream_seed(seed, "init"))
+        head = MAPHead(tokens.shape[-1], num_classes, cfg.heads, cfg.mlp_ratio).to(device)
+    opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
+                            fused=torch.device(device).type in ("cpu", "cuda"))  # one kernel for all parameters
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps)
     n = len(tokens)
     batch = min(cfg.batch, n)
     side = math.isqrt(tokens.shape[1])
     onehot = F.one_hot(labels, num_classes).float()
     for _ in range(cfg.steps):
-        idx = torch.randint(0, n, (batch,), generator=gen)
+        idx = torch.randint(0, n, (batch,), generator=order)
         x, y = tokens[idx], onehot[idx]
         if spec is not None:
-            params = sample_params(spec, batch, x.shape[-1], side, gen)
-            x, y = apply_frofa(spec, x, y, params, ranges, gen)
+            params = sample_params(spec, batch, x.shape[-1], side, treatment)
+            x, y = apply_frofa(spec, x, y, params, ranges, treatment)
         logits = head(x.to(device))
         loss = torch.sum(-y.to(device) * logits.log_softmax(-1), dim=-1).mean()
         opt.zero_grad()
@@ -493,6 +509,21 @@ def load_few_shot_set(name: str, per_class_cap: int | None = None, seed: int = 0
         raise ValueError(f"unknown few-shot set {name!r}; choose 'digits', 'mnist' or 'textures'")
     keep = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:per_class_cap] for c in np.unique(labels)])
     return images[np.sort(keep)], labels[np.sort(keep)]
+
+
+@torch.no_grad()
+def frozen_mobilenet(weights: str | None = None, device: str | torch.device = "cpu") -> MobileNetV2:
+    """The ImageNet MobileNetV2, frozen for feature extraction: every batch norm folded into the convolution before it
+    (exact up to rounding, since a frozen network's statistics never change) and channels-last memory. On a CPU it
+    extracts tokens about three times faster than the module as loaded; the tokens agree to about 1e-5."""
+    net = load_mobilenet_v2(weights, device).eval()
+    for module in net.modules():
+        if isinstance(module, nn.Sequential):
+            for i in range(len(module) - 1):
+                if isinstance(module[i], nn.Conv2d) and isinstance(module[i + 1], nn.BatchNorm2d):
+                    module[i], module[i + 1] = fuse_conv_bn_eval(module[i], module[i + 1]), nn.Identity()
+    return net.to(memory_format=torch.channels_last)
+
 
 # %% ../../nbs/chapters/41_frofa.ipynb #88c9a3a9
 SHAPES: tuple[str, ...] = ("disc", "square", "triangle", "ring", "cross")
@@ -594,7 +625,7 @@ class FroFAConfig:
     image_size: int  # backbone input side; tokens per image = (image_size / 32)²
     per_class_cap: int  # images kept per class (feature extraction cost)
     shots: tuple[int, ...]
-    seeds: int  # seeds SEED, SEED + 1, ...
+    seeds: int  # replicate seeds per (backbone, set): replicate_seeds(SEED, seeds), disjoint across SEEDs
     minival_per_class: int
     head: HeadConfig
     wd_grid: tuple[float, ...]
@@ -608,7 +639,7 @@ class FroFAConfig:
 
 @dataclass
 class FroFAResult:
-    "Accuracies of every method: a long table with columns backbone, set, seed, shots, method, accuracy (points)."
+    "Accuracies of every method: a long table with columns backbone, set, seed, shots, method, accuracy, chance (points)."
     config: FroFAConfig
     table: pd.DataFrame
     token_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
@@ -623,19 +654,20 @@ class FroFAResult:
 
 def run_set(name: str, backbone: str, to_tokens: Callable[[np.ndarray], torch.Tensor], cfg: FroFAConfig, seed0: int,
             device: str | torch.device, progress: bool = True) -> tuple[list[dict], tuple[int, ...]]:
-    "Every seed × shot × method on one few-shot set and backbone: result rows, and the token shape (N, C)."
+    "Every replicate seed × shot × method on one few-shot set and backbone: result rows, and the token shape (N, C)."
     images, labels = load_few_shot_set(name, cfg.per_class_cap, seed0)
     tokens = to_tokens(images)
     labels_t = torch.as_tensor(labels)
     classes = int(labels.max()) + 1
     rows = []
-    jobs = [(s, k) for s in range(seed0, seed0 + cfg.seeds) for k in cfg.shots]
+    jobs = [(s, k) for s in replicate_seeds(seed0, cfg.seeds) for k in cfg.shots]
     for seed, shots in tqdm(jobs, desc=f"{backbone} · {name}: seeds × shots", disable=not progress):
         tr, mv, te = k_shot_split(labels, shots, seed, cfg.minival_per_class, cfg.max_test_per_class)
         xtr, ytr = tokens[tr], labels_t[tr]
         ranges = {"scalar": fit_range(xtr), "channel": fit_range(xtr, per_channel=True)}
         record = lambda method, acc: rows.append({"backbone": backbone, "set": name, "seed": seed, "shots": shots,
-                                                  "method": method, "accuracy": 100.0 * acc})
+                                                  "method": method, "accuracy": 100.0 * acc,
+                                                  "chance": 100.0 / classes})
         best_wd, best_acc = cfg.wd_grid[0], -1.0
         for wd in cfg.wd_grid if len(cfg.wd_grid) > 1 else ():  # MAPwd: weight decay chosen on the minival
             head_cfg = HeadConfig(**{**cfg.head.__dict__, "weight_decay": wd})
@@ -662,7 +694,7 @@ def run_experiment(cfg: FroFAConfig, seed0: int, device: str | torch.device = "c
     rows, shapes, vit_losses = [], {}, []
     for backbone in cfg.backbones:
         if backbone == "mobilenet":
-            net = load_mobilenet_v2(weights, device)
+            net = frozen_mobilenet(weights, device)
             to_tokens = lambda images: extract_tokens(net, images, cfg.image_size, cfg.layer, progress=progress)
         elif backbone == "vit":
             vit, vit_losses = pretrained_vit(cfg.vit, seed0, device, progress)
@@ -675,12 +707,6 @@ def run_experiment(cfg: FroFAConfig, seed0: int, device: str | torch.device = "c
     return FroFAResult(cfg, pd.DataFrame(rows), shapes, time.perf_counter() - start, vit_losses)
 
 
-def bootstrap_ci(values: np.ndarray, seed: int = 0, draws: int = 2000, level: float = 0.95) -> tuple[float, float]:
-    "Percentile bootstrap confidence interval of the mean of `values` (1-D)."
-    values = np.asarray(values, dtype=float)
-    rng = np.random.default_rng(seed)
-    means = rng.choice(values, size=(draws, len(values)), replace=True).mean(1)
-    return float(np.quantile(means, (1 - level) / 2)), float(np.quantile(means, 1 - (1 - level) / 2))
 
 # %% ../../nbs/chapters/41_frofa.ipynb #3d3693ae
 CLAIM_FROFAS: tuple[FroFA, ...] = (
@@ -688,8 +714,8 @@ CLAIM_FROFAS: tuple[FroFA, ...] = (
     FroFA("rotate"), FroFA("shear_x"), FroFA("shear_y"), FroFA("translate_x"), FroFA("translate_y"),
 )
 CONFIGS: dict[str, FroFAConfig] = {
-    "smoke": FroFAConfig(datasets=("digits",), image_size=128, per_class_cap=40, shots=(1, 5), seeds=2,
-                         minival_per_class=5, head=HeadConfig(steps=80, batch=32), wd_grid=(1e-2,),
+    "smoke": FroFAConfig(datasets=("digits",), image_size=128, per_class_cap=30, shots=(1, 5), seeds=4,
+                         minival_per_class=5, head=HeadConfig(steps=40, batch=32, mlp_ratio=1), wd_grid=(1e-2,),
                          probe_c_grid=(0.01, 0.1, 1.0), frofas=CLAIM_FROFAS),
     "laptop": FroFAConfig(datasets=("digits", "mnist", "textures"), image_size=160, per_class_cap=60,
                           shots=(1, 5, 10, 25), seeds=2, minival_per_class=5, head=HeadConfig(steps=100),
@@ -715,11 +741,12 @@ PAPER_SHOTS: tuple[int, ...] = (1, 5, 10, 25)
 
 # %% ../../nbs/chapters/41_frofa.ipynb #7bebd508
 def step_seconds(tokens: torch.Tensor, labels: torch.Tensor, num_classes: int, spec: FroFA | None,
-                 ranges: dict[str, FeatureRange], steps: int = 20, device: str | torch.device = "cpu") -> float:
-    "Mean wall time of one MAP-head training step on (B, N, C) tokens (a few warm-up steps excluded)."
-    cfg = HeadConfig(steps=steps + 5, batch=len(tokens))
+                 ranges: dict[str, FeatureRange], steps: int = 20, device: str | torch.device = "cpu",
+                 head: HeadConfig = HeadConfig()) -> float:
+    "Mean wall time of one training step of a MAP head shaped by `head`, on (B, N, C) tokens (5 warm-up steps excluded)."
+    cfg = HeadConfig(**{**head.__dict__, "steps": steps + 5, "batch": len(tokens)})
     start = time.perf_counter()
-    train_map_head(tokens, labels, num_classes, HeadConfig(steps=5, batch=len(tokens)), spec, ranges, 0, device)
+    train_map_head(tokens, labels, num_classes, HeadConfig(**{**cfg.__dict__, "steps": 5}), spec, ranges, 0, device)
     warm = time.perf_counter() - start
     start = time.perf_counter()
     train_map_head(tokens, labels, num_classes, cfg, spec, ranges, 0, device)
@@ -736,28 +763,142 @@ def backbone_seconds(backbone: MobileNetV2, images: np.ndarray, size: int, layer
     return (time.perf_counter() - start) / repeats
 
 # %% ../../nbs/chapters/41_frofa.ipynb #117b519a
-def claim_values(result: FroFAResult) -> dict[str, float]:
-    "The measured quantities the claims are judged on (gains in accuracy points)."
-    gains = result.gains()
+EPISODE: list[str] = ["set", "seed"]  # one replicate: a few-shot episode of one set (averaged over the backbones)
+GEOMETRIC_LABELS: tuple[str, ...] = GEOMETRIC  # rotate, shear x/y, translate x/y
+STYLISTIC_LABELS: tuple[str, ...] = ("brightness", "contrast", "posterize")
+
+# Pins: smoke from the SEED = 0 run under the interval rule; laptop and gpu provisional (not re-run, see "Reading the
+# verdicts"). Thresholds are the notes' pre-registered margins, never loosened.
+SPECS: list[ClaimSpec] = [
+    ClaimSpec("brightness-improves-few-shot",
+              "A point-wise FroFA such as brightness improves few-shot accuracy over the weight-decayed MAP head (MAPwd)",
+              "accuracy(better of brightness, c²-brightness) − accuracy(MAPwd) at the fewest shots, points, paired "
+              "per episode", ">",
+              {"smoke": (0.0, UNDECIDED), "laptop": (0.0, UNDECIDED), "gpu": (0.0, REPRODUCED)},
+              paper_ref="Abstract; ILSVRC-2012 1-shot table", source="seed",
+              paper_value="+4.8 (brightness), +6.1 (c²-brightness) at 1 shot", central=True, compared=True,
+              explanation="why-brightness"),
+    ClaimSpec("brightness-gain-at-least-1pt",
+              "At the fewest shots the brightness gain is at least one point",
+              "the same paired gain as above, points", ">=",
+              {"smoke": (1.0, UNDECIDED), "laptop": (1.0, UNDECIDED), "gpu": (1.0, REPRODUCED)},
+              paper_ref="ILSVRC-2012 1-shot table (project page)", source="paper-table",
+              paper_value="+4.8 / +6.1", compared=True, explanation="why-brightness"),
+    ClaimSpec("geometric-never-helps",
+              "Geometric FroFAs (rotate, shear, translate) do not help at any shot count",
+              "mean accuracy of the five geometric FroFAs − accuracy(MAPwd), points, paired per episode, at the shot "
+              "count where that gain's mean is largest", "<=",
+              {"smoke": (0.2, UNDECIDED), "laptop": (0.2, UNDECIDED), "gpu": (0.2, REPRODUCED)},
+              paper_ref="Introduction, insight 1; ILSVRC-2012 table", source="seed",
+              paper_value="always worse (−0.1 … −1.4)", compared=True, explanation="why-geometric"),
+    ClaimSpec("geometric-hurts-low-shot",
+              "Geometric FroFAs lower accuracy at the fewest shots",
+              "mean accuracy of the five geometric FroFAs − accuracy(MAPwd) at the fewest shots, points, paired per "
+              "episode", "<",
+              {"smoke": (0.0, UNDECIDED), "laptop": (0.0, UNDECIDED), "gpu": (0.0, REPRODUCED)},
+              paper_ref="Introduction, insight 1; ILSVRC-2012 table", source="seed",
+              paper_value="−1.3 (rotate), −1.4 (translate-y) at 1 shot", compared=True, explanation="why-geometric"),
+    ClaimSpec("gains-diminish-with-shots",
+              "The brightness gain shrinks as the shots grow",
+              "brightness gain at the fewest shots − brightness gain at the most shots, points, paired per episode",
+              ">",
+              {"smoke": (0.0, UNDECIDED), "laptop": (0.0, UNDECIDED), "gpu": (0.0, REPRODUCED)},
+              paper_ref="ILSVRC-2012 table (project page)", source="paper-table", paper_value="+4.8 → +0.1",
+              compared=True, explanation="why-diminish"),
+    ClaimSpec("stylistic-beats-geometric",
+              "Stylistic FroFAs (brightness, contrast, posterize) beat geometric ones at the fewest shots",
+              "mean accuracy of brightness, contrast, posterize − mean accuracy of the five geometric FroFAs at the "
+              "fewest shots, points, paired per episode", ">=",
+              {"smoke": (1.0, NOT_REPRODUCED), "laptop": (1.0, NOT_REPRODUCED), "gpu": (1.0, REPRODUCED)},
+              paper_ref="Introduction, insight 1; ILSVRC-2012 table", source="seed",
+              paper_value="≈ +3.8 vs ≈ −1.4 at 1 shot", compared=True, explanation="why-stylistic"),
+    ClaimSpec("c2-brightness-at-least-plain",
+              "Channel-wise c²-brightness is at least as good as plain brightness",
+              "accuracy(c²-brightness) − accuracy(brightness), points, paired per episode, at whichever of the two "
+              "fewest shot counts has the lower mean", ">=",
+              {"smoke": (-0.3, NOT_REPRODUCED), "laptop": (-0.3, NOT_REPRODUCED), "gpu": (-0.3, REPRODUCED)},
+              paper_ref="feature-wise table (project page)", source="paper-table",
+              paper_value="+6.1 vs +4.8 (1 shot), +1.6 vs +1.1 (5 shots)", compared=True, explanation="why-c2"),
+    ClaimSpec("paper-numbers",
+              "The paper's accuracies and gains with ViT backbones on ILSVRC-2012 and its transfer sets",
+              "brightness gain over MAPwd at 1 shot on ILSVRC-2012 with an L/16 JFT-3B ViT, points", ">=",
+              {"smoke": (1.0, NOT_CHECKABLE), "laptop": (1.0, NOT_CHECKABLE), "gpu": (1.0, NOT_CHECKABLE)},
+              paper_ref="Tables, Fig. 1", source="paper-table", paper_value="+4.8 (see PAPER_GAINS_ILSVRC)"),
+]
+
+
+def episode_accuracies(result: FroFAResult, shots: int) -> pd.DataFrame:
+    "Test accuracy (points) at one shot count: one row per episode (set, seed), mean over backbones; one column per method."
+    return result.table.query("shots == @shots").pivot_table(index=EPISODE, columns="method", values="accuracy")
+
+
+def claim_measurements(result: FroFAResult) -> dict[str, Measurement | NotMeasured]:
+    "Every claim of SPECS as paired replicates over the run's episodes (or why this configuration cannot measure it)."
     shots = sorted(result.config.shots)
     low, high = shots[0], shots[-1]
-    at = lambda shot: gains.xs(shot, level="shots")
-    geometric = [m for m in ("rotate", "shear_x", "shear_y", "translate_x", "translate_y") if m in gains.columns]
-    stylistic = [m for m in ("brightness", "contrast", "posterize") if m in gains.columns]
-    best_brightness = max(("brightness", "c²-brightness"), key=lambda m: at(low)[m].mean())
-    ci_low, ci_high = bootstrap_ci(at(low)[best_brightness].to_numpy())
-    return {
-        "brightness_low_shot": float(at(low)[best_brightness].mean()),
-        "brightness_low_shot_ci_low": ci_low,
-        "brightness_low_shot_ci_high": ci_high,
-        "brightness_variant": 0.0 if best_brightness == "brightness" else 2.0,
-        "geometric_max_over_shots": max(float(at(s)[geometric].mean(axis=1).mean()) for s in shots),
-        "geometric_low_shot": float(at(low)[geometric].mean(axis=1).mean()),
-        "brightness_low_minus_high": float(at(low)["brightness"].mean() - at(high)["brightness"].mean()),
-        "stylistic_minus_geometric_low": float(at(low)[stylistic].mean(axis=1).mean()
-                                               - at(low)[geometric].mean(axis=1).mean()),
-        "c2_minus_brightness_min": min(float(at(s)["c²-brightness"].mean() - at(s)["brightness"].mean())
-                                       for s in shots[:2]),
-        "mapwd_accuracy_5shot": float(result.table.query("method == 'MAPwd' and shots == @shots[1]")["accuracy"].mean()),
-        "probe_minus_mapwd_low": float(at(low)["linear probe"].mean()),
-    }
+    at = {s: episode_accuracies(result, s) for s in shots}
+    for s in shots:  # the same episodes, in the same order, at every shot count: arms are paired row by row
+        assert at[s].index.equals(at[low].index), "every episode must be run at every shot count"
+    chance = float(result.table["chance"].mean()) if "chance" in result.table else None
+    methods = set(at[low].columns)
+    geometric = [m for m in GEOMETRIC_LABELS if m in methods]
+    measurements: dict[str, Measurement | NotMeasured] = {}
+
+    def needs(*names: str, shot_counts: int = 1) -> str:
+        missing = [n for n in names if n not in methods]
+        if missing:
+            return f"this configuration does not train {', '.join(missing)}"
+        return f"this configuration runs {len(shots)} shot count(s), the claim needs {shot_counts}" \
+            if len(shots) < shot_counts else ""
+
+    def pair(treatment: pd.Series, baseline: pd.Series, names: tuple[str, str], with_chance: bool = True):
+        return paired(treatment.to_numpy(), baseline.to_numpy(), unit="episode", names=names,
+                      chance=chance if with_chance else None)
+
+    def gain(s: int, method: str) -> pd.Series:
+        return at[s][method] - at[s]["MAPwd"]
+
+    why = needs("MAPwd", "brightness", "c²-brightness")
+    if why:
+        measurements["brightness-improves-few-shot"] = measurements["brightness-gain-at-least-1pt"] = NotMeasured(why)
+    else:
+        best = max(("brightness", "c²-brightness"), key=lambda m: gain(low, m).mean())
+        measurements["brightness-improves-few-shot"] = measurements["brightness-gain-at-least-1pt"] = pair(
+            at[low][best], at[low]["MAPwd"], (f"{best} at {low} shot", "MAPwd"))
+    why = needs("MAPwd", *GEOMETRIC_LABELS)
+    if why:
+        measurements["geometric-never-helps"] = measurements["geometric-hurts-low-shot"] = NotMeasured(why)
+    else:
+        geo = {s: at[s][geometric].mean(axis=1) for s in shots}
+        worst = max(shots, key=lambda s: (geo[s] - at[s]["MAPwd"]).mean())
+        measurements["geometric-never-helps"] = pair(geo[worst], at[worst]["MAPwd"],
+                                                     (f"geometric at {worst} shot", "MAPwd"))
+        measurements["geometric-hurts-low-shot"] = pair(geo[low], at[low]["MAPwd"], (f"geometric at {low} shot", "MAPwd"))
+    why = needs("MAPwd", "brightness", shot_counts=2)
+    measurements["gains-diminish-with-shots"] = NotMeasured(why) if why else pair(
+        gain(low, "brightness"), gain(high, "brightness"), (f"gain at {low} shot", f"gain at {high} shots"),
+        with_chance=False)  # the arms are gains, not accuracies: they have no chance level
+    why = needs(*STYLISTIC_LABELS, *GEOMETRIC_LABELS)
+    measurements["stylistic-beats-geometric"] = NotMeasured(why) if why else pair(
+        at[low][list(STYLISTIC_LABELS)].mean(axis=1), at[low][geometric].mean(axis=1),
+        (f"stylistic at {low} shot", f"geometric at {low} shot"))
+    why = needs("brightness", "c²-brightness")
+    if why:
+        measurements["c2-brightness-at-least-plain"] = NotMeasured(why)
+    else:
+        worst = min(shots[:2], key=lambda s: (at[s]["c²-brightness"] - at[s]["brightness"]).mean())
+        measurements["c2-brightness-at-least-plain"] = pair(at[worst]["c²-brightness"], at[worst]["brightness"],
+                                                            (f"c²-brightness at {worst} shot", "brightness"))
+    measurements["paper-numbers"] = NotMeasured("the paper's ViT-L/16 features (JFT-3B, WebLI, ImageNet-21k) and its "
+                                                "transfer sets are not available offline")
+    return {spec.id: measurements[spec.id] for spec in SPECS}
+
+
+def reported_values(result: FroFAResult) -> dict[str, float]:
+    "Numbers the chapter reports beside the claims: MAPwd's accuracy at the second shot count, the probe's gap."
+    shots = sorted(result.config.shots)
+    low, second = shots[0], shots[min(1, len(shots) - 1)]
+    return {"mapwd_accuracy": float(episode_accuracies(result, second)["MAPwd"].mean()), "mapwd_shots": float(second),
+            "probe_minus_mapwd_low": float((episode_accuracies(result, low)["linear probe"]
+                                            - episode_accuracies(result, low)["MAPwd"]).mean())}
+
