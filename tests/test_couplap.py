@@ -1,16 +1,23 @@
+import dataclasses
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.linalg import subspace_angles
 
-from cvkit.papers.couplap import (CONFIGS, AnomalyRun, CoupLapConfig, affine_icp, aupro, bone_pairs, claim_values,
-                                  coupled_eigenmaps, coupled_laplacian, coupled_scores, coupling_matrix,
-                                  cosine_distance_rows, cross_edges, fiedler_length, grassmann_distance, make_femur,
-                                  make_scan, maps_for, mirror_second_axis, pixel_auroc, pro_curve, random_rigid,
-                                  register, run_experiment, scores_to_image, target_plan)
+from cvkit.papers.couplap import (CONFIGS, REAL_FEMUR_CLAIMS, SPECS, AnomalyRun, CoupLapConfig, affine_icp, aupro,
+                                  bone_pairs, claim_measurements, coupled_eigenmaps, coupled_laplacian,
+                                  coupled_scores, coupled_sign, coupling_matrix, cosine_distance_rows, cross_edges,
+                                  fiedler_length, grassmann_distance, make_femur, make_scan, maps_for,
+                                  mirror_second_axis, pinned_specs, pixel_auroc, pro_curve, random_rigid, register,
+                                  run_experiment, scores_to_image, target_plan)
+from cvkit.core.claims import NOT_CHECKABLE, Measurement, NotMeasured, decide
 from cvkit.core.spectral import generalized_eigenmaps, knn_graph, laplacian
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "nbs" / "chapters" / "30_couplap.ipynb"
 
 
 def test_coupling_keeps_duplicate_partners():
@@ -58,6 +65,20 @@ def test_identical_clouds_get_identical_rows():
     assert np.abs(cosine_distance_rows(phi_0[:, :4], phi_1[:, :4])).max() < 1e-6
     # the fifth is the first antisymmetric mode (opposite signs on the copies), lifted by the cross-edge energy
     assert np.allclose(phi_0[:, 4], -phi_1[:, 4], atol=1e-8) and np.all(phi_0[:, 4] > 0)
+
+
+def test_sign_rule_is_decided_on_the_hub_and_breaks_ties_by_row():
+    f = np.array([0.3, -0.9, 0.5])
+    offsets = np.array([0, 3, 6])
+    for wobble in (1 + 1e-15, 1 - 1e-15):  # which copy's |entry| is larger by rounding must not matter
+        for v in (np.concatenate([f, -f * wobble]), np.concatenate([-f, f * wobble])):
+            signed = coupled_sign(v[:, None], offsets)[:, 0]
+            assert signed[1] == 0.9 and np.allclose(signed[3:], -signed[:3])
+    tied = np.array([[0.5, -0.5, 0.1, 0.2]]).T  # two hub entries of equal magnitude: the lowest row wins
+    assert coupled_sign(tied, np.array([0, 3, 4]))[0, 0] == 0.5
+    assert coupled_sign(-tied, np.array([0, 3, 4]))[0, 0] == 0.5
+    hub_zero = np.array([[0.0, 0.0, -0.7, 0.1]]).T  # a mode that vanishes on the hub: the next cloud decides
+    assert coupled_sign(hub_zero, np.array([0, 2, 4]))[2, 0] == 0.7
 
 
 def test_scores_are_permutation_equivariant():
@@ -178,19 +199,71 @@ def test_bone_pairs_and_random_rigid():
     assert np.sign(vol(moved)) == np.sign(vol(cloud))
 
 
-def test_tiny_experiment_and_claim_values():
-    cfg = CoupLapConfig(classes=("bagel",), kinds=("bump", "hole"), targets_per_kind=1, good_targets=1, grid=32,
-                        crosses=(0.5, 1.0), min_maps=5, bones_per_side=2, bone_pairs=2, bone_points=600)
-    result = run_experiment(cfg, 0)
+TINY = CoupLapConfig(classes=("bagel",), kinds=("bump", "hole"), targets_per_kind=2, good_targets=1, grid=32,
+                     crosses=(0.5, 1.0), min_maps=5, bones_per_side=2, bone_pairs=2, bone_points=600)
+
+
+@pytest.fixture(scope="module")
+def tiny_result():
+    return run_experiment(TINY, 0)
+
+
+def test_tiny_experiment_and_its_per_target_table(tiny_result):
+    result = tiny_result
     assert set(result.table.index.get_level_values("kind")) == {"bump", "hole", "all"}
-    assert set(result.table.index.get_level_values("method")) == {
-        "coupled (cross 0.5)", "coupled (cross 1)", "euclidean", "gps", "hist"}
+    methods = {"coupled (cross 0.5)", "coupled (cross 1)", "euclidean", "gps", "hist"}
+    assert set(result.table.index.get_level_values("method")) == methods
     assert result.table.to_numpy().min() >= 0 and result.table.to_numpy().max() <= 1
-    values = claim_values(result)
-    assert math.isnan(values["real_bse_accuracy"]) and math.isnan(values["coupled_minus_euclidean_aupro_crack"])
-    assert values["cross_aupro_range"] >= 0 and 0 <= values["bse_accuracy"] <= 1
-    assert values["coupled_minus_gps_aupro"] == pytest.approx(
-        result.table.loc[("coupled (cross 0.5)", "all"), "AUPRO@30%"] - result.table.loc[("gps", "all"), "AUPRO@30%"])
+    per = result.per_target  # one row per (anomalous target, method); nominal targets have nothing to find
+    assert set(per["method"]) == methods and set(per["kind"]) == {"bump", "hole"}
+    assert len(per) == 4 * len(methods) and per[["AUPRO@30%", "pixel AUROC"]].to_numpy().min() >= 0
+
+
+def test_claim_measurements_cover_exactly_the_specs(tiny_result):
+    m = claim_measurements(tiny_result)
+    assert list(m) == [s.id for s in SPECS]
+    assert all(isinstance(v, (Measurement, NotMeasured)) for v in m.values())
+    # not run by this configuration or absent here: the only roads to "not checkable"
+    for key in ("coupled-vs-euclidean-combined", "paper-benchmarks", *REAL_FEMUR_CLAIMS):
+        assert isinstance(m[key], NotMeasured) and m[key].reason
+    # paired per defect instance: both arms on the same two bump and two hole scans
+    gps = m["coupling-beats-gps"]
+    assert gps.n == 4 and gps.unit == "defect instance" and set(gps.arms) == {"coupled", "gps"}
+    per = tiny_result.per_target.sort_values("target")
+    coupled = per[per["method"] == "coupled (cross 0.5)"]["AUPRO@30%"].to_numpy()
+    assert np.allclose(gps.values, coupled - per[per["method"] == "gps"]["AUPRO@30%"].to_numpy())
+    assert m["coupled-beats-euclidean-holes"].n == 2 and m["robust-to-cross-fraction"].n == 4
+    assert m["bse-accurate"].n == TINY.bone_pairs and set(m["bse-accurate"].values) <= {0.0, 1.0}
+    for spec in SPECS:  # every measurement can be decided at every scale
+        for scale in spec.rules:
+            decide(spec, m[spec.id], scale)
+
+
+def test_identity_treatment_gives_a_zero_paired_difference(tiny_result):
+    """Dropping baselines is an identity treatment for the coupled arm: its cross edges come from their own stream,
+    so every per-instance value, and the paired difference with the full run, is exactly 0."""
+    lean = run_experiment(dataclasses.replace(TINY, baselines=("euclidean",), bones_per_side=2, bone_pairs=2), 0)
+    pick = lambda r: r.per_target[r.per_target["method"] == "coupled (cross 0.5)"].sort_values("target")
+    diff = pick(lean)["AUPRO@30%"].to_numpy() - pick(tiny_result)["AUPRO@30%"].to_numpy()
+    assert diff.size == 4 and np.all(diff == 0.0)
+
+
+def test_specs_have_a_rule_for_every_scale_of_the_chapter():
+    scales = json.loads(NOTEBOOK.read_text())["metadata"]["cvkit"]["scales"]
+    assert set(scales) == set(CONFIGS)
+    for spec in SPECS:
+        assert set(spec.rules) == set(scales), spec.id
+    assert sum(s.central for s in SPECS) == 1
+    absent = {s.id: s for s in pinned_specs(femur_available=False)}
+    for key in REAL_FEMUR_CLAIMS:
+        assert all(rule.expected == NOT_CHECKABLE for rule in absent[key].rules.values())
+    assert [s.id for s in pinned_specs(True)] == [s.id for s in SPECS]
+
+
+def test_runs_with_different_seeds_share_no_target():
+    for scale, cfg in CONFIGS.items():
+        seeds = [[s for _, _, s in target_plan(cfg, run)] for run in (0, 1, 2)]
+        assert len(set(sum(seeds, []))) == sum(map(len, seeds)), scale
 
 
 def test_bad_inputs_give_clear_errors():
