@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from cvkit.core.claims import (CLAIMS_MIME, ICONS, MIN_COMPARED_N, NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED,
-                               Claim, ClaimLedger, ClaimSpec, Measurement, NotMeasured, ScaleRule, bootstrap_ci,
+                               Claim, ClaimLedger, ClaimSpec, Measurement, NotMeasured, ScaleRule, binomial_interval, bootstrap_ci,
                                checks_from_notebook, claims_bundle, claims_from_notebook, claims_html, claims_markdown,
                                claims_summary, decide, degenerate_reason, explanation_anchors, format_number,
                                format_threshold, mean_interval, missing_explanations, n_to_decide, numpy_stream, paired,
-                               replicate_seeds, replicates, sanity_check, side_of, stream_seed, t_interval,
+                               proportion, replicate_seeds, replicates, sanity_check, side_of, stream_seed, t_interval,
                                torch_stream, verdict_counts)
 
 
@@ -350,3 +350,29 @@ def test_per_claim_display_is_one_line():
 def test_formatting():
     assert format_number(None) == "—" and format_number(0.123456) == "0.1235"
     assert format_threshold(">=", 0.9) == "≥ 0.9" and format_threshold("between", (0.1, 0.2)) == "in [0.1, 0.2]"
+
+
+# ---------------------------------------------------------------- success rates
+
+def test_binomial_interval_matches_the_exact_formula():
+    from scipy import stats
+
+    assert binomial_interval(6, 6) == pytest.approx((0.025 ** (1 / 6), 1.0))
+    assert binomial_interval(0, 6) == pytest.approx((0.0, 1 - 0.025 ** (1 / 6)))
+    lo, hi = binomial_interval(7, 20)
+    assert lo == pytest.approx(stats.beta.ppf(0.025, 7, 14)) and hi == pytest.approx(stats.beta.ppf(0.975, 8, 13))
+    with pytest.raises(ValueError):
+        binomial_interval(3, 2)
+
+
+def test_a_perfect_success_rate_is_evidence_not_degenerate():
+    """6 of 6 right is undecided against 90 % (it needs 36), 40 of 40 is reproduced; never 'degenerate'."""
+    s = spec(">=", 0.9)
+    six = decide(s, proportion([True] * 6, unit="bone pair"), "smoke")
+    assert six.verdict == UNDECIDED and six.n_to_decide == 36 and "degenerate" not in six.note
+    assert six.method == "exact binomial" and six.note.startswith("6 of 6")
+    assert decide(s, proportion([1] * 40), "smoke").verdict == REPRODUCED
+    assert decide(s, proportion([1] * 20 + [0] * 20), "smoke").verdict == NOT_REPRODUCED
+    assert decide(s, proportion([True]), "smoke").ci[0] == pytest.approx(0.025)
+    with pytest.raises(ValueError, match="0/1"):
+        proportion([0.5, 1.0])

@@ -5,12 +5,12 @@
 # %% auto #0
 __all__ = ['REPRODUCED', 'NOT_REPRODUCED', 'UNDECIDED', 'NOT_CHECKABLE', 'VERDICTS', 'ICONS', 'COMPARISONS', 'SOURCES', 'SCALES',
            'MIN_COMPARED_N', 'T_BELOW_N', 'CLAIMS_MIME', 'CLAIM_COLUMNS', 'CHECK_COLUMNS', 't_interval', 'bootstrap_ci',
-           'mean_interval', 'Measurement', 'NotMeasured', 'replicates', 'paired', 'replicate_seeds', 'stream_seed',
-           'numpy_stream', 'torch_stream', 'side_of', 'n_to_decide', 'degenerate_reason', 'ScaleRule', 'ClaimSpec',
-           'Claim', 'decide', 'Check', 'sanity_check', 'format_number', 'format_threshold', 'format_measured',
-           'format_notes', 'pin_mark', 'claim_row', 'check_row', 'verdict_counts', 'claims_summary', 'claims_markdown',
-           'claims_html', 'claim_line', 'claims_bundle', 'ClaimLedger', 'claims_from_notebook', 'checks_from_notebook',
-           'explanation_anchors', 'missing_explanations']
+           'binomial_interval', 'mean_interval', 'Measurement', 'NotMeasured', 'replicates', 'proportion', 'paired',
+           'replicate_seeds', 'stream_seed', 'numpy_stream', 'torch_stream', 'side_of', 'n_to_decide',
+           'degenerate_reason', 'ScaleRule', 'ClaimSpec', 'Claim', 'decide', 'Check', 'sanity_check', 'format_number',
+           'format_threshold', 'format_measured', 'format_notes', 'pin_mark', 'claim_row', 'check_row',
+           'verdict_counts', 'claims_summary', 'claims_markdown', 'claims_html', 'claim_line', 'claims_bundle',
+           'ClaimLedger', 'claims_from_notebook', 'checks_from_notebook', 'explanation_anchors', 'missing_explanations']
 
 # %% ../../nbs/core/01_claims.ipynb #c003
 import html
@@ -81,6 +81,20 @@ def bootstrap_ci(
     return float(lo), float(hi)
 
 
+def binomial_interval(
+    successes: int,  # how many replicates succeeded
+    n: int,  # how many replicates there were, n >= 1
+    level: float = 0.95,  # coverage of the interval
+) -> tuple[float, float]:
+    "Clopper–Pearson (exact) confidence interval of a success probability from `successes` out of `n`."
+    if n < 1 or not 0 <= successes <= n:
+        raise ValueError(f"need 0 <= successes <= n and n >= 1, got {successes} of {n}")
+    alpha = 1 - level
+    lo = 0.0 if successes == 0 else float(stats.beta.ppf(alpha / 2, successes, n - successes + 1))
+    hi = 1.0 if successes == n else float(stats.beta.ppf(1 - alpha / 2, successes + 1, n - successes))
+    return lo, hi
+
+
 def mean_interval(
     values: Sequence[float] | np.ndarray,  # (n,) replicate values, n >= 2
     level: float = 0.95,  # coverage of the interval
@@ -99,7 +113,7 @@ class Measurement:
     unit: str = "seed"  # what one replicate is: seed, episode, fold, item, ...
     arms: dict[str, tuple[float, ...]] = field(default_factory=dict)  # arm name → (n,) its per-replicate values
     chance: float | None = None  # the metric's chance level, when it has one (an evaluator's accuracy, say)
-    kind: str = "value"  # "value", "difference" or "ratio"
+    kind: str = "value"  # "value", "difference", "ratio" or "proportion" (0/1 values: exact binomial interval)
 
     @property
     def n(self) -> int:
@@ -120,6 +134,18 @@ def replicates(
     "One quantity measured on n independent replicates (seeds, episodes, folds or test items)."
     x = _as_replicates(values)
     return Measurement(tuple(x.tolist()), unit, {"value": tuple(x.tolist())}, chance, "value")
+
+
+def proportion(
+    successes: Sequence[bool | int] | np.ndarray,  # (n,) one success (1/True) or failure (0/False) per replicate
+    unit: str = "item",  # what a replicate is
+    chance: float | None = None,  # the success rate of guessing, if any
+) -> Measurement:
+    "A success rate on n independent replicates; decided with the exact binomial (Clopper–Pearson) interval."
+    x = _as_replicates(np.asarray(successes, dtype=np.float64), "successes")
+    if not np.all((x == 0) | (x == 1)):
+        raise ValueError(f"successes must be 0/1 or booleans, got {sorted(set(x.tolist()))}")
+    return Measurement(tuple(x.tolist()), unit, {"success rate": tuple(x.tolist())}, chance, "proportion")
 
 
 def paired(
@@ -367,6 +393,24 @@ class Claim:
         return cls(**kwargs)
 
 
+def _decide_proportion(spec: ClaimSpec, rule: ScaleRule, common: dict, summary: dict, x: np.ndarray,
+                       chance: float | None) -> "Claim":
+    "The rule for a success rate: the Clopper–Pearson interval against the threshold; n to decide at this rate."
+    k, n = int(x.sum()), int(x.size)
+    ci = binomial_interval(k, n)
+    summary.update(ci=ci, method="exact binomial", sd=float(x.std(ddof=1)) if n > 1 else None)
+    verdict = side_of(ci, spec.comparison, rule.threshold)
+    needed = None
+    if verdict == UNDECIDED:
+        rate = k / n
+        for m in range(n + 1, 100_001):
+            if side_of(binomial_interval(round(rate * m), m), spec.comparison, rule.threshold) != UNDECIDED:
+                needed = m
+                break
+    note = f"{k} of {n}" + (f"; chance {chance:g}" if chance is not None else "")
+    return Claim(**common, **summary, verdict=verdict, n_to_decide=needed, note=note)
+
+
 def decide(
     spec: ClaimSpec,  # the claim
     measurement: Measurement | NotMeasured,  # its replicates at this scale, or why nothing was measured
@@ -388,6 +432,8 @@ def decide(
     x = _as_replicates(measurement.values, f"claim {spec.id}'s replicates")
     summary = dict(n=x.size, unit=measurement.unit, mean=float(x.mean()), kind=measurement.kind,
                    arms={k: float(np.mean(v)) for k, v in measurement.arms.items()}, values=tuple(x.tolist()))
+    if measurement.kind == "proportion":
+        return _decide_proportion(spec, rule, common, summary, x, measurement.chance)
     if x.size < 2:
         return Claim(**common, **summary, verdict=UNDECIDED,
                      note="one replicate: no interval can be formed; measure at least 2 (5 for a comparison)")
