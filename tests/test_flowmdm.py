@@ -156,7 +156,13 @@ def test_training_loss_and_bpe_sampling_schedule():
     model.forward = lambda *args: calls.append(args[4]) or original(*args)
     out = bpe_sample(model, text[:2], [5, 7], ac, num_steps=10, absolute_steps=3, generator=torch.Generator().manual_seed(1))
     assert out.shape == (2, 12, 6) and torch.isfinite(out).all()
-    assert calls == ["absolute"] * 6 + ["relative"] * 14  # two network calls (CFG) per step, s = 3 absolute steps
+    assert calls == ["absolute"] * 3 + ["relative"] * 7  # one call per step (both CFG branches), s = 3 absolute steps
+    # the starting noise can be given instead of drawn: the same draws give the same sample
+    noise = torch.randn((2, 12, 6), generator=torch.Generator().manual_seed(1))
+    given = bpe_sample(model, text[:2], [5, 7], ac, num_steps=10, absolute_steps=3, noise=noise)
+    assert torch.allclose(given, out)
+    with pytest.raises(ValueError, match="starting noise"):
+        bpe_sample(model, text[:2], [5, 7], ac, num_steps=10, absolute_steps=3, noise=noise[:, :11])
 
 
 def test_pose_features_round_trip():
@@ -184,25 +190,38 @@ def test_linear_blend_interpolates_around_each_boundary():
         linear_blend(f, [1], 4)
 
 
-def test_tiny_pipeline_tradeoff_and_repeat_stability():
-    from cvkit.papers.flowmdm import (FlowConfig, generate, repeat_stability, repeated_composition, run_experiment,
-                                      s_tradeoff)
+@pytest.fixture(scope="module")
+def tiny_result():
+    "A tiny run with both networks: every configuration, a few compositions (seconds, not a measurement)."
+    from cvkit.papers.flowmdm import FlowConfig, run_experiment
 
-    cfg = FlowConfig(clips=64, train_steps=20, ddim_steps=4, compositions=2, evaluator_clips=60)
-    result = run_experiment(cfg, 0)
+    return run_experiment(FlowConfig(clips=64, train_steps=20, ddim_steps=4, compositions=3, evaluator_clips=60,
+                                     repeat_samples=2), 0)
+
+
+def test_tiny_pipeline_tradeoff_and_repeat_stability(tiny_result):
+    from cvkit.papers.flowmdm import (generate, repeat_stability, repeated_composition, s_tradeoff, sample_repeats)
+
+    result, cfg = tiny_result, tiny_result.config
     assert list(result.table.index) == ["BPE", "APE only", "RPE only", "independent", "linear blend", "non-PCCAT"]
     table = result.table
     assert (table[["PJ", "AUJ", "floor", "FID", "diversity"]] > 0).all().all()
     assert table["accuracy"].between(0, 1).all()
     assert all(len(curve) == cfg.window - 3 for curve in result.curves.values())
+    assert all(list(items.columns) == ["PJ", "AUJ", "floor", "accuracy"] and len(items) == cfg.compositions
+               for items in result.items.values())
+    assert result.item_seeds == [0, 1, 2] and 0 <= result.evaluator.held_out_accuracy <= 1
     # BPE with s = 0 is RPE only and with s = all steps APE only: same network, compositions and noise
-    sweep = s_tradeoff(result, 0, fractions=(0.0, 0.5, 1.0))
-    assert list(sweep.index) == [0, 2, 4]
+    sweep, items = s_tradeoff(result, fractions=(0.0, 0.5, 1.0))
+    assert list(sweep.index) == [0, 2, 4] and sorted(items) == [0, 2, 4]
     assert sweep.loc[0, "PJ"] == pytest.approx(table.loc["RPE only", "PJ"])
     assert sweep.loc[4, "PJ"] == pytest.approx(table.loc["APE only", "PJ"])
+    assert len(items[2]) == cfg.compositions
     comp = repeated_composition(result.data, "walk forward", 7, 24)
     positions = result.data.to_positions(generate(result.model, result.data, comp, "BPE", cfg, 0))
     assert positions.shape == (7 * 24, 16, 3) and repeat_stability(positions, comp) > 0
+    samples = sample_repeats(result, comp, [0, 1])
+    assert len(samples) == 2 and samples[0].shape == (7 * 24, 16, 3) and not np.allclose(samples[0], samples[1])
     with pytest.raises(ValueError, match="more than 5 segments"):
         repeat_stability(positions[:72], repeated_composition(result.data, "walk forward", 3, 24))
     with pytest.raises(ValueError, match="unknown action"):
@@ -252,6 +271,87 @@ def test_bvh_to_stick_resample_and_jerk_statistics(tmp_path):
         bvh_to_stick(motion, {"pelvis": names[0]})
     with pytest.raises(ValueError, match="at least one"):
         jerk_statistics([])
+
+
+def test_identity_treatment_gives_a_paired_difference_of_exactly_zero(tiny_result):
+    """BPE with s = 0 absolute steps *is* RPE only: generated again from each composition's own noise stream, it must
+    reproduce the RPE-only arm exactly, so every paired difference is 0 (common random numbers, no shared generator)."""
+    from cvkit.core.claims import paired
+    from cvkit.papers.flowmdm import generate, measure_items
+
+    result, cfg = tiny_result, tiny_result.config
+    identity = [generate(result.model, result.data, c, "BPE", cfg, s, absolute_steps=0)
+                for s, c in zip(result.item_seeds, result.compositions)]
+    assert all(torch.equal(a, b) for a, b in zip(identity, result.generated["RPE only"]))
+    items = measure_items(result.data, result.evaluator, result.compositions, identity, cfg.window)
+    for column in ("PJ", "AUJ", "accuracy"):
+        m = paired(items[column], result.items["RPE only"][column], "composition")
+        assert m.values == (0.0,) * cfg.compositions
+    # a one-segment composition generated "independently" starts from the same noise as in one pass: identical
+    from cvkit.papers.flowmdm import Composition
+
+    single = Composition([30], [result.compositions[0].actions[0]], [result.compositions[0].text_ids[0]])
+    assert torch.equal(generate(result.model, result.data, single, "independent", cfg, 5),
+                       generate(result.model, result.data, single, "BPE", cfg, 5))
+
+
+def test_compositions_come_from_their_own_item_streams(tiny_result):
+    from cvkit.papers.flowmdm import make_compositions
+
+    result, cfg = tiny_result, tiny_result.config
+    many = make_compositions(result.data, cfg, [0, 1, 2, 3])
+    assert make_compositions(result.data, cfg, [2])[0] == many[2]  # item 2 does not depend on the others
+    assert many[:3] == result.compositions
+    for comp in many:
+        assert len(comp.lengths) == cfg.segments and len(set(comp.actions)) == cfg.segments
+        assert all(cfg.segment_frames[0] <= n <= cfg.segment_frames[1] for n in comp.lengths)
+
+
+def test_specs_cover_every_scale_and_match_the_measurements(tiny_result):
+    import json
+    from pathlib import Path
+
+    from cvkit.core.claims import Measurement, NotMeasured, decide, explanation_anchors
+    from cvkit.papers.flowmdm import SPECS, claim_measurements, s_tradeoff
+
+    nb_path = Path(__file__).resolve().parents[1] / "nbs" / "chapters" / "11_flowmdm.ipynb"
+    nb = json.loads(nb_path.read_text())
+    scales = nb["metadata"]["cvkit"]["scales"]
+    assert scales == ["smoke", "laptop", "gpu"]
+    assert sum(s.central for s in SPECS) == 1
+    anchors = explanation_anchors(nb)
+    for spec in SPECS:
+        assert set(spec.rules) == set(scales), spec.id
+        if spec.explanation:
+            assert spec.explanation in anchors, spec.explanation
+    _, items = s_tradeoff(tiny_result, fractions=(0.0, 0.5, 1.0))
+    measurements = claim_measurements(tiny_result, items, [1.0, 1.5])
+    assert list(measurements) == [s.id for s in SPECS]
+    assert isinstance(measurements["paper-numbers"], NotMeasured)
+    pccat = measurements["auj_pccat_over_plain"]  # the tiny run trains both networks: one training seed
+    assert isinstance(pccat, Measurement) and pccat.unit == "seed" and pccat.n == 1
+    n = tiny_result.config.compositions
+    for key in ("pj_bpe_over_ape", "auj_bpe_over_ape", "pj_bpe_over_blend", "accuracy_bpe_minus_rpe",
+                "accuracy_bpe_over_ape", "rho_s_pj", "rho_s_accuracy"):
+        assert measurements[key].unit == "composition" and measurements[key].n == n, key
+    assert measurements["accuracy_bpe_minus_rpe"].chance == pytest.approx(1 / len(tiny_result.evaluator.actions))
+    accuracy = measurements["accuracy_bpe_over_ape"]  # the linear form of "≥ 85 % of APE only's accuracy"
+    assert np.allclose(accuracy.values, np.array(accuracy.arms["BPE"]) - 0.85 * np.array(accuracy.arms["APE only"]))
+    for spec in SPECS:  # every claim can be decided at every scale from these measurements
+        for scale in scales:
+            decide(spec, measurements[spec.id], scale)
+    one_network = type(tiny_result)(**{**tiny_result.__dict__, "plain": None})
+    assert isinstance(claim_measurements(one_network, items, [1.0, 1.5])["auj_pccat_over_plain"], NotMeasured)
+
+
+def test_rank_correlations_per_composition():
+    import pandas as pd
+
+    from cvkit.papers.flowmdm import item_rank_correlations, rank_correlation
+
+    assert rank_correlation([0, 1, 2], [5, 5, 5]) == 0.0 and rank_correlation([0, 1, 2], [1, 2, 3]) == 1.0
+    items = {s: pd.DataFrame({"PJ": [s, -s, 1.0]}) for s in (0, 2, 5)}  # rising, falling, flat
+    assert item_rank_correlations(items, "PJ").tolist() == [1.0, -1.0, 0.0]
 
 
 def test_compose_from_text_and_animation():
