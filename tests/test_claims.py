@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from cvkit.core.claims import (CLAIMS_MIME, ICONS, MIN_COMPARED_N, NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED,
+from cvkit.core.claims import (CLAIMS_MIME, at_chance, ICONS, MIN_COMPARED_N, NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED,
                                Claim, ClaimLedger, ClaimSpec, Measurement, NotMeasured, ScaleRule, binomial_interval, bootstrap_ci,
                                checks_from_notebook, claims_bundle, claims_from_notebook, claims_html, claims_markdown,
                                claims_summary, decide, degenerate_reason, explanation_anchors, format_number,
@@ -41,9 +41,9 @@ def test_bootstrap_is_seeded_and_covers_the_mean():
     assert lo < x.mean() < hi
 
 
-def test_interval_method_switches_at_ten():
-    assert mean_interval(np.arange(9.0))[1] == "t"
-    assert mean_interval(np.arange(10.0))[1] == "bootstrap"
+def test_interval_method_switches_at_thirty():
+    assert mean_interval(np.arange(29.0))[1] == "t"
+    assert mean_interval(np.arange(30.0))[1] == "bootstrap"
 
 
 @pytest.mark.parametrize("bad,match", [([], "empty"), ([1.0, math.nan], "NaN"), ([[1.0, 2.0]], "1-D")])
@@ -66,8 +66,14 @@ def test_paired_difference_and_ratio():
     assert r.values == (3.0, 2.0) and set(r.arms) == {"A", "B"}
     with pytest.raises(ValueError, match="one value per replicate"):
         paired([1.0, 2.0], [1.0])
-    with pytest.raises(ValueError, match="non-zero"):
+    with pytest.raises(ValueError, match="positive"):
         paired([1.0], [0.0], kind="ratio")
+    with pytest.raises(ValueError, match="positive"):
+        paired([-2.0, -2.2], [-1.0, -1.1], kind="ratio")
+    with pytest.raises(ValueError, match="different arm names"):
+        paired([1.0], [2.0], names=("x", "x"))
+    with pytest.raises(ValueError, match="arm"):
+        Measurement((1.0, 2.0), arms={"a": (1.0,)})
     with pytest.raises(ValueError, match="kind"):
         paired([1.0], [1.0], kind="log")
 
@@ -75,12 +81,15 @@ def test_paired_difference_and_ratio():
 def test_replicate_seeds_never_overlap_between_runs():
     blocks = [set(replicate_seeds(s, 5)) for s in range(4)]
     assert all(not (a & b) for i, a in enumerate(blocks) for b in blocks[i + 1:])
-    assert replicate_seeds(2, 3) == [6, 7, 8]
+    assert replicate_seeds(2, 3) == [2000, 2001, 2002]
+    assert not set(replicate_seeds(0, 8)) & set(replicate_seeds(1, 3))  # disjoint whatever n each run uses
     for bad in (-1, 1.5, True):
         with pytest.raises(ValueError):
             replicate_seeds(bad, 3)
     with pytest.raises(ValueError):
         replicate_seeds(0, 0)
+    with pytest.raises(ValueError):
+        replicate_seeds(0, 1001)
 
 
 def test_streams_are_named_independent_and_reproducible():
@@ -114,8 +123,9 @@ def test_identity_treatment_gives_a_paired_difference_of_exactly_zero():
     assert identity.values == (0.0,) * 6
     real = paired([_train(s, 1.0) for s in seeds], [_train(s, None) for s in seeds])
     assert any(v != 0.0 for v in real.values)  # the real treatment does change the result
-    # and the identity measurement is degenerate only if both arms are constant, which they are not
-    assert decide(spec("between", (-1e-12, 1e-12)), identity, "smoke").verdict == REPRODUCED
+    # an identity comparison cannot decide a claim: two identical arms are degenerate, whatever the threshold
+    c = decide(spec(">=", 0.0), identity, "smoke")
+    assert c.verdict == UNDECIDED and "identical" in c.note
 
 
 # ---------------------------------------------------------------- the rule
@@ -154,8 +164,16 @@ def test_n_to_decide_is_consistent_with_the_rule():
     """At the predicted n, a sample with exactly the observed mean and sd is decided; one replicate fewer, it is not."""
     mean, sd, thr = 0.4, 1.0, 0.0
     n = n_to_decide(mean, sd, ">=", thr)
-    half = lambda k: __import__("scipy").stats.t.ppf(0.975, k - 1) * sd / math.sqrt(k)
-    assert half(n) < mean
+    from scipy import stats
+
+    def half(k: int) -> float:
+        return stats.t.ppf(0.975, k - 1) * sd / math.sqrt(k)
+
+    assert half(n) < mean <= half(n - 1)
+    for m, s_ in [(0.05, 1.0), (1.0, 3.0), (0.3, 0.1)]:  # the fewest, also at large n
+        k = n_to_decide(m, s_, ">=", 0.0)
+        assert stats.t.ppf(0.975, k - 1) * s_ / math.sqrt(k) < m <= stats.t.ppf(0.975, k - 2) * s_ / math.sqrt(k - 1) \
+            or k == 2
     assert n_to_decide(mean, sd, ">=", mean) is None
 
 
@@ -169,18 +187,64 @@ def test_degenerate_measurements_are_never_reproduced():
     constant = paired([1.0, 1.0, 1.0], [1.0, 1.0, 1.0], kind="ratio")  # ratio 1 ≤ 1.25 would "hold"
     c = decide(s, constant, "smoke")
     assert c.verdict == UNDECIDED and c.note.startswith("degenerate")
-    at_chance = paired([0.49, 0.51, 0.50, 0.52], [0.50, 0.49, 0.51, 0.50], kind="ratio", chance=0.5)
-    assert "chance" in degenerate_reason(at_chance)
-    assert decide(s, at_chance, "smoke").verdict == UNDECIDED
+    guessing = paired([0.49, 0.51, 0.50, 0.52], [0.50, 0.49, 0.51, 0.50], kind="ratio", chance=0.5)
+    c = decide(s, guessing, "smoke")
+    assert c.verdict == UNDECIDED and "chance" in c.note
     separated = paired([0.9, 0.85, 0.88, 0.92], [0.50, 0.49, 0.51, 0.50], chance=0.5)
-    assert degenerate_reason(separated) == ""
+    assert degenerate_reason(separated) == "" and not at_chance(separated, (0.35, 0.42))
     assert decide(spec(">=", 0.0), replicates([3.0, 3.0, 3.0]), "smoke").verdict == UNDECIDED  # nothing varied
+    assert "identical" in degenerate_reason(paired([0.7, 0.9], [0.7, 0.9]))
 
 
-def test_constant_but_different_arms_are_a_complete_separation():
-    """A baseline that copies on every replicate and a method that never does: decided, not degenerate."""
-    c = decide(spec(">=", 50.0), paired([100.0] * 5, [0.0] * 5), "laptop")
-    assert c.verdict == REPRODUCED and c.ci == (100.0, 100.0) and c.note == ""
+def test_constant_but_different_arms_are_decided_by_a_sign_test():
+    """A baseline that copies on every replicate and a method that never does: not degenerate, but a zero-width
+    interval is not evidence by itself: all n on one side decides only from n = 6 (2 · 0.5⁶ < 0.05)."""
+    five = decide(spec(">=", 50.0), paired([100.0] * 5, [0.0] * 5), "laptop")
+    assert five.verdict == UNDECIDED and five.n_to_decide == 6 and "sign test" in five.note
+    six = decide(spec(">=", 50.0), paired([100.0] * 6, [0.0] * 6), "laptop")
+    assert six.verdict == REPRODUCED and six.ci == (100.0, 100.0) and six.method == "sign test"
+    # two equal paired differences with varying arms used to give a zero-width interval and decide on n = 2
+    assert decide(spec(">", 0.0), paired([3.0, 5.0], [2.0, 4.0]), "smoke").verdict == UNDECIDED
+
+
+def test_identical_arms_never_pass_an_at_least_as_good_claim():
+    x = [0.7, 0.9, 0.8, 0.75, 0.85]
+    for comparison in (">=", ">"):
+        assert decide(spec(comparison, 0.0), paired(x, x), "laptop").verdict == UNDECIDED
+
+
+def test_ratios_are_symmetric_on_the_log_scale():
+    a, b = [2.0, 1.0] * 20, [1.0, 2.0] * 20
+    s = spec(">", 1.0)
+    assert decide(s, paired(a, b, kind="ratio"), "smoke").verdict == UNDECIDED
+    assert decide(s, paired(b, a, kind="ratio"), "smoke").verdict == UNDECIDED
+    c = decide(s, paired([2.0, 2.2, 1.9, 2.1], [1.0, 1.0, 1.0, 1.0], kind="ratio"), "smoke")
+    assert c.verdict == REPRODUCED and "log scale" in c.method
+    assert c.mean == pytest.approx(math.exp(np.mean(np.log([2.0, 2.2, 1.9, 2.1]))))  # the geometric mean
+    with pytest.raises(ValueError, match="positive"):
+        decide(spec(">", 0.0), paired([2.0, 2.2], [1.0, 1.0], kind="ratio"), "smoke")
+
+
+def test_chance_respects_pairing():
+    """Both arms straddle chance, but the treatment is better on every replicate: not a guessing evaluator."""
+    base = [0.3, 0.7, 0.45, 0.6, 0.5]
+    treat = [b + d for b, d in zip(base, [0.04, 0.05, 0.06, 0.05, 0.045])]
+    c = decide(spec(">", 0.0), paired(treat, base, chance=0.5), "smoke")
+    assert c.verdict == REPRODUCED
+    guessing = paired([0.49, 0.52, 0.50, 0.51], [0.50, 0.51, 0.49, 0.52], chance=0.5)
+    assert decide(spec(">=", -0.1), guessing, "smoke").verdict == UNDECIDED
+
+
+def test_proportion_at_chance_is_degenerate_and_n_to_decide_is_fast():
+    import time
+
+    s = spec(">=", 0.3)
+    c = decide(s, proportion([1, 0] * 50, chance=0.5), "smoke")
+    assert c.verdict == UNDECIDED and "chance" in c.note
+    c9 = decide(spec(">=", 0.9), proportion([1] * 9 + [0]), "smoke")
+    assert c9.verdict == UNDECIDED and c9.n_to_decide is None  # the rate sits on the threshold: no n decides
+    c8 = decide(spec(">=", 0.7), proportion([1] * 8 + [0] * 2), "smoke")
+    assert c8.verdict == UNDECIDED and c8.n_to_decide > 10
 
 
 def test_compared_claims_need_five_replicates_at_laptop_and_gpu():
@@ -280,8 +344,8 @@ def test_rerecording_replaces():
 
 def test_summary_line():
     ledger = make_ledger()
-    assert ledger.summary() == ("3 claims: 1 reproduced · 1 not reproduced · 1 not checkable; central: reproduced; "
-                                "sanity checks 1/1 pass")
+    assert ledger.summary() == ("3 claims: ✅ 1 reproduced · ❌ 1 not reproduced · ➖ 1 not checkable; central: "
+                                "reproduced; sanity checks 1/1 pass")
     assert verdict_counts(ledger.claims) == {REPRODUCED: 1, NOT_REPRODUCED: 1, UNDECIDED: 0, NOT_CHECKABLE: 1}
     off = decide(spec(">=", 5.0), replicates([1.0, 1.1, 0.9]), "smoke")
     assert "1 differs from the pinned verdict" in claims_summary([off])
@@ -317,6 +381,8 @@ def test_claim_roundtrip():
 def test_sanity_check():
     assert sanity_check("t", "s", 2.0, ">=", 1.0).holds
     assert not sanity_check("t", "s", math.nan, ">=", 1.0).holds
+    assert sanity_check("t", "s", math.nan, ">=", 1.0).to_dict()["measured"] is None  # valid JSON, no NaN
+    assert side_of((1.0, 2.0), ">=", np.int64(1)) == REPRODUCED  # NumPy numbers are numbers
     assert not sanity_check("t", "s", 0.5, "between", (1.0, 2.0)).holds
 
 

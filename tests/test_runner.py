@@ -313,9 +313,9 @@ def test_report_reads_at_a_glance():
                                       note="no data here")])
     report = Report(scale="smoke", seed=0, device="cpu", jobs=2, provenance={}, chapters=[a, b])
     md = report_markdown(report)
-    assert ("**Totals:** 4 claims: 1 reproduced · 1 not reproduced · 1 undecided · 1 not checkable; central: "
-            "reproduced, undecided; sanity checks 1/1 pass") in md
-    assert "| alpha | Fixtures | passed | 2 claims: 1 reproduced · 1 not reproduced; central: reproduced; " in md
+    assert ("**Totals:** 4 claims: ✅ 1 reproduced · ❌ 1 not reproduced · ❔ 1 undecided · ➖ 1 not checkable; "
+            "sanity checks 1/1 pass; central: alpha reproduced, beta undecided") in md
+    assert "| alpha | Fixtures | passed | 2 claims: ✅ 1 reproduced · ❌ 1 not reproduced; central: reproduced; " in md
     row = next(line for line in md.splitlines() if "**a2**" in line)
     assert row.startswith("| ❌ not reproduced") and "✅" not in row and "📌 as pinned" in row
     assert "n ≈ 40 would decide" in md and "➖ not checkable" in md and "Sanity checks" in md

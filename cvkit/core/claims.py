@@ -4,18 +4,20 @@
 
 # %% auto #0
 __all__ = ['REPRODUCED', 'NOT_REPRODUCED', 'UNDECIDED', 'NOT_CHECKABLE', 'VERDICTS', 'ICONS', 'COMPARISONS', 'SOURCES', 'SCALES',
-           'MIN_COMPARED_N', 'T_BELOW_N', 'CLAIMS_MIME', 'CLAIM_COLUMNS', 'CHECK_COLUMNS', 't_interval', 'bootstrap_ci',
-           'binomial_interval', 'mean_interval', 'Measurement', 'NotMeasured', 'replicates', 'proportion', 'paired',
-           'replicate_seeds', 'stream_seed', 'numpy_stream', 'torch_stream', 'side_of', 'n_to_decide',
-           'degenerate_reason', 'ScaleRule', 'ClaimSpec', 'Claim', 'decide', 'Check', 'sanity_check', 'format_number',
-           'format_threshold', 'format_measured', 'format_notes', 'pin_mark', 'claim_row', 'check_row',
-           'verdict_counts', 'claims_summary', 'claims_markdown', 'claims_html', 'claim_line', 'claims_bundle',
-           'ClaimLedger', 'claims_from_notebook', 'checks_from_notebook', 'explanation_anchors', 'missing_explanations']
+           'MIN_COMPARED_N', 'T_BELOW_N', 'SIGN_TEST_N', 'REPLICATE_STRIDE', 'MEASUREMENT_KINDS', 'CLAIMS_MIME',
+           'CLAIM_COLUMNS', 'CHECK_COLUMNS', 't_interval', 'bootstrap_ci', 'binomial_interval', 'mean_interval',
+           'Measurement', 'NotMeasured', 'replicates', 'proportion', 'paired', 'replicate_seeds', 'stream_seed',
+           'numpy_stream', 'torch_stream', 'side_of', 'n_to_decide', 'degenerate_reason', 'at_chance', 'ScaleRule',
+           'ClaimSpec', 'Claim', 'decide', 'Check', 'sanity_check', 'format_number', 'format_threshold',
+           'format_measured', 'format_notes', 'pin_mark', 'claim_row', 'check_row', 'verdict_counts', 'claims_summary',
+           'claims_markdown', 'claims_html', 'claim_line', 'claims_bundle', 'ClaimLedger', 'claims_from_notebook',
+           'checks_from_notebook', 'explanation_anchors', 'missing_explanations']
 
 # %% ../../nbs/core/01_claims.ipynb #c003
 import html
 import json
 import math
+import numbers
 import re
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,7 +38,10 @@ COMPARISONS: tuple[str, ...] = (">=", "<=", ">", "<", "between")
 SOURCES: tuple[str, ...] = ("seed", "paper-table", "not-retrieved")
 SCALES: tuple[str, ...] = ("smoke", "laptop", "gpu")
 MIN_COMPARED_N = 5  # a compared claim needs at least this many replicates at laptop and gpu
-T_BELOW_N = 10  # intervals use Student's t below this many replicates, the bootstrap from it on
+T_BELOW_N = 30  # intervals use Student's t below this many replicates, the bootstrap from it on
+SIGN_TEST_N = 6  # replicates that all give one same value decide only from here (a sign test: 2 · 0.5⁶ < 0.05)
+REPLICATE_STRIDE = 1000  # run SEED = s owns the replicate seeds [1000 s, 1000 s + 1000)
+MEASUREMENT_KINDS: tuple[str, ...] = ("value", "difference", "ratio", "proportion")
 CLAIMS_MIME = "application/vnd.cvkit.claims+json"
 
 # %% ../../nbs/core/01_claims.ipynb #c007
@@ -113,7 +118,18 @@ class Measurement:
     unit: str = "seed"  # what one replicate is: seed, episode, fold, item, ...
     arms: dict[str, tuple[float, ...]] = field(default_factory=dict)  # arm name → (n,) its per-replicate values
     chance: float | None = None  # the metric's chance level, when it has one (an evaluator's accuracy, say)
-    kind: str = "value"  # "value", "difference", "ratio" or "proportion" (0/1 values: exact binomial interval)
+    kind: str = "value"  # "value", "difference", "ratio" (decided on the log scale) or "proportion" (0/1 values)
+
+    def __post_init__(self):
+        if self.kind not in MEASUREMENT_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(MEASUREMENT_KINDS)}, got {self.kind!r}")
+        for name, arm in self.arms.items():
+            if len(arm) != len(self.values):
+                raise ValueError(f"arm {name!r} has {len(arm)} values for {len(self.values)} replicates")
+        if self.kind == "proportion" and not all(v in (0.0, 1.0) for v in self.values):
+            raise ValueError("a proportion's replicate values must be 0 or 1")
+        if self.kind == "ratio" and not all(v > 0 for v in self.values):
+            raise ValueError("a ratio's replicate values must be positive (it is decided on the log scale)")
 
     @property
     def n(self) -> int:
@@ -152,11 +168,13 @@ def paired(
     treatment: Sequence[float] | np.ndarray,  # (n,) the treated arm, replicate by replicate
     baseline: Sequence[float] | np.ndarray,  # (n,) the baseline arm on the same replicates (common random numbers)
     unit: str = "seed",  # what a replicate is
-    kind: str = "difference",  # "difference": treatment − baseline; "ratio": treatment / baseline
+    kind: str = "difference",  # "difference": treatment − baseline; "ratio": treatment / baseline (positive arms)
     names: tuple[str, str] = ("treatment", "baseline"),  # the arms' names in the report
     chance: float | None = None,  # the metric's chance level, if any
 ) -> Measurement:
     "A paired comparison of two arms: one difference (or ratio) per replicate, both arms run on that replicate."
+    if len(names) != 2 or names[0] == names[1]:
+        raise ValueError(f"a paired comparison needs two different arm names, got {names!r}")
     t = _as_replicates(treatment, names[0])
     b = _as_replicates(baseline, names[1])
     if t.shape != b.shape:
@@ -164,8 +182,9 @@ def paired(
     if kind == "difference":
         values = t - b
     elif kind == "ratio":
-        if np.any(b == 0):
-            raise ValueError(f"a ratio needs a non-zero {names[1]} on every replicate, got {b.tolist()}")
+        if np.any(t <= 0) or np.any(b <= 0):
+            raise ValueError(f"a ratio needs positive arms on every replicate (it is decided on the log scale), got "
+                             f"{names[0]} {t.tolist()} and {names[1]} {b.tolist()}")
         values = t / b
     else:
         raise ValueError(f"kind must be 'difference' or 'ratio', got {kind!r}")
@@ -175,14 +194,14 @@ def paired(
 # %% ../../nbs/core/01_claims.ipynb #c011
 def replicate_seeds(
     seed: int,  # the run's SEED parameter
-    n: int,  # replicates per run
+    n: int,  # replicates per run, at most REPLICATE_STRIDE
 ) -> list[int]:
-    "The n replicate seeds of run `seed`: the block [seed·n, seed·n + n). Runs with different SEEDs never share one."
+    "The n replicate seeds of run `seed`: [seed·1000, seed·1000 + n). Runs with different SEEDs never share one."
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    return [seed * n + i for i in range(n)]
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= REPLICATE_STRIDE:
+        raise ValueError(f"n must be an integer from 1 to {REPLICATE_STRIDE}, got {n!r}")
+    return [seed * REPLICATE_STRIDE + i for i in range(n)]
 
 
 def stream_seed(
@@ -216,7 +235,7 @@ def _check_rule(comparison: str, threshold: float | Sequence[float]) -> float | 
         if not (isinstance(threshold, (tuple, list)) and len(threshold) == 2 and float(threshold[0]) <= float(threshold[1])):
             raise ValueError(f"'between' needs a threshold (lo, hi) with lo <= hi, got {threshold!r}")
         return float(threshold[0]), float(threshold[1])
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not math.isfinite(threshold):
         raise ValueError(f"comparison {comparison!r} needs a finite number as threshold, got {threshold!r}")
     return float(threshold)
 
@@ -258,32 +277,57 @@ def n_to_decide(
     if gap == 0 or not math.isfinite(sd):
         return None
     if sd == 0:
-        return 2
-    n = max(2, math.ceil((stats.norm.ppf(0.5 + level / 2) * sd / gap) ** 2))
-    while n <= n_max and stats.t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n) >= gap:
-        n += max(1, n // 20)
-    return n if n <= n_max else None
+        return SIGN_TEST_N
+
+    def decides(n: int) -> bool:
+        return stats.t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n) < gap
+
+    hi = 2
+    while not decides(hi):  # the half-width falls as n grows: double, then bisect
+        hi *= 2
+        if hi > n_max:
+            return None
+    lo = hi // 2  # decides(lo) is False (or lo < 2)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if mid >= 2 and decides(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
 
 
 def degenerate_reason(
     m: Measurement,  # the measurement
-    level: float = 0.95,  # coverage of the per-arm intervals used for "at chance"
 ) -> str:
-    "Why a measurement cannot separate anything ('' when it can): every arm one same constant, or every arm at chance."
+    "Why a measurement cannot separate anything ('' when it can): every arm one same constant, or two identical arms."
     arms = m.arms or {"value": m.values}
     constant = [np.ptp(np.asarray(v)) == 0 for v in arms.values()]
     levels = {float(np.asarray(v)[0]) for v in arms.values()}
     if m.n >= 2 and all(constant) and len(levels) == 1:
         return "every arm is constant across replicates, at the same value"
-    if m.chance is not None and m.n >= 2:
-        at_chance = []
-        for v in arms.values():
-            v = np.asarray(v, dtype=np.float64)
-            lo, hi = t_interval(v, level) if np.ptp(v) > 0 else (v[0], v[0])
-            at_chance.append(lo <= m.chance <= hi)
-        if all(at_chance):
-            return f"every arm is at chance ({m.chance:g})"
+    if m.kind in ("difference", "ratio") and len(arms) == 2:
+        first, second = (np.asarray(v) for v in arms.values())
+        if np.array_equal(first, second):
+            return "the two arms are identical on every replicate"
     return ""
+
+
+def at_chance(
+    m: Measurement,  # the measurement, with its `chance` level
+    ci: tuple[float, float],  # the interval of the claim's statistic
+    level: float = 0.95,  # coverage of the per-arm intervals
+) -> bool:
+    "True when every arm is indistinguishable from chance and (for a comparison) the arms from each other."
+    if m.chance is None or m.n < 2:
+        return False
+    for v in (m.arms or {"value": m.values}).values():
+        v = np.asarray(v, dtype=np.float64)
+        lo, hi = t_interval(v, level) if np.ptp(v) > 0 else (v[0], v[0])
+        if not lo <= m.chance <= hi:
+            return False
+    no_effect = {"difference": 0.0, "ratio": 1.0}.get(m.kind)
+    return no_effect is None or ci[0] <= no_effect <= ci[1]
 
 # %% ../../nbs/core/01_claims.ipynb #c019
 @dataclass(frozen=True)
@@ -393,62 +437,98 @@ class Claim:
         return cls(**kwargs)
 
 
-def _decide_proportion(spec: ClaimSpec, rule: ScaleRule, common: dict, summary: dict, x: np.ndarray,
-                       chance: float | None) -> "Claim":
+def _decide_proportion(spec: ClaimSpec, rule: ScaleRule, common: dict, summary: dict, m: Measurement) -> "Claim":
     "The rule for a success rate: the Clopper–Pearson interval against the threshold; n to decide at this rate."
+    x = np.asarray(m.values)
     k, n = int(x.sum()), int(x.size)
     ci = binomial_interval(k, n)
     summary.update(ci=ci, method="exact binomial", sd=float(x.std(ddof=1)) if n > 1 else None)
+    note = f"{k} of {n}"
+    if m.chance is not None and ci[0] <= m.chance <= ci[1]:
+        return Claim(**common, **summary, verdict=UNDECIDED, note=f"{note}; degenerate: at chance ({m.chance:g})")
     verdict = side_of(ci, spec.comparison, rule.threshold)
     needed = None
     if verdict == UNDECIDED:
         rate = k / n
-        for m in range(n + 1, 100_001):
-            if side_of(binomial_interval(round(rate * m), m), spec.comparison, rule.threshold) != UNDECIDED:
-                needed = m
-                break
-    note = f"{k} of {n}" + (f"; chance {chance:g}" if chance is not None else "")
+        bounds = rule.threshold if spec.comparison == "between" else (rule.threshold,)
+
+        def decides(size: int) -> bool:
+            return side_of(binomial_interval(round(rate * size), size), spec.comparison, rule.threshold) != UNDECIDED
+
+        if all(b != rate for b in bounds):
+            hi = n + 1
+            while hi <= 1_000_000 and not decides(hi):
+                hi *= 2
+            if hi <= 1_000_000:
+                lo = max(n, hi // 2)
+                while hi - lo > 1:
+                    mid = (lo + hi) // 2
+                    hi, lo = (mid, lo) if decides(mid) else (hi, mid)
+                needed = hi
     return Claim(**common, **summary, verdict=verdict, n_to_decide=needed, note=note)
+
+
+def _to_scale(v: float, kind: str) -> float:
+    "A value of the working scale back on the claim's scale: exp for a ratio (decided on logs), itself otherwise."
+    return float(math.exp(v)) if kind == "ratio" else float(v)
 
 
 def decide(
     spec: ClaimSpec,  # the claim
     measurement: Measurement | NotMeasured,  # its replicates at this scale, or why nothing was measured
     scale: str,  # the scale that ran
-) -> Claim:
+) -> "Claim":
     "The one decision rule: a 95 % interval of the replicates' mean against this scale's threshold."
     rule = spec.rule(scale)
+    m = measurement
+    compared = spec.compared or (isinstance(m, Measurement) and m.kind in ("difference", "ratio"))
     common = dict(id=spec.id, statement=spec.statement, metric=spec.metric, comparison=spec.comparison,
                   threshold=rule.threshold, scale=scale, expected=rule.expected, paper_ref=spec.paper_ref,
-                  source=spec.source, paper_value=spec.paper_value, central=spec.central, compared=spec.compared,
+                  source=spec.source, paper_value=spec.paper_value, central=spec.central, compared=compared,
                   explanation=spec.explanation)
-    if isinstance(measurement, NotMeasured):
-        if not measurement.reason.strip():
+    if isinstance(m, NotMeasured):
+        if not m.reason.strip():
             raise ValueError(f"claim {spec.id}: NotMeasured needs a reason")
-        return Claim(**common, verdict=NOT_CHECKABLE, note=measurement.reason)
-    if not isinstance(measurement, Measurement):
-        raise TypeError(f"claim {spec.id}: expected a Measurement (see `replicates`, `paired`) or NotMeasured, "
-                        f"got {type(measurement).__name__}")
-    x = _as_replicates(measurement.values, f"claim {spec.id}'s replicates")
-    summary = dict(n=x.size, unit=measurement.unit, mean=float(x.mean()), kind=measurement.kind,
-                   arms={k: float(np.mean(v)) for k, v in measurement.arms.items()}, values=tuple(x.tolist()))
-    if measurement.kind == "proportion":
-        return _decide_proportion(spec, rule, common, summary, x, measurement.chance)
+        return Claim(**common, verdict=NOT_CHECKABLE, note=m.reason)
+    if not isinstance(m, Measurement):
+        raise TypeError(f"claim {spec.id}: expected a Measurement (see `replicates`, `paired`, `proportion`) or "
+                        f"NotMeasured, got {type(m).__name__}")
+    x = _as_replicates(m.values, f"claim {spec.id}'s replicates")
+    # a ratio is decided on the log scale, where A/B and B/A are mirror images; its summary is the geometric mean
+    work = np.log(x) if m.kind == "ratio" else x
+    summary = dict(n=x.size, unit=m.unit, mean=_to_scale(float(work.mean()), m.kind), kind=m.kind,
+                   arms={k: float(np.mean(v)) for k, v in m.arms.items()}, values=tuple(x.tolist()))
+    if m.kind == "proportion":
+        return _decide_proportion(spec, rule, common, summary, m)
     if x.size < 2:
         return Claim(**common, **summary, verdict=UNDECIDED,
                      note="one replicate: no interval can be formed; measure at least 2 (5 for a comparison)")
-    sd = float(x.std(ddof=1))
-    ci, method = mean_interval(x)
-    summary.update(sd=sd, ci=ci, method=method)
-    degenerate = degenerate_reason(measurement)
+    degenerate = degenerate_reason(m)
     if degenerate:
         return Claim(**common, **summary, verdict=UNDECIDED, note=f"degenerate: {degenerate}")
-    verdict = side_of(ci, spec.comparison, rule.threshold)
+    sd = float(work.std(ddof=1))
+    threshold = rule.threshold
+    if m.kind == "ratio":  # compare on the log scale too; a ratio threshold must then be positive
+        if (min(threshold) if isinstance(threshold, tuple) else threshold) <= 0:
+            raise ValueError(f"claim {spec.id}: a ratio's threshold must be positive, got {threshold}")
+        threshold = tuple(math.log(t) for t in threshold) if isinstance(threshold, tuple) else math.log(threshold)
+    if sd == 0:  # every replicate gave the same value although the arms vary: a sign test, not a zero-width interval
+        if x.size < SIGN_TEST_N:
+            return Claim(**common, **summary, sd=0.0, verdict=UNDECIDED, n_to_decide=SIGN_TEST_N,
+                         note=f"every replicate gives the same value: a sign test needs n ≥ {SIGN_TEST_N} to decide")
+        ci, method = (float(work[0]), float(work[0])), "sign test"
+    else:
+        ci, method = mean_interval(work)
+    ci_shown = (_to_scale(ci[0], m.kind), _to_scale(ci[1], m.kind))
+    summary.update(sd=sd, ci=ci_shown, method=method + (", log scale" if m.kind == "ratio" else ""))
+    if at_chance(m, ci_shown):
+        return Claim(**common, **summary, verdict=UNDECIDED, note=f"degenerate: every arm is at chance ({m.chance:g})")
+    verdict = side_of(ci, spec.comparison, threshold)
     note = ""
-    if spec.compared and scale in ("laptop", "gpu") and x.size < MIN_COMPARED_N:
+    if compared and scale in ("laptop", "gpu") and x.size < MIN_COMPARED_N:
         verdict, note = UNDECIDED, f"a compared claim needs n ≥ {MIN_COMPARED_N} at {scale}; n = {x.size}"
-    needed = n_to_decide(summary["mean"], sd, spec.comparison, rule.threshold) if verdict == UNDECIDED else None
-    if verdict == UNDECIDED and spec.compared and scale in ("laptop", "gpu") and needed is not None:
+    needed = n_to_decide(float(work.mean()), sd, spec.comparison, threshold) if verdict == UNDECIDED else None
+    if verdict == UNDECIDED and compared and scale in ("laptop", "gpu") and needed is not None:
         needed = max(needed, MIN_COMPARED_N)
     return Claim(**common, **summary, verdict=verdict, n_to_decide=needed, note=note)
 
@@ -472,6 +552,8 @@ class Check:
         if isinstance(d["threshold"], tuple):
             d["threshold"] = list(d["threshold"])
         d["holds"] = self.passed
+        if not math.isfinite(d["measured"]):
+            d["measured"] = None  # JSON has no NaN: a diverged value is stored as null (and fails)
         return d
 
 
@@ -525,7 +607,7 @@ def format_notes(c: Claim) -> str:
         parts.append(c.note)
     if c.verdict == UNDECIDED and c.ci is not None and not c.note.startswith("degenerate"):
         parts.append(f"n ≈ {c.n_to_decide} would decide at this spread" if c.n_to_decide
-                     else "no n decides it: the mean sits on the threshold")
+                     else "no n decides it at this spread: the mean sits on (or too near) the threshold")
     if c.explanation and c.expected in (NOT_REPRODUCED, UNDECIDED):
         parts.append(f"why: #{c.explanation}")
     return "; ".join(parts)
@@ -548,7 +630,7 @@ def claim_row(claim: Claim | dict) -> list[str]:
     "One table row for a claim (a `Claim` or its dict form)."
     c = _as_claim(claim)
     return [f"{ICONS[c.verdict]} {c.verdict}", ("★ " if c.central else "") + f"**{c.id}**: {c.statement}",
-            f"{c.paper_ref}: {c.paper_value} ({c.source})", c.metric, format_threshold(c.comparison, c.threshold),
+            ": ".join(p for p in (c.paper_ref, c.paper_value) if p) + f" ({c.source})", c.metric, format_threshold(c.comparison, c.threshold),
             format_measured(c), format_notes(c), pin_mark(c)]
 
 
@@ -568,16 +650,21 @@ def verdict_counts(claims: Iterable[Claim | dict]) -> dict[str, int]:
     return counts
 
 
-def claims_summary(claims: Sequence[Claim | dict], checks: Sequence[Check | dict] = ()) -> str:
-    "One line, e.g. '7 claims: 3 reproduced · 2 not reproduced · 1 undecided · 1 not checkable; central: reproduced'."
+def claims_summary(
+    claims: Sequence[Claim | dict],  # decided claims
+    checks: Sequence[Check | dict] = (),  # sanity checks
+    central: bool = True,  # append the central claims' verdicts
+) -> str:
+    "One line, e.g. '7 claims: ✅ 3 reproduced · ❌ 2 not reproduced · ❔ 1 undecided · ➖ 1 not checkable; central: …'."
     cs = [_as_claim(c) for c in claims]
     counts = verdict_counts(cs)
-    line = f"{len(cs)} claim{'s' if len(cs) != 1 else ''}: " + " · ".join(f"{k} {v}" for v, k in counts.items() if k)
+    line = f"{len(cs)} claim{'s' if len(cs) != 1 else ''}: " + " · ".join(
+        f"{ICONS[v]} {k} {v}" for v, k in counts.items() if k)
     if not cs:
         line = "0 claims"
-    central = [c.verdict for c in cs if c.central]
-    if central:
-        line += "; central: " + ", ".join(central)
+    verdicts = [c.verdict for c in cs if c.central]
+    if central and verdicts:
+        line += "; central: " + ", ".join(verdicts)
     off_pin = sum(not c.holds for c in cs)
     if off_pin:
         line += f"; {off_pin} differ{'s' if off_pin == 1 else ''} from the pinned verdict"

@@ -457,7 +457,9 @@ def run_totals(chapters: list[ChapterResult]) -> str:
     "The whole run's claims in one line: the verdict counts over every chapter, its central claims, pins missed."
     claims = [cl for c in chapters for cl in c.claims]
     checks = [ch for c in chapters for ch in c.checks]
-    return claims_summary(claims, checks)
+    line = claims_summary(claims, checks, central=False)
+    central = [f"{c.name} {cl['verdict']}" for c in chapters for cl in c.claims if cl.get("central")]
+    return line + ("; central: " + ", ".join(central) if central else "")
 
 
 def report_markdown(report: Report) -> str:
