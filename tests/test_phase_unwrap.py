@@ -1,16 +1,18 @@
 """cvkit.papers.phase_unwrap: the wrap, the gradient and its adjoint, classical unwrappers, metrics, recorruption,
-the unrolled network and its training step, and clear errors on bad input."""
+the unrolled network and its training step, the claims' specs and paired measurements, and clear errors on bad input."""
 import math
 
 import numpy as np
 import pytest
 import torch
 
+from cvkit.core.claims import NOT_CHECKABLE, SCALES, UNDECIDED, Measurement, NotMeasured, decide
 from cvkit.papers.phase_unwrap import (
-    PHASE_TYPES, PhaseUnwrapConfig, PlainUNet, UnrolledPU, UNetSA, aligned_rmse, center_crop, count_parameters,
-    estimate_sigma, grad, grad_adjoint, make_phase, make_phase_set, matching_plain_unet, max_slope, nrmse, observe,
-    recorrupt, run_experiment, sample_batch, self_reconstruction_loss, snr_to_sigma, soft_threshold, stage_weights,
-    train, training_step_loss, unwrap_itoh, unwrap_ls_dct, unwrap_network, unwrap_skimage, wrap, wrap_error_rate)
+    CONFIGS, PHASE_TYPES, SPECS, PhaseUnwrapConfig, PlainUNet, UnrolledPU, UNetSA, aligned_rmse, center_crop,
+    claim_measurements, count_parameters, estimate_sigma, grad, grad_adjoint, make_phase, make_phase_set,
+    matching_plain_unet, max_slope, nrmse, observe, recorrupt, run_experiment, sample_batch, sanity_values,
+    self_reconstruction_loss, snr_to_sigma, soft_threshold, stage_weights, train, training_step_loss, unwrap_itoh,
+    unwrap_ls_dct, unwrap_network, unwrap_skimage, wrap, wrap_error_rate)
 
 
 def smooth_phase(size=48, seed=0):
@@ -186,15 +188,110 @@ def test_training_lowers_the_loss_on_a_fixed_batch():
     assert len(train(net, ds, "naive", 2, 2, seed=0, progress=False)) == 2
 
 
-def test_run_experiment_tiny_end_to_end():
+def tiny_config(**changes) -> PhaseUnwrapConfig:
     cfg = PhaseUnwrapConfig(size=32, train_count=12, test_per_cell=1, stages=1, inner_steps=2, outlier_hidden=4,
                             sr_iterations=3, sd_iterations=2, batch=2, lr=1e-3, final_lr_factor=0.5,
-                            ablations=("naive", "supervised", "plain"), snrs_db=(5.0, 20.0))
-    res = run_experiment(cfg, seed=0, progress=False)
+                            ablations=("naive", "supervised", "plain"), snrs_db=(5.0, 20.0), unet_base=4, threads=1)
+    return PhaseUnwrapConfig(**{**cfg.__dict__, **changes})
+
+
+@pytest.fixture(scope="module")
+def tiny_result():
+    return run_experiment(tiny_config(), seed=0, progress=False)
+
+
+def test_run_experiment_tiny_end_to_end(tiny_result):
+    res = tiny_result
     assert set(res.estimates) == {"itoh", "ls_dct", "skimage", "untrained", "sr", "ours", "naive", "supervised", "plain"}
     assert all(e.shape == (6, 32, 32) for e in res.estimates.values())
     assert set(res.sr_validation) == {5.0, 20.0}
     assert np.isfinite(res.mean_score("ours", [5.0])) and res.losses["sd"] and res.losses["plain sd"]
+
+
+def test_run_experiment_restores_the_thread_count():
+    before = torch.get_num_threads()
+    run_experiment(tiny_config(sr_iterations=1, sd_iterations=0, ablations=(), threads=1), seed=0, progress=False)
+    assert torch.get_num_threads() == before
+
+
+def test_specs_have_a_rule_for_every_scale_and_an_explained_pin():
+    assert len({s.id for s in SPECS}) == len(SPECS)
+    assert sum(s.central for s in SPECS) == 1
+    for spec in SPECS:
+        assert set(spec.rules) == set(SCALES) == set(CONFIGS), spec.id
+        pins = {spec.rule(scale).expected for scale in SCALES}
+        assert spec.explanation or pins <= {"reproduced", "not checkable"}, spec.id
+        if spec.compared:  # a compared claim's threshold does not move between scales: only its pin does
+            assert len({spec.rule(scale).threshold for scale in SCALES}) == 1, spec.id
+
+
+def test_claim_measurements_return_exactly_the_specs_ids(tiny_result):
+    measured = claim_measurements(tiny_result)
+    assert list(measured) == [s.id for s in SPECS]
+    for spec in SPECS:
+        m = measured[spec.id]
+        if spec.id == "paper-numbers":
+            assert isinstance(m, NotMeasured) and decide(spec, m, "smoke").verdict == NOT_CHECKABLE
+            continue
+        assert isinstance(m, Measurement) and m.unit == "test image" and m.kind == "ratio", spec.id
+        assert len(m.arms) == 2 and all(len(v) == m.n for v in m.arms.values())
+    # the noisy-regime claims use the 5 dB images only (3 of the 6), the all-SNR ones every image
+    assert measured["beats-classical-noisy"].n == measured["recorruption-beats-naive"].n == 3
+    assert measured["sd-does-not-hurt"].n == measured["unrolling-beats-plain"].n == 6
+    assert measured["competes-with-supervised"].n == 3  # the images of one SNR, the worst
+    checks = sanity_values(tiny_result)
+    assert set(checks) == {"trained_over_untrained", "sr_loss_fall", "sr_loss_snr_db", "classical_20db"}
+    assert checks["sr_loss_snr_db"] == 20.0 and np.isfinite(checks["classical_20db"])
+
+
+def test_smoke_configuration_does_not_measure_what_it_does_not_train():
+    res = run_experiment(tiny_config(sr_iterations=1, sd_iterations=1, ablations=("naive",)), seed=0, progress=False)
+    measured = claim_measurements(res)
+    assert list(measured) == [s.id for s in SPECS]
+    for claim in ("competes-with-supervised", "unrolling-beats-plain"):
+        assert isinstance(measured[claim], NotMeasured) and "laptop and gpu" in measured[claim].reason
+    assert isinstance(measured["recorruption-beats-naive"], Measurement)
+
+
+def test_identity_self_distillation_gives_a_paired_difference_of_exactly_zero():
+    """With 0 SD steps the SD stage is the identity: SR + SD is the SR network, so every paired ratio is exactly 1
+    (difference exactly 0), and the naive ablation, trained from the same initial weights on the same batches, differs."""
+    res = run_experiment(tiny_config(sd_iterations=0, ablations=("naive",)), seed=0, progress=False)
+    m = claim_measurements(res)["sd-does-not-hurt"]
+    ours, sr = (np.array(v) for v in m.arms.values())
+    assert np.array_equal(ours, sr) and np.all(np.array(m.values) == 1.0)
+    spec = next(s for s in SPECS if s.id == "sd-does-not-hurt")
+    assert decide(spec, m, "smoke").verdict == UNDECIDED  # identical arms are degenerate: never "reproduced"
+    assert np.array_equal(res.estimates["ours"], res.estimates["sr"])
+    assert "sd" not in res.losses
+
+
+def test_common_random_numbers_across_arms_and_disjoint_runs(monkeypatch):
+    """A run is reproducible, runs with different seeds share no test image, and the arms see the same batches: the
+    recorruption draws of mode sr come from their own stream and do not shift the batch order of mode naive."""
+    cfg = tiny_config(sr_iterations=2, sd_iterations=0, ablations=("naive",))
+    a, b = run_experiment(cfg, seed=0, progress=False), run_experiment(cfg, seed=0, progress=False)
+    assert all(np.array_equal(a.estimates[k], b.estimates[k]) for k in a.estimates)
+    c = run_experiment(cfg, seed=1, progress=False)
+    assert not any(np.array_equal(x, y) for x in a.test.phase for y in c.test.phase)
+
+    import cvkit.papers.phase_unwrap as pu
+    seen: dict[str, list[torch.Tensor]] = {}
+    original = pu.sample_batch
+
+    def recording(dataset, batch, rng):
+        y, sigma, x = original(dataset, batch, rng)
+        seen[mode].append(y)
+        return y, sigma, x
+
+    monkeypatch.setattr(pu, "sample_batch", recording)
+    ds = make_phase_set(8, 32, ["mog"], [10], seed=0)
+    for mode in ("sr", "naive", "supervised"):
+        seen[mode] = []
+        train(UnrolledPU(1, 2, base=4, outlier_hidden=4), ds, mode, 4, 2, seed=3, progress=False)
+    assert all(torch.equal(p, q) for p, q in zip(seen["sr"], seen["naive"]))
+    assert all(torch.equal(p, q) for p, q in zip(seen["sr"], seen["supervised"]))
+    assert len(seen["sr"]) == 4
 
 
 def test_real_data_helpers():
