@@ -319,6 +319,7 @@ def test_report_reads_at_a_glance():
     row = next(line for line in md.splitlines() if "**a2**" in line)
     assert row.startswith("| ❌ not reproduced") and "✅" not in row and "📌 as pinned" in row
     assert "n ≈ 40 would decide" in md and "➖ not checkable" in md and "Sanity checks" in md
+    assert "why: [#why-a2](notebooks/alpha.ipynb#why-a2)" in md  # the explanation is a link into the notebook
     data = json.loads(json.dumps(report.to_dict()))
     claim = data["chapters"][0]["claims"][0]
     assert {"n", "ci", "source", "verdict", "expected"} <= set(claim)

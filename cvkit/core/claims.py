@@ -598,7 +598,10 @@ def format_measured(c: Claim) -> str:
             f"n = {c.n} {c.unit}{'s' if c.n != 1 and not c.unit.endswith('s') else ''} ({c.method})")
 
 
-def format_notes(c: Claim) -> str:
+def format_notes(
+    c: Claim,  # a decided claim
+    link: str = "",  # the executed notebook's path, to turn the explanation anchor into a Markdown link
+) -> str:
     "What a reader needs beside the number: the arms, what n would decide, why not checkable, where the why is."
     parts = []
     if len(c.arms) > 1:
@@ -609,7 +612,7 @@ def format_notes(c: Claim) -> str:
         parts.append(f"n ≈ {c.n_to_decide} would decide at this spread" if c.n_to_decide
                      else "no n decides it at this spread: the mean sits on (or too near) the threshold")
     if c.explanation and c.expected in (NOT_REPRODUCED, UNDECIDED):
-        parts.append(f"why: #{c.explanation}")
+        parts.append(f"why: [#{c.explanation}]({link}#{c.explanation})" if link else f"why: #{c.explanation}")
     return "; ".join(parts)
 
 
@@ -626,12 +629,15 @@ def _as_claim(c: Claim | dict) -> Claim:
     return c if isinstance(c, Claim) else Claim.from_dict(c)
 
 
-def claim_row(claim: Claim | dict) -> list[str]:
-    "One table row for a claim (a `Claim` or its dict form)."
+def claim_row(
+    claim: Claim | dict,  # a decided claim or its dict form
+    link: str = "",  # the executed notebook's path, for the explanation's link (see `format_notes`)
+) -> list[str]:
+    "One table row for a claim."
     c = _as_claim(claim)
-    return [f"{ICONS[c.verdict]} {c.verdict}", ("★ " if c.central else "") + f"**{c.id}**: {c.statement}",
-            ": ".join(p for p in (c.paper_ref, c.paper_value) if p) + f" ({c.source})", c.metric, format_threshold(c.comparison, c.threshold),
-            format_measured(c), format_notes(c), pin_mark(c)]
+    paper = ": ".join(p for p in (c.paper_ref, c.paper_value) if p) + f" ({c.source})"
+    return [f"{ICONS[c.verdict]} {c.verdict}", ("★ " if c.central else "") + f"**{c.id}**: {c.statement}", paper,
+            c.metric, format_threshold(c.comparison, c.threshold), format_measured(c), format_notes(c, link), pin_mark(c)]
 
 
 def check_row(check: Check | dict) -> list[str]:
@@ -681,12 +687,17 @@ def _md_table(columns: Sequence[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(clean(cell) for cell in row) + " |" for row in rows])
 
 
-def claims_markdown(claims: Iterable[Claim | dict], checks: Iterable[Check | dict] = ()) -> str:
+def claims_markdown(
+    claims: Iterable[Claim | dict],  # decided claims
+    checks: Iterable[Check | dict] = (),  # sanity checks
+    link: str = "",  # the executed notebook's path: explanations become links into it
+) -> str:
     "The summary line, the claims table and (when there are any) the sanity checks table, as Markdown."
     claims, checks = list(claims), list(checks)
     if not claims and not checks:
         return "_No claims recorded._"
-    parts = [f"**{claims_summary(claims, checks)}**", "", _md_table(CLAIM_COLUMNS, [claim_row(c) for c in claims])]
+    rows = [claim_row(c, link) for c in claims]
+    parts = [f"**{claims_summary(claims, checks)}**", "", _md_table(CLAIM_COLUMNS, rows)]
     if checks:
         parts += ["", "Sanity checks (not paper claims):", "", _md_table(CHECK_COLUMNS, [check_row(c) for c in checks])]
     return "\n".join(parts)

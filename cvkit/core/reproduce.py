@@ -491,7 +491,7 @@ def report_markdown(report: Report) -> str:
                       + f": `{c.failure['error']}`", ""]
         for p in c.problems:
             lines.append(f"- {p}")
-        lines += ["", claims_markdown(c.claims, c.checks)]
+        lines += ["", claims_markdown(c.claims, c.checks, link=c.notebook or "")]
     m = prov.get("machine", {})
     lines += ["", "## Provenance", "",
               f"- time (UTC): {prov.get('time_utc')}", f"- git commit: `{git.get('commit')}` (dirty: {git.get('dirty')})",
