@@ -254,6 +254,9 @@ def test_compared_claims_need_five_replicates_at_laptop_and_gpu():
     for scale in ("laptop", "gpu"):
         c = decide(s, few, scale)
         assert c.verdict == UNDECIDED and f"n ≥ {MIN_COMPARED_N}" in c.note and c.n_to_decide >= MIN_COMPARED_N
+        assert c.undecidable  # a pin on it could never fail: the runner reports it
+    assert decide(s, few, "smoke").undecidable == ""
+    assert decide(spec(), replicates([5.0]), "laptop").undecidable == "n = 1 at laptop"
 
 
 def test_not_checkable_only_when_nothing_was_measured():

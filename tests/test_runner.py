@@ -331,3 +331,6 @@ def test_judge_chapter_counts_failed_checks_and_missing_explanations():
     assert judge_chapter([ok], None, False, [failed_check]) == (FAILED, ["sanity check trains failed"])
     status, problems = judge_chapter([ok], None, False, [], ["b"])
     assert status == FAILED and "no explanation anchor" in problems[0]
+    by_design = _claim("c", "undecided", "undecided", undecidable="n = 1 at laptop")
+    status, problems = judge_chapter([by_design], None, False)
+    assert status == FAILED and problems == ["claim c: undecidable by design (n = 1 at laptop), so its pin could never fail"]

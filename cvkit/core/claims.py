@@ -413,6 +413,7 @@ class Claim:
     values: tuple[float, ...] = ()  # the replicate values themselves
     n_to_decide: int | None = None  # for an undecided claim: replicates that would decide it at the observed spread
     note: str = ""  # why not checkable, why degenerate, why n is too small
+    undecidable: str = ""  # why this configuration can never decide the claim (its n is too small by design)
 
     @property
     def holds(self) -> bool:
@@ -502,7 +503,8 @@ def decide(
         return _decide_proportion(spec, rule, common, summary, m)
     if x.size < 2:
         return Claim(**common, **summary, verdict=UNDECIDED,
-                     note="one replicate: no interval can be formed; measure at least 2 (5 for a comparison)")
+                     note="one replicate: no interval can be formed; measure at least 2 (5 for a comparison)",
+                     undecidable=f"n = 1 at {scale}")
     degenerate = degenerate_reason(m)
     if degenerate:
         return Claim(**common, **summary, verdict=UNDECIDED, note=f"degenerate: {degenerate}")
@@ -524,13 +526,14 @@ def decide(
     if at_chance(m, ci_shown):
         return Claim(**common, **summary, verdict=UNDECIDED, note=f"degenerate: every arm is at chance ({m.chance:g})")
     verdict = side_of(ci, spec.comparison, threshold)
-    note = ""
+    note, undecidable = "", ""
     if compared and scale in ("laptop", "gpu") and x.size < MIN_COMPARED_N:
         verdict, note = UNDECIDED, f"a compared claim needs n ≥ {MIN_COMPARED_N} at {scale}; n = {x.size}"
+        undecidable = f"a compared claim with n = {x.size} < {MIN_COMPARED_N} at {scale}"
     needed = n_to_decide(float(work.mean()), sd, spec.comparison, threshold) if verdict == UNDECIDED else None
     if verdict == UNDECIDED and compared and scale in ("laptop", "gpu") and needed is not None:
         needed = max(needed, MIN_COMPARED_N)
-    return Claim(**common, **summary, verdict=verdict, n_to_decide=needed, note=note)
+    return Claim(**common, **summary, verdict=verdict, n_to_decide=needed, note=note, undecidable=undecidable)
 
 # %% ../../nbs/core/01_claims.ipynb #c025
 @dataclass(frozen=True)

@@ -359,6 +359,8 @@ def judge_chapter(
     problems = [f"claim {c['id']}: {c['verdict']} (expected {c['expected']})" for c in claims if not c.get("holds")]
     problems += [f"sanity check {c['id']} failed" for c in (checks or []) if not c.get("holds")]
     problems += [f"claim {i}: its pinned negative has no explanation anchor in the notebook" for i in (unexplained or [])]
+    problems += [f"claim {c['id']}: undecidable by design ({c['undecidable']}), so its pin could never fail"
+                 for c in claims if c.get("undecidable")]
     if timed_out:
         return TIMED_OUT, problems
     if failure is not None:
