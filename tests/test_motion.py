@@ -10,7 +10,6 @@ from cvkit.core.motion import (ACTIONS, STICK_PARENTS, BVHFormatError, Skeleton,
                                generate_dataset, motion_strip, read_bvh, stick_skeleton)
 from conftest import ROOT
 
-MOTION_DIR = ROOT.parent / "shared" / "data" / "motion"
 
 ARM = Skeleton(("a", "b", "c"), (-1, 0, 1), np.array([[0, 0, 0], [1.0, 0, 0], [0, 2.0, 0]]))
 
@@ -130,11 +129,14 @@ def test_bvh_missing(tmp_path):
         read_bvh(tmp_path / "none.bvh")
 
 
-@pytest.mark.parametrize("name,frames,fps", [("cmu_01_01.bvh", 2752, 120), ("boxing_toes.bvh", 3069, 100)])
+@pytest.mark.parametrize("name,frames,fps", [("01_01.bvh", 2752, 120), ("01_03.bvh", 4511, 120),
+                                             ("Boxing_Toes.bvh", 3069, 100)])
 def test_real_captures(name, frames, fps):
-    path = MOTION_DIR / name
-    if not path.exists():
-        pytest.skip("the motion-capture samples are not present")
+    from cvkit.core.data import find_file
+
+    path = find_file("assimp-bvh", f"usr/share/assimp/models/BVH/{name}")  # `cvkit data install assimp-bvh`
+    if path is None:
+        pytest.skip("the motion captures are not installed (`cvkit data install assimp-bvh`)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the boxing file carries one frame more than its header says
         m = read_bvh(path)

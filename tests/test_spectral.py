@@ -193,7 +193,9 @@ def test_missing_mesh(tmp_path):
 
 
 def test_real_femur():
-    path = ROOT.parent / "shared" / "data" / "meshes" / "femur.off"
+    from cvkit.core.data import find_file
+
+    path = find_file("cgal-meshes", "data/meshes/femur.off") or ROOT / "missing"  # `cvkit data install cgal-meshes`
     if not path.exists():
         pytest.skip("the real femur sample is not present")
     v, f = read_mesh(path)

@@ -1026,7 +1026,7 @@ def claim_measurements(result: CoupLapResult) -> dict[str, Measurement | NotMeas
                                    chance=SIDE_CHANCE)
     if result.real_bse is None:
         reason = ("this scale's configuration makes no real-femur subjects" if cfg.real_subjects_per_side == 0 else
-                  "the real femur mesh (../shared/data/meshes/femur.off) is absent on this machine")
+                  "the real femur mesh is not installed here (`cvkit data install cgal-meshes`)")
         out |= {key: NotMeasured(reason) for key in REAL_FEMUR_CLAIMS}
     else:
         spectral = side_correct(result.real_bse_details, result.real_bse_same, "spectral")
