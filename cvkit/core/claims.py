@@ -20,7 +20,7 @@ import math
 import numbers
 import re
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -262,6 +262,27 @@ def side_of(
     return REPRODUCED if passing else NOT_REPRODUCED if failing else UNDECIDED
 
 
+def _fewest(
+    decides: Callable[[int], bool],  # whether n replicates would decide; False below some n, True from it on
+    start: int,  # the smallest n to consider
+    n_max: int,  # give up beyond this
+) -> int | None:
+    "The smallest n ≥ start for which `decides(n)`: double until it does, then bisect. None beyond n_max."
+    hi = start
+    while not decides(hi):
+        hi *= 2
+        if hi > n_max:
+            return None
+    lo = max(start - 1, hi // 2)  # decides(lo) is False (or lo is below start)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if decides(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
 def n_to_decide(
     mean: float,  # the observed mean
     sd: float,  # the observed standard deviation of one replicate
@@ -282,19 +303,7 @@ def n_to_decide(
     def decides(n: int) -> bool:
         return stats.t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n) < gap
 
-    hi = 2
-    while not decides(hi):  # the half-width falls as n grows: double, then bisect
-        hi *= 2
-        if hi > n_max:
-            return None
-    lo = hi // 2  # decides(lo) is False (or lo < 2)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if mid >= 2 and decides(mid):
-            hi = mid
-        else:
-            lo = mid
-    return hi
+    return _fewest(decides, 2, n_max)  # the half-width falls as n grows
 
 
 def degenerate_reason(
@@ -456,16 +465,8 @@ def _decide_proportion(spec: ClaimSpec, rule: ScaleRule, common: dict, summary: 
         def decides(size: int) -> bool:
             return side_of(binomial_interval(round(rate * size), size), spec.comparison, rule.threshold) != UNDECIDED
 
-        if all(b != rate for b in bounds):
-            hi = n + 1
-            while hi <= 1_000_000 and not decides(hi):
-                hi *= 2
-            if hi <= 1_000_000:
-                lo = max(n, hi // 2)
-                while hi - lo > 1:
-                    mid = (lo + hi) // 2
-                    hi, lo = (mid, lo) if decides(mid) else (hi, mid)
-                needed = hi
+        if all(b != rate for b in bounds):  # a rate on the threshold is never decided
+            needed = _fewest(decides, n + 1, 1_000_000)
     return Claim(**common, **summary, verdict=verdict, n_to_decide=needed, note=note)
 
 
@@ -834,24 +835,25 @@ def _payloads(nb: dict) -> Iterable[dict]:
                 yield json.loads(payload) if isinstance(payload, str) else payload
 
 
+def _last_per_id(nb: dict, key: str) -> list[dict]:
+    "The records under `key` ('claims' or 'checks') of every payload, last record per id, in first-seen order."
+    found: dict[str, dict] = {}
+    for payload in _payloads(nb):
+        for record in payload.get(key, []):
+            found[record["id"]] = record
+    return list(found.values())
+
+
 def claims_from_notebook(
     nb: dict,  # a notebook as loaded by nbformat (or its JSON dict)
 ) -> list[dict]:
     "Every claim recorded in an executed notebook's outputs, last record per id, in first-seen order."
-    found: dict[str, dict] = {}
-    for payload in _payloads(nb):
-        for c in payload.get("claims", []):
-            found[c["id"]] = c
-    return list(found.values())
+    return _last_per_id(nb, "claims")
 
 
 def checks_from_notebook(nb: dict) -> list[dict]:
     "Every sanity check recorded in an executed notebook's outputs, last record per id."
-    found: dict[str, dict] = {}
-    for payload in _payloads(nb):
-        for c in payload.get("checks", []):
-            found[c["id"]] = c
-    return list(found.values())
+    return _last_per_id(nb, "checks")
 
 
 _ANCHOR = re.compile(r"""<a\s+(?:id|name)\s*=\s*["']([^"']+)["']""")
