@@ -445,3 +445,10 @@ def test_a_perfect_success_rate_is_evidence_not_degenerate():
     assert decide(s, proportion([True]), "smoke").ci[0] == pytest.approx(0.025)
     with pytest.raises(ValueError, match="0/1"):
         proportion([0.5, 1.0])
+
+
+def test_a_small_perfect_rate_is_undecided_for_want_of_n_not_at_chance():
+    """4 of 4 right: the exact interval [0.40, 1] still contains chance (0.5), but nothing was decided, so the claim is
+    simply undecided, with the n that would decide it, not a guessing evaluator."""
+    c = decide(spec(">=", 0.9), proportion([1] * 4, chance=0.5), "smoke")
+    assert c.verdict == UNDECIDED and "chance" not in c.note and c.n_to_decide == 36

@@ -454,9 +454,9 @@ def _decide_proportion(spec: ClaimSpec, rule: ScaleRule, common: dict, summary: 
     ci = binomial_interval(k, n)
     summary.update(ci=ci, method="exact binomial", sd=float(x.std(ddof=1)) if n > 1 else None)
     note = f"{k} of {n}"
-    if m.chance is not None and ci[0] <= m.chance <= ci[1]:
-        return Claim(**common, **summary, verdict=UNDECIDED, note=f"{note}; degenerate: at chance ({m.chance:g})")
     verdict = side_of(ci, spec.comparison, rule.threshold)
+    if verdict != UNDECIDED and m.chance is not None and ci[0] <= m.chance <= ci[1]:  # a decision a guesser could win
+        return Claim(**common, **summary, verdict=UNDECIDED, note=f"{note}; degenerate: at chance ({m.chance:g})")
     needed = None
     if verdict == UNDECIDED:
         rate = k / n
