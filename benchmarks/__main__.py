@@ -4,7 +4,7 @@ import importlib
 import sys
 
 MODULES = ("benchmarks.tour", "benchmarks.amg", "benchmarks.flowmdm", "benchmarks.spectral", "benchmarks.couplap",
-           "benchmarks.frofa")  # one module per chapter with a benchmark, in book order
+           "benchmarks.frofa", "benchmarks.sprites")  # one module per chapter with a benchmark, in book order
 
 
 def main(argv: list[str] | None = None) -> int:

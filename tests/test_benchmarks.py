@@ -52,3 +52,12 @@ def test_flowmdm_benchmark_banded_attention_matches_dense():
     assert [row.case.split()[0] for row in rows] == ["windowed", "BPE"]
     assert float(rows[0].quality.split("max |Δ|")[1]) < 1e-5
     assert all(row.ours_s > 0 and row.reference_s > 0 for row in rows)
+
+
+def test_sprites_benchmark_renders_the_same_pixels_as_the_per_pixel_loop():
+    from benchmarks.sprites import run
+
+    rows = run(quick=True)
+    assert [r.case.split()[0] for r in rows] == ["draw", "render"]
+    for row in rows:
+        assert row.quality.startswith("identical") and "/min" in row.quality and row.reference_s > 0

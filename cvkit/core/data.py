@@ -103,10 +103,13 @@ def data_root() -> Path:
 
 
 def get_dataset(name: str) -> Dataset:
-    "The registry entry for `name`; a CvkitError listing the known names otherwise."
-    if name not in REGISTRY:
-        raise CvkitError(f"unknown dataset {name!r}; known: {', '.join(REGISTRY)}")
-    return REGISTRY[name]
+    "The registry entry for `name` (or for a Debian package's name); a CvkitError listing the known names otherwise."
+    if name in REGISTRY:
+        return REGISTRY[name]
+    by_package = [d for d in REGISTRY.values() if d.source == "debian" and d.package == name]
+    if by_package:
+        return by_package[0]
+    raise CvkitError(f"unknown dataset {name!r}; known: {', '.join(REGISTRY)}")
 
 
 def dataset_dir(name: str) -> Path:
