@@ -7,10 +7,10 @@ from PIL import Image
 
 from cvkit.core.chapters import CvkitError
 from cvkit.core.data import is_installed
-from cvkit.core.sprites import (CONTRAST_KINDS, FPS, MOVE_FRACTION, SAMPLE_RATE, Action, Count, Event, Exists,
-                                LayoutRule, Not, Relation, Script, Sequence, SpriteBank, as_dataset, compose_scene,
-                                contrast_captions, dataset_key, holds_in_scene, holds_in_script, make_video,
-                                object_states, progress, random_script)
+from cvkit.core.sprites import (COLOURS, CONTRAST_KINDS, FPS, MOVE_FRACTION, SAMPLE_RATE, Action, Count, Event,
+                                Exists, LayoutRule, Not, Relation, Script, Sequence, SpriteBank, as_dataset,
+                                compose_scene, contrast_captions, dataset_key, holds_in_scene, holds_in_script,
+                                dark, make_video, object_states, progress, random_script, row_seed)
 
 BANK = SpriteBank.procedural(seed=0)
 
@@ -177,10 +177,12 @@ def test_the_audio_track_is_silent_where_no_sound_is_active(mode):
         quiet = ~clip.sounding.any(axis=1)
         assert np.all(frames[quiet] == 0)
         assert np.all(np.abs(frames[~quiet]).max(axis=1) > 0)
+        on_screen = clip.masks.any(axis=(2, 3))
+        assert not (clip.sounding & ~on_screen).any()  # nobody is heard without a visible pixel
         if mode == "acting":
-            assert not (clip.sounding & ~clip.states.acting).any()
+            assert np.array_equal(clip.sounding, clip.states.acting & on_screen)
         else:
-            assert np.array_equal(clip.sounding, clip.states.visible)
+            assert np.array_equal(clip.sounding, on_screen)
         silent_frames += int(quiet.sum())
         loud_frames += int((~quiet).sum())
     assert loud_frames > 0 and (mode == "visible" or silent_frames > 0)
@@ -206,7 +208,11 @@ def test_clip_captions_are_true_and_every_contrast_caption_is_false():
                 assert not any(c.statements[-1].what.matches(s) for s in script.sprites)
             if c.kind == "negation":
                 inner = c.statements[-1].inner
-                assert any(e.kind == inner.kind and inner.subject.matches(script.sprites[e.obj]) for e in script.events)
+                colours = {e.obj: {script.sprites[e.obj].colour} for e in script.events}
+                for e in script.events:
+                    colours[e.obj].add(e.colour or script.sprites[e.obj].colour)
+                assert any(e.kind == inner.kind and any(inner.subject.matches(script.sprites[e.obj], c)
+                                                        for c in colours[e.obj]) for e in script.events)
             if c.kind == "order":
                 original, swapped = clip.statements[1].actions, c.statements[1].actions
                 assert sorted(map(repr, original)) == sorted(map(repr, swapped)) and original != swapped
@@ -227,7 +233,7 @@ def test_sequence_semantics_on_a_hand_made_script():
 def test_identity_split_and_filters():
     train, test = BANK.split(0.25, seed=1)
     assert not set(train.names) & set(test.names) and len(test) == 96
-    assert train.split(0.25, seed=1)[0].names != test.names
+    assert BANK.split(0.25, seed=2)[1].names != test.names and BANK.split(0.25, seed=1)[1].names == test.names
     shapes = BANK.filter("shape")
     assert set(shapes.categories) == {"shape"} and len(shapes) == 8 * 8 * 4
     with pytest.raises(CvkitError, match="unknown category 'animals'.*creature, shape"):
@@ -290,7 +296,7 @@ def test_datasets_are_built_once_and_keyed_by_their_parameters(tmp_path, monkeyp
     monkeypatch.setenv("CVKIT_DATA", str(tmp_path))
     ds = as_dataset("scenes", n=4, seed=2)
     assert ds.num_rows == 4 and np.asarray(ds[0]["image"]).shape == (3, 64, 64)
-    first = compose_scene(SpriteBank.procedural(seed=2), 3, seed=2 * 1_000_003)
+    first = compose_scene(SpriteBank.procedural(seed=0), 3, seed=row_seed(2, "scenes", 0))
     assert np.array_equal(np.asarray(ds[0]["image"], np.uint8), first.image)
     assert np.array_equal(np.asarray(ds[0]["label_map"], np.uint8), first.label_map())
     folders = sorted(p.name for p in (tmp_path / "sprites").iterdir())
@@ -300,7 +306,18 @@ def test_datasets_are_built_once_and_keyed_by_their_parameters(tmp_path, monkeyp
     assert again["caption"] == ds["caption"]
     as_dataset("scenes", n=4, seed=3)
     assert len(list((tmp_path / "sprites").iterdir())) == 2
-    assert dataset_key("scenes", 4, {"seed": 2}) != dataset_key("scenes", 4, {"seed": 3})
+    params = {"seed": 2, "size": 64, "split": None}
+    assert dataset_key("scenes", 4, params) == dataset_key("scenes", 4, dict(params))
+    for change in ({"seed": 3}, {"size": 32}, {"split": "test"}):
+        assert dataset_key("scenes", 4, {**params, **change}) != dataset_key("scenes", 4, params)
+    assert dataset_key("scenes", 5, params) != dataset_key("scenes", 4, params)
+    train = as_dataset("scenes", n=6, seed=0, split="train", n_objects=2)
+    test = as_dataset("scenes", n=6, seed=1, split="test", n_objects=2)
+    assert not {x for row in train["labels"] for x in row} & {x for row in test["labels"] for x in row}
+    with pytest.raises(CvkitError, match="unknown sprite source"):
+        as_dataset("scenes", n=2, source="lego")
+    with pytest.raises(ValueError, match="non-negative int"):
+        as_dataset("scenes", n=2, seed=-1)
     clips = as_dataset("clips", n=2, seed=0, n_objects=(2, 2), n_events=(2, 3))
     row = clips[0]
     assert np.asarray(row["frames"]).shape == (16, 3, 64, 64) and len(row["audio"]) == 16 * SAMPLE_RATE // FPS
@@ -313,3 +330,155 @@ def test_cvkit_data_accepts_the_debian_package_name():
     from cvkit.core.data import get_dataset
 
     assert get_dataset("tuxpaint-stamps-default").name == "tuxpaint-stamps"
+
+
+def frame_centre(clip, t, i):
+    rows, cols = np.nonzero(clip.masks[t, i])
+    return (cols.min() + cols.max() + 1) / 2, (rows.min() + rows.max() + 1) / 2
+
+
+def test_clip_captions_are_true_of_the_frames():
+    """Each event of a random script shows in the pixels: the object is on screen while it acts, a move goes the way
+    the caption says, a grow or shrink changes the visible area, a spin changes the mask, a recolour the colours."""
+    checked: dict[str, int] = {}
+    for seed in range(60):
+        clip = make_video(random_script(BANK, seed=seed, n_objects=(2, 3), n_events=(2, 4)), background="texture")
+        seen = clip.masks.sum(axis=(2, 3))
+        for e, action in zip(sorted(clip.events, key=lambda e: e.start), clip.statements[1].actions):
+            i, before, last = e.obj, max(e.start - 1, 0), e.end - 1
+            span = range(e.start, e.end - 1) if e.kind == "disappear" else range(e.start, e.end)
+            assert all(seen[t, i] >= 0.5 * clip.areas[t, i] > 0 for t in span), (seed, e)
+            if e.kind == "move" and e.target is None:
+                (x0, y0), (x1, y1) = frame_centre(clip, before, i), frame_centre(clip, last, i)
+                along = {"left": x0 - x1, "right": x1 - x0, "up": y0 - y1, "down": y1 - y0}[action.detail]
+                assert along >= 0.5 * MOVE_FRACTION * 64, (seed, e, along)
+            if e.kind in ("grow", "shrink"):
+                ratio = clip.areas[last, i] / clip.areas[before, i]
+                assert ratio > 1.5 if e.kind == "grow" else ratio < 0.67
+            if e.kind == "spin":
+                assert any(clip.areas[t, i] != clip.areas[before, i] or not np.array_equal(
+                    clip.masks[t, i].any(0), clip.masks[before, i].any(0)) for t in range(e.start, last))
+            if e.kind == "recolour":
+                ys, xs = np.nonzero(clip.masks[last, i])
+                pixels = clip.frames[last][:, ys, xs].T.astype(float)  # (n, 3); scaled sprites blend their shades
+                near = lambda c: np.minimum(np.linalg.norm(pixels - COLOURS[c], axis=1),
+                                            np.linalg.norm(pixels - dark(c), axis=1))  # its colour or its shade
+                assert (near(e.colour) < near(action.subject.colour)).mean() > 0.5
+            if e.kind == "disappear":
+                assert seen[e.end - 1:, i].sum() == 0
+            if e.kind == "appear":
+                assert seen[:e.start, i].sum() == 0
+            checked[e.kind] = checked.get(e.kind, 0) + 1
+    assert set(checked) == {"appear", "disappear", "move", "jump", "grow", "shrink", "spin", "recolour"}, checked
+
+
+def test_a_recoloured_object_is_named_by_its_new_colour():
+    tri = BANK.get("red striped triangle")
+    script = Script((tri,), ((32.0, 32.0),), (Event("recolour", 0, 0, 2, colour="green"), Event("jump", 0, 4, 8)), 10)
+    clip = make_video(script)
+    assert clip.caption == "One object in all. A red striped triangle turns green, then a green striped triangle jumps."
+    assert [line for _, line in clip.narration][1] == "The green striped triangle jumps."
+    attribute = [c for c in contrast_captions(script, 0) if c.kind == "attribute"]
+    assert all("green striped triangle jumps" not in c.caption for c in attribute)
+
+
+def test_contrasts_vary_their_words():
+    verbs, colours = set(), set()
+    for seed in range(80):
+        script = random_script(BANK, seed=seed)
+        original = clip_words = make_video(script).statements[1].actions
+        for c in contrast_captions(script, seed):
+            if c.kind in ("action", "attribute"):
+                (changed,) = [b for a, b in zip(original, c.statements[1].actions) if a != b]
+                if c.kind == "action":
+                    verbs.add((changed.kind, changed.detail))
+                else:
+                    colours.add(changed.subject.colour or changed.subject.texture)
+            if c.kind == "object":
+                for a in c.statements[1].actions:
+                    assert a.target is None or a.target != a.subject  # never "X moves towards X"
+    assert len(verbs) >= 6 and len(colours) >= 6, (verbs, colours)
+
+
+def test_a_move_towards_reads_as_its_direction():
+    tri, circle = BANK.get("red striped triangle"), BANK.get("blue circle")
+    script = Script((tri, circle), ((12.0, 32.0), (52.0, 32.0)), (Event("move", 0, 0, 6, target=1),), 8)
+    clip = make_video(script)
+    assert holds_in_script(Action(tri.mention, "move", "right"), script)[0]
+    assert not holds_in_script(Action(tri.mention, "move", "left"), script)[0]
+    assert [c for c in contrast_captions(script, 0) if c.kind == "action"][0].statements[1].actions[0].detail != "right"
+    assert clip.caption.endswith("A red striped triangle moves towards the blue circle.")
+
+
+def test_scripts_the_frames_cannot_show_are_refused():
+    tri, circle = BANK.get("red striped triangle"), BANK.get("blue circle")
+    with pytest.raises(CvkitError, match="overlap"):
+        make_video(Script((tri, circle), ((12.0, 12.0), (50.0, 50.0)),
+                          (Event("jump", 0, 0, 8), Event("spin", 1, 4, 10)), 12))
+    with pytest.raises(CvkitError, match="would not show"):  # leaves the canvas while it moves
+        make_video(one_object_script([Event("move", 0, 0, 4, direction="left"), Event("jump", 0, 6, 10)],
+                                     start=(8.0, 32.0)))
+    hidden = Script((tri, circle), ((32.0, 32.0), (32.0, 32.0)), (Event("jump", 0, 0, 2),), 4)
+    with pytest.raises(CvkitError, match="would not show"):
+        make_video(Script((BANK.get("red striped circle"), BANK.get("blue ring")), ((32.0, 32.0), (32.0, 32.0)),
+                          (Event("grow", 0, 0, 4),), 4))
+    assert make_video(hidden, strict=False).frames.shape == (4, 3, 64, 64)
+    with pytest.raises(CvkitError, match="before it appears"):
+        make_video(one_object_script([Event("jump", 0, 0, 2), Event("appear", 0, 4, 6)]))
+    with pytest.raises(CvkitError, match="after it disappears"):
+        make_video(one_object_script([Event("disappear", 0, 0, 2), Event("jump", 0, 4, 6)]))
+    with pytest.raises(CvkitError, match="already red"):
+        make_video(one_object_script([Event("recolour", 0, 0, 2, colour="red")]))
+    with pytest.raises(CvkitError, match="towards itself"):
+        make_video(one_object_script([Event("move", 0, 0, 2, target=0)]))
+    big = SpriteBank.procedural(seed=0, n=4, size=60)
+    with pytest.raises(CvkitError, match="more than the 64-px canvas"):
+        make_video(Script((big[0],), ((32.0, 32.0),), (Event("grow", 0, 0, 4),), 4))
+
+
+def test_grammar_edge_cases():
+    none = make_video(random_script(BANK, seed=0, n_objects=2, n_events=0))
+    assert none.caption.startswith("Two objects in all.") and not none.events and none.narration == ()
+    many = random_script(SpriteBank.procedural(seed=0, size=10), seed=0, n_objects=10, n_events=3, size=96)
+    assert len(many.sprites) == 10
+    with pytest.raises(ValueError, match="n_events must be at least 0"):
+        random_script(BANK, seed=0, n_events=-1)
+    with pytest.raises(ValueError, match="non-negative int"):
+        random_script(BANK, seed=-1)
+    with pytest.raises(ValueError, match="size must be an int"):
+        compose_scene(BANK, 2, seed=0, size=64.0)
+    with pytest.raises(ValueError, match="scale must be a range"):
+        compose_scene(BANK, 2, seed=0, scale=(0.0, 0.0))
+    with pytest.raises(CvkitError, match="'zebra'"):
+        compose_scene(BANK, 2, seed=0, rules=[LayoutRule("above", "zebra", "fish")])
+
+
+def test_captions_never_name_two_objects_alike(tmp_path):
+    rgba = np.zeros((12, 12, 4), np.uint8)
+    rgba[2:10, 2:10] = (90, 90, 200, 255)
+    for folder, stem in (("a", "cat"), ("a", "cat_1"), ("b", "cat"), ("b", "dog")):
+        (tmp_path / folder).mkdir(exist_ok=True)
+        Image.fromarray(rgba).save(tmp_path / folder / f"{stem}.png")
+    bank = SpriteBank.from_folder(tmp_path)
+    with pytest.raises(CvkitError, match="too few objects that captions can tell apart"):
+        compose_scene(bank, 3, seed=0)
+    scene = compose_scene(bank, 2, seed=0)
+    assert sorted(s.noun for s in scene.sprites) == ["cat", "dog"]
+    plain = compose_scene(BANK.filter("creature"), 4, seed=3)
+    for a in plain.sprites:
+        assert sum(a.mention.matches(b) for b in plain.sprites) == 1
+
+
+def test_worlds_are_identical_across_processes():
+    import subprocess
+    import sys
+
+    code = ("import hashlib, random, numpy as np; random.seed({0}); np.random.seed({0});"
+            "from cvkit.core.sprites import SpriteBank, compose_scene, random_script, make_video;"
+            "b = SpriteBank.procedural(seed=1); s = compose_scene(b, 4, seed=2, background='photo');"
+            "c = make_video(random_script(b, seed=3), 'texture', 3);"
+            "print(hashlib.sha256(s.image.tobytes() + c.frames.tobytes() + c.audio.tobytes()"
+            " + (s.caption + c.caption).encode()).hexdigest())")
+    outs = {subprocess.run([sys.executable, "-c", code.format(k)], capture_output=True, text=True, check=True,
+                           env={**__import__("os").environ, "PYTHONHASHSEED": str(k)}).stdout for k in (1, 2)}
+    assert len(outs) == 1

@@ -6,15 +6,16 @@
 __all__ = ['SAMPLE_RATE', 'FPS', 'COLOURS', 'TEXTURES', 'SHAPES', 'CREATURES', 'SYMMETRIC', 'TUXPAINT_STAMPS', 'RELATIONS',
            'EVENT_KINDS', 'DIRECTIONS', 'Statement', 'NUMBER_WORDS', 'BACKGROUNDS', 'PHOTOS', 'MOVE_FRACTION',
            'JUMP_FRACTION', 'GROW', 'CONTRAST_KINDS', 'DATASET_KINDS', 'article', 'Sprite', 'Mention', 'shape_parts',
-           'texture_mask', 'dark', 'render_procedural', 'crop_to_mask', 'procedural_sound', 'SpriteBank', 'clean_name',
-           'read_caption', 'load_rgba', 'load_audio', 'Count', 'Exists', 'Relation', 'Action', 'Sequence', 'Not',
-           'verb_phrase', 'say', 'caption_text', 'LayoutRule', 'selects', 'Scene', 'paste', 'masks_and_boxes',
-           'layout_graph', 'make_background', 'scale_sprite', 'choose_objects', 'compose_scene', 'scene_statements',
-           'holds_in_scene', 'draw_scene', 'Event', 'Script', 'validate_script', 'progress', 'States', 'object_states',
-           'recolour', 'posed_image', 'Clip', 'render_frames', 'audio_track', 'action_of', 'event_matches',
-           'holds_in_script', 'clip_statements', 'narration', 'make_video', 'random_script', 'Contrast',
-           'contrast_captions', 'clip_strip', 'scene_example', 'clip_example', 'dataset_features', 'dataset_key',
-           'as_dataset']
+           'texture_mask', 'dark', 'render_procedural', 'crop_to_mask', 'procedural_sound', 'SpriteBank', 'short_noun',
+           'clean_name', 'read_caption', 'load_rgba', 'load_audio', 'Count', 'Exists', 'Relation', 'Action', 'Sequence',
+           'Not', 'verb_phrase', 'say', 'caption_text', 'LayoutRule', 'selects', 'check_seed', 'canvas_shape', 'Scene',
+           'paste', 'masks_and_boxes', 'layout_graph', 'make_background', 'scale_sprite', 'distinguishable',
+           'choose_objects', 'compose_scene', 'scene_statements', 'holds_in_scene', 'draw_scene', 'Event', 'Script',
+           'validate_script', 'progress', 'States', 'object_states', 'recolour', 'posed_image', 'Clip', 'render_frames',
+           'audio_track', 'colour_before', 'move_direction', 'action_of', 'event_matches', 'holds_in_script',
+           'clip_statements', 'narration', 'unobservable', 'make_video', 'random_script', 'Contrast',
+           'contrast_captions', 'clip_strip', 'scene_example', 'clip_example', 'dataset_features', 'row_seed',
+           'dataset_key', 'as_dataset']
 
 # %% ../../nbs/core/17_sprites.ipynb #s003
 import hashlib
@@ -32,7 +33,7 @@ from PIL import Image
 from skimage.draw import polygon2mask
 
 from .chapters import CvkitError
-from .claims import numpy_stream
+from .claims import numpy_stream, stream_seed
 from .data import data_root, dataset_dir, install_hint, is_installed
 
 # %% ../../nbs/core/17_sprites.ipynb #s005
@@ -74,8 +75,8 @@ class Sprite:
 
     @property
     def mention(self) -> "Mention":
-        "The fullest description a caption can give of this sprite."
-        return Mention(self.noun, self.colour, self.texture)
+        "How captions name this sprite: noun, colour and texture (a plain texture is not said, so not required)."
+        return Mention(self.noun, self.colour, None if self.texture == "plain" else self.texture)
 
     def __repr__(self) -> str:
         h, w = self.rgba.shape[:2]
@@ -90,18 +91,17 @@ class Mention:
     texture: str | None = None
 
     def words(self) -> str:
-        "'red striped triangle' (a plain texture is not said)."
-        parts = [self.colour, None if self.texture in (None, "plain") else self.texture, self.noun]
-        return " ".join(p for p in parts if p)
+        "'red striped triangle'; a word that is None is not said."
+        return " ".join(p for p in (self.colour, self.texture, self.noun) if p)
 
     def text(self, definite: bool = False) -> str:
         "'a red striped triangle', or 'the red striped triangle' when definite."
         words = self.words()
         return f"the {words}" if definite else f"{article(words)} {words}"
 
-    def matches(self, sprite: Sprite) -> bool:
-        "True when every word of the mention is true of the sprite."
-        return (self.noun == sprite.noun and self.colour in (None, sprite.colour)
+    def matches(self, sprite: Sprite, colour: str | None = None) -> bool:
+        "True when every word said is true of the sprite (whose colour is `colour` when given: it may have changed)."
+        return (self.noun == sprite.noun and self.colour in (None, colour or sprite.colour)
                 and self.texture in (None, sprite.texture))
 
 # %% ../../nbs/core/17_sprites.ipynb #s007
@@ -165,7 +165,7 @@ def shape_parts(noun: str, size: int) -> tuple[np.ndarray, np.ndarray]:
         return shell | foot, (spiral & ~shell) | _ellipse(s, 0.1 * s, 0.72 * s, 0.04 * s, 0.04 * s)
     raise CvkitError(f"unknown shape {noun!r}: expected one of {', '.join(SHAPES + CREATURES)}")
 
-
+# %% ../../nbs/core/17_sprites.ipynb #s009
 def texture_mask(texture: str, size: int) -> np.ndarray:
     "(size, size) bool: where the darker shade goes for a texture (none for 'plain')."
     y, x = np.mgrid[0:size, 0:size]
@@ -214,7 +214,7 @@ def crop_to_mask(rgba: np.ndarray) -> np.ndarray:
     out[out[..., 3] == 0] = 0
     return out
 
-
+# %% ../../nbs/core/17_sprites.ipynb #s011
 def procedural_sound(noun: str, texture: str, rng: np.random.Generator, seconds: float = 0.5) -> np.ndarray:
     "(n,) float32 at SAMPLE_RATE: a tone, pitch by noun, timbre by texture, with an attack and a decay."
     nouns = SHAPES + CREATURES
@@ -232,7 +232,7 @@ def procedural_sound(noun: str, texture: str, rng: np.random.Generator, seconds:
     envelope = np.minimum(1.0, t / 0.02) * np.exp(-3 * t)
     return (0.5 * wave * envelope).astype(np.float32)
 
-# %% ../../nbs/core/17_sprites.ipynb #s009
+# %% ../../nbs/core/17_sprites.ipynb #s013
 @dataclass(frozen=True)
 class SpriteBank:
     "An immutable collection of sprites, with filtering, lookup and an identity split."
@@ -310,7 +310,7 @@ class SpriteBank:
             rng = numpy_stream(seed, f"procedural {colour} {texture} {noun}")
             flip = noun in CREATURES and bool(rng.integers(2))
             stretch = 1.0 if noun in SYMMETRIC else float(rng.uniform(0.85, 1.15))
-            name = Mention(noun, colour, texture).words()
+            name = Mention(noun, colour, None if texture == "plain" else texture).words()
             sprites.append(Sprite(
                 name=name, category="creature" if noun in CREATURES else "shape",
                 rgba=render_procedural(noun, colour, texture, size, flip, stretch), caption=article(name) + " " + name,
@@ -324,7 +324,8 @@ class SpriteBank:
         if not is_installed("tuxpaint-stamps"):
             raise CvkitError(f"the Tux Paint stamps are not installed: {install_hint('tuxpaint-stamps')}")
         root = dataset_dir("tuxpaint-stamps") / TUXPAINT_STAMPS
-        bank = cls.from_folder(root, size=size, audio=audio, top_level_category=True, strict=False)
+        bank = cls.from_folder(root, size=size, audio=audio, top_level_category=True, strict=False,
+                               skip_suffix="_mirror")  # Tux Paint's mirrored copies of other stamps
         bank = SpriteBank(tuple(replace(s, source="tuxpaint") for s in bank.sprites), "tuxpaint")
         if categories is not None:
             bank = bank.filter(categories)
@@ -334,15 +335,18 @@ class SpriteBank:
 
     @classmethod
     def from_folder(cls, path: str | Path, size: int = 32, audio: bool = True, category: str | None = None,
-                    top_level_category: bool = False, limit: int | None = None, strict: bool = True) -> "SpriteBank":
+                    top_level_category: bool = False, limit: int | None = None, strict: bool = True,
+                    skip_suffix: str | None = None) -> "SpriteBank":
         """Every RGBA PNG under `path` (recursively). Optional next to `x.png`: `x.txt` (first line: the caption),
         `x.ogg`/`x.wav` (its sound), `x_desc.ogg` (a spoken description). The category is `category` when given, else
-        the PNG's folder (its first folder under `path` with `top_level_category`). A PNG without an alpha channel is
-        an error, or skipped when `strict` is False."""
+        the PNG's folder (its first folder under `path` with `top_level_category`). The noun captions use is the
+        caption when it is a short name ("A badger." → "badger"), else the file name. A PNG without an alpha channel
+        or that cannot be read is an error, or skipped when `strict` is False (an unreadable sound is then left out);
+        files whose stem ends with `skip_suffix` are skipped."""
         root = Path(path)
         if not root.is_dir():
             raise CvkitError(f"{root} is not a folder of RGBA PNG images")
-        files = sorted(root.rglob("*.png"))
+        files = sorted(f for f in root.rglob("*.png") if not (skip_suffix and f.stem.endswith(skip_suffix)))
         if not files:
             raise CvkitError(f"{root} holds no .png file")
         sprites, seen = [], set()
@@ -358,18 +362,23 @@ class SpriteBank:
                 continue
             if rgba is None:
                 continue  # fully opaque or empty once scaled: its alpha is not a mask
-            noun = clean_name(file.stem)
+            caption = read_caption(file.with_suffix(".txt"))
+            noun = short_noun(caption) or clean_name(file.stem)
             name = noun if noun not in seen else f"{noun} ({cat})"
             if name in seen:
                 continue
             seen.add(name)
-            caption = read_caption(file.with_suffix(".txt")) or f"{article(noun)} {noun}"
             sound = speech = None
             if audio:
-                sound = next((load_audio(p) for p in (file.with_suffix(".ogg"), file.with_suffix(".wav")) if p.exists()),
-                             None)
+                sounds = [p for p in (file.with_suffix(".ogg"), file.with_suffix(".wav")) if p.exists()]
                 desc = file.with_name(file.stem + "_desc.ogg")
-                speech = load_audio(desc) if desc.exists() else None
+                try:
+                    sound = load_audio(sounds[0]) if sounds else None
+                    speech = load_audio(desc) if desc.exists() else None
+                except CvkitError:
+                    if strict:
+                        raise
+            caption = caption or f"{article(noun)} {noun}"
             sprites.append(Sprite(name, cat, rgba, caption, noun, sound=sound, speech=speech, source="folder"))
             if limit is not None and len(sprites) >= limit:
                 break
@@ -377,8 +386,20 @@ class SpriteBank:
             raise CvkitError(f"{root}: no PNG with a usable alpha channel")
         return cls(tuple(sprites), "folder")
 
-
+# %% ../../nbs/core/17_sprites.ipynb #s015
 TUXPAINT_STAMPS = "usr/share/tuxpaint/stamps"
+
+
+def short_noun(caption: str | None, max_words: int = 3) -> str | None:
+    "The caption as a noun when it is a short plain name: 'A badger' → 'badger'; None for a sentence or a number."
+    if not caption:
+        return None
+    words = caption.replace("’", "'").split()
+    if words and words[0].lower() in ("a", "an", "the"):
+        words = words[1:]
+    if not 1 <= len(words) <= max_words or not all(w.replace("-", "").replace("'", "").isalpha() for w in words):
+        return None
+    return " ".join(words).lower()
 
 
 def clean_name(stem: str) -> str:
@@ -398,7 +419,11 @@ def read_caption(path: Path) -> str | None:
 def load_rgba(path: Path, size: int) -> np.ndarray | None:
     """An RGBA image scaled to at most `size` pixels a side, alpha made binary (≥ 128 → 255) and cropped to the mask;
     None when the image has no transparent pixel or nothing opaque is left. A PNG without alpha is an error."""
-    with Image.open(path) as im:
+    try:
+        im = Image.open(path)
+    except (OSError, ValueError) as e:  # PIL.UnidentifiedImageError is an OSError
+        raise CvkitError(f"{path} cannot be read as an image: {e}") from None
+    with im:
         has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
         if not has_alpha:
             raise CvkitError(f"{path} is a {im.mode} image without an alpha channel: sprites must be RGBA cut-outs "
@@ -418,14 +443,17 @@ def load_audio(path: Path) -> np.ndarray:
     import soundfile
     from scipy.signal import resample_poly
 
-    wave, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    try:
+        wave, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except (RuntimeError, OSError) as e:  # soundfile.LibsndfileError is a RuntimeError
+        raise CvkitError(f"{path} cannot be read as sound: {e}") from None
     wave = wave.mean(axis=1)
     if rate != SAMPLE_RATE:
         g = math.gcd(int(rate), SAMPLE_RATE)
         wave = resample_poly(wave, SAMPLE_RATE // g, int(rate) // g)
     return np.asarray(wave, np.float32)
 
-# %% ../../nbs/core/17_sprites.ipynb #s013
+# %% ../../nbs/core/17_sprites.ipynb #s019
 RELATIONS: tuple[str, ...] = ("left of", "above", "on the ground")
 EVENT_KINDS: tuple[str, ...] = ("appear", "disappear", "move", "jump", "grow", "shrink", "spin", "recolour")
 DIRECTIONS: tuple[str, ...] = ("left", "right", "up", "down")
@@ -434,6 +462,7 @@ DIRECTIONS: tuple[str, ...] = ("left", "right", "up", "down")
 @dataclass(frozen=True)
 class Count:
     n: int
+    in_all: bool = False  # clips: "in all", the objects seen at some time, not necessarily together
 
 
 @dataclass(frozen=True)
@@ -491,7 +520,7 @@ def say(statement: Statement) -> str:
     if isinstance(statement, Count):
         noun = "object" if statement.n == 1 else "objects"
         number = NUMBER_WORDS[statement.n] if statement.n < len(NUMBER_WORDS) else str(statement.n)
-        return f"{number} {noun}."
+        return f"{number} {noun}{' in all' if statement.in_all else ''}."
     if isinstance(statement, Exists):
         return f"There is {statement.what.text()}."
     if isinstance(statement, Relation):
@@ -521,7 +550,7 @@ def caption_text(statements: list[Statement] | tuple[Statement, ...]) -> str:
             return " ".join([head] + [say(s) for s in statements[n + 1:]])
     return " ".join(say(s) for s in statements)
 
-# %% ../../nbs/core/17_sprites.ipynb #s015
+# %% ../../nbs/core/17_sprites.ipynb #s021
 @dataclass(frozen=True)
 class LayoutRule:
     "A placement rule: `subject` is `relation` `other`; names, nouns or categories select the objects."
@@ -539,6 +568,21 @@ class LayoutRule:
 def selects(key: str, sprite: Sprite) -> bool:
     "Whether a rule or group key (a name, noun or category) selects a sprite."
     return key in (sprite.name, sprite.noun, sprite.category)
+
+
+def check_seed(seed: int) -> int:
+    "The seed, if it is a non-negative int; a clear error otherwise (random streams need one)."
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"a seed must be a non-negative int, got {seed!r}")
+    return int(seed)
+
+
+def canvas_shape(size: int | tuple[int, int]) -> tuple[int, int]:
+    "(H, W) from a side or a pair of ints, each at least 8 pixels."
+    pair = (size, size) if isinstance(size, (int, np.integer)) else tuple(size) if isinstance(size, (tuple, list)) else ()
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 8 for v in pair):
+        raise ValueError(f"size must be an int (the side) or a pair of ints (H, W), each at least 8, got {size!r}")
+    return int(pair[0]), int(pair[1])
 
 
 @dataclass(frozen=True)
@@ -570,7 +614,7 @@ class Scene:
             out[m] = i + 1
         return out
 
-# %% ../../nbs/core/17_sprites.ipynb #s017
+# %% ../../nbs/core/17_sprites.ipynb #s023
 def paste(canvas: np.ndarray, labels: np.ndarray, rgba: np.ndarray, x0: int, y0: int, index: int) -> None:
     """Draw `rgba` (h, w, 4) with its top-left corner at (x0, y0) into `canvas` (H, W, 3) uint8, in place, and write
     `index` into `labels` (H, W) int where it is opaque; parts outside the canvas are clipped."""
@@ -611,7 +655,7 @@ def layout_graph(boxes: np.ndarray, visible: np.ndarray, height: int, ground: in
             edges.append((i, "on the ground", -1))
     return tuple(edges)
 
-# %% ../../nbs/core/17_sprites.ipynb #s019
+# %% ../../nbs/core/17_sprites.ipynb #s025
 BACKGROUNDS: tuple[str, ...] = ("plain", "texture", "photo")
 PHOTOS: tuple[str, ...] = ("astronaut", "coffee", "chelsea", "rocket", "grass", "gravel", "brick", "camera")
 
@@ -656,34 +700,43 @@ def scale_sprite(rgba: np.ndarray, factor: float) -> np.ndarray:
     out[~opaque] = 0
     return out
 
-# %% ../../nbs/core/17_sprites.ipynb #s020
+# %% ../../nbs/core/17_sprites.ipynb #s026
+def distinguishable(sprite: Sprite, chosen: list[Sprite]) -> bool:
+    "Whether no mention of the sprite and of an already chosen one could name the other ('a pear' and 'a pear')."
+    return all(s is not sprite and not sprite.mention.matches(s) and not s.mention.matches(sprite) for s in chosen)
+
+
 def choose_objects(bank: SpriteBank, n: int, rng: np.random.Generator,
                    groups: tuple[tuple[str, ...], ...] = ()) -> list[Sprite]:
-    """n distinct sprites with distinct descriptions. With co-occurrence groups, whole groups are drawn first (one
-    sprite per member key), then the rest from sprites that no group selects."""
-    if n < 1:
-        raise CvkitError(f"a scene needs at least one object, got {n}")
+    """n sprites that captions can tell apart (one at a time, each checked against those already chosen). With
+    co-occurrence groups, whole groups are drawn first (one sprite per member key), then the rest from sprites that
+    no group selects."""
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise CvkitError(f"the number of objects must be a positive int, got {n!r}")
+    for group in groups:
+        for key in group:
+            if not any(selects(key, s) for s in bank):
+                raise CvkitError(f"co-occurrence group {group}: no sprite in the bank is named, or is a, {key!r}")
     chosen: list[Sprite] = []
-
-    def fresh(candidates: list[Sprite]) -> list[Sprite]:
-        return [s for s in candidates if s not in chosen and all(s.mention != c.mention for c in chosen)]
-
     for g in rng.permutation(len(groups)):
         group = groups[int(g)]
         if len(chosen) + len(group) > n:
             continue
         picks: list[Sprite] = []
         for key in group:
-            options = [s for s in fresh(list(bank)) if selects(key, s) and s not in picks]
+            options = [s for s in bank if selects(key, s) and distinguishable(s, chosen + picks)]
             if not options:
-                raise CvkitError(f"co-occurrence group {group}: no sprite in the bank matches {key!r}")
+                break
             picks.append(options[int(rng.integers(len(options)))])
-        chosen.extend(picks)
-    rest = [s for s in fresh(list(bank)) if not any(selects(k, s) for g in groups for k in g)]
-    need = n - len(chosen)
-    if need > len(rest):
-        raise CvkitError(f"the bank has too few distinct objects for {n} per scene")
-    chosen.extend(rest[int(i)] for i in rng.choice(len(rest), size=need, replace=False))
+        if len(picks) == len(group):
+            chosen.extend(picks)
+    in_groups = [s for s in bank if any(selects(k, s) for g in groups for k in g)]
+    while len(chosen) < n:
+        options = [s for s in bank if s not in in_groups and distinguishable(s, chosen)]
+        if not options:
+            raise CvkitError(f"the bank has too few objects that captions can tell apart for {n} per scene "
+                             f"(it has {len(bank)} sprites)")
+        chosen.append(options[int(rng.integers(len(options)))])
     return chosen
 
 
@@ -707,7 +760,7 @@ def _rules_hold(rules: tuple[LayoutRule, ...], sprites: list[Sprite], boxes: lis
                     return False
     return True
 
-
+# %% ../../nbs/core/17_sprites.ipynb #s028
 def compose_scene(
     bank: SpriteBank,
     n_objects: int = 3,
@@ -722,10 +775,18 @@ def compose_scene(
     max_tries: int = 200,
 ) -> Scene:
     "A scene of `n_objects` sprites with visible masks, tight boxes, a layout graph and a caption true of the image."
-    H, W = (size, size) if isinstance(size, int) else size
+    H, W = canvas_shape(size)
+    check_seed(seed)
     if not 0 <= occlusion < 1:
         raise ValueError(f"occlusion must be in [0, 1), got {occlusion}")
+    if not (len(scale) == 2 and 0 < scale[0] <= scale[1]):
+        raise ValueError(f"scale must be a range (low, high) with 0 < low <= high, got {scale}")
     rules, groups = tuple(rules), tuple(tuple(g) for g in groups)
+    for rule in rules:
+        for key in (rule.subject, rule.other):
+            if key is not None and not any(selects(key, s) for s in bank):
+                raise CvkitError(f"layout rule {rule.subject!r} {rule.relation} {rule.other or ''}: no sprite in the "
+                                 f"bank is named, or is a, {key!r} (keys are names, nouns or categories)")
     ground = max(2, H // 8)
     rng = numpy_stream(seed, "scene")
     chosen = choose_objects(bank, n_objects, rng, groups)
@@ -784,13 +845,12 @@ def scene_statements(sprites: list[Sprite], graph: tuple[tuple[int, str, int], .
                      n_relations: int = 2) -> list[Statement]:
     "The caption of a scene: the count, each object, and up to `n_relations` facts drawn from the layout graph."
     statements: list[Statement] = [Count(len(sprites))] + [Exists(s.mention) for s in sprites]
-    facts = [e for e in graph if e[1] != "on the ground" or len(graph) < 3]
-    for e in (facts[int(i)] for i in rng.permutation(len(facts))[:n_relations]):
+    for e in (graph[int(i)] for i in rng.permutation(len(graph))[:n_relations]):
         other = None if e[2] < 0 else sprites[e[2]].mention
         statements.append(Relation(sprites[e[0]].mention, e[1], other))
     return statements
 
-# %% ../../nbs/core/17_sprites.ipynb #s022
+# %% ../../nbs/core/17_sprites.ipynb #s030
 def holds_in_scene(statement: Statement, scene: Scene) -> tuple[bool, str]:
     "Whether a statement is true of a scene, and why (or why not)."
     if isinstance(statement, Count):
@@ -808,7 +868,7 @@ def holds_in_scene(statement: Statement, scene: Scene) -> tuple[bool, str]:
             "" if statement.other is None else f" a {statement.other.words()}")
     raise CvkitError(f"{type(statement).__name__} statements describe clips, not scenes")
 
-# %% ../../nbs/core/17_sprites.ipynb #s025
+# %% ../../nbs/core/17_sprites.ipynb #s033
 def draw_scene(scene: Scene, ax, boxes: bool = True, caption: bool = True, width: int = 34) -> None:
     "Draw a scene into a matplotlib axis, with its boxes and a wrapped caption as the title."
     import textwrap
@@ -824,7 +884,7 @@ def draw_scene(scene: Scene, ax, boxes: bool = True, caption: bool = True, width
         ax.set_title("\n".join(textwrap.wrap(scene.caption, width)), fontsize=6)
     ax.axis("off")
 
-# %% ../../nbs/core/17_sprites.ipynb #s028
+# %% ../../nbs/core/17_sprites.ipynb #s036
 MOVE_FRACTION: float = 0.3  # a move covers this fraction of the canvas side
 JUMP_FRACTION: float = 0.25  # a jump rises this fraction of the canvas height
 GROW: float = 1.5  # grow multiplies the scale by this, shrink divides by it
@@ -853,10 +913,15 @@ class Script:
 
 
 def validate_script(script: Script) -> None:
-    "Clear errors for a script that cannot be rendered: bad objects, kinds, spans, directions or colours."
-    n = len(script.sprites)
+    """Clear errors for a script that cannot be rendered or captioned: bad objects, kinds, spans, directions or
+    colours; overlapping events (the world plays one event at a time, so "then" is always well defined); events of
+    an object before it appears or after it disappears; a sprite too large for the canvas."""
+    n, S = len(script.sprites), script.size
     if n == 0:
         raise CvkitError("a script needs at least one sprite")
+    if not isinstance(script.n_frames, (int, np.integer)) or script.n_frames < 1:
+        raise CvkitError(f"a clip needs at least one frame, got n_frames={script.n_frames!r}")
+    canvas_shape(S)
     if len(script.starts) != n:
         raise CvkitError(f"the script has {n} sprites but {len(script.starts)} starting positions")
     for k, e in enumerate(script.events):
@@ -868,7 +933,9 @@ def validate_script(script: Script) -> None:
         if not 0 <= e.start < e.end <= script.n_frames:
             raise CvkitError(f"{where}: span [{e.start}, {e.end}) is not inside the clip's {script.n_frames} frames")
         if e.kind == "move":
-            if e.target is not None and not (0 <= e.target < n and e.target != e.obj):
+            if e.target is not None and e.target == e.obj:
+                raise CvkitError(f"{where}: an object cannot move towards itself")
+            if e.target is not None and not 0 <= e.target < n:
                 raise CvkitError(f"{where} moves towards object {e.target}, which is absent from the script")
             if e.target is None and e.direction not in DIRECTIONS:
                 raise CvkitError(f"{where}: direction must be one of {', '.join(DIRECTIONS)}, got {e.direction!r}")
@@ -878,6 +945,36 @@ def validate_script(script: Script) -> None:
                                  f"({script.sprites[e.obj].name!r} is from {script.sprites[e.obj].source})")
             if e.colour not in COLOURS:
                 raise CvkitError(f"{where}: unknown colour {e.colour!r}; expected one of {', '.join(COLOURS)}")
+    timeline = sorted(enumerate(script.events), key=lambda ke: ke[1].start)
+    for (k1, a), (k2, b) in zip(timeline, timeline[1:]):
+        if b.start < a.end:
+            raise CvkitError(f"events {k1} ({a.kind}, frames {a.start}–{a.end - 1}) and {k2} ({b.kind}, frames "
+                             f"{b.start}–{b.end - 1}) overlap: the world plays one event at a time")
+    colours = [s.colour for s in script.sprites]
+    for i in range(n):
+        mine = [(k, e) for k, e in timeline if i in (e.obj, e.target)]
+        appear = [e for _, e in mine if e.kind == "appear" and e.obj == i]
+        gone = [e for _, e in mine if e.kind == "disappear" and e.obj == i]
+        if len(appear) > 1 or len(gone) > 1:
+            raise CvkitError(f"object {i} ({script.sprites[i].name}) appears or disappears more than once")
+        for k, e in mine:
+            if appear and e.start < appear[0].start:
+                raise CvkitError(f"event {k} ({e.kind}) involves object {i} before it appears (frame {appear[0].start})")
+            if gone and e is not gone[0] and e.start >= gone[0].end - 1:
+                raise CvkitError(f"event {k} ({e.kind}) involves object {i} after it disappears "
+                                 f"(frame {gone[0].end - 1})")
+            if e.kind == "recolour" and e.obj == i:
+                if e.colour == colours[i]:
+                    raise CvkitError(f"event {k} (recolour): object {i} is already {e.colour}")
+                colours[i] = e.colour
+    for i, sprite in enumerate(script.sprites):
+        steps = np.cumsum([0] + [1 if e.kind == "grow" else -1 for _, e in timeline
+                                 if e.obj == i and e.kind in ("grow", "shrink")])
+        turns = any(e.kind == "spin" and e.obj == i for e in script.events)
+        side = max(sprite.rgba.shape[:2]) * GROW ** max(0, int(steps.max())) * (math.sqrt(2) if turns else 1.0)
+        if side > S:
+            raise CvkitError(f"sprite {sprite.name!r} needs up to {side:.0f} px (scaled and turned), more than the "
+                             f"{S}-px canvas: use a smaller sprite bank size or a bigger canvas")
 
 
 def progress(t: int, event: Event) -> float:
@@ -896,7 +993,7 @@ class States:
     colour: np.ndarray  # object dtype: colour name or None
     acting: np.ndarray  # bool: inside one of the object's events
 
-
+# %% ../../nbs/core/17_sprites.ipynb #s038
 def object_states(script: Script) -> States:
     "Simulate the script frame by frame (events applied in start order; a move towards uses the target's position)."
     validate_script(script)
@@ -941,7 +1038,7 @@ def object_states(script: Script) -> States:
             colour[after, i] = e.colour
     return States(visible, x, y - lift, scale, angle, colour, acting)
 
-# %% ../../nbs/core/17_sprites.ipynb #s030
+# %% ../../nbs/core/17_sprites.ipynb #s040
 def recolour(rgba: np.ndarray, old: str, new: str) -> np.ndarray:
     "A procedural sprite's image with colour `old` replaced by `new` (its texture shade too); detail pixels kept."
     out = rgba.copy()
@@ -968,6 +1065,7 @@ class Clip:
     masks: np.ndarray  # (T, N, H, W) bool, visible after occlusion
     boxes: np.ndarray  # (T, N, 4) int, tight (x0, y0, x1, y1), zeros where the object is not visible
     states: States
+    areas: np.ndarray  # (T, N) int: pixels of each object's whole posed image (0 when the script hides it)
     audio: np.ndarray  # (T * SAMPLE_RATE // FPS,) float32
     sounding: np.ndarray  # (T, N) bool: whose sound is in the track at each frame
     statements: tuple[Statement, ...]  # the clip caption's statements
@@ -979,13 +1077,16 @@ class Clip:
         return self.script.events
 
 
-def render_frames(script: Script, states: States, background: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "Frames (T, 3, H, W), visible masks (T, N, H, W) and tight boxes (T, N, 4) of a script's states."
+def render_frames(script: Script, states: States,
+                  background: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Frames (T, 3, H, W), visible masks (T, N, H, W), tight boxes (T, N, 4) and whole-object areas (T, N) of a
+    script's states (the areas count the posed image's pixels, before occlusion and the canvas edge cut them)."""
     T, N = states.visible.shape
     H, W = background.shape[:2]
     frames = np.empty((T, 3, H, W), np.uint8)
     masks = np.zeros((T, N, H, W), bool)
     boxes = np.zeros((T, N, 4), np.int64)
+    areas = np.zeros((T, N), np.int64)
     cache: dict[tuple, np.ndarray] = {}
     for t in range(T):
         canvas, labels = background.copy(), np.full((H, W), -1, np.int64)
@@ -996,20 +1097,23 @@ def render_frames(script: Script, states: States, background: np.ndarray) -> tup
             if key not in cache:
                 cache[key] = posed_image(sprite, *key[1:])
             im = cache[key]
+            areas[t, i] = int((im[..., 3] > 0).sum())
             h, w = im.shape[:2]
             paste(canvas, labels, im, int(round(states.x[t, i] - w / 2)), int(round(states.y[t, i] - h / 2)), i)
         frames[t] = canvas.transpose(2, 0, 1)
         masks[t], boxes[t] = masks_and_boxes(labels, N)
-    return frames, masks, boxes
+    return frames, masks, boxes, areas
 
-# %% ../../nbs/core/17_sprites.ipynb #s032
-def audio_track(script: Script, states: States, mode: str = "visible") -> tuple[np.ndarray, np.ndarray]:
-    "The mixed track (T · SAMPLE_RATE // FPS,) float32 and who sounds at each frame (T, N) bool."
+# %% ../../nbs/core/17_sprites.ipynb #s042
+def audio_track(script: Script, states: States, on_screen: np.ndarray,
+                mode: str = "visible") -> tuple[np.ndarray, np.ndarray]:
+    """The mixed track (T · SAMPLE_RATE // FPS,) float32 and who sounds at each frame (T, N) bool; `on_screen`
+    (T, N) bool says which objects have visible pixels in each frame."""
     if mode not in ("visible", "acting"):
         raise CvkitError(f"audio mode must be 'visible' or 'acting', got {mode!r}")
     T, N = states.visible.shape
     per_frame = SAMPLE_RATE // FPS
-    active = states.visible if mode == "visible" else states.acting & states.visible
+    active = on_screen if mode == "visible" else states.acting & on_screen
     sounding = active & np.array([s.sound is not None and s.sound.size > 0 for s in script.sprites])[None]
     track = np.zeros(T * per_frame, np.float32)
     for i, sprite in enumerate(script.sprites):
@@ -1028,52 +1132,80 @@ def audio_track(script: Script, states: States, mode: str = "visible") -> tuple[
     peak = float(np.abs(track).max()) if track.size else 0.0
     return (track / peak if peak > 1.0 else track), sounding
 
-# %% ../../nbs/core/17_sprites.ipynb #s034
-def action_of(event: Event, sprites: tuple[Sprite, ...]) -> Action:
-    "The Action statement that describes an event."
-    target = None if event.target is None else sprites[event.target].mention
+# %% ../../nbs/core/17_sprites.ipynb #s044
+def colour_before(script: Script, states: States, obj: int, frame: int) -> str | None:
+    "The object's colour just before `frame` (its own colour at frame 0): how a caption names it then."
+    return states.colour[frame - 1, obj] if frame > 0 else script.sprites[obj].colour
+
+
+def move_direction(event: Event, states: States, min_pixels: float = 4.0) -> str:
+    """The direction a move reads as in the frames: the dominant axis of its displacement from just before it to its
+    last frame ("left", "right", "up", "down"), or "" when it travels less than `min_pixels`."""
+    before = max(event.start - 1, 0)
+    dx = states.x[event.end - 1, event.obj] - states.x[before, event.obj]
+    dy = states.y[event.end - 1, event.obj] - states.y[before, event.obj]
+    if max(abs(dx), abs(dy)) < min_pixels:
+        return ""
+    if abs(dx) >= abs(dy):
+        return "right" if dx > 0 else "left"
+    return "down" if dy > 0 else "up"
+
+
+def action_of(event: Event, script: Script, states: States) -> Action:
+    "The Action statement that describes an event, naming objects by their colour just before it."
+    sprites = script.sprites
+    subject = replace(sprites[event.obj].mention, colour=colour_before(script, states, event.obj, event.start))
+    if event.kind == "move" and event.target is not None:
+        target = replace(sprites[event.target].mention, colour=colour_before(script, states, event.target, event.start))
+        return Action(subject, "move", "", target)
     detail = event.direction if event.kind == "move" else (event.colour if event.kind == "recolour" else "")
-    return Action(sprites[event.obj].mention, event.kind, detail if target is None else "", target)
+    return Action(subject, event.kind, detail)
 
 
-def event_matches(action: Action, event: Event, sprites: tuple[Sprite, ...]) -> bool:
-    "Whether an event is an instance of an action statement (subject, kind, direction, colour or target)."
-    if event.kind != action.kind or not action.subject.matches(sprites[event.obj]):
+def event_matches(action: Action, event: Event, script: Script, states: States) -> bool:
+    """Whether an event is an instance of an action statement. Objects are matched with their colour just before the
+    event; "moves left" matches any move that reads as leftward (a move towards an object on the left included)."""
+    sprites = script.sprites
+    if event.kind != action.kind or not action.subject.matches(sprites[event.obj],
+                                                               colour_before(script, states, event.obj, event.start)):
         return False
-    if action.target is not None:
-        return event.target is not None and action.target.matches(sprites[event.target])
     if event.kind == "move":
-        return event.target is None and event.direction == action.detail
+        if action.target is not None:
+            return event.target is not None and action.target.matches(
+                sprites[event.target], colour_before(script, states, event.target, event.start))
+        return move_direction(event, states) == action.detail
     if event.kind == "recolour":
         return event.colour == action.detail
     return True
 
-
-def holds_in_script(statement: Statement, script: Script) -> tuple[bool, str]:
-    "Whether a statement is true of a script, and why (or why not)."
+# %% ../../nbs/core/17_sprites.ipynb #s046
+def holds_in_script(statement: Statement, script: Script, states: States | None = None) -> tuple[bool, str]:
+    "Whether a statement is true of a script, and why (or why not); pass `states` to avoid simulating it again."
+    states = object_states(script) if states is None else states
     sprites, events = script.sprites, script.events
     if isinstance(statement, Count):
-        n = len(sprites)
-        return n == statement.n, f"the clip has {n} object{'s' * (n != 1)}"
+        n = int(states.visible.any(axis=0).sum())
+        return n == statement.n, f"the clip shows {n} object{'s' * (n != 1)} in all"
     if isinstance(statement, Exists):
-        found = [s.name for s in sprites if statement.what.matches(s)]
+        found = [s.name for i, s in enumerate(sprites)
+                 if any(statement.what.matches(s, c) for c in set(states.colour[states.visible[:, i], i]))]
         return bool(found), (f"{found[0]} is in the clip" if found else f"no {statement.what.words()} in the clip")
     if isinstance(statement, Action):
-        hits = [e for e in events if event_matches(statement, e, sprites)]
+        hits = [e for e in events if event_matches(statement, e, script, states)]
         if hits:
             return True, f"{sprites[hits[0].obj].name} {verb_phrase(statement)} (frames {hits[0].start}–{hits[0].end - 1})"
-        if not any(statement.subject.matches(s) for s in sprites):
+        if not holds_in_script(Exists(statement.subject), script, states)[0]:
             return False, f"no {statement.subject.words()} in the clip"
         return False, f"no {statement.subject.words()} {verb_phrase(statement)} in the clip"
     if isinstance(statement, Not):
-        inner, why = holds_in_script(statement.inner, script)
+        inner, why = holds_in_script(statement.inner, script, states)
         return not inner, why
     if isinstance(statement, Sequence):
         previous_end = 0
         for k, action in enumerate(statement.actions):
-            later = [e for e in events if event_matches(action, e, sprites) and e.start >= previous_end]
+            later = [e for e in events if event_matches(action, e, script, states) and e.start >= previous_end]
             if not later:
-                ok, why = holds_in_script(action, script)
+                ok, why = holds_in_script(action, script, states)
                 if not ok:
                     return False, why
                 before = statement.actions[k - 1]
@@ -1085,78 +1217,117 @@ def holds_in_script(statement: Statement, script: Script) -> tuple[bool, str]:
     raise CvkitError(f"{type(statement).__name__} statements describe scenes, not clips")
 
 
-def clip_statements(script: Script) -> list[Statement]:
-    "The clip caption: the count, then every event in start order as one sequence."
-    events = sorted(script.events, key=lambda e: (e.start, e.obj))
-    statements: list[Statement] = [Count(len(script.sprites))]
+def clip_statements(script: Script, states: States | None = None) -> list[Statement]:
+    "The clip caption: the number of objects in all, then every event in start order as one sequence."
+    states = object_states(script) if states is None else states
+    events = sorted(script.events, key=lambda e: e.start)
+    statements: list[Statement] = [Count(int(states.visible.any(axis=0).sum()), in_all=True)]
     if events:
-        statements.append(Sequence(tuple(action_of(e, script.sprites) for e in events)))
+        statements.append(Sequence(tuple(action_of(e, script, states) for e in events)))
     return statements
 
 
-def narration(script: Script) -> tuple[tuple[int, str], ...]:
+def narration(script: Script, states: States | None = None) -> tuple[tuple[int, str], ...]:
     "(frame, sentence) for each event at its start: 'The red star jumps.'"
+    states = object_states(script) if states is None else states
     lines = []
-    for e in sorted(script.events, key=lambda e: (e.start, e.obj)):
-        action = action_of(e, script.sprites)
+    for e in sorted(script.events, key=lambda e: e.start):
+        action = action_of(e, script, states)
         lines.append((e.start, f"{action.subject.text(definite=True).capitalize()} {verb_phrase(action)}."))
     return tuple(lines)
 
+# %% ../../nbs/core/17_sprites.ipynb #s048
+def unobservable(script: Script, states: States, masks: np.ndarray, areas: np.ndarray,
+                 min_visible: float = 0.5) -> list[str]:
+    """What the frames would not show: an event whose object is less than `min_visible` visible (hidden by another
+    object, or off the canvas) on a frame of its span, a spin whose turned images all look like the unturned one,
+    or an object never seen. Empty when every caption statement can be seen in the frames."""
+    problems = []
+    seen = masks.sum(axis=(2, 3))  # (T, N) visible pixels
+    for k, e in enumerate(script.events):
+        frames = range(e.start, e.end - 1) if e.kind == "disappear" else range(e.start, e.end)
+        for t in frames:
+            if seen[t, e.obj] < min_visible * areas[t, e.obj]:
+                problems.append(f"event {k} ({e.kind}): object {e.obj} is {seen[t, e.obj]}/{areas[t, e.obj]} px "
+                                f"visible on frame {t}")
+                break
+        if e.kind == "spin":
+            sprite = script.sprites[e.obj]
+            rest = posed_image(sprite, float(states.scale[e.start, e.obj]), 0.0, states.colour[e.start, e.obj])
+            turned = [posed_image(sprite, float(states.scale[t, e.obj]), float(states.angle[t, e.obj]),
+                                  states.colour[t, e.obj]) for t in range(e.start, e.end - 1)]
+            if all(im.shape == rest.shape and np.array_equal(im, rest) for im in turned):
+                problems.append(f"event {k} (spin): {sprite.name} looks the same at every angle shown")
+        if e.kind == "move" and e.target is None and move_direction(e, states) != e.direction:
+            problems.append(f"event {k} (move {e.direction}): the object barely moves")
+    for i, sprite in enumerate(script.sprites):
+        if not (seen[:, i] >= min_visible * np.maximum(areas[:, i], 1)).any():
+            problems.append(f"object {i} ({sprite.name}) is never clearly visible")
+    return problems
 
-def make_video(script: Script, background: str = "plain", seed: int = 0, audio: str = "visible") -> Clip:
-    "Render a script: frames (T, 3, H, W), masks, boxes, events, caption, narration and an audio track."
+
+def make_video(script: Script, background: str = "plain", seed: int = 0, audio: str = "visible",
+               strict: bool = True) -> Clip:
+    """Render a script: frames (T, 3, H, W), masks, boxes, events, caption, narration and an audio track. With
+    `strict`, a script whose events the frames would not show (see `unobservable`) is an error: its captions would be
+    true of the script but not of the video."""
+    check_seed(seed)
     states = object_states(script)
     bg = make_background(background, script.size, script.size, numpy_stream(seed, "clip background"))
-    frames, masks, boxes = render_frames(script, states, bg)
-    track, sounding = audio_track(script, states, audio)
-    statements = clip_statements(script)
-    return Clip(script, frames, masks, boxes, states, track, sounding, tuple(statements), caption_text(statements),
-                narration(script))
+    frames, masks, boxes, areas = render_frames(script, states, bg)
+    problems = unobservable(script, states, masks, areas)
+    if strict and problems:
+        raise CvkitError("the frames would not show what the caption says: " + "; ".join(problems[:3]) +
+                         " (move the objects apart or inside the canvas, or pass strict=False)")
+    track, sounding = audio_track(script, states, masks.any(axis=(2, 3)), audio)
+    statements = clip_statements(script, states)
+    return Clip(script, frames, masks, boxes, states, areas, track, sounding, tuple(statements),
+                caption_text(statements), narration(script, states))
 
-# %% ../../nbs/core/17_sprites.ipynb #s036
-def random_script(
-    bank: SpriteBank,
-    seed: int = 0,
-    n_objects: int | tuple[int, int] = (2, 3),  # a number, or an inclusive range drawn from
-    n_events: int | tuple[int, int] = (2, 4),
-    n_frames: int = 16,
-    size: int = 64,
-    kinds: tuple[str, ...] = EVENT_KINDS,
-) -> Script:
-    "A random script drawn from the grammar above; the same seed gives the same script."
-    rng = numpy_stream(seed, "script")
-    draw = lambda r: int(r) if isinstance(r, int) else int(rng.integers(r[0], r[1] + 1))
-    n_obj, n_ev = draw(n_objects), draw(n_events)
-    if n_ev * 2 > n_frames:
-        raise CvkitError(f"{n_ev} events need at least {2 * n_ev} frames (two per event), got {n_frames}")
-    sprites = choose_objects(bank, n_obj, rng)
-    fit = [scale_sprite(s.rgba, 1.0).shape for s in sprites]
-    if any(max(h, w) * 2 > size for h, w, _ in fit):
-        raise CvkitError(f"sprites of up to {max(max(h, w) for h, w, _ in fit)} px are too large for a {size}-px clip "
-                         "(they must fit twice across it): use a smaller bank size or a bigger canvas")
-    cells = rng.permutation(9)[:n_obj]
-    starts = tuple((float(size * (0.2 + 0.3 * (c % 3)) + rng.uniform(-2, 2)),
-                    float(size * (0.2 + 0.3 * (c // 3)) + rng.uniform(-2, 2))) for c in cells)
-    slot = n_frames // n_ev
+# %% ../../nbs/core/17_sprites.ipynb #s050
+def _draw_count(value: int | tuple[int, int], rng: np.random.Generator, what: str, low: int) -> int:
+    "A number, or one drawn from an inclusive range; at least `low`."
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        lo = hi = int(value)
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, (int, np.integer)) for v in value):
+        lo, hi = int(value[0]), int(value[1])
+    else:
+        raise ValueError(f"{what} must be an int or an inclusive range (low, high), got {value!r}")
+    if not low <= lo <= hi:
+        raise ValueError(f"{what} must be at least {low} (and low <= high), got {value!r}")
+    return int(rng.integers(lo, hi + 1))
+
+
+def _draft_script(sprites: list[Sprite], n_ev: int, n_frames: int, size: int, kinds: tuple[str, ...],
+                  rng: np.random.Generator) -> Script:
+    "One draft of the grammar: starting grid, then one event per slot (see the rules above)."
+    n_obj = len(sprites)
+    g = max(3, math.ceil(math.sqrt(n_obj)))
+    cells = rng.permutation(g * g)[:n_obj]
+    starts = tuple((float(size * (0.2 + 0.6 * (c % g) / (g - 1)) + rng.uniform(-2, 2)),
+                    float(size * (0.2 + 0.6 * (c // g) / (g - 1)) + rng.uniform(-2, 2))) for c in cells)
+    fit = [s.rgba.shape[:2] for s in sprites]
+    slot = n_frames // n_ev if n_ev else n_frames
     events: list[Event] = []
     pos = [list(p) for p in starts]
     scale = [1.0] * n_obj
-    state = ["new"] * n_obj  # "new" (may still appear), "shown", "gone"
+    colour = [s.colour for s in sprites]
+    gone = [False] * n_obj
     used: set[tuple] = set()
     involved: set[int] = set()  # objects already in an event (as actor or target): too late for them to appear
+    step = MOVE_FRACTION * size
     for k in range(n_ev):
-        lo = k * slot
         length = int(rng.integers(2, slot + 1))
-        start = lo + int(rng.integers(0, slot - length + 1))
+        start = k * slot + int(rng.integers(0, slot - length + 1))
         options = []
         for i, s in enumerate(sprites):
-            if state[i] == "gone":
+            if gone[i]:
                 continue
             h, w = fit[i][0] * scale[i], fit[i][1] * scale[i]
             for kind in kinds:
-                if kind == "appear" and (state[i] != "new" or i in involved):
+                if kind == "appear" and i in involved:
                     continue
-                if kind == "spin" and s.noun in SYMMETRIC:
+                if kind == "spin" and (s.noun in SYMMETRIC or length < 3 or max(h, w) * math.sqrt(2) > 0.9 * size):
                     continue
                 if kind == "recolour" and s.colour is None:
                     continue
@@ -1164,29 +1335,28 @@ def random_script(
                     continue
                 if kind == "shrink" and min(h, w) / GROW < 6:
                     continue
+                if kind == "jump" and pos[i][1] - JUMP_FRACTION * size - h / 2 < 0:
+                    continue
                 if kind == "move":
-                    step = MOVE_FRACTION * size
-                    room = {"left": pos[i][0] - step - w, "right": size - pos[i][0] - step - w,
-                            "up": pos[i][1] - step - h, "down": size - pos[i][1] - step - h}
+                    room = {"left": pos[i][0] - step - w / 2, "right": size - pos[i][0] - step - w / 2,
+                            "up": pos[i][1] - step - h / 2, "down": size - pos[i][1] - step - h / 2}
                     options += [(i, kind, d, None) for d, r in room.items() if r >= 0 and (i, kind, d) not in used]
                     options += [(i, kind, "", j) for j in range(n_obj)
-                                if j != i and state[j] != "gone" and (i, kind, j) not in used]
-                    continue
-                if kind == "jump" and pos[i][1] - JUMP_FRACTION * size - h / 2 < 0:
+                                if j != i and not gone[j] and (i, kind, j) not in used]
                     continue
                 if (i, kind, "") not in used:
                     options.append((i, kind, "", None))
         if not options:
             break
         i, kind, direction, target = options[int(rng.integers(len(options)))]
-        colour = ""
+        new_colour = ""
         if kind == "recolour":
-            choices = [c for c in COLOURS if c != sprites[i].colour and all(e.colour != c for e in events if e.obj == i)]
-            colour = choices[int(rng.integers(len(choices)))]
-        events.append(Event(kind, i, start, start + length, direction, target, colour))
+            choices = [c for c in COLOURS if c != colour[i]]
+            new_colour = choices[int(rng.integers(len(choices)))]
+            colour[i] = new_colour
+        events.append(Event(kind, i, start, start + length, direction, target, new_colour))
         used.add((i, kind, direction if target is None else target))
         involved.update({i} if target is None else {i, target})
-        step = MOVE_FRACTION * size
         if kind == "move" and target is None:
             dx, dy = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}[direction]
             pos[i] = [pos[i][0] + dx * step, pos[i][1] + dy * step]
@@ -1196,10 +1366,49 @@ def random_script(
             dist = min(step, 0.6 * norm)
             pos[i] = [pos[i][0] + vx / norm * dist, pos[i][1] + vy / norm * dist]
         scale[i] *= GROW if kind == "grow" else (1 / GROW if kind == "shrink" else 1)
-        state[i] = {"appear": "shown", "disappear": "gone"}.get(kind, "shown" if state[i] == "shown" else state[i])
+        gone[i] = gone[i] or kind == "disappear"
     return Script(tuple(sprites), starts, tuple(events), n_frames, size)
 
-# %% ../../nbs/core/17_sprites.ipynb #s040
+
+def random_script(
+    bank: SpriteBank,
+    seed: int = 0,
+    n_objects: int | tuple[int, int] = (2, 3),  # a number, or an inclusive range drawn from
+    n_events: int | tuple[int, int] = (2, 4),  # the same; fewer happen when the grammar runs out of options
+    n_frames: int = 16,
+    size: int = 64,
+    kinds: tuple[str, ...] = EVENT_KINDS,
+    max_tries: int = 50,
+) -> Script:
+    """A random script drawn from the grammar above, redrawn until the frames show every event (`unobservable` is
+    empty); the same seed gives the same script."""
+    check_seed(seed)
+    canvas_shape(size)
+    unknown = [k for k in kinds if k not in EVENT_KINDS]
+    if unknown or not kinds:
+        raise CvkitError(f"kinds must be some of {', '.join(EVENT_KINDS)}, got {kinds!r}")
+    rng = numpy_stream(seed, "script")
+    n_obj = _draw_count(n_objects, rng, "n_objects", 1)
+    n_ev = _draw_count(n_events, rng, "n_events", 0)
+    if n_ev * 2 > n_frames:
+        raise CvkitError(f"{n_ev} events need at least {2 * n_ev} frames (two per event), got {n_frames}")
+    problems: list[str] = []
+    for _ in range(max_tries):
+        sprites = choose_objects(bank, n_obj, rng)
+        biggest = max(max(s.rgba.shape[:2]) for s in sprites)
+        if biggest * 2 > size:
+            raise CvkitError(f"sprites of up to {biggest} px are too large for a {size}-px clip (they must fit "
+                             "twice across it): use a smaller bank size or a bigger canvas")
+        script = _draft_script(sprites, n_ev, n_frames, size, tuple(kinds), rng)
+        states = object_states(script)
+        _, masks, _, areas = render_frames(script, states, np.zeros((size, size, 3), np.uint8))
+        problems = unobservable(script, states, masks, areas)
+        if not problems:
+            return script
+    raise CvkitError(f"no observable script in {max_tries} draws ({'; '.join(problems[:2])}): use fewer objects, "
+                     "a bigger canvas or smaller sprites")
+
+# %% ../../nbs/core/17_sprites.ipynb #s054
 CONTRAST_KINDS: tuple[str, ...] = ("object", "action", "attribute", "order", "negation", "count", "addition")
 
 
@@ -1212,70 +1421,69 @@ class Contrast:
     reason: str
 
 
-def _false_reason(statements: list[Statement], script: Script) -> str | None:
+def _false_reason(statements: list[Statement], script: Script, states: States) -> str | None:
     "The reason the first false statement is false; None when all statements hold."
     for s in statements:
-        ok, why = holds_in_script(s, script)
+        ok, why = holds_in_script(s, script, states)
         if not ok:
             return why
     return None
 
 
-def _candidates(kind: str, actions: tuple[Action, ...], script: Script, rng: np.random.Generator) -> list[list]:
-    "Candidate caption bodies (statements after the count) for one contrast kind, in a seeded order."
+def _candidates(kind: str, actions: tuple[Action, ...], script: Script) -> list[list]:
+    "Every candidate caption body (the statements after the count) for one contrast kind."
     mentions = [s.mention for s in script.sprites]
     out: list[list] = []
-    for k in rng.permutation(len(actions)):
-        a = actions[int(k)]
-        rest = list(actions[:k]) + list(actions[k + 1:])
+    for k, a in enumerate(actions):
+        rest = actions[:k] + actions[k + 1:]
         with_new = lambda new: [Sequence(actions[:k] + (new,) + actions[k + 1:])]
         if kind == "object":
-            out += [with_new(replace(a, subject=m)) for m in mentions if m != a.subject]
+            out += [with_new(replace(a, subject=m)) for m in mentions
+                    if m.noun != a.subject.noun and m != a.target]  # never "the star moves towards the star"
         elif kind == "action":
             swaps = [replace(a, kind=v, detail="", target=None) for v in ("jump", "spin", "grow", "shrink")]
             swaps += [replace(a, kind="move", detail=d, target=None) for d in DIRECTIONS]
             out += [with_new(b) for b in swaps if (b.kind, b.detail) != (a.kind, a.detail)]
         elif kind == "attribute" and a.subject.colour is not None:
             out += [with_new(replace(a, subject=replace(a.subject, colour=c))) for c in COLOURS if c != a.subject.colour]
-            out += [with_new(replace(a, subject=replace(a.subject, texture=t))) for t in TEXTURES
+            out += [with_new(replace(a, subject=replace(a.subject, texture=t))) for t in TEXTURES[1:]
                     if t != a.subject.texture]
         elif kind == "order" and k + 1 < len(actions):
-            swapped = actions[:k] + (actions[k + 1], a) + actions[k + 2:]
-            out.append([Sequence(swapped)])
+            out.append([Sequence(actions[:k] + (actions[k + 1], a) + actions[k + 2:])])
         elif kind == "negation":
-            out.append(([Sequence(tuple(rest))] if rest else []) + [Not(a)])
+            out.append(([Sequence(rest)] if rest else []) + [Not(a)])
     return out
 
 
 def contrast_captions(script: Script, seed: int = 0, kinds: tuple[str, ...] = CONTRAST_KINDS) -> list[Contrast]:
-    "One false caption per applicable kind, each with the reason it is false (from `holds_in_script`)."
+    """One false caption per applicable kind, drawn at random among that kind's false candidates (so that no word
+    becomes a shortcut), each with the reason it is false (from `holds_in_script`)."""
     unknown = [k for k in kinds if k not in CONTRAST_KINDS]
     if unknown:
         raise CvkitError(f"unknown contrast kind(s) {unknown}: expected some of {', '.join(CONTRAST_KINDS)}")
-    base = clip_statements(script)
+    states = object_states(script)
+    base = clip_statements(script, states)
     count, body = base[0], base[1:]
     actions = body[0].actions if body else ()
-    rng = numpy_stream(seed, "contrast")
+    rng = numpy_stream(check_seed(seed), "contrast")
     out = []
     for kind in kinds:
         if kind == "count":
-            n = count.n + (1 if count.n == 1 or rng.integers(2) else -1)
-            options = [[Count(n)] + body]
+            options = [[replace(count, n=count.n + 1)] + body] + ([[replace(count, n=count.n - 1)] + body]
+                                                                   if count.n > 1 else [])
         elif kind == "addition":
-            absent = [Mention(noun, c) for noun in SHAPES + CREATURES for c in COLOURS
-                      if not any(Mention(noun, c).matches(s) for s in script.sprites)]
-            pick = absent[int(rng.integers(len(absent)))]
-            options = [[count] + body + [Exists(pick)]]
+            options = [[count] + body + [Exists(Mention(noun, c))] for noun in SHAPES + CREATURES for c in COLOURS]
         else:
-            options = [[count] + b for b in _candidates(kind, actions, script, rng)]
-        for statements in options:
-            reason = _false_reason(statements, script)
+            options = [[count] + b for b in _candidates(kind, actions, script)]
+        for k in rng.permutation(len(options)):
+            reason = _false_reason(options[int(k)], script, states)
             if reason is not None:
+                statements = options[int(k)]
                 out.append(Contrast(kind, tuple(statements), caption_text(statements), reason))
                 break
     return out
 
-# %% ../../nbs/core/17_sprites.ipynb #s043
+# %% ../../nbs/core/17_sprites.ipynb #s057
 def clip_strip(clip: Clip, n_frames: int = 8, axes=None, title: str | None = None):
     "Draw `n_frames` evenly spaced frames of a clip in a row, each titled with the narration said at it."
     import textwrap
@@ -1298,14 +1506,14 @@ def clip_strip(clip: Clip, n_frames: int = 8, axes=None, title: str | None = Non
         axes[0].figure.suptitle(title, fontsize=8)
     return axes[0].figure
 
-# %% ../../nbs/core/17_sprites.ipynb #s047
+# %% ../../nbs/core/17_sprites.ipynb #s061
 DATASET_KINDS: tuple[str, ...] = ("scenes", "clips")
 
 
-def _bank_for(source: str, seed: int, split: str | None, test_fraction: float) -> SpriteBank:
-    "The bank a dataset draws from: procedural or Tux Paint, optionally one side of an identity split."
+def _bank_for(source: str, world_seed: int, split: str | None, test_fraction: float) -> SpriteBank:
+    "The bank a dataset draws from: procedural or Tux Paint, optionally one side of the world's identity split."
     if source == "procedural":
-        bank = SpriteBank.procedural(seed=seed)
+        bank = SpriteBank.procedural(seed=world_seed)
     elif source == "tuxpaint":
         bank = SpriteBank.tuxpaint(size=24)
     else:
@@ -1314,7 +1522,7 @@ def _bank_for(source: str, seed: int, split: str | None, test_fraction: float) -
         return bank
     if split not in ("train", "test"):
         raise CvkitError(f"split must be 'train', 'test' or None, got {split!r}")
-    train, test = bank.split(test_fraction, seed)
+    train, test = bank.split(test_fraction, world_seed)
     return train if split == "train" else test
 
 
@@ -1360,11 +1568,16 @@ def dataset_features(kind: str, size: int, n_frames: int):
         "audio": List(Value("float32")), "sounding": List(List(Value("bool")))})
 
 
+def row_seed(seed: int, kind: str, i: int) -> int:
+    "The seed of row i: its own stream of the dataset's seed, so rows of different seeds never coincide."
+    return stream_seed(seed, f"{kind} row {i}")
+
+
 def _examples(kind: str, n: int, params: dict):
     "Generate the rows of a dataset (the generator `Dataset.from_generator` consumes)."
-    bank = _bank_for(params["source"], params["seed"], params["split"], params["test_fraction"])
+    bank = _bank_for(params["source"], params["world_seed"], params["split"], params["test_fraction"])
     for i in range(n):
-        seed = params["seed"] * 1_000_003 + i
+        seed = row_seed(params["seed"], kind, i)
         if kind == "scenes":
             yield scene_example(compose_scene(bank, params["n_objects"], seed, params["size"], params["background"],
                                               occlusion=params["occlusion"]))
@@ -1380,12 +1593,13 @@ def dataset_key(kind: str, n: int, params: dict) -> str:
     text = json.dumps({"kind": kind, "n": n, **params, "version": 1}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
-
+# %% ../../nbs/core/17_sprites.ipynb #s063
 def as_dataset(
     kind: str = "scenes",  # "scenes" or "clips"
     n: int = 100,  # number of examples
-    seed: int = 0,
+    seed: int = 0,  # the rows' seed
     source: str = "procedural",  # "procedural" or "tuxpaint"
+    world_seed: int = 0,  # the sprite bank's seed and the identity split's: keep it fixed across train and test
     size: int = 64,
     n_objects: int | tuple[int, int] = 3,  # scenes: a number; clips: a number or an inclusive range
     n_events: tuple[int, int] = (2, 4),  # clips only
@@ -1407,12 +1621,14 @@ def as_dataset(
     if kind == "scenes" and not isinstance(n_objects, int):
         raise CvkitError("scenes take a fixed number of objects (n_objects=int)")
     objects = [n_objects, n_objects] if isinstance(n_objects, int) else list(n_objects)
-    params = {"seed": seed, "source": source, "size": size, "background": background, "split": split,
+    params = {"seed": check_seed(seed), "world_seed": check_seed(world_seed), "source": source, "size": size,
+              "background": background, "split": split,
               "test_fraction": test_fraction, "occlusion": occlusion, "audio": audio, "n_frames": n_frames,
               "n_objects": n_objects if kind == "scenes" else objects, "n_events": list(n_events)}
     target = data_root() / "sprites" / f"{kind}-{dataset_key(kind, n, params)}"
     if cache and (target / "dataset_info.json").exists():
         return load_from_disk(str(target))
+    next(_examples(kind, 1, params))  # bad parameters fail here, with the kit's message, not inside `datasets`
     with tempfile.TemporaryDirectory() as tmp:
         ds = Dataset.from_generator(_examples, features=dataset_features(kind, size, n_frames), cache_dir=tmp,
                                     gen_kwargs={"kind": kind, "n": n, "params": params})
