@@ -87,3 +87,32 @@ def test_failing_fixture_is_caught_and_reported(tmp_path):
     assert {c["id"]: c["holds"] for c in res.claims} == {"holds": True, "regressed": False}
     md = report_markdown(report)
     assert "Stopped at code cell 4" in md and "claim regressed: not reproduced" in md
+
+
+def test_a_student_changing_the_seed_reaches_the_exercises(tmp_path, monkeypatch):
+    """AMG run as JupyterLab would (a plain kernel, no `cvkit reproduce`, no papermill) with SEED = 3: claims may leave
+    their seed-0 pins, and the ledger then shows a banner naming exactly those claims instead of stopping Run All;
+    every cell runs, down to the exercises and references."""
+    from nbclient import NotebookClient
+
+    from cvkit.core.claims import claims_from_notebook
+    from cvkit.core.settings import PINS_ENV
+
+    monkeypatch.delenv(PINS_ENV, raising=False)
+    src = next(c.path for c in CHAPTERS if c.name == "amg")
+    nb = nbformat.read(src, as_version=4)
+    params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assert "SEED = 0" in params.source
+    params.source = params.source.replace("SEED = 0", "SEED = 3")
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(src.parent)}}).execute()
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code), "Run All stopped before the last cell"
+    off_pin = [c["id"] for c in claims_from_notebook(nb) if not c["holds"]]
+    texts = [o.get("data", {}).get("text/plain", "") for c in code for o in c.outputs]
+    banner = [t for t in texts if "from the pinned verdicts at seed 3" in t or "have their pinned verdicts at seed 3" in t]
+    assert len(banner) == 1, "the claims cell showed no pins banner"
+    if off_pin:
+        n = len(off_pin)
+        assert banner[0].startswith(f"{n} claim{'s' if n != 1 else ''} differ") and all(i in banner[0] for i in off_pin)
+    else:
+        assert banner[0].startswith("All ")
