@@ -452,3 +452,17 @@ def test_a_small_perfect_rate_is_undecided_for_want_of_n_not_at_chance():
     simply undecided, with the n that would decide it, not a guessing evaluator."""
     c = decide(spec(">=", 0.9), proportion([1] * 4, chance=0.5), "smoke")
     assert c.verdict == UNDECIDED and "chance" not in c.note and c.n_to_decide == 36
+
+
+def test_check_pins_stops_a_batch_run_and_tells_a_student(capsys):
+    ledger = make_ledger()
+    assert ledger.check_pins(seed=0, enforce=False) == [] and "All 3 claims have their pinned verdicts at seed 0" in capsys.readouterr().out
+    ledger.check_specs({"x": replicates([-1.0, -1.2, -0.9])}, [spec(">=", 0.0)])
+    ledger.sanity("evaluator", "the evaluator beats chance", 0.1, ">=", 0.5)
+    with pytest.raises(AssertionError, match=r"x: not reproduced \(pinned reproduced"):
+        ledger.check_pins(seed=3, enforce=True)
+    bad = ledger.check_pins(seed=3, enforce=False)  # interactively: reported, not raised
+    assert bad == ledger.differences() and len(bad) == 2
+    out = capsys.readouterr().out
+    assert "1 claim differs from the pinned verdicts at seed 3 and 1 sanity check fails: x: not reproduced" in out
+    assert "goes on" in out

@@ -53,11 +53,9 @@ def test_unwritable_out_is_one_line(root, tmp_path):
     assert res.stderr.count("\n") == 1
 
 
-def test_book_without_quarto_is_one_line(root):
-    if shutil.which("quarto"):
-        pytest.skip("Quarto is installed here")
-    res = cvkit("book", cwd=root)
-    assert res.returncode == 2 and "Quarto is not installed" in res.stderr and "quarto.org" in res.stderr
+def test_book_without_a_run_is_one_line(root, tmp_path):
+    res = cvkit("book", "--check", "--executed", str(tmp_path / "nothing"), cwd=root)
+    assert res.returncode == 2 and "not executed in" in res.stderr and "cvkit reproduce" in res.stderr
     assert res.stderr.count("\n") == 1
 
 

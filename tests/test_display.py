@@ -92,3 +92,25 @@ def test_explore_runs_headless_and_draws_a_static_sweep():
     fig = static_sweep(draw, [1, 2, 3, 4, 5], label="k", ncols=2)
     assert len(fig.axes) == 6 and fig.axes[0].get_title() == "k = 1"
     plt.close("all")
+
+
+def test_skeleton_stands_up_and_is_followed():
+    """A y-up skeleton (the kit's convention) walking along x: the camera's up is y, the three axes have one scale,
+    and every frame's view is centred on the root, so the body neither lies flat nor leaves the picture."""
+    t = np.arange(50)[:, None]
+    pose = np.array([[0.0, 1.0, 0.0], [0.0, 1.6, 0.0], [0.1, 0.0, 0.0], [-0.1, 0.0, 0.0]])  # root, head, feet
+    seq = pose[None] + np.concatenate([0.1 * t, 0 * t, 0 * t], axis=1)[:, None]  # walks 5 m along x
+    fig = plot_skeleton_sequence(seq, parents=[-1, 0, 0, 0])
+    cam = fig.layout.scene.camera.up
+    assert (cam.x, cam.y, cam.z) == (0, 1, 0)
+    zup = plot_skeleton_sequence(seq[..., [0, 2, 1]], parents=[-1, 0, 0, 0], up="z").layout.scene.camera.up
+    assert (zup.x, zup.y, zup.z) == (0, 0, 1)
+    for frame in (fig.frames[0], fig.frames[-1]):
+        scene = frame.layout.scene
+        widths = [ax.range[1] - ax.range[0] for ax in (scene.xaxis, scene.yaxis, scene.zaxis)]
+        assert scene.aspectmode == "cube" and np.allclose(widths, widths[0])
+        k = int(frame.name)
+        assert np.isclose(np.mean(scene.xaxis.range), seq[k, 0, 0])  # follows the root
+    assert widths[0] < 4  # the body's size, not the 5 m path
+    with pytest.raises(ValueError, match="up must be 'y' or 'z'"):
+        plot_skeleton_sequence(seq, parents=[-1, 0, 0, 0], up="x")

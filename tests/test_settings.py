@@ -91,3 +91,14 @@ def test_start_chapter(capsys):
     assert ctx.spec.budget_s == 60
     assert os.environ["HF_HUB_OFFLINE"] == "1"
     assert "scale=smoke" in capsys.readouterr().out
+
+
+def test_pins_are_enforced_in_batch_runs_only(monkeypatch):
+    from cvkit.core.reproduce import worker_env
+    from cvkit.core.settings import PINS_ENV, pins_enforced
+
+    assert pins_enforced({PINS_ENV: "1"}) is True and pins_enforced({PINS_ENV: "0"}) is False
+    assert pins_enforced(worker_env(1, base={})) is True  # `cvkit reproduce` workers check the pins
+    assert pins_enforced({}) is False  # pytest is not papermill: an interactive-like process
+    with pytest.raises(ValueError, match="CVKIT_CHECK_PINS must be '0' or '1', got 'yes'"):
+        pins_enforced({PINS_ENV: "yes"})

@@ -819,12 +819,49 @@ class ClaimLedger:
         "Display the summary line, the claims table and the checks table (with their machine-readable copy)."
         display(claims_bundle(self.claims, self.chapter, "table", self.checks, self.scale), raw=True)
 
-    def assert_all_hold(self) -> None:
-        "Raise AssertionError listing every claim off its pinned verdict and every failed sanity check."
+    def differences(self) -> list[str]:
+        "One line per claim off its pinned verdict and per failed sanity check."
         bad = [f"{c.id}: {c.verdict} (pinned {c.expected}; {format_measured(c)})" for c in self.claims if not c.holds]
         bad += [f"sanity check {ch.id} failed (measured {format_number(ch.measured)})" for ch in self.checks if not ch.holds]
+        return bad
+
+    def assert_all_hold(self) -> None:
+        "Raise AssertionError listing every claim off its pinned verdict and every failed sanity check."
+        bad = self.differences()
         if bad:
             raise AssertionError("claims that do not hold: " + "; ".join(bad))
+
+    def check_pins(
+        self,
+        seed: int | None = None,  # the chapter's SEED, named in the banner
+        enforce: bool | None = None,  # None: `pins_enforced()` (a batch run raises, an interactive one shows a banner)
+    ) -> list[str]:
+        "Under `cvkit reproduce` or papermill, `assert_all_hold`; interactively, a banner naming what moved, and go on."
+        from cvkit.core.settings import pins_enforced  # here: reading claims back must not import torch
+        enforce = pins_enforced() if enforce is None else enforce
+        if enforce:
+            self.assert_all_hold()
+            return []
+        bad = self.differences()
+        n_claims = sum(not c.holds for c in self.claims)
+        n_checks = len(bad) - n_claims
+        where = f" at seed {seed}" if seed is not None else ""
+        if not bad:
+            text = f"All {len(self.claims)} claims have their pinned verdicts{where} and every sanity check passes."
+            display({"text/plain": text, "text/html": f"<div>{html.escape(text)}</div>"}, raw=True)
+            return bad
+        parts = [f"{n_claims} claim{'s' if n_claims != 1 else ''} differ{'' if n_claims != 1 else 's'} from the pinned "
+                 f"verdicts{where}"] if n_claims else []
+        parts += [f"{n_checks} sanity check{'s' if n_checks != 1 else ''} fail{'' if n_checks != 1 else 's'}"] if n_checks else []
+        head = " and ".join(parts)
+        tail = ("The pins belong to the reviewed run (`cvkit reproduce`, seed 0), which stops on such a difference; "
+                "here the notebook goes on, so Explore, Real data and the Exercises still run.")
+        text = f"{head}: " + "; ".join(bad) + ". " + tail
+        items = "".join(f"<li>{html.escape(b)}</li>" for b in bad)
+        banner = (f'<div class="cvkit-pins" style="border-left:4px solid #d08800;background:#fff6e0;padding:6px 10px">'
+                  f"<b>{html.escape(head)}</b><ul>{items}</ul>{html.escape(tail)}</div>")
+        display({"text/plain": text, "text/html": banner}, raw=True)
+        return bad
 
 # %% ../../nbs/core/01_claims.ipynb #c035
 def _payloads(nb: dict) -> Iterable[dict]:

@@ -188,8 +188,10 @@ def plot_skeleton_sequence(
     fps: float = 30.0,  # frames per second of `joints`
     max_frames: int = 120,  # subsample longer sequences to this many frames
     title: str = "",
+    *,
+    up: str = "y",  # the skeleton's vertical axis: "y" (the kit's convention, as in BVH) or "z"
 ) -> go.Figure:
-    "An animated 3-D stick figure of a skeleton sequence, with a play button and a time slider."
+    "An animated 3-D stick figure of a skeleton sequence: upright, equal axis scales, the view following the root."
     seq = _points3d(joints, "joints")
     if seq.ndim == 2:
         seq = seq[None]
@@ -200,6 +202,8 @@ def plot_skeleton_sequence(
         raise ValueError(f"parents must give, for each of the {seq.shape[1]} joints, another joint's index or -1")
     if fps <= 0 or max_frames < 1:
         raise ValueError("fps and max_frames must be positive")
+    if up not in ("y", "z"):
+        raise ValueError(f"up must be 'y' or 'z' (the skeleton's vertical axis), got {up!r}")
     step = max(1, math.ceil(len(seq) / max_frames))
     frames_idx = list(range(0, len(seq), step))
 
@@ -209,18 +213,29 @@ def plot_skeleton_sequence(
                 go.Scatter3d(x=seq[t, :, 0], y=seq[t, :, 1], z=seq[t, :, 2], mode="markers",
                              marker=dict(size=3, color="crimson"), name="joints")]
 
-    lo, hi = seq.reshape(-1, 3).min(0), seq.reshape(-1, 3).max(0)
-    pad = 0.05 * float((hi - lo).max() + 1e-9)
-    ranges = {ax: [lo[i] - pad, hi[i] + pad] for i, ax in enumerate("xyz")}
-    fig = go.Figure(data=traces(0), frames=[go.Frame(data=traces(t), name=str(t)) for t in frames_idx])
+    # A cube of one size for every frame, centred on the root: equal scales on the three axes (a metre is a metre in
+    # every direction) and a body that stays in view, at full size, however far the root walks.
+    root = seq[:, parents.index(-1)]  # (T, 3)
+    half = 1.1 * float(np.abs(seq - root[:, None]).max() + 1e-6)
+
+    def view(t: int) -> dict:
+        axes = {f"{ax}axis": dict(range=[float(root[t, i]) - half, float(root[t, i]) + half], autorange=False)
+                for i, ax in enumerate("xyz")}
+        return dict(scene=dict(aspectmode="cube", **axes))
+
+    fig = go.Figure(data=traces(0),
+                    frames=[go.Frame(data=traces(t), layout=view(t), name=str(t)) for t in frames_idx])
     delay = 1000 * step / fps
     fig.update_layout(
         **_scene_layout(title),
         showlegend=False,
     )
+    # plotly's scene is z-up by default, which lays a y-up skeleton on its back: the camera takes the skeleton's up
+    up_vec = dict(x=0, y=1, z=0) if up == "y" else dict(x=0, y=0, z=1)
+    eye = dict(x=1.6, y=0.5, z=1.6) if up == "y" else dict(x=1.6, y=1.6, z=0.5)
+    fig.update_layout(view(0))
     fig.update_layout(
-        scene=dict(aspectmode="cube", xaxis=dict(range=ranges["x"]), yaxis=dict(range=ranges["y"]),
-                   zaxis=dict(range=ranges["z"])),
+        scene_camera=dict(up=up_vec, eye=eye),
         updatemenus=[dict(type="buttons", showactive=False, buttons=[
             dict(label="▶", method="animate", args=[None, dict(frame=dict(duration=delay, redraw=True), fromcurrent=True)]),
             dict(label="❚❚", method="animate", args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])])],

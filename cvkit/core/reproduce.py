@@ -33,7 +33,7 @@ from .chapters import Chapter, CvkitError, cell_source, project_root
 from .claims import (checks_from_notebook, claims_from_notebook, claims_markdown, claims_summary,
                                missing_explanations)
 from .provenance import FOOTPRINT_MIME, collect_provenance, git_state, package_versions, peak_rss_mb
-from .settings import OFFLINE_ENV, resolve_scale
+from .settings import OFFLINE_ENV, PINS_ENV, resolve_scale
 
 # %% ../../nbs/core/05_reproduce.ipynb #3d77a627
 FOOTPRINT_TAG = "cvkit-footprint"
@@ -158,6 +158,7 @@ def worker_env(
     env.update({name: str(threads) for name in THREAD_VARS})
     env["OMP_WAIT_POLICY"] = "PASSIVE"  # idle OpenMP threads sleep instead of spinning on a core another job needs
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # silence debugpy's frozen-modules warning in kernels
+    env[PINS_ENV] = "1"  # a claim off its pinned verdict stops the chapter (interactively it is only reported)
     env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     return env
 
