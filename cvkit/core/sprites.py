@@ -1258,8 +1258,9 @@ def unobservable(script: Script, states: States, masks: np.ndarray, areas: np.nd
                                   states.colour[t, e.obj]) for t in range(e.start, e.end - 1)]
             if all(im.shape == rest.shape and np.array_equal(im, rest) for im in turned):
                 problems.append(f"event {k} (spin): {sprite.name} looks the same at every angle shown")
-        if e.kind == "move" and e.target is None and move_direction(e, states) != e.direction:
-            problems.append(f"event {k} (move {e.direction}): the object barely moves")
+        if e.kind == "move" and (move_direction(e, states) == "" or
+                                 (e.target is None and move_direction(e, states) != e.direction)):
+            problems.append(f"event {k} (move): the object barely moves")
     for i, sprite in enumerate(script.sprites):
         if not (seen[:, i] >= min_visible * np.maximum(areas[:, i], 1)).any():
             problems.append(f"object {i} ({sprite.name}) is never clearly visible")
@@ -1445,7 +1446,8 @@ def _candidates(kind: str, actions: tuple[Action, ...], script: Script) -> list[
             swaps += [replace(a, kind="move", detail=d, target=None) for d in DIRECTIONS]
             out += [with_new(b) for b in swaps if (b.kind, b.detail) != (a.kind, a.detail)]
         elif kind == "attribute" and a.subject.colour is not None:
-            out += [with_new(replace(a, subject=replace(a.subject, colour=c))) for c in COLOURS if c != a.subject.colour]
+            out += [with_new(replace(a, subject=replace(a.subject, colour=c))) for c in COLOURS
+                    if c != a.subject.colour and not (a.kind == "recolour" and c == a.detail)]  # no "red … turns red"
             out += [with_new(replace(a, subject=replace(a.subject, texture=t))) for t in TEXTURES[1:]
                     if t != a.subject.texture]
         elif kind == "order" and k + 1 < len(actions):
