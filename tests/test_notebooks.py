@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 import nbformat
-import numpy as np
 import pytest
 
 from cvkit.core.book import BOOK_PARTS, browse, build_book, check_config, execute_pages, find_chromium
@@ -69,15 +68,6 @@ def test_book_builds_and_reads_offline(smoke_run, executed_pages, tmp_path):
     cited = re.search(r'<a class="reference internal" href="#(id\d+)" title="Chen Chen', dom)  # [@chen2024amg]
     assert cited and f'id="{cited.group(1)}"' in dom, "the citation does not lead to the page's bibliography"
     assert "cvkit-claims" in dom
-    # the whole page in one picture (sidebar, typeset maths, the resolved citation and the claims table): a window as
-    # tall as the page, its blank bottom trimmed
-    full = shots / "amg-full-page.png"
-    browse(site / "nbs" / "chapters" / "10_amg.html", screenshot=full, size=(1400, 45000))
-    from PIL import Image
-
-    with Image.open(full) as im:
-        rows = np.asarray(im.convert("L")).min(axis=1) < 250  # rows with something drawn
-        im.crop((0, 0, im.width, int(np.flatnonzero(rows)[-1]) + 40)).save(full)
 
 
 def test_failing_fixture_is_caught_and_reported(tmp_path):

@@ -9,7 +9,7 @@ __all__ = ['BOOK_PARTS', 'PAGE_TIMEOUT_S', 'DIRECTIVE', 'NBDEV_ONLY', 'LONG_CELL
            'rewrite_citations', 'local_anchor_links', 'with_bibliography', 'qmd_to_markdown', 'unrenderable_outputs',
            'plotly_html', 'fold_parameters', 'prepare_notebook', 'book_toc', 'copy_static', 'book_config',
            'prepare_jupyter_book', 'jupyter_book_command', 'build_jupyter_book', 'page_problems', 'check_site',
-           'require_quarto', 'render_book', 'build_book', 'find_chromium', 'browse']
+           'require_quarto', 'render_book', 'build_book', 'find_chromium', 'browse', 'full_page_screenshot']
 
 # %% ../../nbs/core/06_book.ipynb #515b69b6
 import os
@@ -22,6 +22,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import yaml
 
 from .chapters import (CvkitError, book_parts, cell_source, chapter_name, is_chapter_file, load_quarto,
@@ -591,6 +592,7 @@ def browse(
     screenshot: str | Path | None = None,  # also save a PNG of the window here
     wait_ms: int = 15000,  # virtual time the page's scripts get (MathJax, plotly)
     size: tuple[int, int] = (1400, 1000),  # window width and height
+    timeout_s: float = 120.0,  # wall-clock limit of each Chromium run
 ) -> str:
     "Load a page in headless Chromium, offline; returns the DOM after its scripts ran."
     chromium = find_chromium()
@@ -605,8 +607,32 @@ def browse(
     url = page.as_uri()
     if screenshot is not None:
         Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(base + [f"--screenshot={Path(screenshot).resolve()}", url], capture_output=True, timeout=120)
-    res = subprocess.run(base + ["--dump-dom", url], capture_output=True, text=True, timeout=120)
+        subprocess.run(base + [f"--screenshot={Path(screenshot).resolve()}", url], capture_output=True,
+                       timeout=timeout_s)
+    res = subprocess.run(base + ["--dump-dom", url], capture_output=True, text=True, timeout=timeout_s)
     if res.returncode != 0:
         raise CvkitError(f"chromium failed on {page.name}: {res.stderr.strip()[-300:]}")
     return res.stdout
+
+
+def full_page_screenshot(
+    page: str | Path,  # an HTML file of the built book
+    out: str | Path,  # the PNG to write
+    width: int = 1400,
+    max_height: int = 40000,  # the window's height: the picture shows at most this much of the page
+    timeout_s: float = 600.0,
+) -> Path:
+    """A picture of a page from its top (sidebar, maths, figures, the claims table of a chapter): Chromium renders it in
+    a window `max_height` tall, and a blank bottom is trimmed. Slow (a large image): `cvkit book --screenshot` makes
+    one; a very long page is cut at `max_height`."""
+    from PIL import Image
+
+    out = Path(out)
+    browse(page, screenshot=out, size=(width, max_height), timeout_s=timeout_s)
+    if not out.is_file():
+        raise CvkitError(f"chromium wrote no screenshot of {Path(page).name}")
+    with Image.open(out) as im:
+        drawn = np.flatnonzero(np.asarray(im.convert("L")).min(axis=1) < 250)  # rows where something is drawn
+        trimmed = im.crop((0, 0, im.width, min(im.height, int(drawn[-1]) + 40 if drawn.size else im.height)))
+    trimmed.save(out)
+    return out

@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="a `cvkit reproduce --out` folder (default: _build/reproduce in the project root)")
     book.add_argument("--stage", default=None,
                       help="where Quarto's sources are assembled (default: _build/book-src in the project root)")
+    book.add_argument("--screenshot", nargs="?", const="nbs/chapters/10_amg", default=None, metavar="PAGE",
+                      help="also save a full-page screenshot of PAGE (default nbs/chapters/10_amg) under "
+                           "_build/screenshots (needs Chromium)")
     book.add_argument("--out", default=None,
                       help="where Jupyter Book builds the book (default: _build/book; the site is <out>/_build/html)")
     return parser
@@ -176,6 +179,12 @@ def cmd_book(args: argparse.Namespace) -> int:
     out = root / "_build" / "book" if args.out is None else Path(args.out).resolve()
     site = build_book(root, executed=executed, out=out)
     print(f"Quarto is not installed; the book was built with Jupyter Book: open {site / 'index.html'}")
+    if args.screenshot:
+        from cvkit.core.book import full_page_screenshot
+
+        page = site / f"{args.screenshot.removesuffix('.html')}.html"
+        shot = full_page_screenshot(page, root / "_build" / "screenshots" / f"{page.stem}-full-page.png")
+        print(f"screenshot of {page.name}: {shot}")
     return 0
 
 
