@@ -1180,7 +1180,7 @@ def _run_dask(
                              pure=False)
 
     live = {submit(t, 1): (t, 1, "") for t in tasks}
-    stream = dask_completed(list(live))
+    stream = dask_completed(list(live), loop=client.loop)
     interrupted = False
     try:
         for fut in stream:
@@ -1199,7 +1199,11 @@ def _run_dask(
         interrupted = True
         with contextlib.suppress(Exception):
             client.run(stop_active_workers)  # the running kernels end now; their tasks return 'interrupted'
-        client.cancel(list(live))
+        finished = [f for f in live if f.status == "finished"]
+        client.cancel([f for f in live if f.status != "finished"])
+        for fut in finished:  # a task that ended before the stop still counts
+            task, attempt, retried = live[fut]
+            record(_result_or_crash(fut, task, attempt, retried))
     return interrupted
 
 # %% ../../nbs/core/05_reproduce.ipynb #grid16
@@ -1252,7 +1256,8 @@ def judge_grid_chapter(
             problems.append(f"over the seeds, claim {c['id']} cannot be decided ({c['undecidable']}; "
                             f"{c.get('n_to_decide') or '?'} seeds would be needed)")
         else:
-            problems.append(f"over the seeds, claim {c['id']}: {c['verdict']} (expected {c['expected']})")
+            more = f"; about {c['n_to_decide']} seeds would decide it" if c.get("n_to_decide") else ""
+            problems.append(f"over the seeds, claim {c['id']}: {c['verdict']} (expected {c['expected']}){more}")
     status = next(s for s in _STATUS_ORDER if s in {r.status for r in results.values()} or s == PASSED)
     if status == PASSED and any(not c["holds"] and not c.get("undecidable") for c in claims):
         status = FAILED
@@ -1339,7 +1344,7 @@ def grid_markdown(report: GridReport) -> str:
             lines += [f"Left out of the combination (the run did not reach the end): seed(s) "
                       f"{', '.join(map(str, c.excluded_seeds))}.", ""]
         lines += [f"- {p}" for p in c.problems] + ([""] if c.problems else [])
-        lines.append(claims_markdown(c.claims, [], link=""))
+        lines += [claims_markdown(c.claims, [], link=""), ""]
         lines += [f"- {cl['id']}: {cl['combined']}" for cl in c.claims]
     m = prov.get("machine", {})
     lines += ["", "## Tasks", "", *_task_lines(report.tasks), "", "## Provenance (the client)", "",
