@@ -297,3 +297,20 @@ def test_grid_gpu_hours():
     chapters = [Chapter(name=f"c{i}", path=None, part="", title="", module=None, paper=None) for i in range(20)]
     assert grid_gpu_hours(chapters, 5) == 20 * 5 * 1800 / 3600 == 50.0
     assert grid_gpu_hours(chapters[:2], 1, "smoke") == 2 * 60 / 3600
+
+
+def test_readme_gpu_hours_are_the_budgets_of_the_full_grid():
+    """The README's cost of the full grid (20 chapters × 5 seeds) is computed from the gpu budget, not typed in."""
+    import re
+
+    from cvkit.core.reproduce import TIMEOUT_FACTOR
+    from conftest import ROOT
+
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Reproducing on a cluster")[1].split("\n## ")[0]
+    chapters = [Chapter(name=f"c{i}", path=None, part="", title="", module=None, paper=None) for i in range(20)]
+    hours = grid_gpu_hours(chapters, 5)
+    assert f"**{hours:g} GPU-hours**" in section
+    assert f"{hours * TIMEOUT_FACTOR:g} GPU-hours bounds" in section
+    for executor in ("--executor dask-local", "--executor slurm", "--executor dask --scheduler tcp://"):
+        assert re.search(rf"^cvkit reproduce .*{re.escape(executor)}", section, re.M), executor
