@@ -1139,8 +1139,8 @@ def _run_local(
     interrupted = False
     try:
         for fut in as_completed(futures):
-            seen.add(fut)
             record(_result_or_crash(fut, futures[fut], 1))
+            seen.add(fut)  # only once recorded: an interrupt in the middle of `record` leaves it to the loop below
     except KeyboardInterrupt:  # stop every kernel; what finished still counts
         interrupted = True
         stop_active_workers()
@@ -1184,17 +1184,16 @@ def _run_dask(
     interrupted = False
     try:
         for fut in stream:
-            task, attempt, retried = live.pop(fut)
+            task, attempt, retried = live[fut]
             exc = fut.exception() if fut.status == "error" else None
             if isinstance(exc, KilledWorker) and attempt == 1:
                 reason = f"its worker was lost on attempt 1 ({str(exc).strip()[:300]}); retried once"
                 again = submit(task, 2)
                 live[again] = (task, 2, reason)
                 stream.add(again)
-                continue
-            if fut.status == "cancelled":
-                continue
-            record(_result_or_crash(fut, task, attempt, retried))
+            elif fut.status != "cancelled":
+                record(_result_or_crash(fut, task, attempt, retried))
+            del live[fut]  # only once handled: after an interrupt, what is left in `live` is looked at again
     except KeyboardInterrupt:
         interrupted = True
         with contextlib.suppress(Exception):
