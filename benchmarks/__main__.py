@@ -4,7 +4,8 @@ import importlib
 import sys
 
 MODULES = ("benchmarks.tour", "benchmarks.amg", "benchmarks.flowmdm", "benchmarks.spectral", "benchmarks.couplap",
-           "benchmarks.frofa", "benchmarks.sprites")  # one module per chapter with a benchmark, in book order
+           "benchmarks.frofa", "benchmarks.sprites", "benchmarks.scheduling")  # one module per chapter with a
+# benchmark, in book order; then the runner's engines (scheduling: Dask against the local pool)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,11 +6,13 @@ from conftest import ROOT
 
 def test_benchmarks_quick_run_prints_ratios():
     res = subprocess.run([sys.executable, "-m", "benchmarks", "--quick"], cwd=ROOT, capture_output=True, text=True,
-                         timeout=120)
+                         timeout=300)  # a guard against a hang (a Dask LocalCluster starts in it), not a speed check
     assert res.returncode == 0, res.stderr
     lines = [ln for ln in res.stdout.splitlines() if ln.startswith("tour ")]
     assert lines and "scipy.ndimage.gaussian_filter" in lines[0] and "×" in lines[0]
     assert float(lines[0].split("max |Δ|")[1]) < 1e-10
+    (grid,) = [ln for ln in res.stdout.splitlines() if ln.startswith("reproduce ")]
+    assert "40 no-op tasks" in grid and "local pool (2 jobs)" in grid and "per task: Dask" in grid and "×" in grid
 
 
 def test_benchmark_row_ratio():
@@ -61,3 +63,11 @@ def test_sprites_benchmark_renders_the_same_pixels_as_the_per_pixel_loop():
     assert [r.case.split()[0] for r in rows] == ["draw", "render"]
     for row in rows:
         assert row.quality.startswith("identical") and "/min" in row.quality and row.reference_s > 0
+
+
+def test_scheduling_benchmark_runs_the_same_grid_on_both_engines():
+    from benchmarks.scheduling import N_CHAPTERS, N_SEEDS, run
+
+    (row,) = run(quick=True)
+    assert N_CHAPTERS * N_SEEDS == 40 and row.case.startswith("40 no-op tasks")
+    assert row.ours_s > 0 and row.reference_s > 0 and row.time_ratio == row.ours_s / row.reference_s

@@ -37,6 +37,12 @@ def test_list(root):
     (["reproduce", "tour", "--timeout", "-30"], "--timeout must be a positive number of seconds, got -30.0"),
     (["reproduce", "--timeout", "nan"], "--timeout must be a positive number of seconds, got nan"),
     (["frobnicate"], "invalid choice"),
+    (["reproduce", "tour", "--seeds", "4-0"], "--seeds: the range 4-0 runs backwards; write 0-4"),
+    (["reproduce", "tour", "--seeds", "0-1", "--seed", "3"], "not allowed with argument"),
+    (["reproduce", "tour", "--executor", "spark"], "invalid choice: 'spark'"),
+    (["reproduce", "tour", "--executor", "dask"], "--executor dask needs --scheduler tcp://HOST:PORT"),
+    (["reproduce", "tour", "--executor", "dask-local", "--queue", "gpu"], "--queue is for --executor slurm"),
+    (["reproduce", "tour", "--executor", "dask-local", "--jobs", "2"], "--jobs is for the local executor"),
 ])
 def test_usage_errors_are_one_line(root, args, message):
     res = cvkit(*args, cwd=root)
@@ -125,3 +131,33 @@ def test_stopping_a_run_kills_every_kernel_and_keeps_a_partial_report(tmp_path):
     time.sleep(1)
     alive = [p for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert not alive, f"left running: {[p.cmdline()[:3] for p in alive]}"
+
+
+def test_unreachable_scheduler_is_one_line(root, tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    res = cvkit("reproduce", "tour", "--seeds", "0-1", "--executor", "dask", "--scheduler", f"tcp://127.0.0.1:{port}",
+                "--connect-timeout", "2", "--out", str(tmp_path / "out"), cwd=root)
+    assert res.returncode == 2, res.stderr
+    assert res.stderr == f"cvkit: cannot reach the Dask scheduler at tcp://127.0.0.1:{port} within 2 s (OSError); is it running?\n"
+
+
+def test_slurm_without_its_extra_names_it(root, tmp_path):
+    pytest.importorskip("distributed")
+    try:
+        import dask_jobqueue  # noqa: F401
+        pytest.skip("dask-jobqueue is installed")
+    except ImportError:
+        pass
+    res = cvkit("reproduce", "tour", "--executor", "slurm", "--queue", "gpu", "--gpus-per-job", "1", "--walltime",
+                "01:00:00", "--out", str(tmp_path / "out"), cwd=root)
+    assert res.returncode == 2 and "pip install dask-jobqueue==" in res.stderr and res.stderr.count("\n") == 1
+
+
+def test_the_cli_knows_every_executor():
+    from cvkit.core import cli, reproduce
+
+    assert cli.EXECUTORS == reproduce.EXECUTORS

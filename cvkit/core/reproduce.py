@@ -4,25 +4,34 @@
 
 # %% auto #0
 __all__ = ['FOOTPRINT_TAG', 'TIMEOUT_FACTOR', 'WORKER_CODE', 'THREAD_VARS', 'STARTUP_GUARD_S', 'SHUTDOWN_GUARD_S', 'POLL_S',
-           'PASSED', 'FAILED', 'CRASHED', 'TIMED_OUT', 'INTERRUPTED', 'prepare_notebook', 'read_status', 'write_status',
-           'timed_engine', 'execute_notebook', 'worker_main', 'worker_env', 'default_jobs', 'threads_per_job',
-           'kill_tree', 'stop_active_workers', 'WorkerOutcome', 'run_worker', 'failing_cell', 'notebook_footprint',
-           'ChapterResult', 'judge_chapter', 'chapter_timeout_s', 'over_budget_lines', 'run_chapter', 'Report',
-           'run_totals', 'report_markdown', 'write_report', 'RunInterrupted', 'check_output_dir', 'reproduce',
-           'load_report', 'report_mismatch', 'reusable_report']
+           'PASSED', 'FAILED', 'CRASHED', 'TIMED_OUT', 'INTERRUPTED', 'SEEDS_LIMIT', 'COMBINED_UNIT', 'EXECUTORS',
+           'JOBQUEUE_PIN', 'prepare_notebook', 'read_status', 'write_status', 'timed_engine', 'execute_notebook',
+           'worker_main', 'worker_env', 'default_jobs', 'threads_per_job', 'kill_tree', 'stop_active_workers',
+           'WorkerOutcome', 'run_worker', 'failing_cell', 'notebook_footprint', 'ChapterResult', 'judge_chapter',
+           'chapter_timeout_s', 'over_budget_lines', 'run_chapter', 'Report', 'run_totals', 'report_markdown',
+           'write_report', 'RunInterrupted', 'check_output_dir', 'reproduce', 'load_report', 'report_mismatch',
+           'reusable_report', 'parse_seeds', 'GridTask', 'grid_tasks', 'claim_spec_of', 'seed_measurement',
+           'combine_seeds', 'runtime_environment', 'environment_mismatches', 'gpu_devices', 'task_gpu_env',
+           'worker_provenance', 'available_cpus', 'TaskResult', 'failed_result', 'chapter_on_worker', 'run_task',
+           'noop_task', 'ExecutorOptions', 'slurm_cluster_kwargs', 'slurm_cluster_class', 'dask_client',
+           'check_workers', 'GridProgress', 'TaskRecord', 'GridChapter', 'judge_grid_chapter', 'GridReport',
+           'grid_markdown', 'write_grid_report', 'check_run_arguments', 'reproduce_grid', 'grid_gpu_hours']
 
 # %% ../../nbs/core/05_reproduce.ipynb #831e9b8e
+import contextlib
 import json
 import math
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import nbformat
@@ -30,9 +39,11 @@ import psutil
 from tqdm.auto import tqdm
 
 from .chapters import Chapter, CvkitError, cell_source, project_root
-from .claims import (checks_from_notebook, claims_from_notebook, claims_markdown, claims_summary,
-                               missing_explanations)
-from .provenance import FOOTPRINT_MIME, collect_provenance, git_state, package_versions, peak_rss_mb
+from .claims import (NOT_CHECKABLE, ClaimSpec, Measurement, NotMeasured, checks_from_notebook,
+                               claims_from_notebook, claims_markdown, claims_summary, decide, missing_explanations,
+                               replicates)
+from .provenance import (FOOTPRINT_MIME, collect_provenance, git_state, machine_info, package_versions,
+                                   peak_rss_mb)
 from .settings import OFFLINE_ENV, PINS_ENV, resolve_scale
 
 # %% ../../nbs/core/05_reproduce.ipynb #3d77a627
@@ -235,6 +246,7 @@ def run_worker(
     footprint: bool = True,  # append the footprint cell
     startup_guard_s: float = STARTUP_GUARD_S,  # limit from the worker's start to the first cell
     shutdown_guard_s: float = SHUTDOWN_GUARD_S,  # limit from the last cell's end to the worker's exit
+    extra_env: dict[str, str] | None = None,  # set on top of `worker_env` (e.g. CUDA_VISIBLE_DEVICES)
 ) -> WorkerOutcome:
     "Execute a notebook in a worker process (its own kernel), killing it when its cells run past the timeout."
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -246,9 +258,10 @@ def run_worker(
                                         "cell_timeout_s": timeout_s + shutdown_guard_s, "footprint": footprint}))
         start = time.perf_counter()
         timed_out, guard, killed_at = False, None, None
+        env = {**worker_env(threads), **(extra_env or {})}
         with open(log_path, "w") as log:
             proc = subprocess.Popen([sys.executable, "-c", WORKER_CODE, str(job_path)], stdout=log,
-                                    stderr=subprocess.STDOUT, env=worker_env(threads), cwd=str(Path(src).parent))
+                                    stderr=subprocess.STDOUT, env=env, cwd=str(Path(src).parent))
             with _ACTIVE_LOCK:
                 _ACTIVE_WORKERS.add(proc.pid)
             try:
@@ -392,6 +405,7 @@ def run_chapter(
     device: str,  # the DEVICE parameter
     threads: int = 1,  # threads for this worker
     timeout_s: float | None = None,  # on the cells' execution time; None: the scale budget × TIMEOUT_FACTOR
+    extra_env: dict[str, str] | None = None,  # more environment for the worker (e.g. CUDA_VISIBLE_DEVICES)
 ) -> ChapterResult:
     "Run one chapter notebook in a worker process and summarise the executed notebook."
     timeout_s = chapter_timeout_s(chapter, scale) if timeout_s is None else timeout_s
@@ -400,7 +414,7 @@ def run_chapter(
     dst.parent.mkdir(parents=True, exist_ok=True)
     dst.unlink(missing_ok=True)
     run = run_worker(chapter.path.resolve(), dst, {"SCALE": scale, "SEED": seed, "DEVICE": device},
-                     out / "logs" / f"{chapter.name}.log", timeout_s, threads)
+                     out / "logs" / f"{chapter.name}.log", timeout_s, threads, extra_env=extra_env)
     nb = nbformat.read(dst, as_version=4) if dst.exists() else {"cells": []}
     claims, checks = claims_from_notebook(nb), checks_from_notebook(nb)
     failure = failing_cell(nb)
@@ -682,3 +696,817 @@ def reusable_report(
     results = {c.name: c for c in report.chapters}
     report.chapters = [results[ch.name] for ch in chapters]
     return report
+
+# %% ../../nbs/core/05_reproduce.ipynb #grid01
+SEEDS_LIMIT = 1000  # more seeds than this is a typo (0-99999), not a grid
+
+
+def parse_seeds(
+    text: str,  # "0-4" (inclusive), "0,2,5", "3", or a mix such as "0-2,7"
+) -> list[int]:
+    "The seeds of a `--seeds` value, in the order given; a seed may appear only once."
+    if not isinstance(text, str) or not text.strip():
+        raise CvkitError("--seeds needs at least one seed, e.g. 0-4 or 0,2,5")
+    seeds: list[int] = []
+    for part in text.split(","):
+        m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+        if m is None:
+            raise CvkitError(f"--seeds: {part.strip()!r} is not a seed or a range of seeds; expected non-negative "
+                             "integers such as 0-4 or 0,2,5")
+        lo, hi = int(m.group(1)), int(m.group(2) if m.group(2) is not None else m.group(1))
+        if hi < lo:
+            raise CvkitError(f"--seeds: the range {lo}-{hi} runs backwards; write {hi}-{lo}")
+        if len(seeds) + hi - lo + 1 > SEEDS_LIMIT:
+            raise CvkitError(f"--seeds: more than {SEEDS_LIMIT} seeds in {text.strip()!r}")
+        seeds.extend(range(lo, hi + 1))
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise CvkitError(f"--seeds: seed(s) {', '.join(map(str, repeated))} given more than once (a seed is one replicate)")
+    return seeds
+
+
+@dataclass(frozen=True)
+class GridTask:
+    "The unit of work: one chapter, at one scale, with one seed."
+    chapter: Chapter
+    scale: str
+    seed: int
+    rel_path: str | None = None  # the notebook relative to the client's project root (a worker may live elsewhere)
+
+    @property
+    def key(self) -> str:
+        return f"{self.chapter.name}-{self.scale}-seed{self.seed}"
+
+
+def _relative_to_root(path: Path) -> str | None:
+    try:
+        return str(Path(path).resolve().relative_to(project_root()))
+    except (ValueError, CvkitError):
+        return None
+
+
+def grid_tasks(
+    chapters: list[Chapter],  # the chapters to run
+    scale: str,  # a concrete scale
+    seeds: list[int],  # the seeds, e.g. `parse_seeds("0-4")`
+) -> list[GridTask]:
+    "Every (chapter, scale, seed), seed by seed: all chapters of the first seed come first."
+    return [GridTask(c, scale, s, _relative_to_root(c.path)) for s in seeds for c in chapters]
+
+# %% ../../nbs/core/05_reproduce.ipynb #grid04
+COMBINED_UNIT = "seed"  # what one replicate is when claims are decided over the grid
+
+
+def claim_spec_of(
+    claim: dict,  # a claim as recorded in an executed notebook (`Claim.to_dict`)
+) -> ClaimSpec:
+    "The spec a recorded claim was decided with, restricted to the scale that ran."
+    threshold = claim["threshold"]
+    threshold = tuple(threshold) if isinstance(threshold, list) else threshold
+    return ClaimSpec(id=claim["id"], statement=claim["statement"], metric=claim["metric"],
+                     comparison=claim["comparison"], rules={claim["scale"]: (threshold, claim["expected"])},
+                     paper_ref=claim.get("paper_ref", ""), source=claim.get("source", "seed"),
+                     paper_value=claim.get("paper_value", ""), central=claim.get("central", False),
+                     compared=claim.get("compared", False), explanation=claim.get("explanation", ""))
+
+
+def seed_measurement(
+    runs: dict[int, dict],  # seed → that seed's record of one claim
+) -> Measurement | NotMeasured:
+    "One replicate per seed: each seed's point value of the claim (its mean over the seed's own replicates)."
+    values = [c["mean"] for c in runs.values() if c.get("mean") is not None and c.get("verdict") != NOT_CHECKABLE]
+    if not values:
+        reasons = sorted({c.get("note") or "nothing was measured" for c in runs.values()})
+        return NotMeasured("on no seed: " + "; ".join(reasons))
+    kind = next(iter(runs.values())).get("kind", "value")
+    if kind in ("difference", "ratio"):
+        return Measurement(tuple(float(v) for v in values), COMBINED_UNIT, {}, None, kind)
+    return replicates(values, unit=COMBINED_UNIT)  # a value, or a proportion's per-seed success rate
+
+
+def _combined_text(runs: dict[int, dict], kind: str) -> str:
+    point = {"ratio": "geometric mean", "proportion": "success rate"}.get(kind, "mean")
+    sizes = ", ".join(f"{runs[s].get('n', 0)}" for s in sorted(runs))
+    return (f"each seed's {point} over its own replicates (n = {sizes}) as one replicate: seeds "
+            f"{', '.join(map(str, sorted(runs)))}")
+
+
+def combine_seeds(
+    per_seed: dict[int, list[dict]],  # seed → the claims that seed's run of one chapter recorded
+) -> list[dict]:
+    "Every claim decided once over the seeds with `decide`, each seed's point value one replicate; in recorded order."
+    by_id: dict[str, dict[int, dict]] = {}
+    for seed in sorted(per_seed):
+        for claim in per_seed[seed]:
+            by_id.setdefault(claim["id"], {})[seed] = claim
+    combined = []
+    for claim_id, runs in by_id.items():
+        first = runs[min(runs)]
+        claim = decide(claim_spec_of(first), seed_measurement(runs), first["scale"]).to_dict()
+        claim["combined"] = _combined_text(runs, first.get("kind", "value"))
+        claim["per_seed"] = {str(s): {"verdict": c["verdict"], "mean": c.get("mean"), "n": c.get("n")}
+                             for s, c in sorted(runs.items())}
+        claim["missing_seeds"] = sorted(set(per_seed) - set(runs))
+        combined.append(claim)
+    return combined
+
+# %% ../../nbs/core/05_reproduce.ipynb #grid07
+def runtime_environment() -> dict[str, str | None]:
+    "What must match between the client and every worker: cvkit's version, the git commit, Python, torch and its CUDA."
+    import torch
+
+    import cvkit
+
+    try:
+        commit = git_state(project_root())["commit"]
+    except CvkitError:  # not a checkout of cvkit
+        commit = None
+    return {"cvkit": cvkit.__version__, "git commit": commit, "python": platform.python_version(),
+            "torch": torch.__version__, "torch CUDA": torch.version.cuda}
+
+
+def environment_mismatches(
+    workers: dict[str, dict],  # worker address → its `runtime_environment()`
+    client: dict,  # the client's `runtime_environment()`
+) -> list[str]:
+    "One line per worker and field that differs from the client."
+    return [f"worker {addr} has {key} {env.get(key)!r}, the client {value!r}"
+            for addr, env in sorted(workers.items()) for key, value in client.items() if env.get(key) != value]
+
+
+def gpu_devices(
+    worker_index: int,  # the worker's index on its machine (0, 1, ...)
+    gpus_per_job: int,  # GPUs each worker owns
+) -> str:
+    "The CUDA_VISIBLE_DEVICES of one worker when every worker owns `gpus_per_job` GPUs: '2,3' for worker 1 of 2-GPU workers."
+    if worker_index < 0 or gpus_per_job < 1:
+        raise ValueError(f"worker_index must be >= 0 and gpus_per_job >= 1, got {worker_index}, {gpus_per_job}")
+    return ",".join(str(worker_index * gpus_per_job + g) for g in range(gpus_per_job))
+
+
+def _dask_worker() -> object | None:
+    "The Dask worker this code runs in, None elsewhere."
+    try:
+        from distributed import get_worker
+
+        return get_worker()
+    except (ImportError, ValueError):
+        return None
+
+
+def _worker_index(name: object) -> int:
+    "A worker's index on its machine: a LocalCluster worker is named 0, 1, ...; 'host-3' counts as 3; else 0."
+    if isinstance(name, int):
+        return name
+    m = re.search(r"(\d+)$", str(name))
+    return int(m.group(1)) if m else 0
+
+
+def task_gpu_env(
+    gpus_per_job: int | None,  # GPUs per worker; None: leave the devices alone
+) -> dict[str, str]:
+    "The CUDA_VISIBLE_DEVICES for this worker's kernels ({} without `gpus_per_job`, or when the batch system set it)."
+    if not gpus_per_job:
+        return {}
+    if os.environ.get("SLURM_JOB_ID") and os.environ.get("CUDA_VISIBLE_DEVICES"):
+        return {}  # SLURM gave this job its GPUs already
+    worker = _dask_worker()
+    return {"CUDA_VISIBLE_DEVICES": gpu_devices(_worker_index(getattr(worker, "name", 0)), gpus_per_job)}
+
+
+def worker_provenance(
+    gpu_env: dict[str, str] | None = None,  # what `task_gpu_env` gave this task's kernels
+) -> dict:
+    "Where a task runs: host, Dask worker, CPU, GPU, CUDA_VISIBLE_DEVICES and the runtime environment."
+    worker = _dask_worker()
+    machine = machine_info()
+    return {"host": platform.node(), "worker": getattr(worker, "address", "local"),
+            "worker_name": str(getattr(worker, "name", "")), "pid": os.getpid(), "cpu": machine["cpu"],
+            "cpu_count": machine["cpu_count"], "gpu": machine["gpu"],
+            "cuda_visible_devices": (gpu_env or {}).get("CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES")),
+            "environment": runtime_environment()}
+
+
+def available_cpus() -> int:
+    "The cores this process may run on (a batch job's allocation, not the whole node)."
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        return os.cpu_count() or 1
+
+# %% ../../nbs/core/05_reproduce.ipynb #grid08
+@dataclass
+class TaskResult:
+    "What a task sends back: the chapter's result, its executed notebook and log as bytes, where it ran."
+    task: GridTask
+    result: ChapterResult
+    notebook: bytes | None  # the executed notebook, None when the worker wrote none
+    log: bytes  # the worker process's stdout and stderr
+    provenance: dict  # `worker_provenance()` of the machine it ran on
+    attempt: int = 1  # 2 when the first attempt's worker was lost
+
+
+def failed_result(
+    chapter: Chapter,  # the chapter of the task
+    status: str,  # CRASHED or INTERRUPTED
+    error: str,  # what happened, in one line
+) -> ChapterResult:
+    "The result of a task that produced no notebook: a refused, lost or cancelled task."
+    return ChapterResult(name=chapter.name, title=chapter.title, part=chapter.part, module=chapter.module,
+                         status=status, wall_s=0.0, notebook=None,
+                         failure={"code_cell": None, "execution_count": None, "first_line": "", "error": error})
+
+
+def chapter_on_worker(
+    task: GridTask,  # the task, with the client's path to the notebook
+) -> Chapter:
+    "The chapter with the path of its notebook here: the client's path, else the same file in this machine's checkout."
+    if task.chapter.path.is_file():
+        return task.chapter
+    if task.rel_path is not None:
+        here = project_root() / task.rel_path
+        if here.is_file():
+            return replace(task.chapter, path=here)
+    raise CvkitError(f"the notebook {task.chapter.path} is not on host {platform.node()}: give the workers a "
+                     "checkout of the same commit (or a shared file system)")
+
+
+def run_task(
+    task: GridTask,  # (chapter, scale, seed)
+    device: str = "auto",  # the DEVICE parameter
+    timeout_s: float | None = None,  # on the cells' execution time; None: the scale budget × TIMEOUT_FACTOR
+    threads: int | None = None,  # threads for the kernel; None: this machine's cores over the worker's task slots
+    gpus_per_job: int | None = None,  # GPUs per worker (CUDA_VISIBLE_DEVICES); None: all that are visible
+    expected_env: dict | None = None,  # the client's `runtime_environment()`; None: no check
+    attempt: int = 1,  # which attempt this is
+) -> TaskResult:
+    "Run one task here (a thread of the local pool or a Dask worker): `run_chapter` in a scratch folder, outputs as bytes."
+    gpu_env = task_gpu_env(gpus_per_job)
+    where = worker_provenance(gpu_env)
+    if expected_env is not None:
+        problems = environment_mismatches({where["worker"]: where["environment"]}, expected_env)
+        if problems:
+            error = "environment mismatch: " + "; ".join(problems)
+            return TaskResult(task, failed_result(task.chapter, CRASHED, error), None, b"", where, attempt)
+    if threads is None:
+        slots = getattr(getattr(_dask_worker(), "state", None), "nthreads", 1)
+        threads = max(1, available_cpus() // slots)
+    chapter = chapter_on_worker(task)
+    with tempfile.TemporaryDirectory(prefix="cvkit-task-") as tmp:
+        out = Path(tmp)
+        result = run_chapter(chapter, out, task.scale, task.seed, device, threads, timeout_s, extra_env=gpu_env)
+        nb_path, log_path = out / "notebooks" / f"{chapter.name}.ipynb", out / "logs" / f"{chapter.name}.log"
+        notebook = nb_path.read_bytes() if nb_path.exists() else None
+        log = log_path.read_bytes() if log_path.exists() else b""
+    return TaskResult(task, result, notebook, log, where, attempt)
+
+
+def noop_task(
+    task: GridTask,  # (chapter, scale, seed)
+    attempt: int = 1,  # which attempt this is
+    **ignored: object,  # the options `run_task` takes
+) -> TaskResult:
+    "A task that runs no kernel: a passed result and a tiny notebook. It measures the engine's cost, not the chapter's."
+    result = ChapterResult(name=task.chapter.name, title=task.chapter.title, part=task.chapter.part,
+                           module=task.chapter.module, status=PASSED, wall_s=0.0,
+                           notebook=f"notebooks/{task.chapter.name}.ipynb")
+    notebook = nbformat.writes(nbformat.v4.new_notebook()).encode()
+    return TaskResult(task, result, notebook, b"", {"host": platform.node(), "worker": "noop"}, attempt)
+
+# %% ../../nbs/core/05_reproduce.ipynb #grid11
+EXECUTORS: tuple[str, ...] = ("local", "dask", "dask-local", "slurm")
+JOBQUEUE_PIN = "dask-jobqueue==0.9.0"  # the optional extra for --executor slurm (constraints.txt pins the same)
+_SCHEDULER_RE = re.compile(r"(tcp|tls)://[A-Za-z0-9._\-\[\]:]+:\d{1,5}")
+_WALLTIME_RE = re.compile(r"(\d+-)?\d{1,3}:\d{2}:\d{2}")
+
+
+@dataclass(frozen=True)
+class ExecutorOptions:
+    "Where a grid's tasks run: the executor and the options of its cluster."
+    kind: str = "local"  # local | dask | dask-local | slurm
+    scheduler: str | None = None  # dask: the running scheduler, tcp://HOST:PORT
+    workers: int | None = None  # dask-local: worker processes; slurm: jobs, one worker each (default 1)
+    queue: str | None = None  # slurm: the partition
+    gpus_per_job: int | None = None  # GPUs per worker (sets CUDA_VISIBLE_DEVICES; slurm: --gres=gpu:G)
+    walltime: str | None = None  # slurm: the jobs' time limit, [D-]HH:MM:SS
+    cores_per_job: int = 4  # slurm: cores per job
+    memory_per_job: str = "32GB"  # slurm: memory per job
+    connect_timeout_s: float = 10.0  # give up reaching a scheduler (or waiting for the first worker) after this
+
+    def __post_init__(self):
+        if self.kind not in EXECUTORS:
+            raise CvkitError(f"unknown executor {self.kind!r}: expected one of {', '.join(EXECUTORS)}")
+        owners = {"scheduler": ("dask",), "workers": ("dask-local", "slurm"), "queue": ("slurm",),
+                  "walltime": ("slurm",), "gpus_per_job": ("dask", "dask-local", "slurm")}
+        for name, kinds in owners.items():
+            if getattr(self, name) is not None and self.kind not in kinds:
+                raise CvkitError(f"--{name.replace('_', '-')} is for --executor {' or '.join(kinds)}, not {self.kind}")
+        if self.kind == "dask" and self.scheduler is None:
+            raise CvkitError("--executor dask needs --scheduler tcp://HOST:PORT (the address of a running scheduler)")
+        if self.scheduler is not None and not _SCHEDULER_RE.fullmatch(self.scheduler):
+            raise CvkitError(f"--scheduler {self.scheduler!r} is not an address like tcp://HOST:PORT")
+        for name in ("workers", "gpus_per_job", "cores_per_job"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise CvkitError(f"--{name.replace('_', '-')} must be a positive integer, got {value!r}")
+        if self.walltime is not None and not _WALLTIME_RE.fullmatch(self.walltime):
+            raise CvkitError(f"--walltime {self.walltime!r} is not [D-]HH:MM:SS")
+        if not (isinstance(self.connect_timeout_s, (int, float)) and 0 < self.connect_timeout_s < math.inf):
+            raise CvkitError(f"--connect-timeout must be a positive number of seconds, got {self.connect_timeout_s!r}")
+
+    @property
+    def is_dask(self) -> bool:
+        return self.kind != "local"
+
+
+def slurm_cluster_kwargs(
+    options: ExecutorOptions,  # kind "slurm"
+) -> dict:
+    "The arguments of dask-jobqueue's SLURMCluster: one single-threaded worker per job, its GPUs requested with --gres."
+    directives = [f"--gres=gpu:{options.gpus_per_job}"] if options.gpus_per_job else []
+    kwargs = {"cores": options.cores_per_job, "processes": 1, "memory": options.memory_per_job,
+              "job_extra_directives": directives, "worker_extra_args": ["--nthreads", "1"]}
+    if options.queue:
+        kwargs["queue"] = options.queue
+    if options.walltime:
+        kwargs["walltime"] = options.walltime
+    return kwargs
+
+
+def slurm_cluster_class() -> type:
+    "dask-jobqueue's SLURMCluster, or a CvkitError naming the extra to install."
+    try:
+        from dask_jobqueue import SLURMCluster
+    except ImportError:
+        raise CvkitError(f"--executor slurm needs dask-jobqueue, an optional extra: pip install {JOBQUEUE_PIN} "
+                         "(or pip install -c constraints.txt -e .[slurm])") from None
+    return SLURMCluster
+
+
+@contextlib.contextmanager
+def _owned_scheduler_config() -> Iterator[None]:
+    "Settings for a scheduler cvkit starts: a lost worker's task comes back to the client at once; no task in reserve."
+    import dask
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0,
+                          "distributed.scheduler.worker-saturation": 1.0}):
+        yield
+
+
+@contextlib.contextmanager
+def dask_client(
+    options: ExecutorOptions,  # a Dask executor
+) -> Iterator["distributed.Client"]:
+    "A Dask client on the cluster `options` names: a running scheduler, a LocalCluster on loopback, or SLURM jobs."
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    if options.kind == "dask":
+        try:
+            client = Client(options.scheduler, timeout=f"{options.connect_timeout_s}s", set_as_default=False)
+        except (OSError, TimeoutError) as e:
+            raise CvkitError(f"cannot reach the Dask scheduler at {options.scheduler} within "
+                             f"{options.connect_timeout_s:g} s ({type(e).__name__}); is it running?") from None
+        with client:
+            yield client
+        return
+    with _owned_scheduler_config():
+        if options.kind == "dask-local":
+            cluster = LocalCluster(n_workers=options.workers or 1, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None, silence_logs=logging.CRITICAL)
+        else:
+            cluster = slurm_cluster_class()(**slurm_cluster_kwargs(options))
+            cluster.scale(jobs=options.workers or 1)
+        with cluster, Client(cluster, set_as_default=False) as client:
+            yield client
+
+
+def check_workers(
+    client: "distributed.Client",  # a connected client
+    expected: dict,  # the client's `runtime_environment()`
+    timeout_s: float,  # how long to wait for a first worker
+) -> dict[str, dict]:
+    "Every connected worker's environment; a CvkitError naming each mismatch, or when no worker comes."
+    try:
+        client.wait_for_workers(1, timeout=timeout_s)
+    except TimeoutError:
+        raise CvkitError(f"no Dask worker joined the cluster within {timeout_s:g} s") from None
+    envs = client.run(runtime_environment)
+    problems = environment_mismatches(envs, expected)
+    if problems:
+        raise CvkitError("the workers do not run the client's environment: " + "; ".join(problems))
+    return envs
+
+# %% ../../nbs/core/05_reproduce.ipynb #grid14
+class GridProgress:
+    "A progress bar over a grid's tasks: tasks done, with how many are running and how many failed beside it."
+
+    def __init__(self, total: int, slots: int, enabled: bool = True, desc: str = "cvkit reproduce"):
+        self.total, self.slots, self.done, self.failed = total, slots, 0, 0
+        self.bar = tqdm(total=total, desc=desc, unit="task", disable=not enabled)
+        self._show()
+
+    @property
+    def running(self) -> int:
+        return min(self.slots, self.total - self.done)
+
+    def _show(self) -> None:
+        self.bar.set_postfix_str(f"done {self.done} · running {self.running} · failed {self.failed}")
+
+    def record(self, ok: bool) -> None:
+        "One more task finished (`ok`: it passed)."
+        self.done += 1
+        self.failed += not ok
+        self.bar.update(1)
+        self._show()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _run_local(
+    tasks: list[GridTask],
+    task_fn: Callable[..., TaskResult],
+    task_kwargs: dict,
+    jobs: int,
+    record: Callable[[TaskResult], None],
+) -> bool:
+    "Run the tasks on the local pool (`jobs` at once), recording each result; True when the run was interrupted."
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    futures = {pool.submit(task_fn, t, **task_kwargs): t for t in tasks}
+    seen: set = set()
+    interrupted = False
+    try:
+        for fut in as_completed(futures):
+            record(_result_or_crash(fut, futures[fut], 1))
+            seen.add(fut)  # only once recorded: an interrupt in the middle of `record` leaves it to the loop below
+    except KeyboardInterrupt:  # stop every kernel; what finished still counts
+        interrupted = True
+        stop_active_workers()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    for fut, task in futures.items():
+        if fut not in seen and fut.done() and not fut.cancelled():
+            record(_result_or_crash(fut, task, 1))
+    return interrupted
+
+
+def _result_or_crash(fut: object, task: GridTask, attempt: int, retried: str = "") -> TaskResult:
+    "A finished future's TaskResult, or a crashed one carrying the exception the task raised."
+    exc = fut.exception()
+    if exc is None:
+        res = fut.result()
+    else:
+        error = f"the task raised {type(exc).__name__}: {str(exc).strip()[-1500:]}"
+        res = TaskResult(task, failed_result(task.chapter, CRASHED, error), None, b"", {}, attempt)
+    res.provenance = {**res.provenance, **({"retried": retried} if retried else {})}
+    return res
+
+
+def _run_dask(
+    client: "distributed.Client",
+    tasks: list[GridTask],
+    task_fn: Callable[..., TaskResult],
+    task_kwargs: dict,
+    record: Callable[[TaskResult], None],
+) -> bool:
+    "Submit the tasks to a Dask cluster, record results as they stream back, retry a lost worker's task once."
+    from distributed import as_completed as dask_completed
+    from distributed.scheduler import KilledWorker
+
+    def submit(task: GridTask, attempt: int):
+        return client.submit(task_fn, task, **task_kwargs, attempt=attempt, key=f"cvkit-{task.key}-attempt{attempt}",
+                             pure=False)
+
+    live = {submit(t, 1): (t, 1, "") for t in tasks}
+    stream = dask_completed(list(live), loop=client.loop)
+    interrupted = False
+    try:
+        for fut in stream:
+            task, attempt, retried = live[fut]
+            exc = fut.exception() if fut.status == "error" else None
+            if isinstance(exc, KilledWorker) and attempt == 1:
+                reason = f"its worker was lost on attempt 1 ({str(exc).strip()[:300]}); retried once"
+                again = submit(task, 2)
+                live[again] = (task, 2, reason)
+                stream.add(again)
+            elif fut.status != "cancelled":
+                record(_result_or_crash(fut, task, attempt, retried))
+            del live[fut]  # only once handled: after an interrupt, what is left in `live` is looked at again
+    except KeyboardInterrupt:
+        interrupted = True
+        with contextlib.suppress(Exception):
+            client.run(stop_active_workers)  # the running kernels end now; their tasks return 'interrupted'
+        finished = [f for f in live if f.status == "finished"]
+        client.cancel([f for f in live if f.status != "finished"])
+        for fut in finished:  # a task that ended before the stop still counts
+            task, attempt, retried = live[fut]
+            record(_result_or_crash(fut, task, attempt, retried))
+    return interrupted
+
+# %% ../../nbs/core/05_reproduce.ipynb #grid16
+_STATUS_ORDER = (INTERRUPTED, TIMED_OUT, CRASHED, FAILED, PASSED)
+
+
+@dataclass
+class TaskRecord:
+    "One task of the grid as the report lists it."
+    chapter: str
+    seed: int
+    status: str
+    wall_s: float
+    attempts: int  # 2 when its first worker was lost
+    retried: str  # why it was retried, "" when it was not
+    worker: dict  # `worker_provenance()` of the machine that ran it (the last attempt)
+
+
+@dataclass
+class GridChapter:
+    "One chapter over the seeds: its worst status, its claims decided over the seeds, its seeds' statuses."
+    name: str
+    title: str
+    part: str
+    status: str
+    seeds: dict[str, str]  # seed → that run's status
+    claims: list[dict] = field(default_factory=list)  # decided over the seeds (`combine_seeds`)
+    problems: list[str] = field(default_factory=list)
+    excluded_seeds: list[int] = field(default_factory=list)  # seeds whose run did not reach the end
+
+    @property
+    def ok(self) -> bool:
+        return self.status == PASSED
+
+
+def judge_grid_chapter(
+    results: dict[int, ChapterResult],  # seed → one chapter's result
+) -> GridChapter:
+    "A chapter over the grid: the worst of its seeds' statuses, its claims decided over the seeds that ran to the end."
+    first = results[min(results)]
+    ran = {s: r for s, r in results.items() if r.status in (PASSED, FAILED)}
+    claims = combine_seeds({s: r.claims for s, r in ran.items()}) if ran else []
+    problems = [f"seed {s}: {p}" for s, r in sorted(results.items()) for p in r.problems]
+    problems += [f"seed {s}: {r.status}" + (f" ({r.failure['error']})" if r.failure else "")
+                 for s, r in sorted(results.items()) if r.status not in (PASSED, FAILED)]
+    for c in claims:
+        if c["holds"]:
+            continue
+        if c.get("undecidable"):
+            problems.append(f"over the seeds, claim {c['id']} cannot be decided ({c['undecidable']}; "
+                            f"{c.get('n_to_decide') or '?'} seeds would be needed)")
+        else:
+            more = f"; about {c['n_to_decide']} seeds would decide it" if c.get("n_to_decide") else ""
+            problems.append(f"over the seeds, claim {c['id']}: {c['verdict']} (expected {c['expected']}){more}")
+    status = next(s for s in _STATUS_ORDER if s in {r.status for r in results.values()} or s == PASSED)
+    if status == PASSED and any(not c["holds"] and not c.get("undecidable") for c in claims):
+        status = FAILED
+    return GridChapter(name=first.name, title=first.title, part=first.part, status=status,
+                       seeds={str(s): r.status for s, r in sorted(results.items())}, claims=claims,
+                       problems=problems, excluded_seeds=sorted(set(results) - set(ran)))
+
+
+@dataclass
+class GridReport:
+    "A grid run: settings, the client's provenance, one report per seed, the chapters over the seeds, every task."
+    scale: str
+    seeds: list[int]
+    device: str
+    executor: str
+    provenance: dict
+    runs: dict[int, Report]  # seed → that seed's report (written under seed-<s>/)
+    chapters: list[GridChapter]
+    tasks: list[TaskRecord]
+    wall_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.chapters)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.ok else 1
+
+    def to_dict(self) -> dict:
+        return {"scale": self.scale, "seeds": self.seeds, "device": self.device, "executor": self.executor,
+                "wall_s": self.wall_s, "ok": self.ok, "provenance": self.provenance,
+                "combined_over": f"seeds: each seed's point value of a claim is one replicate ({COMBINED_UNIT})",
+                "chapters": [asdict(c) | {"ok": c.ok} for c in self.chapters],
+                "tasks": [asdict(t) for t in self.tasks],
+                "per_seed_reports": {str(s): f"seed-{s}/report.json" for s in self.runs}}
+
+# %% ../../nbs/core/05_reproduce.ipynb #grid17
+def _seed_list(seeds: list[int]) -> str:
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"{seeds[0]}–{seeds[-1]}"
+    return ", ".join(map(str, seeds))
+
+
+def _task_lines(tasks: list[TaskRecord]) -> list[str]:
+    lines = ["| task | status | attempts | host | worker | GPU | CUDA_VISIBLE_DEVICES | cvkit · commit · torch (CUDA) | wall |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for t in tasks:
+        w, env = t.worker, t.worker.get("environment") or {}
+        versions = (f"{env.get('cvkit', '—')} · {str(env.get('git commit') or '—')[:10]} · {env.get('torch', '—')} "
+                    f"({env.get('torch CUDA') or 'CPU'})") if env else "—"
+        lines.append(f"| {t.chapter} seed {t.seed} | {t.status} | {t.attempts} | {w.get('host', '—')} | "
+                     f"{w.get('worker', '—')} | {w.get('gpu') or 'none'} | {w.get('cuda_visible_devices') or '—'} | "
+                     f"{versions} | {t.wall_s:.1f} s |")
+    retried = [f"- {t.chapter} seed {t.seed}: {t.retried} → {t.status}" for t in tasks if t.retried]
+    return lines + (["", "Retried tasks:", *retried] if retried else [])
+
+
+def grid_markdown(report: GridReport) -> str:
+    "The grid's report as Markdown: one section per chapter with its claims decided over the seeds, the tasks, provenance."
+    prov, git = report.provenance, report.provenance.get("git") or {}
+    commit = (git.get("commit") or "unknown")[:12] + (" (uncommitted changes)" if git.get("dirty") else "")
+    claims = [cl for c in report.chapters for cl in c.claims]
+    lines = ["# cvkit reproduction report: chapters × seeds", "",
+             f"**{'all chapters passed' if report.ok else 'SOME CHAPTERS FAILED'}** · scale `{report.scale}` · "
+             f"seeds {_seed_list(report.seeds)} · device `{report.device}` · executor `{report.executor}` · "
+             f"{len(report.tasks)} task(s) · {report.wall_s:.1f} s · commit `{commit}`", "",
+             f"**Claims over the seeds:** {claims_summary(claims, [], central=False)}", "",
+             "How claims are combined: every claim is decided once more over the seeds with the kit's rule "
+             "(`cvkit.core.claims.decide`): each seed's point value of the claim (its mean over that seed's own "
+             "replicates; the geometric mean of a ratio; the success rate of a proportion) is one replicate, so n is "
+             "the number of seeds that measured it. Only seeds whose run reached the end count. The per-seed tables "
+             "are linked below.", "",
+             "| chapter | part | status | seeds | claims over the seeds | per-seed reports |", "|---|---|---|---|---|---|"]
+    for c in report.chapters:
+        passed = sum(s == PASSED for s in c.seeds.values())
+        links = " ".join(f"[{s}](seed-{s}/report.md)" for s in c.seeds)
+        lines.append(f"| {c.name} | {c.part} | {c.status} | {passed}/{len(c.seeds)} passed | "
+                     f"{claims_summary(c.claims, [])} | {links} |")
+    for c in report.chapters:
+        seeds = " · ".join(f"seed {s}: [{st}](seed-{s}/notebooks/{c.name}.ipynb)" for s, st in c.seeds.items())
+        lines += ["", f"## {c.name}: {c.title}", "", f"Status: **{c.status}** · {seeds}", ""]
+        if c.excluded_seeds:
+            lines += [f"Left out of the combination (the run did not reach the end): seed(s) "
+                      f"{', '.join(map(str, c.excluded_seeds))}.", ""]
+        lines += [f"- {p}" for p in c.problems] + ([""] if c.problems else [])
+        lines += [claims_markdown(c.claims, [], link=""), ""]
+        lines += [f"- {cl['id']}: {cl['combined']}" for cl in c.claims]
+    m = prov.get("machine", {})
+    lines += ["", "## Tasks", "", *_task_lines(report.tasks), "", "## Provenance (the client)", "",
+              f"- time (UTC): {prov.get('time_utc')}", f"- git commit: `{git.get('commit')}` (dirty: {git.get('dirty')})",
+              f"- Python {m.get('python')} on {m.get('os')}; CPU: {m.get('cpu')}; GPU: {m.get('gpu') or 'none'}",
+              f"- executor: {report.executor}" + (f"; {prov['scheduler']}" if prov.get("scheduler") else ""),
+              "- packages: " + ", ".join(f"{k} {v}" for k, v in (prov.get("packages") or {}).items() if v)]
+    return "\n".join(lines) + "\n"
+
+
+def write_grid_report(report: GridReport, out: Path) -> None:
+    "Write every seed's report under seed-<s>/, then the grid's report.json, report.md and provenance.json."
+    for seed, run in report.runs.items():
+        write_report(run, out / f"seed-{seed}")
+    (out / "report.json").write_text(json.dumps(report.to_dict(), indent=2, default=str))
+    (out / "report.md").write_text(grid_markdown(report))
+    (out / "provenance.json").write_text(json.dumps(report.provenance, indent=2, default=str))
+
+# %% ../../nbs/core/05_reproduce.ipynb #grid18
+def check_run_arguments(
+    chapters: list[Chapter],
+    scale: str,  # a concrete scale
+    seeds: list[int],
+    device: str,
+    jobs: int | None,
+    timeout_s: float | None,
+) -> None:
+    "The checks `reproduce` makes before anything runs, for a list of seeds: a CvkitError naming the first problem."
+    if not chapters:
+        raise CvkitError("no chapters to run")
+    if not seeds:
+        raise CvkitError("no seeds to run")
+    for seed in seeds:
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise CvkitError(f"seed must be a non-negative integer, got {seed!r}")
+    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
+        raise CvkitError(f"unknown device {device!r}: expected auto, cpu or cuda")
+    if jobs is not None and jobs < 1:
+        raise CvkitError(f"--jobs must be at least 1, got {jobs}")
+    if timeout_s is not None and (isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float))
+                                  or not 0 < timeout_s < math.inf):
+        raise CvkitError(f"--timeout must be a positive number of seconds, got {timeout_s!r}")
+    unsupported = [c.name for c in chapters if scale not in c.scales]
+    if unsupported:
+        raise CvkitError(f"chapter(s) {', '.join(unsupported)} do not support scale {scale!r}")
+
+
+class _GridCollector:
+    "Receives task results as they stream in: writes each notebook and log under seed-<s>/, keeps the records."
+
+    def __init__(self, out: Path, progress: GridProgress):
+        self.out, self.progress = out, progress
+        self.results: dict[tuple[str, int], ChapterResult] = {}
+        self.records: dict[tuple[str, int], TaskRecord] = {}
+
+    def __call__(self, res: TaskResult) -> None:
+        seed_dir, name = self.out / f"seed-{res.task.seed}", res.task.chapter.name
+        result = res.result
+        if res.notebook is not None:
+            (seed_dir / "notebooks").mkdir(parents=True, exist_ok=True)
+            (seed_dir / "notebooks" / f"{name}.ipynb").write_bytes(res.notebook)
+            result = replace(result, notebook=f"notebooks/{name}.ipynb")
+        if res.log:
+            (seed_dir / "logs").mkdir(parents=True, exist_ok=True)
+            (seed_dir / "logs" / f"{name}.log").write_bytes(res.log)
+        self.results[(name, res.task.seed)] = result
+        self.records[(name, res.task.seed)] = TaskRecord(name, res.task.seed, result.status, result.wall_s,
+                                                         res.attempt, res.provenance.get("retried", ""),
+                                                         {k: v for k, v in res.provenance.items() if k != "retried"})
+        self.progress.record(result.ok)
+
+
+def _grid_report(tasks: list[GridTask], collected: _GridCollector, scale: str, seeds: list[int], device: str,
+                 executor: str, slots: int, provenance: dict, wall_s: float) -> GridReport:
+    "Assemble the grid's report; a task with no result (the run was stopped) is `interrupted`."
+    for t in tasks:
+        if (t.chapter.name, t.seed) not in collected.results:
+            result = failed_result(t.chapter, INTERRUPTED, "the run was interrupted before this task finished")
+            collected.results[(t.chapter.name, t.seed)] = result
+            collected.records[(t.chapter.name, t.seed)] = TaskRecord(t.chapter.name, t.seed, INTERRUPTED, 0.0, 0, "", {})
+    chapters = list(dict.fromkeys(t.chapter.name for t in tasks))
+    runs = {s: Report(scale=scale, seed=s, device=device, jobs=slots, provenance={**provenance, "seed": s},
+                      chapters=[collected.results[(c, s)] for c in chapters]) for s in seeds}
+    grid = [judge_grid_chapter({s: collected.results[(c, s)] for s in seeds}) for c in chapters]
+    records = [collected.records[(t.chapter.name, t.seed)] for t in tasks]
+    return GridReport(scale=scale, seeds=list(seeds), device=device, executor=executor, provenance=provenance,
+                      runs=runs, chapters=grid, tasks=records, wall_s=round(wall_s, 1))
+
+
+def reproduce_grid(
+    chapters: list[Chapter],  # the chapters to run
+    out: str | Path = "_build/reproduce",  # the report folder
+    scale: str = "auto",  # smoke | laptop | gpu | auto
+    seeds: list[int] | str = (0,),  # the seeds, or a `--seeds` string such as "0-4"
+    device: str = "auto",  # auto | cpu | cuda
+    executor: ExecutorOptions | str = "local",  # where tasks run
+    jobs: int | None = None,  # local executor: tasks at once; None: `default_jobs`
+    timeout_s: float | None = None,  # per task, on its cells' execution time; None: budget × TIMEOUT_FACTOR
+    progress: bool = True,  # show the progress bar
+    task_fn: Callable[..., TaskResult] = run_task,  # what a task runs (`noop_task` measures the engine alone)
+) -> GridReport:
+    "Run every (chapter, scale, seed) on the executor, then write one report for the grid and one per seed into `out`."
+    scale = resolve_scale(scale)
+    seeds = parse_seeds(seeds) if isinstance(seeds, str) else list(seeds)
+    options = executor if isinstance(executor, ExecutorOptions) else ExecutorOptions(executor)
+    check_run_arguments(chapters, scale, seeds, device, jobs, timeout_s)
+    if jobs is not None and options.is_dask:
+        raise CvkitError(f"--jobs is for the local executor; a Dask cluster runs one task per worker thread "
+                         f"(--workers for dask-local and slurm)")
+    out = check_output_dir(out)
+    tasks = grid_tasks(chapters, scale, seeds)
+    provenance = collect_provenance(seed=None, scale=scale, device=device, repo=project_root())
+    provenance["seeds"], provenance["executor"] = seeds, options.kind
+    provenance["device_resolved"] = "cuda" if (device != "cpu" and provenance["machine"]["gpu"]) else "cpu"
+    kwargs = {"device": device, "timeout_s": timeout_s, "gpus_per_job": options.gpus_per_job}
+    start = time.perf_counter()
+    if options.is_dask:
+        collected, interrupted, slots = _grid_on_dask(tasks, options, task_fn, kwargs, out, provenance, progress)
+    else:
+        slots = default_jobs(scale, len(tasks)) if jobs is None else jobs
+        collected = _GridCollector(out, GridProgress(len(tasks), slots, progress, f"cvkit reproduce ({scale})"))
+        try:
+            interrupted = _run_local(tasks, task_fn, {**kwargs, "threads": threads_per_job(slots)}, slots, collected)
+        finally:
+            collected.progress.close()
+    report = _grid_report(tasks, collected, scale, seeds, device, options.kind, slots, provenance,
+                          time.perf_counter() - start)
+    write_grid_report(report, out)
+    if interrupted:
+        finished = sum(t.status != INTERRUPTED for t in report.tasks)
+        raise RunInterrupted(f"interrupted: {finished} of {len(tasks)} task(s) finished; partial report in "
+                             f"{out / 'report.md'}")
+    return report
+
+
+def _grid_on_dask(tasks, options, task_fn, kwargs, out, provenance, progress):
+    "Open the cluster, check its workers' environment, stream the tasks through it."
+    expected = runtime_environment()
+    with dask_client(options) as client:
+        envs = check_workers(client, expected, options.connect_timeout_s)
+        provenance["scheduler"] = f"scheduler {client.scheduler.address}, {len(envs)} worker(s) at submission"
+        with contextlib.suppress(Exception):
+            provenance["scheduler_allowed_failures"] = client.run_on_scheduler(_allowed_failures)
+        slots = max(1, sum(client.nthreads().values()))
+        collected = _GridCollector(out, GridProgress(len(tasks), slots, progress, f"cvkit reproduce ({options.kind})"))
+        try:
+            interrupted = _run_dask(client, tasks, task_fn, {**kwargs, "expected_env": expected}, collected)
+        finally:
+            collected.progress.close()
+    return collected, interrupted, slots
+
+
+def _allowed_failures(dask_scheduler: object) -> int | None:
+    "On the scheduler: how often it re-runs a lost worker's task by itself before the client hears of it."
+    return getattr(dask_scheduler, "allowed_failures", None)
+
+
+def grid_gpu_hours(
+    chapters: list[Chapter],  # the chapters of the grid
+    n_seeds: int,  # seeds per chapter
+    scale: str = "gpu",  # the scale whose budget counts
+) -> float:
+    "GPU-hours the grid may take: the sum over chapters of each one's budget at `scale`, times the number of seeds."
+    if n_seeds < 1:
+        raise ValueError(f"n_seeds must be at least 1, got {n_seeds}")
+    return sum(c.budget_s(scale) for c in chapters) * n_seeds / 3600
