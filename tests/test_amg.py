@@ -133,6 +133,49 @@ def test_sampler_bad_input():
         nl2_similarity(torch.ones(5, 3))
 
 
+@pytest.mark.parametrize("field", ["s0", "c1", "c2", "c3", "boost"])
+@pytest.mark.parametrize("value", [math.nan, math.inf])
+def test_guidance_refuses_non_finite_strengths(field, value):
+    from cvkit.papers.amg import Guidance
+
+    with pytest.raises(ValueError, match=f"{field} must be a finite number"):
+        Guidance(**{field: value})
+
+
+def test_nl2_bad_queries_give_clear_errors():
+    bank = torch.randn(10, 3, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        normalized_l2(torch.tensor([[math.nan, 0.0, 0.0]]), bank)
+    with pytest.raises(ValueError, match="k .* positive integer"):
+        normalized_l2(bank[:2], bank, k=0)
+    with pytest.raises(TypeError, match="floating point"):
+        normalized_l2(torch.zeros(2, 3, dtype=torch.int64), bank)
+    with pytest.raises(ValueError, match="non-empty batch"):
+        normalized_l2(torch.zeros(0, 3), bank)
+    with pytest.raises(ValueError, match="alpha"):
+        normalized_l2(bank[:2], bank, alpha=0.0)
+    ratio, nearest = normalized_l2(bank[:2].double(), bank, k=3)  # float64 queries are fine
+    assert ratio.shape == (2,) and ratio.eq(0).all() and nearest.tolist() == [0, 1]
+
+
+@pytest.mark.parametrize("tau", [-0.1, 0.0, math.nan, math.inf])
+def test_nl2_gate_refuses_a_threshold_that_would_disable_amg(tau):
+    from cvkit.papers.amg import nl2_gate
+
+    with pytest.raises(ValueError, match="τ must be a positive finite"):
+        nl2_gate(tau, 100)
+
+
+def test_sampler_refuses_an_empty_batch():
+    from cvkit.papers.amg import Guidance, amg_sample, nl2_similarity
+
+    bank = torch.randn(6, 2, generator=torch.Generator().manual_seed(0))
+    eps = lambda x, t, c: torch.zeros_like(x)
+    with pytest.raises(ValueError, match="B ≥ 1"):
+        amg_sample(eps, (0, 2), torch.linspace(0.99, 0.1, 10), None, None, nl2_similarity(bank), lambda t: -1.0,
+                   Guidance(c3=1.0), num_steps=2)
+
+
 @pytest.fixture(scope="module")
 def tiny_sd(tmp_path_factory):
     "A randomly initialised Stable-Diffusion-style stack saved in the diffusers layout (no downloads)."

@@ -4,15 +4,15 @@
 
 # %% auto #0
 __all__ = ['GATES', 'STRENGTHS', 'SD_PARTS', 'DIGIT_WORDS', 'PHRASINGS', 'SIGNATURE_SOURCES', 'DIGIT_SOURCES', 'CONFIGS',
-           'REPLICATE_UNIT', 'SPECS', 'rms_distances', 'normalized_l2', 'cosine_nearest', 'exponential_threshold',
-           'parabolic_threshold', 'despecification_scale', 'deduplication_scale', 'amg_epsilon', 'Guidance', 'AMGTrace',
-           'check_threshold_schedule', 'amg_sample', 'nl2_similarity', 'embedding_similarity', 'SDComponents',
-           'load_sd_components', 'encode_prompts', 'encode_images', 'amg_sample_sd', 'memorization_threshold',
-           'memorization_metrics', 'ToyConfig', 'toy_ring', 'toy_data', 'CaptionedDigits', 'load_digit_images',
-           'captioned_digits', 'ResBlock', 'CaptionUNet', 'AMGConfig', 'nl2_gate', 'amg_modes', 'randomise_caption',
-           'Judge', 'toy_judge', 'digits_judge', 'ExperimentSetup', 'distinct_bank', 'setup_toy', 'setup_digits',
-           'AMGResult', 'replicate_noise', 'sample_mode', 'run_mode', 'judge_samples', 'replicate_rows',
-           'run_experiment', 'claim_measurements']
+           'REPLICATE_UNIT', 'SPECS', 'rms_distances', 'check_queries', 'normalized_l2', 'cosine_nearest',
+           'exponential_threshold', 'parabolic_threshold', 'despecification_scale', 'deduplication_scale',
+           'amg_epsilon', 'Guidance', 'AMGTrace', 'check_threshold_schedule', 'amg_sample', 'nl2_similarity',
+           'embedding_similarity', 'SDComponents', 'load_sd_components', 'encode_prompts', 'encode_images',
+           'amg_sample_sd', 'memorization_threshold', 'memorization_metrics', 'ToyConfig', 'toy_ring', 'toy_data',
+           'CaptionedDigits', 'load_digit_images', 'captioned_digits', 'ResBlock', 'CaptionUNet', 'AMGConfig',
+           'nl2_gate', 'amg_modes', 'randomise_caption', 'Judge', 'toy_judge', 'digits_judge', 'ExperimentSetup',
+           'distinct_bank', 'setup_toy', 'setup_digits', 'AMGResult', 'replicate_noise', 'sample_mode', 'run_mode',
+           'judge_samples', 'replicate_rows', 'run_experiment', 'claim_measurements']
 
 # %% ../../nbs/chapters/10_amg.ipynb #e48ff3d1
 import math
@@ -41,10 +41,23 @@ def rms_distances(
     bank: torch.Tensor,  # (N, ...) training samples, same trailing shape
 ) -> torch.Tensor:
     "ℓ2(a, b) = √(mean((a − b)²)) / 2 between every query and every bank item, (B, N); differentiable in x."
+    check_queries(x, "queries")
     if x.shape[1:] != bank.shape[1:]:
         raise ValueError(f"queries {tuple(x.shape[1:])} and bank items {tuple(bank.shape[1:])} differ in shape")
     a, b = x.reshape(len(x), -1), bank.reshape(len(bank), -1).to(x)
     return torch.cdist(a, b) / math.sqrt(a.shape[1]) / 2
+
+
+def check_queries(x: torch.Tensor, name: str = "queries") -> None:
+    "Raise a clear error unless x is a non-empty (B, ...) floating-point tensor of finite values."
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor (B, ...), got {type(x).__name__}")
+    if not x.dtype.is_floating_point:
+        raise TypeError(f"{name} must be floating point (B, ...), got dtype {x.dtype}; convert with .float()")
+    if x.dim() < 2 or len(x) == 0:
+        raise ValueError(f"{name} must be a non-empty batch (B, ...) with B ≥ 1, got shape {tuple(x.shape)}")
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{name} contain NaN or infinite values: a diverged sampler or a bad input")
 
 
 def normalized_l2(
@@ -57,6 +70,11 @@ def normalized_l2(
     "nL2 ratio (B,) — small means an isolated near-copy — and the index of the nearest training item (B,)."
     if len(bank) < 1:
         raise ValueError("the training bank is empty")
+    check_queries(x, "queries")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k (neighbours in the normaliser) must be a positive integer, got {k!r}")
+    if not (math.isfinite(alpha) and alpha > 0):
+        raise ValueError(f"alpha must be a positive finite number, got {alpha!r}")
     k = min(k, len(bank))
     best_d, best_i = None, None
     for start in range(0, len(bank), chunk):  # keep the k smallest distances seen so far
@@ -153,6 +171,9 @@ class Guidance:
             raise ValueError(f"gate must be one of {GATES}, got {self.gate!r}")
         if self.strength not in STRENGTHS:
             raise ValueError(f"strength must be one of {STRENGTHS}, got {self.strength!r}")
+        for name in ("s0", "c1", "c2", "c3", "boost"):
+            if not math.isfinite(getattr(self, name)):
+                raise ValueError(f"{name} must be a finite number, got {getattr(self, name)!r}")
         if self.s0 < 1:
             raise ValueError(f"s0 must be at least 1 (s1 + s2 ≤ s0 − 1), got {self.s0}")
         if min(self.c1, self.c2, self.c3) < 0:
@@ -199,6 +220,8 @@ def amg_sample(
     progress: bool = False,
 ) -> AMGTrace:
     "DDIM (η = 0) with classifier-free guidance and, per sample and step, AMG's gated G_spe + G_dup + G_sim (Eq. 10)."
+    if len(shape) < 2 or shape[0] < 1:
+        raise ValueError(f"shape must be (B, ...) with B ≥ 1 samples, got {tuple(shape)}")
     ts = ddim_timesteps(len(alphas_cumprod), num_steps)
     x = torch.randn(shape, generator=generator) if x_T is None else x_T.clone()
     if tuple(x.shape) != tuple(shape):
@@ -562,6 +585,11 @@ class AMGConfig:
 
 def nl2_gate(tau: float, T: int, low: float = 1.07, high: float = 1.39) -> Callable[[int], float]:
     "λ_t on the similarity scale σ = −nL2: −τ (high − (high − low) e^{−6t/T})."
+    if not (math.isfinite(tau) and tau > 0):
+        raise ValueError(f"the memorization threshold τ must be a positive finite nL2, got {tau!r} "
+                         "(τ ≤ 0 would put the gate where no sample can reach it and disable AMG)")
+    if T < 1:
+        raise ValueError(f"T (diffusion timesteps) must be at least 1, got {T}")
     if not 0 < low <= high:
         raise ValueError(f"the gate needs 0 < low ≤ high, got {low} and {high}")
     return lambda t: -tau * (high - (high - low) * math.exp(-6.0 * t / T))
