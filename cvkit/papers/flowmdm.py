@@ -796,10 +796,10 @@ SPECS: list[ClaimSpec] = [
         "[PJ / own jerk floor](BPE) / [PJ / own jerk floor](APE only), per test composition (one trained network, same "
         "starting noise): how much the join stands out from the motion around it, not how rough the motion is overall",
         "<=",
-        {"smoke": (0.5, REPRODUCED), "laptop": (0.5, REPRODUCED), "gpu": (0.5, REPRODUCED)},
+        {"smoke": (0.5, UNDECIDED), "laptop": (0.5, UNDECIDED), "gpu": (0.5, REPRODUCED)},
         paper_ref="Abstract; ablation (APE only)", source="seed",
         paper_value="transitions built at the relative stage; ablation numbers not retrieved",
-        central=True, compared=True),
+        central=True, compared=True, explanation="why-flowmdm-pj-floor"),
     ClaimSpec(
         "auj_bpe_over_ape",
         "... and less area under the jerk than absolute positions alone",
