@@ -9,7 +9,7 @@ import torch
 from cvkit.core.claims import NOT_CHECKABLE, SCALES, UNDECIDED, Measurement, NotMeasured, decide
 from cvkit.papers.phase_unwrap import (
     CONFIGS, PHASE_TYPES, SPECS, PhaseUnwrapConfig, PlainUNet, UnrolledPU, UNetSA, aligned_rmse, center_crop,
-    claim_measurements, count_parameters, estimate_sigma, grad, grad_adjoint, make_phase, make_phase_set,
+    claim_measurements, count_parameters, estimate_sigma, grad, grad_adjoint, make_phase, make_phase_set, no_truth_scores,
     matching_plain_unet, max_slope, nrmse, observe, recorrupt, run_experiment, sample_batch, sanity_values,
     self_reconstruction_loss, snr_to_sigma, soft_threshold, stage_weights, train, training_step_loss, unwrap_itoh,
     unwrap_ls_dct, unwrap_network, unwrap_network_batch, unwrap_skimage, wrap, wrap_error_rate)
@@ -329,6 +329,20 @@ def test_common_random_numbers_across_arms_and_disjoint_runs(monkeypatch):
     assert all(torch.equal(p, q) for p, q in zip(seen["sr"], seen["naive"]))
     assert all(torch.equal(p, q) for p, q in zip(seen["sr"], seen["supervised"]))
     assert len(seen["sr"]) == 4
+
+
+def test_no_truth_scores_ignore_the_unwrapping_constant():
+    truth = smooth_phase(48)
+    y = wrap(truth + 0.2 * np.random.default_rng(1).standard_normal(truth.shape))
+    base = no_truth_scores(y, truth)
+    for shift in (-truth.mean(), 1.0, 7.5, -100.0):  # a perfect unwrap minus its mean used to score 2.25 rad
+        shifted = no_truth_scores(y, truth + shift)
+        for key in base:
+            assert shifted[key] == pytest.approx(base[key], abs=1e-9), key
+    assert no_truth_scores(wrap(truth), truth - truth.mean())["rewrap_rms"] < 1e-9
+    assert base["rewrap_rms"] == pytest.approx(0.2, rel=0.2)  # what is left is the noise
+    with pytest.raises(ValueError, match="differ in shape"):
+        no_truth_scores(y, truth[:32])
 
 
 def test_real_data_helpers():
