@@ -133,6 +133,49 @@ def test_sampler_bad_input():
         nl2_similarity(torch.ones(5, 3))
 
 
+@pytest.mark.parametrize("field", ["s0", "c1", "c2", "c3", "boost"])
+@pytest.mark.parametrize("value", [math.nan, math.inf])
+def test_guidance_refuses_non_finite_strengths(field, value):
+    from cvkit.papers.amg import Guidance
+
+    with pytest.raises(ValueError, match=f"{field} must be a finite number"):
+        Guidance(**{field: value})
+
+
+def test_nl2_bad_queries_give_clear_errors():
+    bank = torch.randn(10, 3, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        normalized_l2(torch.tensor([[math.nan, 0.0, 0.0]]), bank)
+    with pytest.raises(ValueError, match="k .* positive integer"):
+        normalized_l2(bank[:2], bank, k=0)
+    with pytest.raises(TypeError, match="floating point"):
+        normalized_l2(torch.zeros(2, 3, dtype=torch.int64), bank)
+    with pytest.raises(ValueError, match="non-empty batch"):
+        normalized_l2(torch.zeros(0, 3), bank)
+    with pytest.raises(ValueError, match="alpha"):
+        normalized_l2(bank[:2], bank, alpha=0.0)
+    ratio, nearest = normalized_l2(bank[:2].double(), bank, k=3)  # float64 queries are fine
+    assert ratio.shape == (2,) and ratio.eq(0).all() and nearest.tolist() == [0, 1]
+
+
+@pytest.mark.parametrize("tau", [-0.1, 0.0, math.nan, math.inf])
+def test_nl2_gate_refuses_a_threshold_that_would_disable_amg(tau):
+    from cvkit.papers.amg import nl2_gate
+
+    with pytest.raises(ValueError, match="τ must be a positive finite"):
+        nl2_gate(tau, 100)
+
+
+def test_sampler_refuses_an_empty_batch():
+    from cvkit.papers.amg import Guidance, amg_sample, nl2_similarity
+
+    bank = torch.randn(6, 2, generator=torch.Generator().manual_seed(0))
+    eps = lambda x, t, c: torch.zeros_like(x)
+    with pytest.raises(ValueError, match="B ≥ 1"):
+        amg_sample(eps, (0, 2), torch.linspace(0.99, 0.1, 10), None, None, nl2_similarity(bank), lambda t: -1.0,
+                   Guidance(c3=1.0), num_steps=2)
+
+
 @pytest.fixture(scope="module")
 def tiny_sd(tmp_path_factory):
     "A randomly initialised Stable-Diffusion-style stack saved in the diffusers layout (no downloads)."
@@ -273,9 +316,17 @@ def test_tiny_toy_experiment_and_claim_measurements():
 
     result = run_experiment(_tiny_toy_config(), 0)
     assert list(result.table.index) == ["CFG", "AMG main", "AMG strong", "without G_sim", "always on",
-                                        "constant threshold"]
+                                        "constant threshold", "always on (matched)"]
     assert result.table.loc["CFG", "fired (ordinary)"] == 0 and result.table.loc["always on", "fired (ordinary)"] == 1
-    assert result.seeds == [0, 1] and len(result.replicates) == 6 * 2
+    assert result.table.loc["always on (matched)", "fired (duplicated)"] == 1
+    main_dup, main_ordinary = result.traces["AMG main"]
+    weights = torch.cat([main_dup.weight[main_dup.fired], main_ordinary.weight[main_ordinary.fired]])
+    expected = float(weights.mean()) if len(weights) else 0.0  # a gate that never opened: no strength to match
+    assert result.table.loc["always on (matched)", "matched weight"] == pytest.approx(expected)
+    assert (main_dup.weight[~main_dup.fired] == 0).all()
+    assert result.seeds == [0, 1] and len(result.replicates) == 7 * 2
+    for column in ("copied (plain L2)", "realism (ordinary)", "realism (duplicated)"):
+        assert result.replicates[column].notna().all(), column
     assert set(result.replicates["replicate"]) == {0, 1}
     measurements = claim_measurements(result)
     assert set(measurements) == {s.id for s in SPECS}
@@ -285,6 +336,11 @@ def test_tiny_toy_experiment_and_claim_measurements():
     assert isinstance(central, Measurement) and central.n == 2 and set(central.arms) == {"AMG main", "CFG"}
     assert all(0 <= v <= 100 for v in central.arms["CFG"])
     assert measurements["amg-keeps-quality"].kind == "ratio" and measurements["alignment-kept"].chance == 50.0
+    assert isinstance(measurements["guided-alignment-kept"], NotMeasured)  # the signature names no class
+    assert set(measurements["amg-removes-copies-plain-l2"].arms) == {"AMG main", "CFG"}
+    assert measurements["gating-matters"].arms.keys() == {"always on (matched)", "AMG main"}
+    gsim = measurements["gsim-indispensable"]
+    assert gsim.values == tuple(w - 0.5 * c for w, c in zip(gsim.arms["without G_sim"], gsim.arms["CFG"]))
 
 
 def test_specs_cover_every_scale():
@@ -297,6 +353,42 @@ def test_specs_cover_every_scale():
     for spec in SPECS:
         assert set(spec.rules) == set(CONFIGS), spec.id
     assert all(cfg.replicates >= 5 for scale, cfg in CONFIGS.items() if scale != "smoke")  # compared claims: n ≥ 5
+
+
+def test_copy_metric_and_realism_hand_cases():
+    from cvkit.papers.amg import copy_distances, fresh_copy_quantiles, matched_always_on, realism, CONFIGS
+
+    items = torch.zeros(3, 2)
+    assert copy_distances(torch.tensor([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]]), items).tolist() == pytest.approx(
+        [0.0, math.sqrt(2.0) / 2, math.sqrt(2.0) / 2])  # rms difference, halved
+    fresh = torch.tensor([[1.0, 0.0], [2.0, 0.0], [3.0, 0.0], [4.0, 0.0]])
+    q = fresh_copy_quantiles(fresh, torch.zeros(1, 2), (0.0, 1.0))
+    assert q.shape == (1, 2) and q[0].tolist() == pytest.approx([1 / math.sqrt(2) / 2, 4 / math.sqrt(2) / 2])
+    assert realism(fresh[:2].clone(), fresh) == 0.0  # samples on the data
+    assert realism(fresh + torch.tensor([0.0, 3.0]), fresh) == pytest.approx(3.0)  # 3 data-spacings off it
+    with pytest.raises(ValueError, match="one to one"):
+        copy_distances(torch.zeros(2, 2), torch.zeros(3, 2))
+    matched = matched_always_on(CONFIGS["laptop"], 0.1)
+    main = CONFIGS["laptop"]
+    assert matched.gate == "always" and matched.strength == "constant"
+    assert matched.c3 == pytest.approx(0.1 * main.c3) and matched.c1 == pytest.approx(0.1 * main.c1)
+    with pytest.raises(ValueError, match="matched weight"):
+        matched_always_on(main, math.nan)
+
+
+def test_gate_and_weights():
+    from cvkit.papers.amg import guidance_gate, guidance_weights, time_boost
+
+    sigma = torch.tensor([-1.2, -0.9, -0.5])
+    assert guidance_gate(sigma, -1.0).tolist() == [False, True, True]
+    margin, sim_scale = guidance_weights(sigma, -1.0, "margin")
+    assert torch.equal(margin > 0, guidance_gate(sigma, -1.0)) and torch.equal(margin, sim_scale)
+    assert torch.equal(guidance_weights(sigma, -1.0, "similarity")[0], sigma)
+    assert time_boost(100, 100, 3.0) == 1.0 and time_boost(0, 100, 3.0) == pytest.approx(math.exp(3.0))
+    with pytest.raises(ValueError, match="gate must be"):
+        guidance_gate(sigma, 0.0, "sometimes")
+    with pytest.raises(ValueError, match="strength must be"):
+        guidance_weights(sigma, 0.0, "loud")
 
 
 def test_replicate_noise_is_per_seed():

@@ -208,8 +208,10 @@ def test_tiny_pipeline_tradeoff_and_repeat_stability(tiny_result):
     assert (table[["PJ", "AUJ", "floor", "FID", "diversity"]] > 0).all().all()
     assert table["accuracy"].between(0, 1).all()
     assert all(len(curve) == cfg.window - 3 for curve in result.curves.values())
-    assert all(list(items.columns) == ["PJ", "AUJ", "floor", "accuracy"] and len(items) == cfg.compositions
-               for items in result.items.values())
+    assert all(list(items.columns) == ["PJ", "AUJ", "floor", "PJ / floor", "accuracy"]
+               and len(items) == cfg.compositions for items in result.items.values())
+    for items in result.items.values():
+        assert np.allclose(items["PJ / floor"], items["PJ"] / items["floor"])
     assert result.item_seeds == [0, 1, 2] and 0 <= result.evaluator.held_out_accuracy <= 1
     # BPE with s = 0 is RPE only and with s = all steps APE only: same network, compositions and noise
     sweep, items = s_tradeoff(result, fractions=(0.0, 0.5, 1.0))
@@ -226,6 +228,21 @@ def test_tiny_pipeline_tradeoff_and_repeat_stability(tiny_result):
         repeat_stability(positions[:72], repeated_composition(result.data, "walk forward", 3, 24))
     with pytest.raises(ValueError, match="unknown action"):
         repeated_composition(result.data, "moonwalk", 4, 24)
+
+
+def test_jerk_floor_ignores_the_joins():
+    from cvkit.papers.flowmdm import jerk_floor
+
+    t = np.arange(60, dtype=float)
+    smooth = np.zeros((60, 2, 3))
+    smooth[:, :, 0] = (0.01 * t ** 3)[:, None]  # constant jerk 0.06 per frame³ on every joint
+    jumped = smooth.copy()
+    jumped[30:, :, 1] += 5.0  # a jump at the boundary frame 30
+    assert jerk_floor(smooth, [30], window=10) == pytest.approx(0.06)
+    assert jerk_floor(jumped, [30], window=10) == pytest.approx(0.06)  # the join is left out of the floor
+    assert peak_jerk(mean_transition_jerk(jumped, [30], window=10)) / jerk_floor(jumped, [30], window=10) > 100
+    with pytest.raises(ValueError, match="outside"):
+        jerk_floor(smooth[:12], [6], window=12)
 
 
 def test_banded_attention_equals_masked_dense_attention():

@@ -7,7 +7,8 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from cvkit.core.motion import (ACTIONS, STICK_PARENTS, BVHFormatError, Skeleton, forward_kinematics, generate_clip,
-                               generate_dataset, motion_strip, read_bvh, stick_skeleton)
+                               generate_dataset, has_rest_frame, motion_strip, read_bvh, stick_skeleton,
+                               without_rest_frame)
 from conftest import ROOT
 
 
@@ -108,8 +109,17 @@ def test_bvh_order_of_channels_matters(tmp_path):
     (BVH.replace("Frames: 3", "Frames: 4"), "4 frames × 9 channels promised"),
     (BVH + "1 2\n", "3 frames × 9 channels promised"),
     (BVH.replace("OFFSET 0 -1 0\n    CHANNELS", "OFSET 0 -1 0\n    CHANNELS"), "unexpected token"),
-    (BVH.replace("Frame Time: 0.04", "Frame Time: 0"), "frame time must be positive"),
+    (BVH.replace("Frame Time: 0.04", "Frame Time: 0"), "frame time must be a positive"),
     (BVH.replace("Frames: 3", "Frames: three"), "malformed BVH"),
+    (BVH.replace("Frames: 3", "Frames: -3"), "negative number of frames"),
+    (BVH.replace("Frames: 3", "Frame: 3"), "MOTION header must read"),
+    (BVH.replace("Frame Time: 0.04", "FrameTime: 0.04"), "MOTION header must read"),
+    (BVH.replace("Frame Time: 0.04", "Frame Rate: 0.04"), "MOTION header must read"),
+    (BVH.replace("Frame Time: 0.04", "Frame Time: nan"), "frame time must be a positive"),
+    (BVH.replace("MOTION\n", ""), "malformed BVH|unexpected token"),
+    (BVH.replace("    CHANNELS 3 Xrotation Yrotation Zrotation\n", "").replace(
+        "  CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation\n", ""), "declares no CHANNELS"),
+    (BVH.replace("1 2 3 0 90 0 0 0 0", "1 2 3 0 nan 0 0 0 0"), "NaN or infinite"),
 ])
 def test_bvh_errors(tmp_path, content, message):
     (tmp_path / "bad.bvh").write_text(content)
@@ -122,6 +132,20 @@ def test_bvh_extra_frame_is_dropped_with_a_warning(tmp_path):
     with pytest.warns(UserWarning, match="header says 3"):
         m = read_bvh(tmp_path / "x.bvh")
     assert m.frames.shape == (3, 9)
+
+
+def test_rest_frame_is_detected_and_dropped(tmp_path):
+    # BVH's frame 0 has the root's rotation at exactly 0 and frame 1 does not: an exporter's rest pose
+    (tmp_path / "r.bvh").write_text(BVH)
+    m = read_bvh(tmp_path / "r.bvh")
+    assert has_rest_frame(m)
+    trimmed = without_rest_frame(m)
+    assert trimmed.frames.shape == (2, 9) and np.array_equal(trimmed.frames, m.frames[1:])
+    assert not has_rest_frame(trimmed.__class__(m.skeleton, m.channels, m.frames[[1, 1, 2]], m.frame_time))
+    static = BVH.replace("1 2 3 0 90 0 0 0 0", "1 2 3 0 0 0 0 0 0")  # root never rotates: nothing to drop
+    (tmp_path / "s.bvh").write_text(static)
+    m2 = read_bvh(tmp_path / "s.bvh")
+    assert not has_rest_frame(m2) and without_rest_frame(m2) is m2
 
 
 def test_bvh_missing(tmp_path):
@@ -141,6 +165,7 @@ def test_real_captures(name, frames, fps):
         warnings.simplefilter("ignore")  # the boxing file carries one frame more than its header says
         m = read_bvh(path)
     assert len(m.frames) == frames and round(m.fps) == fps
+    assert has_rest_frame(m) == name.startswith("01_")  # CMU's converter writes a T-pose before the capture
     pos = m.positions()
     assert pos.shape == (frames, m.skeleton.num_joints, 3) and np.all(np.isfinite(pos))
     lengths = np.linalg.norm(pos[:, 1:] - pos[:, list(m.skeleton.parents[1:])], axis=2)

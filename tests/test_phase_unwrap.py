@@ -9,10 +9,10 @@ import torch
 from cvkit.core.claims import NOT_CHECKABLE, SCALES, UNDECIDED, Measurement, NotMeasured, decide
 from cvkit.papers.phase_unwrap import (
     CONFIGS, PHASE_TYPES, SPECS, PhaseUnwrapConfig, PlainUNet, UnrolledPU, UNetSA, aligned_rmse, center_crop,
-    claim_measurements, count_parameters, estimate_sigma, grad, grad_adjoint, make_phase, make_phase_set,
+    claim_measurements, count_parameters, estimate_sigma, grad, grad_adjoint, make_phase, make_phase_set, no_truth_scores,
     matching_plain_unet, max_slope, nrmse, observe, recorrupt, run_experiment, sample_batch, sanity_values,
     self_reconstruction_loss, snr_to_sigma, soft_threshold, stage_weights, train, training_step_loss, unwrap_itoh,
-    unwrap_ls_dct, unwrap_network, unwrap_skimage, wrap, wrap_error_rate)
+    unwrap_ls_dct, unwrap_network, unwrap_network_batch, unwrap_skimage, wrap, wrap_error_rate)
 
 
 def smooth_phase(size=48, seed=0):
@@ -29,6 +29,43 @@ def test_wrap_range_periodicity_and_idempotence():
     assert wrap(np.array([math.pi]))[0] == -math.pi
     t = torch.from_numpy(theta)
     assert torch.allclose(wrap(t), torch.from_numpy(w))
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_wrap_at_the_seam_stays_in_range_in_the_inputs_precision(dtype):
+    # values whose (x + π) mod 2π rounds to 2π: the guard must subtract 2π in the input's own precision
+    tiny = torch.tensor([-1e-17, -1e-16, -5e-8, -1e-300], dtype=dtype)
+    w = wrap(tiny)
+    assert w.dtype == dtype and (w >= -math.pi).all() and (w < math.pi).all()
+    assert torch.allclose(w, tiny, atol=1e-6)  # a tiny negative angle is (almost) itself, not −π − 1.7e-7
+    seam = wrap(torch.tensor([math.pi, -math.pi, 3 * math.pi], dtype=dtype))
+    assert (seam >= -math.pi).all() and (seam < math.pi).all()
+    n = wrap(np.array([-1e-17, math.pi]))
+    assert n.dtype == np.float64 and n.min() >= -math.pi and n.max() < math.pi
+
+
+def test_unwrap_network_batch_refuses_bad_input():
+    net = UnrolledPU(1, 1, outlier_hidden=4)
+    y = np.zeros((2, 32, 32))
+    out = unwrap_network_batch(net, y, np.array([0.3, 0.3]))
+    assert out.shape == (2, 32, 32) and np.isfinite(out).all()
+    for sigma, message in [(np.array([-0.1, 0.3]), "non-negative"), (np.array([np.nan, 0.3]), "non-negative"),
+                           (np.array([0.3]), "one noise level per image"), (0.3, "one noise level per image")]:
+        with pytest.raises(ValueError, match=message):
+            unwrap_network_batch(net, y, sigma)
+    with pytest.raises(ValueError, match=r"stack \(N, H, W\)"):
+        unwrap_network_batch(net, np.zeros((32, 32)), np.array([0.3]))
+    with pytest.raises(ValueError, match="NaN"):
+        unwrap_network_batch(net, np.full((1, 32, 32), np.nan), np.array([0.3]))
+    with pytest.raises(ValueError, match="wrap it first"):  # an already unwrapped phase
+        unwrap_network_batch(net, np.full((1, 32, 32), 5.0), np.array([0.3]))
+    with pytest.raises(ValueError, match="divisible by 16"):
+        unwrap_network_batch(net, np.zeros((1, 40, 40)), np.array([0.3]))
+    with pytest.raises(ValueError, match="NaN"):
+        unwrap_network(net, np.full((32, 32), np.nan), 0.3)
+    for sigma in (math.nan, math.inf, -1.0):
+        with pytest.raises(ValueError, match="non-negative"):
+            unwrap_network(net, np.zeros((32, 32)), sigma)
 
 
 def test_snr_to_sigma_matches_the_official_rule():
@@ -292,6 +329,20 @@ def test_common_random_numbers_across_arms_and_disjoint_runs(monkeypatch):
     assert all(torch.equal(p, q) for p, q in zip(seen["sr"], seen["naive"]))
     assert all(torch.equal(p, q) for p, q in zip(seen["sr"], seen["supervised"]))
     assert len(seen["sr"]) == 4
+
+
+def test_no_truth_scores_ignore_the_unwrapping_constant():
+    truth = smooth_phase(48)
+    y = wrap(truth + 0.2 * np.random.default_rng(1).standard_normal(truth.shape))
+    base = no_truth_scores(y, truth)
+    for shift in (-truth.mean(), 1.0, 7.5, -100.0):  # a perfect unwrap minus its mean used to score 2.25 rad
+        shifted = no_truth_scores(y, truth + shift)
+        for key in base:
+            assert shifted[key] == pytest.approx(base[key], abs=1e-9), key
+    assert no_truth_scores(wrap(truth), truth - truth.mean())["rewrap_rms"] < 1e-9
+    assert base["rewrap_rms"] == pytest.approx(0.2, rel=0.2)  # what is left is the noise
+    with pytest.raises(ValueError, match="differ in shape"):
+        no_truth_scores(y, truth[:32])
 
 
 def test_real_data_helpers():

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['STICK_NAMES', 'STICK_PARENTS', 'STICK_FPS', 'ACTIONS', 'Skeleton', 'forward_kinematics', 'BVHMotion',
-           'BVHFormatError', 'read_bvh', 'bvh_positions', 'stick_skeleton', 'MotionClip', 'generate_clip',
-           'generate_dataset', 'motion_strip']
+           'BVHFormatError', 'read_bvh', 'has_rest_frame', 'without_rest_frame', 'bvh_positions', 'stick_skeleton',
+           'MotionClip', 'generate_clip', 'generate_dataset', 'motion_strip']
 
 # %% ../../nbs/core/12_motion.ipynb #b5ba0148
 import warnings
@@ -141,22 +141,51 @@ def read_bvh(path: str | Path) -> BVHMotion:
                 raise BVHFormatError(f"{path}: unexpected token {tok!r} in HIERARCHY")
         if stack:
             raise BVHFormatError(f"{path}: unbalanced braces in HIERARCHY")
-        n_frames = int(tokens[i + 2])  # MOTION Frames: N
-        frame_time = float(tokens[i + 5])  # Frame Time: dt
+        header = tokens[i:i + 6]
+        if header[1] != "Frames:" or header[3:5] != ["Frame", "Time:"]:
+            raise BVHFormatError(f"{path}: the MOTION header must read 'MOTION Frames: N Frame Time: dt', got "
+                                 f"{' '.join(header)!r}")
+        n_frames = int(header[2])  # MOTION Frames: N
+        frame_time = float(header[5])  # Frame Time: dt
         values = np.array(tokens[i + 6:], dtype=np.float64)
     except (IndexError, ValueError) as e:
+        if isinstance(e, BVHFormatError):
+            raise
         raise BVHFormatError(f"{path}: malformed BVH ({type(e).__name__}: {e})") from None
+    if n_frames < 0:
+        raise BVHFormatError(f"{path}: the header announces a negative number of frames ({n_frames})")
+    if not np.isfinite(frame_time) or frame_time <= 0:
+        raise BVHFormatError(f"{path}: frame time must be a positive number of seconds, got {frame_time}")
     n_channels = sum(len(c) for c in channels)
+    if n_channels == 0:
+        raise BVHFormatError(f"{path}: the hierarchy declares no CHANNELS, so no frame can move any joint")
+    if not np.all(np.isfinite(values)):
+        raise BVHFormatError(f"{path}: the motion data holds NaN or infinite values")
     if values.size % n_channels or values.size < n_frames * n_channels:
         raise BVHFormatError(f"{path}: {n_frames} frames × {n_channels} channels promised, {values.size} values found")
     if values.size > n_frames * n_channels:  # some exporters write an extra frame: keep what the header promises
         warnings.warn(f"{path.name}: {values.size // n_channels} frames of data, header says {n_frames}; "
                       f"keeping the first {n_frames}")
         values = values[: n_frames * n_channels]
-    if frame_time <= 0:
-        raise BVHFormatError(f"{path}: frame time must be positive, got {frame_time}")
     skeleton = Skeleton(tuple(names), tuple(parents), np.array(offsets))
     return BVHMotion(skeleton, tuple(channels), values.reshape(n_frames, n_channels), frame_time)
+
+
+def has_rest_frame(motion: BVHMotion) -> bool:
+    """Whether frame 0 is a rest pose added by the exporter, not a captured pose: the CMU converters write a T-pose
+    with the root's rotation exactly zero before the capture's first frame. True when the root's rotation channels
+    are all exactly 0 in frame 0 and not in frame 1."""
+    if len(motion.frames) < 2 or not motion.channels:
+        return False
+    rot = [k for k, c in enumerate(motion.channels[0]) if c.lower().endswith("rotation")]
+    return bool(rot) and not motion.frames[0, rot].any() and bool(motion.frames[1, rot].any())
+
+
+def without_rest_frame(motion: BVHMotion) -> BVHMotion:
+    "The motion without its exporter's rest frame 0 when it has one (`has_rest_frame`), else unchanged."
+    if not has_rest_frame(motion):
+        return motion
+    return BVHMotion(motion.skeleton, motion.channels, motion.frames[1:], motion.frame_time)
 
 
 def bvh_positions(motion: BVHMotion) -> np.ndarray:

@@ -13,7 +13,7 @@ __all__ = ['ABLATIONS', 'CONFIGS', 'TWO_PI', 'PHASE_TYPES', 'PHOTOS', 'PHASE_MAK
            'distillation_loss', 'PhaseSet', 'make_phase_set', 'sample_batch', 'training_step_loss', 'train',
            'unwrap_network', 'unwrap_network_batch', 'ExperimentResult', 'validation_sr_loss', 'matching_plain_unet',
            'unwrap_classical', 'run_experiment', 'speed_table', 'claim_measurements', 'sanity_values', 'estimate_sigma',
-           'center_crop', 'no_truth_scores']
+           'center_crop', 'rewrap_residual', 'no_truth_scores']
 
 # %% ../../nbs/chapters/20_phase_unwrap.ipynb #e970c613
 import math
@@ -76,7 +76,9 @@ TWO_PI = 2.0 * math.pi
 def wrap(x: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
     "W(x) = ((x + π) mod 2π) − π elementwise, into [−π, π); for NumPy arrays and torch tensors of any shape."
     y = (x + math.pi) % TWO_PI - math.pi
-    return y - TWO_PI * (y >= math.pi)
+    if isinstance(y, torch.Tensor):  # subtract 2π in the input's own precision (a bool × 2π would be float32)
+        return torch.where(y >= math.pi, y - TWO_PI, y)
+    return np.where(y >= math.pi, y - TWO_PI, y)
 
 
 def snr_to_sigma(snr_db: float) -> float:
@@ -612,8 +614,8 @@ def unwrap_network(
 ) -> np.ndarray:
     "The network's unwrapped estimate (last stage), (H, W) float64."
     y = check_phase(wrapped, "wrapped", wrapped=True)
-    if not sigma >= 0:
-        raise ValueError(f"sigma must be non-negative, got {sigma!r}")
+    if not (sigma >= 0 and math.isfinite(sigma)):
+        raise ValueError(f"sigma must be non-negative and finite, got {sigma!r}")
     if y.shape[0] % 16 or y.shape[1] % 16:
         raise ValueError(f"the network needs sides divisible by 16, got {y.shape}; crop or pad the input first")
     with torch.no_grad():
@@ -623,9 +625,31 @@ def unwrap_network(
 
 
 def unwrap_network_batch(
-    model: nn.Module, wrapped: np.ndarray, sigma: np.ndarray, device: str | torch.device = "cpu", chunk: int = 16,
+    model: nn.Module,  # a trained UnrolledPU or PlainUNet
+    wrapped: np.ndarray,  # (N, H, W) wrapped phases in [−π, π), H and W divisible by 16
+    sigma: np.ndarray,  # (N,) their noise standard deviations (radians), one per image
+    device: str | torch.device = "cpu",
+    chunk: int = 16,  # images per forward pass
 ) -> np.ndarray:
     "The network's estimates for a stack of measurements (N, H, W) with noise levels (N,); returns (N, H, W)."
+    wrapped = np.asarray(wrapped)
+    if wrapped.ndim != 3:
+        raise ValueError(f"wrapped must be a stack (N, H, W) of phases, got shape {wrapped.shape}; "
+                         "for one image use unwrap_network")
+    if len(wrapped) == 0:
+        raise ValueError("wrapped is an empty stack (N = 0)")
+    if wrapped.shape[1] % 16 or wrapped.shape[2] % 16:
+        raise ValueError(f"the network needs sides divisible by 16, got {wrapped.shape[1:]}; crop or pad the input first")
+    if not np.all(np.isfinite(wrapped)):
+        raise ValueError("wrapped contains NaN or infinite values")
+    if wrapped.min() < -math.pi - 1e-6 or wrapped.max() > math.pi + 1e-6:
+        raise ValueError(f"wrapped must hold wrapped phases in [-π, π), got range [{wrapped.min():.3f}, "
+                         f"{wrapped.max():.3f}]; wrap it first with wrap(x)")
+    sigma = np.asarray(sigma, dtype=np.float64)
+    if sigma.shape != (len(wrapped),):
+        raise ValueError(f"sigma must hold one noise level per image, shape ({len(wrapped)},), got {sigma.shape}")
+    if not np.all(np.isfinite(sigma)) or np.any(sigma < 0):
+        raise ValueError(f"every sigma must be a non-negative finite number, got {sigma}")
     out = []
     with torch.no_grad():
         for start in range(0, len(wrapped), chunk):
@@ -901,8 +925,21 @@ def center_crop(image: np.ndarray, multiple: int = 16) -> np.ndarray:
     return image[top:top + h, left:left + w]
 
 
+def rewrap_residual(wrapped: np.ndarray, estimate: np.ndarray) -> np.ndarray:
+    """W(X̂ − Y − c) (H, W), with c the circular mean of W(X̂ − Y): what the estimate fails to explain of the data
+    modulo 2π, after removing the one constant an unwrapping cannot know (X̂ + c explains Y as well as X̂ does)."""
+    y = check_phase(wrapped, "wrapped", wrapped=True)
+    x = check_phase(estimate, "estimate")
+    if x.shape != y.shape:
+        raise ValueError(f"estimate {x.shape} and wrapped {y.shape} differ in shape")
+    r = wrap(x - y)
+    offset = float(np.angle(np.mean(np.exp(1j * r))))
+    return wrap(r - offset)
+
+
 def no_truth_scores(wrapped: np.ndarray, estimate: np.ndarray) -> dict[str, float]:
-    "Checks that need no ground truth: re-wrapping RMS (rad), fraction of |∇X̂| > π, mean |∇X̂| (rad/px)."
+    """Checks that need no ground truth, all unchanged by adding a constant to the estimate: re-wrapping RMS (rad,
+    after the best constant offset), fraction of |∇X̂| > π, mean |∇X̂| (rad/px)."""
     g = grad(torch.from_numpy(check_phase(estimate, "estimate"))).numpy()[:, 1:, 1:]
-    return {"rewrap_rms": float(np.sqrt(np.mean(wrap(estimate - wrapped) ** 2))),
+    return {"rewrap_rms": float(np.sqrt(np.mean(rewrap_residual(wrapped, estimate) ** 2))),
             "jumps_above_pi": float(np.mean(np.abs(g) > math.pi)), "mean_abs_gradient": float(np.mean(np.abs(g)))}
