@@ -846,7 +846,7 @@ SPECS: list[ClaimSpec] = [
         "rho_s_accuracy",
         "More absolute steps s make the actions more accurate (the other side of Fig. 5)",
         "Spearman ρ(s, accuracy) over the s sweep, per test composition", ">=",
-        {"smoke": (0.4, NOT_REPRODUCED), "laptop": (0.4, UNDECIDED), "gpu": (0.4, REPRODUCED)},
+        {"smoke": (0.4, NOT_REPRODUCED), "laptop": (0.4, NOT_REPRODUCED), "gpu": (0.4, REPRODUCED)},
         paper_ref="Fig. 5 (via the notes)", source="not-retrieved", paper_value="qualitative: accuracy grows with s",
         explanation="why-flowmdm-s-tradeoff"),
     ClaimSpec(
@@ -863,7 +863,7 @@ SPECS: list[ClaimSpec] = [
         "repeat_spread_ratio",
         "Relative positions extrapolate: one action repeated ten times stays stable",
         "root-height spread of the last 5 of 10 segments / of the first, per BPE sample (noise draw)", "<=",
-        {"smoke": (1.2, NOT_REPRODUCED), "laptop": (1.2, UNDECIDED), "gpu": (1.2, REPRODUCED)},
+        {"smoke": (1.2, NOT_REPRODUCED), "laptop": (1.2, NOT_REPRODUCED), "gpu": (1.2, REPRODUCED)},
         paper_ref="§3, relative positional encodings (via the notes)", source="not-retrieved",
         paper_value="qualitative: translation invariance", explanation="why-flowmdm-repeat"),
     ClaimSpec(
