@@ -123,10 +123,15 @@ def preprocess(images: np.ndarray | torch.Tensor, size: int) -> torch.Tensor:
         raise ValueError(f"expected images of shape (B, H, W, 3) or (B, H, W), got {tuple(x.shape)}")
     if size < 1:
         raise ValueError(f"size must be positive, got {size}")
+    if x.shape[0] == 0:
+        raise ValueError("no images: expected at least one image of shape (H, W, 3) or (H, W)")
     if x.dtype == torch.uint8:
         x = x.float() / 255.0
     else:
         x = x.float()
+        if not bool(torch.isfinite(x).all()):
+            bad = int((~torch.isfinite(x)).flatten(1).any(1).sum())
+            raise ValueError(f"{bad} image(s) contain NaN or infinite pixels: images must be finite, in [0, 1]")
         if x.numel() and (x.min() < -1e-6 or x.max() > 1 + 1e-6):
             raise ValueError("float images must lie in [0, 1]; pass uint8 for 0..255 data")
     x = x.permute(0, 3, 1, 2)
