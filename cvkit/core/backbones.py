@@ -164,6 +164,8 @@ def extract_tokens(model: MobileNetV2, images: np.ndarray, size: int, layer: int
         raise ValueError(f"layer must be in [0, {len(model.features) - 1}], got {layer}")
     if size < 32:
         raise ValueError(f"size must be at least 32 (MobileNetV2's total stride), got {size}")
+    if len(images) == 0:
+        raise ValueError("no images: expected at least one image of shape (H, W, 3) or (H, W)")
     device = next(model.parameters()).device
     stem = model.features[: layer + 1]
     chunks = []
@@ -247,6 +249,8 @@ def pretrain_vit(model: TinyViT, make_batch: Callable[[int, np.random.Generator]
 @torch.no_grad()
 def extract_vit_tokens(model: TinyViT, images: np.ndarray, batch: int = 256, progress: bool = True) -> torch.Tensor:
     "Tokens of a (frozen) TinyViT for every image: (B, H, W[, 3]) → (B, N, dim) on the CPU."
+    if len(images) == 0:
+        raise ValueError("no images: expected at least one image of shape (H, W, 3) or (H, W)")
     device = next(model.parameters()).device
     starts = range(0, len(images), batch)
     chunks = [model.tokens(preprocess(images[s:s + batch], model.image_size).to(device)).float().cpu()
