@@ -11,6 +11,7 @@ from scipy.linalg import subspace_angles
 from cvkit.papers.couplap import (CONFIGS, REAL_FEMUR_CLAIMS, SPECS, AnomalyRun, CoupLapConfig, affine_icp, aupro,
                                   bone_pairs, claim_measurements, coupled_eigenmaps, coupled_laplacian,
                                   coupled_scores, coupled_sign, coupling_matrix, cosine_distance_rows, cross_edges,
+                                  euclidean_all_scores, euclidean_scores, side_distances,
                                   fiedler_length, grassmann_distance, make_femur, make_scan, maps_for,
                                   mirror_second_axis, pinned_specs, pixel_auroc, pro_curve, random_rigid, register,
                                   run_experiment, scores_to_image, target_plan)
@@ -211,7 +212,7 @@ def tiny_result():
 def test_tiny_experiment_and_its_per_target_table(tiny_result):
     result = tiny_result
     assert set(result.table.index.get_level_values("kind")) == {"bump", "hole", "all"}
-    methods = {"coupled (cross 0.5)", "coupled (cross 1)", "euclidean", "gps", "hist"}
+    methods = {"coupled (cross 0.5)", "coupled (cross 1)", "euclidean", "euclidean (all points)", "gps", "hist"}
     assert set(result.table.index.get_level_values("method")) == methods
     assert result.table.to_numpy().min() >= 0 and result.table.to_numpy().max() <= 1
     per = result.per_target  # one row per (anomalous target, method); nominal targets have nothing to find
@@ -234,6 +235,7 @@ def test_claim_measurements_cover_exactly_the_specs(tiny_result):
     assert np.allclose(gps.values, coupled - per[per["method"] == "gps"]["AUPRO@30%"].to_numpy())
     assert m["coupled-beats-euclidean-holes"].n == 2 and m["robust-to-cross-fraction"].n == 4
     assert m["bse-accurate"].n == TINY.bone_pairs and set(m["bse-accurate"].values) <= {0.0, 1.0}
+    assert m["bse-accurate-paper-maps"].n == TINY.bone_pairs
     for spec in SPECS:  # every measurement can be decided at every scale
         for scale in spec.rules:
             decide(spec, m[spec.id], scale)
@@ -275,3 +277,50 @@ def test_bad_inputs_give_clear_errors():
         coupled_scores(np.random.rand(20, 3), np.random.rand(20, 2))
     with pytest.raises(ValueError, match="cross"):
         coupled_scores(np.random.rand(30, 3), np.random.rand(30, 3), cross=1.5)
+
+
+def test_paper_euclidean_baseline_scores_cross_points_normalised_by_their_maximum():
+    rng = np.random.default_rng(4)
+    ref = rng.normal(size=(200, 3))
+    tgt = ref + 0.02 * rng.normal(size=ref.shape)
+    scores = euclidean_scores(ref, tgt, cross=0.5, seed=7)
+    chosen, _, _ = cross_edges(ref, tgt, 0.5, 7)
+    raw = euclidean_all_scores(ref, tgt)
+    assert scores.max() == 1.0 and scores.min() >= 0
+    assert np.allclose(scores[chosen], raw[chosen] / raw[chosen].max())  # the cross points: distance over the maximum
+    assert len(np.unique(scores)) <= len(chosen)  # the others copy a cross point's score
+    # the same cross points as the coupled score (same seed, same draw)
+    (_, _), chosen_c, _ = coupled_eigenmaps([tgt, ref], cross=0.5, maps=3, seed=7)
+    assert np.array_equal(np.sort(chosen), np.sort(chosen_c))
+    assert np.allclose(euclidean_scores(ref, tgt, cross=1.0), raw / raw.max())
+
+
+def test_bse_reports_the_paper_twenty_maps_as_well():
+    right, left = make_femur("right", 700, seed=1), make_femur("left", 700, seed=2)
+    d = side_distances(right, left, maps=3, ends=50)
+    assert all(np.isfinite(d.spectral_paper)) and all(np.isfinite(d.spectral))
+    assert d.spectral != d.spectral_paper  # different numbers of eigenvectors, different distances
+
+
+def test_more_bad_inputs_give_clear_errors():
+    maps = np.random.rand(2, 8, 8)
+    masks = np.zeros((2, 8, 8), bool)
+    masks[:, 2:4, 2:4] = True
+    maps[1, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        aupro(maps, masks)
+    U = np.random.rand(20, 3)
+    with pytest.raises(ValueError, match="zero columns"):
+        grassmann_distance(U, np.c_[U[:, :2], np.zeros(20)])
+    with pytest.raises(ValueError, match="same n"):
+        grassmann_distance(U, np.random.rand(19, 3))
+    with pytest.raises(ValueError, match="at least two clouds"):
+        coupled_eigenmaps([])
+    with pytest.raises(ValueError, match="at least two clouds"):
+        coupled_eigenmaps([np.random.rand(30, 3)])
+    with pytest.raises(ValueError, match="at least 16"):
+        make_scan("bagel", 0)
+    with pytest.raises(ValueError, match="the target"):
+        coupled_eigenmaps([np.random.rand(5, 3), np.random.rand(30, 3)], maps=2, k=10)
+    with pytest.raises(ValueError, match="reference"):
+        coupled_eigenmaps([np.random.rand(30, 3), np.random.rand(5, 3)], maps=2, k=10)

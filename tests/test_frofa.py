@@ -1,6 +1,8 @@
 """cvkit.papers.frofa: the feature scaling and its inverse, every feature augmentation (identities, hand cases, locality,
-agreement with Pillow), the MAP head, the paired training streams (an identity FroFA trains exactly MAPwd), the k-shot
-protocol, the claim specs and measurements, and clear errors on bad input."""
+agreement with Pillow, JPEG against Pillow's encoder), the samplers table, the MAP head, the paired training streams (an
+identity FroFA trains exactly MAPwd, and its control row gains exactly 0), the k-shot protocol, the claim specs and
+measurements, and clear errors on bad input."""
+import io
 import json
 from pathlib import Path
 
@@ -13,7 +15,9 @@ from PIL import Image, ImageEnhance, ImageOps
 
 from cvkit.core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, UNDECIDED, Measurement, NotMeasured, decide,
                                explanation_anchors, paired, replicate_seeds)
+from cvkit.core.backbones import extract_tokens, load_mobilenet_v2
 from cvkit.papers.frofa import (
+    IDENTITY, SAMPLERS, UNIT_OPS, jpeg, jpeg_table, MAGNITUDE_LIMITS,
     AUGMENTATIONS, CONFIGS, SPECS, FroFA, FroFAResult, HeadConfig, MAPHead, apply_frofa, brightness,
     claim_measurements, contrast, equalize, fit_range, from_unit, grid_to_tokens, invert, k_shot_split,
     load_few_shot_set, mixup, patch_dropout, posterize, reported_values, rotate, sample_params, sharpness, solarize,
@@ -75,7 +79,7 @@ def test_probability_zero_is_the_identity_for_every_augmentation(name):
 
 
 @pytest.mark.parametrize("name", ["brightness", "contrast", "posterize", "solarize", "sharpness", "rotate", "shear_x",
-                                  "translate_y", "crop", "resized_crop", "mixup"])
+                                  "translate_y", "crop", "resized_crop", "inception_crop", "jpeg", "mixup"])
 def test_probability_one_changes_something(name):
     tokens, gen = features(2), torch.Generator().manual_seed(3)
     onehot = F.one_hot(torch.arange(6) % 3, 3).float()
@@ -119,9 +123,65 @@ def test_channel_variant_draws_one_value_per_channel_and_c2_uses_the_channel_ran
     assert torch.allclose(out, expected, atol=1e-5)
 
 
+def test_eighteen_augmentations_each_with_a_sampler_and_an_operation():
+    assert len(AUGMENTATIONS) == len(set(AUGMENTATIONS)) == 18
+    assert set(SAMPLERS) == set(AUGMENTATIONS) == set(MAGNITUDE_LIMITS)
+    assert set(UNIT_OPS) == set(AUGMENTATIONS) - {"mixup", "patch_dropout"}
+    gen = torch.Generator().manual_seed(0)
+    for name in AUGMENTATIONS:
+        p = sample_params(FroFA(name, prob=1.0), 5, 3, 4, gen)
+        assert p["apply"].shape == (5,) and bool(p["apply"].all()), name
+
+
+def test_resized_crop_is_square_and_inception_crop_jitters_the_aspect():
+    gen = torch.Generator().manual_seed(0)
+    square = sample_params(FroFA("resized_crop", prob=1.0), 200, 1, 4, gen)["value"]
+    assert torch.allclose(square[:, 2], square[:, 3]) and bool((square[:, 2] ** 2 >= 0.5 - 1e-6).all())
+    boxes = sample_params(FroFA("inception_crop", prob=1.0), 200, 1, 4, gen)["value"]
+    aspect = boxes[:, 2] / boxes[:, 3]
+    assert aspect.min() >= 0.75 - 1e-5 and aspect.max() <= 4 / 3 + 1e-5 and aspect.std() > 0.05
+    assert bool((boxes[:, :2].abs() <= 1 - boxes[:, 2:] + 1e-6).all())  # every box lies inside the map
+
+
+def test_jpeg_table_and_jpeg_against_pillow():
+    assert jpeg_table(torch.tensor([50.0]))[0, 0, 0] == 16 and jpeg_table(torch.tensor([100.0])).max() == 1
+    assert jpeg_table(torch.tensor([10.0]))[0, 0, 0] == 80  # 16 · 5000 / 10 / 100
+    with pytest.raises(ValueError, match=r"\[1, 100\]"):
+        jpeg_table(torch.tensor([0.0]))
+    errors = []
+    for seed in range(6):
+        img = (np.random.default_rng(seed).beta(2, 3, (16, 16)) * 255).astype(np.uint8)
+        for quality in (25, 50, 75):
+            buf = io.BytesIO()
+            Image.fromarray(img).save(buf, format="JPEG", quality=quality)
+            ref = np.asarray(Image.open(buf)).astype(int)
+            x = torch.from_numpy(img)[None, None].float() / 255.0
+            ours_levels = (jpeg(x, torch.tensor([float(quality)]))[0, 0] * 255).round().int().numpy()
+            errors.append(np.abs(ours_levels - ref))
+    errors = np.stack(errors)
+    # libjpeg's integer DCT rounds a few coefficients the other way; the float DCT agrees on almost every pixel
+    assert np.median(errors) == 0 and errors.mean() < 1.0 and np.mean(errors <= 2) > 0.9
+    x = torch.rand(2, 3, 5, 5, generator=torch.Generator().manual_seed(0))
+    low, high = jpeg(x, torch.tensor([5.0, 5.0])), jpeg(x, torch.tensor([100.0, 100.0]))
+    assert (high - x).abs().mean() < (low - x).abs().mean() and (high - x).abs().max() <= 2 / 255 + 1e-6
+
+
 def test_frofa_spec_validation():
     with pytest.raises(ValueError, match="unknown augmentation"):
-        FroFA("jpeg")
+        FroFA("cutout")
+    with pytest.raises(ValueError, match=r"prob.*\[0, 1\]"):
+        FroFA("brightness", prob=1.5)
+    with pytest.raises(ValueError, match=r"prob.*\[0, 1\]"):
+        FroFA("brightness", prob=-0.1)
+    with pytest.raises(ValueError, match="magnitude"):
+        FroFA("brightness", magnitude=-0.2)
+    with pytest.raises(ValueError, match="magnitude"):
+        FroFA("rotate", magnitude=-5)
+    with pytest.raises(ValueError, match="magnitude"):
+        FroFA("posterize", magnitude=9)
+    with pytest.raises(ValueError, match="magnitude"):
+        FroFA("jpeg", magnitude=0)
+    assert IDENTITY.prob == 0 and IDENTITY.label == "identity (p = 0)"
     with pytest.raises(ValueError, match="no channel-wise variant"):
         FroFA("rotate", "c")
     with pytest.raises(ValueError, match="variant"):
@@ -237,7 +297,8 @@ def test_few_shot_sets_load_offline():
 def hand_made_result(seeds=(0, 1, 2)):
     "A result table with known paired gains: seed s adds s points to every 1-shot accuracy (cancels in every pair)."
     rows = []
-    acc = {"MAPwd": (50, 80), "brightness": (54, 81), "c²-brightness": (53, 81.5), "contrast": (52, 80),
+    acc = {"MAPwd": (50, 80), "identity (p = 0)": (50, 80), "brightness": (54, 81), "c²-brightness": (53, 81.5),
+           "contrast": (52, 80),
            "posterize": (53, 80), "rotate": (49, 80), "shear_x": (49, 80), "shear_y": (49, 80),
            "translate_x": (48, 79), "translate_y": (50, 80), "linear probe": (51, 82)}
     for seed in seeds:
@@ -255,6 +316,7 @@ def test_claim_measurements_are_paired_per_episode_on_a_hand_made_table():
     assert bright.unit == "episode" and bright.n == 3 and bright.chance == 10.0
     assert bright.values == pytest.approx((4.0, 4.0, 4.0)) and "brightness at 1 shot" in bright.arms
     assert m["brightness-gain-at-least-1pt"] is bright
+    assert m["c2-brightness-improves-few-shot"].values == pytest.approx((3.0,) * 3)  # fixed arm, not the better one
     assert m["geometric-hurts-low-shot"].values == pytest.approx((-1.0,) * 3)
     assert m["geometric-never-helps"].values == pytest.approx((-0.2,) * 3)  # 5 shots: the geometric mean gain is larger
     assert m["gains-diminish-with-shots"].values == pytest.approx((3.0, 2.5, 2.0))
@@ -264,6 +326,7 @@ def test_claim_measurements_are_paired_per_episode_on_a_hand_made_table():
     assert isinstance(m["paper-numbers"], NotMeasured)
     reported = reported_values(hand_made_result())
     assert reported["mapwd_accuracy"] == pytest.approx(80.0) and reported["probe_minus_mapwd_low"] == pytest.approx(1.0)
+    assert reported["identity_max_abs_gain"] == 0.0
 
 
 def test_claim_measurements_say_what_a_configuration_does_not_run():
@@ -272,7 +335,9 @@ def test_claim_measurements_say_what_a_configuration_does_not_run():
     result.config = FroFAConfig(**{**CONFIGS["smoke"].__dict__, "shots": (1,)})
     m = claim_measurements(result)
     assert list(m) == [spec.id for spec in SPECS]
-    assert isinstance(m["brightness-improves-few-shot"], NotMeasured) and "c²-brightness" in m["brightness-improves-few-shot"].reason
+    assert isinstance(m["brightness-improves-few-shot"], Measurement) and m["brightness-improves-few-shot"].n == 3
+    assert isinstance(m["c2-brightness-improves-few-shot"], NotMeasured)
+    assert "c²-brightness" in m["c2-brightness-improves-few-shot"].reason
     assert isinstance(m["gains-diminish-with-shots"], NotMeasured) and "shot count" in m["gains-diminish-with-shots"].reason
 
 
@@ -290,10 +355,12 @@ def test_specs_cover_every_scale_and_explain_every_pinned_negative():
             assert spec.compared and all(spec.rule(s).expected != NOT_CHECKABLE for s in scales)
 
 
-def test_compared_claims_have_five_replicates_at_laptop_and_gpu():
+def test_claims_are_decided_over_thirty_episodes_at_laptop_and_gpu():
     for scale in ("laptop", "gpu"):
         cfg = CONFIGS[scale]
-        assert cfg.seeds * len(cfg.datasets) >= 5  # one episode per (set, seed); backbones are averaged within it
+        assert cfg.seeds * len(cfg.datasets) >= 30  # one episode per (set, seed); backbones are averaged within it
+    for scale in CONFIGS:  # every gains table has the identity control row
+        assert IDENTITY in CONFIGS[scale].frofas
 
 
 def test_identity_frofa_trains_exactly_mapwd_so_its_paired_gain_is_zero():
@@ -353,17 +420,71 @@ def test_shapetex_labels_shapes_and_textures():
 def test_run_experiment_end_to_end_on_both_backbones_tiny():
     cfg = FroFAConfig(datasets=("digits",), image_size=64, per_class_cap=8, shots=(1,), seeds=1, minival_per_class=2,
                       head=HeadConfig(steps=5, batch=8), wd_grid=(1e-2,), probe_c_grid=(0.1,),
-                      frofas=(FroFA("brightness"),), backbones=("mobilenet", "vit"),
+                      frofas=(IDENTITY, FroFA("brightness")), backbones=("mobilenet", "vit"),
                       vit=ViTPretrainConfig(dim=16, depth=1, heads=2, steps=3, batch=8))
     result = run_experiment(cfg, 0, progress=False)
     assert set(result.table["backbone"]) == {"mobilenet", "vit"}
-    assert set(result.table["method"]) == {"MAPwd", "brightness", "linear probe"}
+    assert set(result.table["method"]) == {"MAPwd", "identity (p = 0)", "brightness", "linear probe"}
     assert result.token_shapes == {"mobilenet · digits": (4, 320), "vit · digits": (64, 16)}
-    assert len(result.vit_losses) == 3 and result.gains().shape == (2, 2)
+    assert len(result.vit_losses) == 3 and result.gains().shape == (1, 3)  # one episode, backbones averaged
+    assert (result.gains()["identity (p = 0)"] == 0.0).all()  # the control row: exactly zero, on both backbones
+    assert (result.table.query("method == 'identity (p = 0)'")["accuracy"].to_numpy()
+            == result.table.query("method == 'MAPwd'")["accuracy"].to_numpy()).all()
+    spread = result.gain_table()
+    assert spread.loc["identity (p = 0)", (1, "sd")] != spread.loc["identity (p = 0)", (1, "sd")]  # n = 1: SD is NaN
+    assert spread.loc["identity (p = 0)", (1, "mean")] == 0.0 and spread.loc["brightness", (1, "n")] == 1
     assert set(result.table["chance"]) == {10.0}
     measured = claim_measurements(result)
     assert list(measured) == [spec.id for spec in SPECS]
     assert all(isinstance(m, (Measurement, NotMeasured)) for m in measured.values())
-    assert all(decide(spec, measured[spec.id], "smoke").verdict == NOT_CHECKABLE for spec in SPECS)  # nothing to pair
+    one_episode = {"brightness-improves-few-shot", "brightness-gain-at-least-1pt"}  # the only arms this run trained
+    assert all(measured[i].n == 1 for i in one_episode)
+    assert all(decide(spec, measured[spec.id], "smoke").verdict == NOT_CHECKABLE for spec in SPECS
+               if spec.id not in one_episode)
     with pytest.raises(ValueError, match="unknown backbone"):
         run_experiment(FroFAConfig(**{**cfg.__dict__, "backbones": ("resnet",)}), 0, progress=False)
+
+
+def test_bad_input_gets_clear_errors():
+    tokens, gen = features(5), torch.Generator().manual_seed(0)
+    onehot = F.one_hot(torch.arange(6) % 3, 3).float()
+    spec = FroFA("brightness", prob=1.0)
+    params = sample_params(spec, 6, 5, 4, gen)
+    bad = tokens.clone()
+    bad[2, 3, 1] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        apply_frofa(spec, bad, onehot, params, ranges_of(tokens))
+    with pytest.raises(ValueError, match="needs their range"):
+        apply_frofa(spec, tokens, onehot, params, None)
+    with pytest.raises(ValueError, match=r"\(B, K\)"):
+        apply_frofa(spec, tokens, onehot[:4], params, ranges_of(tokens))
+    with pytest.raises(ValueError, match="NaN"):
+        fit_range(bad)
+    labels, cfg = torch.arange(6) % 3, HeadConfig(steps=2, batch=4, heads=1)
+    with pytest.raises(ValueError, match="NaN"):
+        train_map_head(bad, labels, 3, cfg, None, None, 0)
+    with pytest.raises(ValueError, match=r"\[0, num_classes\)"):
+        train_map_head(tokens, labels + 1, 3, cfg, None, None, 0)
+    with pytest.raises(ValueError, match=r"\[0, num_classes\)"):
+        train_map_head(tokens, labels - 1, 3, cfg, None, None, 0)
+    with pytest.raises(ValueError, match="integer class indices"):
+        train_map_head(tokens, labels.float(), 3, cfg, None, None, 0)
+    with pytest.raises(ValueError, match="empty"):
+        train_map_head(tokens[:0], labels[:0], 3, cfg, None, None, 0)
+    with pytest.raises(ValueError, match="one class index per sample"):
+        train_map_head(tokens, labels[:4], 3, cfg, None, None, 0)
+    with pytest.raises(ValueError, match="needs the training features' ranges"):
+        train_map_head(tokens, labels, 3, cfg, FroFA("brightness"), None, 0)
+    train_map_head(tokens, labels, 3, cfg, FroFA("mixup"), None, 0)  # mixup needs no range
+    with pytest.raises(TypeError, match="FeatureRange"):
+        to_unit(tokens_to_grid(tokens), (0.0, 1.0))  # a tuple is not a FeatureRange
+
+
+def test_nan_images_are_refused_before_the_backbone():
+    net = load_mobilenet_v2()
+    images = np.random.default_rng(0).random((2, 8, 8)).astype(np.float32)
+    images[1, 3, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        extract_tokens(net, images, 64, 17, progress=False)
+    with pytest.raises(ValueError, match="no images"):
+        extract_tokens(net, images[:0], 64, 17, progress=False)

@@ -123,10 +123,15 @@ def preprocess(images: np.ndarray | torch.Tensor, size: int) -> torch.Tensor:
         raise ValueError(f"expected images of shape (B, H, W, 3) or (B, H, W), got {tuple(x.shape)}")
     if size < 1:
         raise ValueError(f"size must be positive, got {size}")
+    if x.shape[0] == 0:
+        raise ValueError("no images: expected at least one image of shape (H, W, 3) or (H, W)")
     if x.dtype == torch.uint8:
         x = x.float() / 255.0
     else:
         x = x.float()
+        if not bool(torch.isfinite(x).all()):
+            bad = int((~torch.isfinite(x)).flatten(1).any(1).sum())
+            raise ValueError(f"{bad} image(s) contain NaN or infinite pixels: images must be finite, in [0, 1]")
         if x.numel() and (x.min() < -1e-6 or x.max() > 1 + 1e-6):
             raise ValueError("float images must lie in [0, 1]; pass uint8 for 0..255 data")
     x = x.permute(0, 3, 1, 2)
@@ -159,6 +164,8 @@ def extract_tokens(model: MobileNetV2, images: np.ndarray, size: int, layer: int
         raise ValueError(f"layer must be in [0, {len(model.features) - 1}], got {layer}")
     if size < 32:
         raise ValueError(f"size must be at least 32 (MobileNetV2's total stride), got {size}")
+    if len(images) == 0:
+        raise ValueError("no images: expected at least one image of shape (H, W, 3) or (H, W)")
     device = next(model.parameters()).device
     stem = model.features[: layer + 1]
     chunks = []
@@ -242,6 +249,8 @@ def pretrain_vit(model: TinyViT, make_batch: Callable[[int, np.random.Generator]
 @torch.no_grad()
 def extract_vit_tokens(model: TinyViT, images: np.ndarray, batch: int = 256, progress: bool = True) -> torch.Tensor:
     "Tokens of a (frozen) TinyViT for every image: (B, H, W[, 3]) → (B, N, dim) on the CPU."
+    if len(images) == 0:
+        raise ValueError("no images: expected at least one image of shape (H, W, 3) or (H, W)")
     device = next(model.parameters()).device
     starts = range(0, len(images), batch)
     chunks = [model.tokens(preprocess(images[s:s + batch], model.image_size).to(device)).float().cpu()
