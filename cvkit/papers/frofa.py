@@ -915,7 +915,7 @@ def run_experiment(cfg: FroFAConfig, seed0: int, device: str | torch.device = "c
 
 # %% ../../nbs/chapters/41_frofa.ipynb #00796dd3
 SMOKE_SEEDS = 5  # episodes at smoke: as many as its minute allows
-LAPTOP_SEEDS = 10  # per set: 3 sets × 10 = 30 episodes per shot count
+LAPTOP_SEEDS = 14  # per set: 3 sets × 14 = 42 episodes per shot count (about 37 decide the central claim)
 
 # %% ../../nbs/chapters/41_frofa.ipynb #3d3693ae
 CLAIM_FROFAS: tuple[FroFA, ...] = (  # the identity control and the augmentations the claims compare
