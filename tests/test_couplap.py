@@ -12,11 +12,13 @@ from cvkit.papers.couplap import (CONFIGS, REAL_FEMUR_CLAIMS, SPECS, AnomalyRun,
                                   bone_pairs, claim_measurements, coupled_eigenmaps, coupled_laplacian,
                                   coupled_scores, coupled_sign, coupling_matrix, cosine_distance_rows, cross_edges,
                                   euclidean_all_scores, euclidean_scores, side_distances,
-                                  fiedler_length, grassmann_distance, make_femur, make_scan, maps_for,
+                                  fiedler_length, gps_scores, grassmann_distance, hist_scores, make_femur,
+                                  match_eigenmaps, make_scan, maps_for,
                                   mirror_second_axis, pinned_specs, pixel_auroc, pro_curve, random_rigid, register,
                                   run_experiment, scores_to_image, target_plan)
 from cvkit.core.claims import NOT_CHECKABLE, Measurement, NotMeasured, decide
-from cvkit.core.spectral import generalized_eigenmaps, knn_graph, laplacian
+from cvkit.core.spectral import generalized_eigenmaps, knn_graph, laplacian, laplacian_eigenmaps
+from scipy.spatial import cKDTree
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "nbs" / "chapters" / "30_couplap.ipynb"
 
@@ -188,10 +190,15 @@ def test_plan_seeds_are_distinct_and_maps_follow_the_ratio():
 
 def test_bone_pairs_and_random_rigid():
     rng = np.random.default_rng(0)
-    bones = [(side, np.zeros((1, 3))) for _ in range(3) for side in ("right", "left")]
-    pairs = bone_pairs(bones, 10, rng)
+    bones = [(side, np.zeros((1, 3))) for _ in range(7) for side in ("right", "left")]
+    pairs = bone_pairs(bones, 6, rng)
     same = [bones[a][0] == bones[b][0] for a, b in pairs]
-    assert sum(same) == 5 and all(a != b for a, b in pairs)
+    used = [i for pair in pairs for i in pair]
+    assert sum(same) == 3 and len(set(used)) == len(used)  # half same side; disjoint: no bone is used twice
+    with pytest.raises(ValueError, match="disjoint pairs need"):
+        bone_pairs(bones[:6], 6, rng)
+    with pytest.raises(ValueError, match="left bones"):
+        bone_pairs([("right", np.zeros((1, 3)))] * 8, 2, rng)
     cloud = make_femur("right", 500, seed=0)
     moved = random_rigid(cloud, rng, scale=0.0)
     # a proper rigid motion keeps every distance and never mirrors: the signed volume of three edges keeps its sign
@@ -201,7 +208,7 @@ def test_bone_pairs_and_random_rigid():
 
 
 TINY = CoupLapConfig(classes=("bagel",), kinds=("bump", "hole"), targets_per_kind=2, good_targets=1, grid=32,
-                     crosses=(0.5, 1.0), min_maps=5, bones_per_side=2, bone_pairs=2, bone_points=600)
+                     crosses=(0.5, 0.25, 1.0), min_maps=5, bones_per_side=3, bone_pairs=2, bone_points=600)
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +219,7 @@ def tiny_result():
 def test_tiny_experiment_and_its_per_target_table(tiny_result):
     result = tiny_result
     assert set(result.table.index.get_level_values("kind")) == {"bump", "hole", "all"}
-    methods = {"coupled (cross 0.5)", "coupled (cross 1)", "euclidean", "euclidean (all points)", "gps", "hist"}
+    methods = {"coupled (cross 0.5)", "coupled (cross 0.25)", "coupled (cross 1)", "euclidean", "euclidean (all points)", "gps", "hist"}
     assert set(result.table.index.get_level_values("method")) == methods
     assert result.table.to_numpy().min() >= 0 and result.table.to_numpy().max() <= 1
     per = result.per_target  # one row per (anomalous target, method); nominal targets have nothing to find
@@ -235,7 +242,10 @@ def test_claim_measurements_cover_exactly_the_specs(tiny_result):
     assert np.allclose(gps.values, coupled - per[per["method"] == "gps"]["AUPRO@30%"].to_numpy())
     assert m["coupled-beats-euclidean-holes"].n == 2 and m["robust-to-cross-fraction"].n == 4
     assert m["bse-accurate"].n == TINY.bone_pairs and set(m["bse-accurate"].values) <= {0.0, 1.0}
-    assert m["bse-accurate-paper-maps"].n == TINY.bone_pairs
+    assert m["bse-accurate-ratio"].n == TINY.bone_pairs and m["bse-vs-scaled-chamfer"].n == TINY.bone_pairs
+    full = per[per["method"] == "coupled (cross 1)"]["AUPRO@30%"].to_numpy()
+    quarter = per[per["method"] == "coupled (cross 0.25)"]["AUPRO@30%"].to_numpy()
+    assert np.allclose(m["robust-to-cross-fraction"].values, full - quarter)  # the fixed pair, not best − worst
     for spec in SPECS:  # every measurement can be decided at every scale
         for scale in spec.rules:
             decide(spec, m[spec.id], scale)
@@ -244,7 +254,7 @@ def test_claim_measurements_cover_exactly_the_specs(tiny_result):
 def test_identity_treatment_gives_a_zero_paired_difference(tiny_result):
     """Dropping baselines is an identity treatment for the coupled arm: its cross edges come from their own stream,
     so every per-instance value, and the paired difference with the full run, is exactly 0."""
-    lean = run_experiment(dataclasses.replace(TINY, baselines=("euclidean",), bones_per_side=2, bone_pairs=2), 0)
+    lean = run_experiment(dataclasses.replace(TINY, baselines=("euclidean",), bones_per_side=3, bone_pairs=2), 0)
     pick = lambda r: r.per_target[r.per_target["method"] == "coupled (cross 0.5)"].sort_values("target")
     diff = pick(lean)["AUPRO@30%"].to_numpy() - pick(tiny_result)["AUPRO@30%"].to_numpy()
     assert diff.size == 4 and np.all(diff == 0.0)
@@ -324,3 +334,58 @@ def test_more_bad_inputs_give_clear_errors():
         coupled_eigenmaps([np.random.rand(5, 3), np.random.rand(30, 3)], maps=2, k=10)
     with pytest.raises(ValueError, match="reference"):
         coupled_eigenmaps([np.random.rand(30, 3), np.random.rand(5, 3)], maps=2, k=10)
+
+
+def test_gps_and_hist_score_the_cross_points_like_the_official_code():
+    rng = np.random.default_rng(5)
+    ref = rng.normal(size=(300, 3)) * [1.0, 0.7, 0.4]
+    tgt = ref + 0.01 * rng.normal(size=ref.shape)
+    nearest = cKDTree(ref).query(tgt)[1]
+    _, phi_r = laplacian_eigenmaps(ref, 8)
+    _, phi_t = laplacian_eigenmaps(tgt, 8)
+    assert np.allclose(gps_scores(ref, tgt, 8), cosine_distance_rows(phi_t, phi_r[nearest]))  # cross 1: every point
+    half = gps_scores(ref, tgt, 8, cross=0.5, seed=3)
+    chosen, partner, _ = cross_edges(ref, tgt, 0.5, 3)
+    assert np.allclose(half[chosen], cosine_distance_rows(phi_t[chosen], phi_r[partner]))
+    assert len(np.unique(half)) <= len(chosen)  # the other points copy a scored point's value
+    hist = hist_scores(ref, tgt, 8, cross=0.5, seed=3)
+    assert hist.shape == (300,) and len(np.unique(hist)) <= len(chosen)
+
+
+def test_per_target_metric_counts_false_alarms_on_the_class_nominal_scans():
+    mask = np.zeros((16, 16), bool)
+    mask[4:8, 4:8] = True
+    valid = np.ones((16, 16), bool)
+    target_map = mask.astype(float)  # a perfect map of the defect
+    quiet, loud = np.zeros((16, 16)), np.full((16, 16), 2.0)  # a nominal scan scored calmly or as all anomalous
+    make = lambda good_map: AnomalyRun({"m": [target_map, good_map]}, [mask, np.zeros_like(mask)], [valid, valid],
+                                       ["bump", "good"], ["bagel", "bagel"], {}).per_target()
+    assert make(quiet)["AUPRO@30%"].iloc[0] == pytest.approx(1.0)
+    assert make(loud)["AUPRO@30%"].iloc[0] < 0.5  # the nominal scan's false alarms count, as in a pooled class
+
+
+def test_bse_chamfer_is_the_paper_one_without_rescaling():
+    right = make_femur("right", 700, seed=1)
+    bigger = make_femur("right", 700, seed=2) * 1.15  # the same side, 15 % larger
+    d = side_distances(right, bigger, maps=3, ends=50)
+    # the paper's Chamfer sees the size difference; the variant rescales it away first
+    assert d.chamfer[0] > d.chamfer_scaled[0] and all(np.isfinite(d.hausdorff_scaled))
+
+
+def test_new_bad_inputs_give_clear_errors():
+    with pytest.raises(ValueError, match="finite"):
+        cosine_distance_rows(np.full((3, 2), np.nan), np.ones((3, 2)))
+    maps = np.random.rand(1, 8, 8)
+    masks = np.zeros((1, 8, 8), bool)
+    masks[0, 2:4, 2:4] = True
+    for bad in (0.0, 2.0):
+        with pytest.raises(ValueError, match="max_fpr"):
+            aupro(maps, masks, max_fpr=bad)
+    with pytest.raises(ValueError, match="transpose"):
+        grassmann_distance(np.random.rand(3, 5), np.random.rand(3, 5))
+    with pytest.raises(ValueError, match="same number m"):
+        match_eigenmaps(np.random.rand(20, 3), np.random.rand(20, 4))
+    with pytest.raises(ValueError, match="at least 10"):
+        make_femur("right", 0)
+    with pytest.raises(ValueError, match="ends"):
+        side_distances(make_femur("right", 150, seed=0), make_femur("left", 150, seed=1))

@@ -1018,7 +1018,7 @@ SPECS: list[ClaimSpec] = [
               "per-target pixel AUROC on bump defects, coupled − GPS", ">=",
               {"smoke": (0.1, _U), "laptop": (0.1, _R), "gpu": (0.1, _R)},
               paper_ref="ablation table (not retrieved); the abstract names no baseline", source="not-retrieved", paper_value="coupled > GPS",
-              compared=True),
+              compared=True, explanation="why-gps-bumps"),
     ClaimSpec("coupling-beats-hist",
               "... and beats uncoupled eigenmaps aligned by histogram matching (Hist)",
               "per-target AUPRO@30 %, coupled − Hist, over every defect kind the scale runs", ">=",
