@@ -14,7 +14,7 @@ from cvkit.papers.couplap import (CONFIGS, REAL_FEMUR_CLAIMS, SPECS, AnomalyRun,
                                   euclidean_all_scores, euclidean_scores, side_distances,
                                   fiedler_length, gps_scores, grassmann_distance, hist_scores, make_femur,
                                   match_eigenmaps, make_scan, maps_for,
-                                  mirror_second_axis, pinned_specs, pixel_auroc, pro_curve, random_rigid, register,
+                                  mirror_second_axis, pinned_specs, pixel_auroc, pro_curve, random_rigid, register, SideDistances, side_accuracy,
                                   run_experiment, scores_to_image, target_plan)
 from cvkit.core.claims import NOT_CHECKABLE, Measurement, NotMeasured, decide
 from cvkit.core.spectral import generalized_eigenmaps, knn_graph, laplacian, laplacian_eigenmaps
@@ -389,3 +389,18 @@ def test_new_bad_inputs_give_clear_errors():
         make_femur("right", 0)
     with pytest.raises(ValueError, match="ends"):
         side_distances(make_femur("right", 150, seed=0), make_femur("left", 150, seed=1))
+
+
+def test_review_bad_inputs_give_clear_errors():
+    d = SideDistances((1.0, 2.0), (1.0, 2.0), (1.0, 2.0))  # built by hand: the paper-count distances are NaN
+    assert d.same_side("spectral")
+    with pytest.raises(ValueError, match="NaN"):
+        d.same_side("spectral_paper")
+    with pytest.raises(ValueError, match="unknown method"):
+        d.same_side("fpfh")
+    with pytest.raises(ValueError, match="at least one pair"):
+        side_accuracy([], [], 0.5, 0.0015, 0)
+    with pytest.raises(ValueError, match=r"\(m, d\)"):
+        cosine_distance_rows(np.ones(3), np.ones(3))
+    with pytest.raises(ValueError, match="'right' or 'left'"):
+        bone_pairs([("R", np.zeros((1, 3))), ("L", np.zeros((1, 3)))], 1, np.random.default_rng(0))

@@ -153,8 +153,9 @@ def cosine_distance_rows(
     v: np.ndarray,  # (m, d)
 ) -> np.ndarray:
     "1 − cos(u_i, v_i) for each pair of rows, (m,) in [0, 2]; a zero row has distance 1."
-    if u.shape != v.shape:
-        raise ValueError(f"u and v must have the same shape, got {u.shape} and {v.shape}")
+    u, v = np.asarray(u, dtype=np.float64), np.asarray(v, dtype=np.float64)
+    if u.ndim != 2 or u.shape != v.shape:
+        raise ValueError(f"u and v must both be (m, d) with the same shape, got {u.shape} and {v.shape}")
     if not (np.all(np.isfinite(u)) and np.all(np.isfinite(v))):
         raise ValueError("u and v must be finite: a NaN row would silently count as a zero row (distance 1)")
     norms = np.linalg.norm(u, axis=1) * np.linalg.norm(v, axis=1)
@@ -657,7 +658,11 @@ class SideDistances:
 
     def same_side(self, method: str) -> bool:
         "The prediction: does the target come from the source's side?"
+        if method not in ("spectral", "spectral_paper", "chamfer", "hausdorff", "chamfer_scaled", "hausdorff_scaled"):
+            raise ValueError(f"unknown method {method!r}")
         same, mirrored = getattr(self, method)
+        if not (math.isfinite(same) and math.isfinite(mirrored)):
+            raise ValueError(f"the {method} distances were not computed (NaN): a hand-built SideDistances needs them")
         return same <= mirrored
 
 
@@ -865,6 +870,9 @@ def bone_pairs(
     replicate. The sides follow PAIR_PATTERN (half same side, half opposite), the bones within a side are shuffled."""
     if isinstance(pairs, bool) or not isinstance(pairs, (int, np.integer)) or pairs < 1:
         raise ValueError(f"pairs must be a positive integer, got {pairs!r}")
+    unknown = sorted({side for side, _ in bones} - {"right", "left"})
+    if unknown:
+        raise ValueError(f"bone sides must be 'right' or 'left', got {unknown}")
     pool = {side: [int(i) for i in rng.permutation([i for i, (s, _) in enumerate(bones) if s == side])]
             for side in ("right", "left")}
     sides = [PAIR_PATTERN[p % len(PAIR_PATTERN)] for p in range(pairs)]
@@ -895,6 +903,8 @@ def side_accuracy(
     """Accuracy of the spectral (at the chapter's ratio of maps, and at the paper's 20: 'spectral_paper'), Chamfer and
     Hausdorff (the paper's, and after rescaling: '_scaled') side decisions, each pair's distances and whether it is
     same-side."""
+    if len(pairs) == 0:
+        raise ValueError("no bone pairs to score: an accuracy needs at least one pair")
     rng = np.random.default_rng(seed)
     correct = {"spectral": 0, "spectral_paper": 0, "chamfer": 0, "hausdorff": 0, "chamfer_scaled": 0,
                "hausdorff_scaled": 0}
