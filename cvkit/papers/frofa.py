@@ -1110,7 +1110,7 @@ EVERY_SHOT_CLAIMS: tuple[str, ...] = ("geometric-never-helps", "c2-brightness-at
 # whose episodes the pinned run does not reuse. gpu provisional (not run).
 PINS: dict[str, dict[str, str]] = {  # claim id → scale → pinned verdict
     "brightness-improves-few-shot": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
-    "brightness-improves-5-shot": {"smoke": NOT_REPRODUCED, "laptop": UNDECIDED, "gpu": REPRODUCED},
+    "brightness-improves-5-shot": {"smoke": NOT_REPRODUCED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "brightness-gain-at-least-1pt": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "c2-brightness-improves-few-shot": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "geometric-never-helps": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
