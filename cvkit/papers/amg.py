@@ -471,7 +471,9 @@ def amg_sample_sd(
         raise ValueError(f"image size {H}×{W} must be divisible by the VAE's factor {f}")
     latents = encode_images(parts, train_images)
     scale = getattr(parts.vae.config, "scaling_factor", 1.0)
-    decode = lambda z: parts.vae.decode(z / scale).sample
+
+    def decode(z: torch.Tensor) -> torch.Tensor:  # latents (B, C, h, w) → images (B, 3, H, W)
+        return parts.vae.decode(z / scale).sample
     if embed is None:
         similarity = embedding_similarity(lambda z: z.reshape(len(z), -1), latents.reshape(len(latents), -1))
     else:
@@ -480,7 +482,9 @@ def amg_sample_sd(
         similarity = embedding_similarity(lambda z: embed(decode(z)), bank)
     cond, null = encode_prompts(parts, prompts), encode_prompts(parts, [""] * len(prompts))
     caption_embeddings = encode_prompts(parts, list(train_captions))
-    eps_model = lambda x, t, c: parts.unet(x, t, encoder_hidden_states=c).sample
+
+    def eps_model(x: torch.Tensor, t: torch.Tensor, c: torch.Tensor) -> torch.Tensor:  # ε̂ (B, C, h, w)
+        return parts.unet(x, t, encoder_hidden_states=c).sample
     shape = (len(prompts), parts.unet.config.in_channels, H // f, W // f)
     trace = amg_sample(eps_model, shape, parts.alphas_cumprod, cond, null, similarity, threshold, guidance,
                        negative_cond=lambda nearest: caption_embeddings[nearest], num_steps=num_steps,
@@ -855,8 +859,13 @@ def digits_judge(seed: int = 0, source: str = "sklearn") -> Judge:
     x = images.reshape(len(images), -1).numpy()
     clf = MLPClassifier((64,), max_iter=600, random_state=seed).fit(x, labels.numpy())
     W, b = torch.tensor(clf.coefs_[0]).float(), torch.tensor(clf.intercepts_[0]).float()
-    features = lambda s: torch.relu(s.reshape(len(s), -1).float() @ W + b)
-    return Judge(features, lambda s: torch.as_tensor(clf.predict(s.reshape(len(s), -1).numpy())))
+
+    def features(s: torch.Tensor) -> torch.Tensor:  # (n, 1, S, S) → (n, 64) hidden activations
+        return torch.relu(s.reshape(len(s), -1).float() @ W + b)
+
+    def predict(s: torch.Tensor) -> torch.Tensor:  # (n, 1, S, S) → (n,) predicted digit
+        return torch.as_tensor(clf.predict(s.reshape(len(s), -1).numpy()))
+    return Judge(features, predict)
 
 # %% ../../nbs/chapters/10_amg.ipynb #4a3501a8
 @dataclass
