@@ -4,18 +4,21 @@
 
 # %% auto #0
 __all__ = ['GATES', 'STRENGTHS', 'SD_PARTS', 'DIGIT_WORDS', 'PHRASINGS', 'SIGNATURE_SOURCES', 'DIGIT_SOURCES', 'COPY_QUANTILE',
-           'CONFIGS', 'REPLICATE_UNIT', 'SPECS', 'rms_distances', 'check_queries', 'normalized_l2', 'cosine_nearest',
-           'exponential_threshold', 'parabolic_threshold', 'despecification_scale', 'deduplication_scale',
-           'amg_epsilon', 'Guidance', 'AMGTrace', 'check_threshold_schedule', 'guidance_gate', 'guidance_weights',
-           'time_boost', 'amg_sample', 'nl2_similarity', 'embedding_similarity', 'SDComponents', 'load_sd_components',
-           'encode_prompts', 'encode_images', 'amg_sample_sd', 'memorization_threshold', 'copy_distances',
-           'fresh_copy_quantiles', 'realism', 'memorization_metrics', 'ToyConfig', 'toy_ring', 'toy_data',
-           'CaptionedDigits', 'load_digit_images', 'captioned_digits', 'ResBlock', 'CaptionUNet', 'AMGConfig',
-           'nl2_gate', 'amg_modes', 'matched_always_on', 'randomise_caption', 'Judge', 'toy_judge', 'digits_judge',
-           'ExperimentSetup', 'distinct_bank', 'setup_toy', 'setup_digits', 'AMGResult', 'replicate_noise',
-           'sample_mode', 'run_mode', 'judge_samples', 'replicate_rows', 'run_experiment', 'claim_measurements']
+           'COPY_ALLOWANCE', 'CONTROL_RANGE', 'CONFIGS', 'REPLICATE_UNIT', 'SPECS', 'rms_distances', 'check_queries',
+           'normalized_l2', 'cosine_nearest', 'exponential_threshold', 'parabolic_threshold', 'despecification_scale',
+           'deduplication_scale', 'amg_epsilon', 'Guidance', 'AMGTrace', 'check_threshold_schedule', 'guidance_gate',
+           'guidance_weights', 'time_boost', 'amg_sample', 'nl2_similarity', 'embedding_similarity', 'SDComponents',
+           'load_sd_components', 'encode_prompts', 'encode_images', 'sd_threshold', 'amg_sample_sd',
+           'check_distinct_bank', 'memorization_threshold', 'copy_distances', 'fresh_copy_quantiles',
+           'class_copy_limits', 'control_copy_share', 'realism', 'memorization_metrics', 'ToyConfig', 'toy_ring',
+           'toy_data', 'CaptionedDigits', 'load_digit_images', 'captioned_digits', 'ResBlock', 'CaptionUNet',
+           'AMGConfig', 'nl2_gate', 'amg_modes', 'matched_always_on', 'randomise_caption', 'Judge', 'toy_judge',
+           'digits_judge', 'ExperimentSetup', 'distinct_bank', 'copy_split', 'setup_toy', 'setup_digits', 'AMGResult',
+           'replicate_noise', 'sample_mode', 'run_mode', 'stack_traces', 'judge_samples', 'replicate_rows',
+           'run_experiment', 'claim_measurements']
 
 # %% ../../nbs/chapters/10_amg.ipynb #e48ff3d1
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -30,7 +33,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED, ClaimSpec, Measurement, NotMeasured,
-                               paired, numpy_stream, replicate_seeds, torch_stream)
+                               paired, numpy_stream, replicate_seeds, stream_seed, torch_stream)
 from ..core.diffusion import (TimeMLP, alphas_cumprod_schedule, classifier_free_guidance, ddim_step, ddim_timesteps,
                                   predict_x0, timestep_embedding, train_diffusion)
 from ..core.metrics import frechet_distance
@@ -72,6 +75,9 @@ def normalized_l2(
     if len(bank) < 1:
         raise ValueError("the training bank is empty")
     check_queries(x, "queries")
+    check_queries(bank, "bank items")
+    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+        raise ValueError(f"chunk (bank items per distance block) must be a positive integer, got {chunk!r}")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k (neighbours in the normaliser) must be a positive integer, got {k!r}")
     if not (math.isfinite(alpha) and alpha > 0):
@@ -94,6 +100,14 @@ def cosine_nearest(
     bank: torch.Tensor,  # (N, E) embeddings of the training set
 ) -> tuple[torch.Tensor, torch.Tensor]:
     "Cosine similarity to the most similar bank item (B,) and its index (B,)."
+    check_queries(emb, "embeddings")
+    check_queries(bank, "bank embeddings")
+    if emb.dim() != 2 or bank.dim() != 2 or emb.shape[1] != bank.shape[1]:
+        raise ValueError(f"embeddings (B, E) {tuple(emb.shape)} and bank embeddings (N, E) {tuple(bank.shape)} must be "
+                         "2-D with the same E")
+    for name, e in (("embeddings", emb), ("bank embeddings", bank)):
+        if (e.norm(dim=1) == 0).any():
+            raise ValueError(f"{name} contain an all-zero vector: its cosine similarity is undefined")
     sims = F.normalize(emb, dim=1) @ F.normalize(bank.to(emb), dim=1).T
     best, idx = sims.max(dim=1)
     return best, idx
@@ -111,13 +125,25 @@ def parabolic_threshold(t: torch.Tensor | float, num_timesteps: int, start: floa
     return end + (start - end) * (1 - t / num_timesteps) ** 2
 
 # %% ../../nbs/chapters/10_amg.ipynb #51b78c7a
+def _check_scale_inputs(sigma: torch.Tensor, c: float, s0: float, name: str) -> None:
+    "Raise a clear error for a non-finite σ (B,), a negative or non-finite strength, or a CFG scale below 1."
+    if not torch.isfinite(torch.as_tensor(sigma)).all():
+        raise ValueError(f"sigma (the similarity σ_t, (B,)) contains NaN or infinite values: {sigma}")
+    if isinstance(c, bool) or not math.isfinite(c) or c < 0:
+        raise ValueError(f"{name} must be a non-negative finite strength, got {c!r}")
+    if isinstance(s0, bool) or not math.isfinite(s0) or s0 < 1:
+        raise ValueError(f"s0 (the CFG scale) must be a finite number ≥ 1 (s1 + s2 ≤ s0 − 1), got {s0!r}")
+
+
 def despecification_scale(sigma: torch.Tensor, c1: float, s0: float) -> torch.Tensor:
-    "s1 = max(min(c1·σ, s0 − 1), 0), per sample."
+    "s1 = max(min(c1·σ, s0 − 1), 0), per sample (B,)."
+    _check_scale_inputs(sigma, c1, s0, "c1")
     return (c1 * sigma).clamp(min=0.0, max=max(s0 - 1.0, 0.0))
 
 
 def deduplication_scale(sigma: torch.Tensor, c2: float, s0: float, s1: torch.Tensor) -> torch.Tensor:
-    "s2 = max(min(c2·σ, s0 − s1 − 1), 0), per sample."
+    "s2 = max(min(c2·σ, s0 − s1 − 1), 0), per sample (B,)."
+    _check_scale_inputs(sigma, c2, s0, "c2")
     return torch.minimum(c2 * sigma, s0 - s1 - 1.0).clamp_min(0.0)
 
 
@@ -130,6 +156,7 @@ def amg_epsilon(
     eps_cond: torch.Tensor | None,  # (B, ...) ε(x_t, y); None for an unconditional model
     eps_negative: torch.Tensor | None,  # (B, ...) ε(x_t, y_N) with the neighbour's caption; None: no G_dup
     sim_grad: torch.Tensor,  # (B, ...) ∇_{x_t} σ_t
+    *,
     sigma: torch.Tensor,  # (B,) similarity σ_t (higher: more similar)
     gate: torch.Tensor,  # (B,) bool: σ_t > λ_t
     alpha_bar: float | torch.Tensor,  # ᾱ_t
@@ -173,7 +200,10 @@ class Guidance:
         if self.strength not in STRENGTHS:
             raise ValueError(f"strength must be one of {STRENGTHS}, got {self.strength!r}")
         for name in ("s0", "c1", "c2", "c3", "boost"):
-            if not math.isfinite(getattr(self, name)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise ValueError(f"{name} must be a number, got {value!r}")
+            if not math.isfinite(value):
                 raise ValueError(f"{name} must be a finite number, got {getattr(self, name)!r}")
         if self.s0 < 1:
             raise ValueError(f"s0 must be at least 1 (s1 + s2 ≤ s0 − 1), got {self.s0}")
@@ -218,6 +248,8 @@ def guidance_gate(
     kind: str = "threshold",  # one of GATES
 ) -> torch.Tensor:
     "Where guidance fires this step, (B,) bool: σ_t > λ_t for 'threshold', every sample for 'always', none for 'never'."
+    if not math.isfinite(threshold):
+        raise ValueError(f"threshold (λ_t) must be a finite number, got {threshold!r}: a NaN gate would never fire")
     if kind == "never":
         return torch.zeros(len(sigma), dtype=torch.bool, device=sigma.device)
     if kind == "always":
@@ -247,6 +279,8 @@ def guidance_weights(
 
 def time_boost(t: int, num_timesteps: int, boost: float) -> float:
     "The official SD code's time factor on G_sim, exp(boost · (1 − t/T)): 1 at t = T, e^boost at t = 0."
+    if num_timesteps < 1:
+        raise ValueError(f"num_timesteps (T) must be at least 1, got {num_timesteps}")
     return math.exp(boost * (1.0 - t / num_timesteps))
 
 
@@ -259,6 +293,7 @@ def amg_sample(
     similarity: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],  # x̂0 → σ (B,), nearest (B,); differentiable
     threshold: Callable[[int], float],  # t → λ_t on σ's scale
     guidance: Guidance,
+    *,
     negative_cond: Callable[[torch.Tensor], object] | None = None,  # nearest indices (B,) → their captions' condition
     num_steps: int = 50,
     generator: torch.Generator | None = None,
@@ -268,12 +303,23 @@ def amg_sample(
     "DDIM (η = 0) with classifier-free guidance and, per sample and step, AMG's gated G_spe + G_dup + G_sim (Eq. 10)."
     if len(shape) < 2 or shape[0] < 1:
         raise ValueError(f"shape must be (B, ...) with B ≥ 1 samples, got {tuple(shape)}")
+    if not torch.isfinite(alphas_cumprod).all() or alphas_cumprod.min() <= 0 or alphas_cumprod.max() > 1:
+        raise ValueError("alphas_cumprod (the noise schedule ᾱ_t, (T,)) must lie in (0, 1], got values in "
+                         f"[{alphas_cumprod.min().item():.3g}, {alphas_cumprod.max().item():.3g}]")
+    if guidance.c2 > 0 and cond is not None and negative_cond is None:
+        raise ValueError("guidance.c2 > 0 asks for G_dup, which needs negative_cond (nearest indices → their "
+                         "captions' condition); pass it, or set c2 = 0")
     ts = ddim_timesteps(len(alphas_cumprod), num_steps)
     x = torch.randn(shape, generator=generator) if x_T is None else x_T.clone()
     if tuple(x.shape) != tuple(shape):
         raise ValueError(f"x_T has shape {tuple(x.shape)}, expected {tuple(shape)}")
     lams = torch.tensor([float(threshold(int(t))) for t in ts])
     check_threshold_schedule(lams, -math.inf, math.inf)
+    sup = getattr(similarity, "supremum", math.inf)  # the largest σ the similarity can return (−nL2: 0)
+    if guidance.gate == "threshold" and bool((lams >= sup).all()):
+        raise ValueError(f"every λ_t is ≥ {sup:g}, the largest similarity σ this similarity can return, so the gate "
+                         "can never open: λ_t is on σ's scale (for σ = −nL2 a negative number, e.g. nl2_gate(τ, T)); "
+                         "for a gate shut on purpose use Guidance(gate='never')")
     sigmas, fired, weights = [], [], []
     for i, t in enumerate(tqdm(ts.tolist(), desc="AMG sampling", disable=not progress)):
         t_batch = torch.full((shape[0],), t, dtype=torch.long)
@@ -297,8 +343,9 @@ def amg_sample(
                 with torch.no_grad():
                     eps_neg = eps_model(x, t_batch, negative_cond(nearest.detach()))
             sim_scale = sim_scale * time_boost(t, len(alphas_cumprod), guidance.boost)
-            eps = amg_epsilon(eps_u, eps_c, eps_neg, _per_sample(sim_scale, grad) * grad, weight, gate,
-                              float(alphas_cumprod[t]), guidance.s0, guidance.c1, guidance.c2, guidance.c3)
+            eps = amg_epsilon(eps_u, eps_c, eps_neg, _per_sample(sim_scale, grad) * grad, sigma=weight, gate=gate,
+                              alpha_bar=float(alphas_cumprod[t]), s0=guidance.s0, c1=guidance.c1, c2=guidance.c2,
+                              c3=guidance.c3)
         sigmas.append(sigma)
         fired.append(gate)
         weights.append(torch.where(gate, weight, torch.zeros_like(weight)))
@@ -314,13 +361,16 @@ def nl2_similarity(
     k: int = 50,
     alpha: float = 0.5,
 ) -> Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-    "x̂0 (B, ...) → (σ = −nL2 (B,), nearest index (B,)), differentiable in x̂0."
+    "x̂0 (B, ...) → (σ = −nL2 (B,), nearest index (B,)), differentiable in x̂0; σ ≤ 0 (`similarity.supremum`)."
+    if bank.dim() < 2 or len(bank) < 1:
+        raise ValueError(f"the nL2 bank must be a non-empty (N, ...) tensor of training items, got shape {tuple(bank.shape)}")
     if len(torch.unique(bank.reshape(len(bank), -1), dim=0)) != len(bank):
         raise ValueError("the nL2 bank must hold distinct training items (deduplicate it with torch.unique)")
 
     def similarity(x0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         ratio, nearest = normalized_l2(x0, bank, k, alpha)
         return -ratio, nearest
+    similarity.supremum = 0.0  # nL2 ≥ 0: a gate λ_t ≥ 0 on σ = −nL2 never opens
     return similarity
 
 
@@ -331,6 +381,7 @@ def embedding_similarity(
     "x̂0 → (cosine similarity to the nearest training embedding (B,), its index (B,))."
     def similarity(x0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return cosine_nearest(embed(x0), bank_embeddings)
+    similarity.supremum = 1.0  # a cosine
     return similarity
 
 # %% ../../nbs/chapters/10_amg.ipynb #4f3fcc4e
@@ -389,19 +440,25 @@ def encode_images(parts: SDComponents, images: torch.Tensor) -> torch.Tensor:
         return parts.vae.encode(images).latent_dist.mean * scale
 
 
+def sd_threshold(t: int) -> float:
+    "The official Stable Diffusion code's gate on the cosine similarity: λ_t = 0.3 + 0.1·e^{−0.005 t}."
+    return float(exponential_threshold(t, 0.4, 0.3, 0.005))
+
+
 def amg_sample_sd(
     parts: SDComponents,
     prompts: list[str],  # one prompt per sample
     train_images: torch.Tensor,  # (N, 3, H, W) in [−1, 1]: the images memorization is measured against
     train_captions: list[str],  # (N,) their captions: the negative prompts of G_dup
     guidance: Guidance,
-    threshold: Callable[[int], float] = lambda t: 0.3 + 0.1 * math.exp(-0.005 * t),  # the official SD schedule
+    threshold: Callable[[int], float] | None = None,  # t → λ_t on the cosine; None: `sd_threshold`, the official one
     embed: Callable[[torch.Tensor], torch.Tensor] | None = None,  # images (B, 3, H, W) → (B, E); None: VAE latents
     num_steps: int = 50,
     generator: torch.Generator | None = None,
     progress: bool = False,
 ) -> tuple[torch.Tensor, AMGTrace]:
     "AMG sampling with Stable-Diffusion-style components; returns decoded images (B, 3, H, W) in [−1, 1] and the trace."
+    threshold = sd_threshold if threshold is None else threshold
     if len(train_captions) != len(train_images):
         raise ValueError(f"got {len(train_captions)} captions for {len(train_images)} training images")
     if train_images.dim() != 4 or train_images.shape[1] != 3:
@@ -414,7 +471,9 @@ def amg_sample_sd(
         raise ValueError(f"image size {H}×{W} must be divisible by the VAE's factor {f}")
     latents = encode_images(parts, train_images)
     scale = getattr(parts.vae.config, "scaling_factor", 1.0)
-    decode = lambda z: parts.vae.decode(z / scale).sample
+
+    def decode(z: torch.Tensor) -> torch.Tensor:  # latents (B, C, h, w) → images (B, 3, H, W)
+        return parts.vae.decode(z / scale).sample
     if embed is None:
         similarity = embedding_similarity(lambda z: z.reshape(len(z), -1), latents.reshape(len(latents), -1))
     else:
@@ -423,7 +482,9 @@ def amg_sample_sd(
         similarity = embedding_similarity(lambda z: embed(decode(z)), bank)
     cond, null = encode_prompts(parts, prompts), encode_prompts(parts, [""] * len(prompts))
     caption_embeddings = encode_prompts(parts, list(train_captions))
-    eps_model = lambda x, t, c: parts.unet(x, t, encoder_hidden_states=c).sample
+
+    def eps_model(x: torch.Tensor, t: torch.Tensor, c: torch.Tensor) -> torch.Tensor:  # ε̂ (B, C, h, w)
+        return parts.unet(x, t, encoder_hidden_states=c).sample
     shape = (len(prompts), parts.unet.config.in_channels, H // f, W // f)
     trace = amg_sample(eps_model, shape, parts.alphas_cumprod, cond, null, similarity, threshold, guidance,
                        negative_cond=lambda nearest: caption_embeddings[nearest], num_steps=num_steps,
@@ -433,9 +494,19 @@ def amg_sample_sd(
     return images, trace
 
 # %% ../../nbs/chapters/10_amg.ipynb #b6ba1fcb
+def check_distinct_bank(bank: torch.Tensor) -> None:
+    "Raise a clear error unless the bank (N, ...) holds distinct items (nL2 against duplicates calls copies novel)."
+    if len(torch.unique(bank.reshape(len(bank), -1), dim=0)) != len(bank):
+        raise ValueError("the nL2 bank must hold distinct training items (deduplicate it with distinct_bank or "
+                         "torch.unique): the k nearest neighbours of a copy would be its own duplicates")
+
+
 def memorization_threshold(fresh: torch.Tensor, bank: torch.Tensor, quantile: float = 0.01, k: int = 50,
                            alpha: float = 0.5) -> float:
-    "τ: the `quantile` of nL2 of fresh true samples (n, ...) against the training bank."
+    "τ: the `quantile` of nL2 of fresh true samples (n, ...) against the distinct training bank (N, ...)."
+    if not 0 <= quantile <= 1:
+        raise ValueError(f"quantile must lie in [0, 1], got {quantile!r}")
+    check_distinct_bank(bank)
     return float(torch.quantile(normalized_l2(fresh, bank, k, alpha)[0], quantile))
 
 
@@ -445,6 +516,7 @@ def copy_distances(
 ) -> torch.Tensor:
     "Plain ℓ2 (the rms difference, halved, as in nL2) from each sample to its own prompt's memorized item, (n,)."
     check_queries(samples, "samples")
+    check_queries(items, "items")
     if samples.shape != items.shape:
         raise ValueError(f"samples {tuple(samples.shape)} and items {tuple(items.shape)} must match one to one")
     return (samples - items.to(samples)).reshape(len(samples), -1).pow(2).mean(1).sqrt() / 2
@@ -461,6 +533,59 @@ def fresh_copy_quantiles(
     return torch.quantile(d, torch.tensor(quantiles, dtype=d.dtype), dim=0).T
 
 
+def _class_pools(n_items: int, classes: torch.Tensor | None, item_classes: torch.Tensor | None,
+                 size: int) -> list[torch.Tensor]:
+    "For each of n_items memorized items, the indices (m,) of the fresh items of its class (all of them without classes)."
+    if (classes is None) != (item_classes is None):
+        raise ValueError("pass both the fresh items' classes and the memorized items' classes, or neither")
+    if classes is None:
+        return [torch.arange(size)] * n_items
+    if len(classes) != size or len(item_classes) != n_items:
+        raise ValueError(f"got {len(classes)} classes for {size} fresh items and {len(item_classes)} for {n_items} "
+                         "memorized items")
+    pools = [torch.nonzero(classes == c).flatten() for c in item_classes.tolist()]
+    for c, pool in zip(item_classes.tolist(), pools):
+        if len(pool) < 2:
+            raise ValueError(f"class {c} has {len(pool)} fresh items; a copy limit needs at least 2")
+    return pools
+
+
+def class_copy_limits(
+    calibration: torch.Tensor,  # (M, ...) fresh items never trained on: the calibration half
+    items: torch.Tensor,  # (D, ...) the distinct memorized items
+    quantile: float,  # the tightness q: a sample closer than the q-quantile of fresh data of its class is a copy
+    *,
+    calibration_classes: torch.Tensor | None = None,  # (M,) class of each fresh item; None: one pool for every item
+    item_classes: torch.Tensor | None = None,  # (D,) class of each memorized item
+) -> torch.Tensor:
+    """(D,): for each memorized item, the q-quantile of the plain ℓ2 from the fresh items *of its own class* to it. A
+    fresh digit of the same class is a copy at tightness q with probability about q, by construction."""
+    check_queries(calibration, "calibration items")
+    check_queries(items, "items")
+    if not 0 < quantile < 1:
+        raise ValueError(f"quantile (the copy tightness q) must lie in (0, 1), got {quantile!r}")
+    pools = _class_pools(len(items), calibration_classes, item_classes, len(calibration))
+    return torch.stack([torch.quantile(rms_distances(calibration[pool], items[j:j + 1])[:, 0], quantile)
+                        for j, pool in enumerate(pools)])
+
+
+def control_copy_share(
+    control: torch.Tensor,  # (M', ...) the other half of the fresh items, unseen by the limits
+    items: torch.Tensor,  # (D, ...) the memorized items
+    limits: torch.Tensor,  # (D,) their copy limits from `class_copy_limits`
+    *,
+    control_classes: torch.Tensor | None = None,  # (M',) class of each control item
+    item_classes: torch.Tensor | None = None,  # (D,)
+) -> float:
+    "The share of (control item, memorized item of its class) pairs closer than the item's limit: ≈ q when calibrated."
+    check_queries(control, "control items")
+    if len(limits) != len(items):
+        raise ValueError(f"got {len(limits)} limits for {len(items)} items")
+    pools = _class_pools(len(items), control_classes, item_classes, len(control))
+    hits = [(rms_distances(control[pool], items[j:j + 1])[:, 0] < limits[j]).float() for j, pool in enumerate(pools)]
+    return float(torch.cat(hits).mean())
+
+
 def realism(
     samples: torch.Tensor,  # (n, ...) generated samples
     fresh: torch.Tensor,  # (M, ...) true samples never trained on
@@ -469,14 +594,24 @@ def realism(
     sample to its nearest fresh item over the median nearest-neighbour distance among the fresh items (1: on the
     data; larger: off it). It sees samples that leave the data manifold, which nL2 to the training set does not."""
     check_queries(samples, "samples")
+    check_queries(fresh, "fresh")
+    if len(torch.unique(fresh.reshape(len(fresh), -1), dim=0)) < 2:
+        raise ValueError(f"realism needs at least 2 distinct fresh items (the data's own spacing), got {len(fresh)} "
+                         "items with fewer than 2 distinct")
     to_fresh = rms_distances(samples, fresh).min(1).values.median()
     among = rms_distances(fresh, fresh).fill_diagonal_(math.inf).min(1).values.median()
+    if among <= 0:
+        raise ValueError("more than half of the fresh items have an exact duplicate among them: the data's own spacing "
+                         "is 0 and realism is undefined; deduplicate the fresh items")
     return float(to_fresh / among.clamp_min(1e-12))
 
 
 def memorization_metrics(samples: torch.Tensor, bank: torch.Tensor, tau: float, k: int = 50,
                          alpha: float = 0.5) -> dict[str, float]:
     "Memorized fraction (nL2 < τ), Top-5 % (5th percentile of nL2) and Top-1 (min nL2) of samples (n, ...)."
+    if not (math.isfinite(tau) and tau > 0):
+        raise ValueError(f"tau (the memorization threshold on nL2) must be a positive finite number, got {tau!r}")
+    check_distinct_bank(bank)
     nl2 = normalized_l2(samples, bank, k, alpha)[0]
     return {"memorized": float((nl2 < tau).float().mean()), "top5": float(torch.quantile(nl2, 0.05)),
             "top1": float(nl2.min())}
@@ -506,7 +641,7 @@ def toy_ring(n: int, radius: float, cfg: ToyConfig, gen: torch.Generator) -> tor
 
 def toy_data(cfg: ToyConfig, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     "Training points (N, dim), labels (N,) in {0: inner ring, 1: outer ring, 2: signature}, and the signature (dim,)."
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch_stream(seed, "data")
     inner, outer = toy_ring(cfg.per_ring, 1.0, cfg, gen), toy_ring(cfg.per_ring, 2.0, cfg, gen)
     signature = torch.cat([torch.tensor([1.5, 0.0]), cfg.extra * torch.randn(cfg.dim - 2, generator=gen)])
     data = torch.cat([inner, outer, signature.repeat(cfg.copies, 1)])
@@ -554,10 +689,13 @@ def load_digit_images(source: str = "sklearn") -> tuple[torch.Tensor, torch.Tens
 def captioned_digits(train_size: int = 600, duplicated: int = 6, copies: int = 60, seed: int = 0,
                      source: str = "sklearn") -> CaptionedDigits:
     "Split real digits into a training set with duplicated, specifically captioned images and a held-out set."
+    for name, value, least in (("train_size", train_size, 1), ("duplicated", duplicated, 1), ("copies", copies, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+            raise ValueError(f"{name} must be an integer ≥ {least}, got {value!r}")
     if duplicated > len(SIGNATURE_SOURCES):
         raise ValueError(f"at most {len(SIGNATURE_SOURCES)} duplicated images are supported, got {duplicated}")
     images, labels = load_digit_images(source)
-    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
+    order = torch.randperm(len(images), generator=torch_stream(seed, "data"))
     if train_size + duplicated >= len(images):
         raise ValueError(f"train_size + duplicated must be below {len(images)}")
     ordinary, special, rest = order[:train_size], order[train_size:train_size + duplicated], order[train_size + duplicated:]
@@ -721,8 +859,13 @@ def digits_judge(seed: int = 0, source: str = "sklearn") -> Judge:
     x = images.reshape(len(images), -1).numpy()
     clf = MLPClassifier((64,), max_iter=600, random_state=seed).fit(x, labels.numpy())
     W, b = torch.tensor(clf.coefs_[0]).float(), torch.tensor(clf.intercepts_[0]).float()
-    features = lambda s: torch.relu(s.reshape(len(s), -1).float() @ W + b)
-    return Judge(features, lambda s: torch.as_tensor(clf.predict(s.reshape(len(s), -1).numpy())))
+
+    def features(s: torch.Tensor) -> torch.Tensor:  # (n, 1, S, S) → (n, 64) hidden activations
+        return torch.relu(s.reshape(len(s), -1).float() @ W + b)
+
+    def predict(s: torch.Tensor) -> torch.Tensor:  # (n, 1, S, S) → (n,) predicted digit
+        return torch.as_tensor(clf.predict(s.reshape(len(s), -1).numpy()))
+    return Judge(features, predict)
 
 # %% ../../nbs/chapters/10_amg.ipynb #4a3501a8
 @dataclass
@@ -743,6 +886,8 @@ class ExperimentSetup:
     train_seconds: float
     duplicated_items: torch.Tensor | None = None  # (n,) bank index of the item each duplicated prompt memorizes
     duplicated_classes: torch.Tensor | None = None  # (n,) the class a duplicated prompt names (digits); None: toy
+    fresh_classes: torch.Tensor | None = None  # (M,) class of each fresh item (digits); None: one pool (toy)
+    copy_split: tuple[torch.Tensor, torch.Tensor] | None = None  # indices into `fresh`: calibration half, control half
 
     def __post_init__(self) -> None:
         if self.duplicated_items is None:  # the bank item that carries each duplicated prompt's caption
@@ -751,13 +896,33 @@ class ExperimentSetup:
                 raise ValueError("every duplicated prompt must caption exactly one distinct training item")
             self.duplicated_items = ids.float().argmax(1)
 
+    def copy_limits(self, quantile: float) -> tuple[torch.Tensor, float]:
+        """The plain-ℓ2 copy limit of each duplicated prompt's item (n,), from the calibration half of the fresh items
+        of that item's class, and the control half's copy share at those limits (≈ quantile when calibrated)."""
+        if self.copy_split is None:
+            raise ValueError("this setup has no calibration/control split of its fresh items (copy_split)")
+        calibration, control = self.copy_split
+        items = self.duplicated_items.unique()
+        item_classes = None
+        if self.duplicated_classes is not None and self.fresh_classes is not None:
+            item_classes = torch.stack([self.duplicated_classes[self.duplicated_items == j][0] for j in items])
+        classes = (lambda idx: None) if item_classes is None else (lambda idx: self.fresh_classes[idx])
+        limits = class_copy_limits(self.fresh[calibration], self.bank[items], quantile,
+                                   calibration_classes=classes(calibration), item_classes=item_classes)
+        control_share = control_copy_share(self.fresh[control], self.bank[items], limits,
+                                           control_classes=classes(control), item_classes=item_classes)
+        per_prompt = limits[torch.searchsorted(items, self.duplicated_items)]
+        return per_prompt, control_share
+
     def memorized_items(self, replicates: int) -> torch.Tensor:
         "The memorized item (R·n, ...) of every duplicated-prompt sample of `replicates` replicates."
         return self.bank[self.duplicated_items.repeat(replicates)]
 
 
 def distinct_bank(items: torch.Tensor, captions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    "The distinct items (N', ...) and the caption id of each (N',)."
+    "The distinct items (N', ...) and the caption id of each (N',), from items (N, ...) and their caption ids (N,)."
+    if len(captions) != len(items):
+        raise ValueError(f"got {len(captions)} caption ids for {len(items)} items: one per item")
     flat = items.reshape(len(items), -1)
     unique, inverse = torch.unique(flat, dim=0, return_inverse=True)
     first = torch.full((len(unique),), len(items), dtype=torch.long).scatter_reduce(
@@ -765,23 +930,33 @@ def distinct_bank(items: torch.Tensor, captions: torch.Tensor) -> tuple[torch.Te
     return unique.reshape(-1, *items.shape[1:]), captions[first]
 
 
+def copy_split(m: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    "A random halving of m fresh items (own stream): indices (⌈m/2⌉,) that calibrate the copy limits, (⌊m/2⌋,) that check them."
+    if m < 4:
+        raise ValueError(f"the copy metric needs at least 4 fresh items to halve, got {m}")
+    order = torch.randperm(m, generator=torch_stream(seed, "copy split"))
+    return order[:(m + 1) // 2].sort().values, order[(m + 1) // 2:].sort().values
+
+
 def setup_toy(cfg: AMGConfig, seed: int, progress: bool = False) -> ExperimentSetup:
     "Train the toy model and prepare its prompts and references."
     toy = cfg.toy
     data, labels, _ = toy_data(toy, seed)
     ac = alphas_cumprod_schedule(toy.timesteps, "linear", 1e-4, 0.02).float()
-    torch.manual_seed(seed)
-    model = TimeMLP(toy.dim, 128, 3, num_classes=3)
+    with torch.random.fork_rng(devices=[]):  # nn.Module initialisers draw from torch's global generator
+        torch.manual_seed(stream_seed(seed, "init"))
+        model = TimeMLP(toy.dim, 128, 3, num_classes=3)
     start = time.perf_counter()
-    train_diffusion(model, data, ac, cfg.train_steps, cfg.batch, 1e-3, labels, 0.1, seed, progress)
+    train_diffusion(model, data, ac, cfg.train_steps, cfg.batch, 1e-3, labels, 0.1, stream_seed(seed, "train"), progress)
     seconds = time.perf_counter() - start
     bank, bank_captions = distinct_bank(data, labels)
-    gen = torch.Generator().manual_seed(seed + 100)
+    gen = torch_stream(seed, "fresh")
     per_ring = cfg.samples * cfg.replicates  # as many fresh points per ring as samples per prompt set
     fresh = torch.cat([toy_ring(per_ring, 1.0, toy, gen), toy_ring(per_ring, 2.0, toy, gen)])
     ordinary = torch.arange(cfg.samples) % 2
     return ExperimentSetup(model, ac, bank, bank_captions, memorization_threshold(fresh, bank), fresh,
-                           torch.full((cfg.samples,), 2), ordinary, ordinary, None, None, toy_judge(), seconds)
+                           torch.full((cfg.samples,), 2), ordinary, ordinary, None, None, toy_judge(), seconds,
+                           copy_split=copy_split(len(fresh), seed))
 
 
 def setup_digits(cfg: AMGConfig, seed: int, progress: bool = False) -> ExperimentSetup:
@@ -789,10 +964,12 @@ def setup_digits(cfg: AMGConfig, seed: int, progress: bool = False) -> Experimen
     d = captioned_digits(cfg.train_size, cfg.duplicated, cfg.copies, seed, cfg.source)
     table = embed_sentences(d.captions)
     ac = alphas_cumprod_schedule(cfg.timesteps, "squaredcos_cap_v2").float()
-    torch.manual_seed(seed)
-    model = CaptionUNet(table, cfg.width)
+    with torch.random.fork_rng(devices=[]):  # nn.Module initialisers draw from torch's global generator
+        torch.manual_seed(stream_seed(seed, "init"))
+        model = CaptionUNet(table, cfg.width)
     start = time.perf_counter()
-    train_diffusion(model, d.images, ac, cfg.train_steps, cfg.batch, cfg.lr, d.caption_ids, 0.1, seed, progress)
+    train_diffusion(model, d.images, ac, cfg.train_steps, cfg.batch, cfg.lr, d.caption_ids, 0.1,
+                    stream_seed(seed, "train"), progress)
     seconds = time.perf_counter() - start
     bank, bank_captions = distinct_bank(d.images, d.caption_ids)
     ordinary_ids = torch.arange(10 * len(PHRASINGS))
@@ -802,7 +979,8 @@ def setup_digits(cfg: AMGConfig, seed: int, progress: bool = False) -> Experimen
     duplicated = d.caption_ids[d.duplicated][torch.arange(n) % len(d.duplicated)]
     return ExperimentSetup(model, ac, bank, bank_captions, memorization_threshold(d.held_out, bank), d.held_out,
                            duplicated, ordinary, caption_classes[ordinary], d.captions, caption_classes,
-                           digits_judge(seed, cfg.source), seconds, duplicated_classes=caption_classes[duplicated])
+                           digits_judge(seed, cfg.source), seconds, duplicated_classes=caption_classes[duplicated],
+                           fresh_classes=d.held_out_labels, copy_split=copy_split(len(d.held_out), seed))
 
 # %% ../../nbs/chapters/10_amg.ipynb #8f10cd01
 @dataclass
@@ -815,6 +993,9 @@ class AMGResult:
     tau: float
     traces: dict[str, tuple[AMGTrace, AMGTrace]]  # mode → (duplicated prompts, ordinary prompts), replicates stacked
     setup: ExperimentSetup
+    matched_weights: list[float]  # per replicate: AMG main's mean fired weight there, the matched always-on strength
+    identity_gap: float  # max |x| difference between CFG and AMG main with the gate forced shut, replicate 0 (0: bitwise)
+    control_share: float  # copy share of the fresh control half at the copy limits (≈ COPY_QUANTILE when calibrated)
 
 
 def replicate_noise(seeds: list[int], per_replicate: int, item_shape: tuple[int, ...], stream: str) -> torch.Tensor:
@@ -851,7 +1032,19 @@ def run_mode(setup: ExperimentSetup, cfg: AMGConfig, seeds: list[int], guidance:
     return dup, ordinary_trace, s1 + s2
 
 
-COPY_QUANTILE = 0.01  # a sample closer to its memorized item than 1 % of fresh data is a copy by plain ℓ2
+COPY_QUANTILE = 0.05  # a sample closer to its memorized item than 5 % of fresh data of that item's class is a copy
+COPY_ALLOWANCE = 2.0  # the copy claim allows this many times the share q that non-copying data shows by construction
+CONTROL_RANGE = (0.2, 3.0)  # the control half's copy share must lie within these multiples of q (see the claims)
+
+
+def stack_traces(traces: list[AMGTrace]) -> AMGTrace:
+    "Traces of consecutive replicate batches, stacked along the sample axis as one trace."
+    if not traces:
+        raise ValueError("stack_traces needs at least one trace")
+    first = traces[0]
+    return AMGTrace(torch.cat([t.samples for t in traces]), first.timesteps, torch.cat([t.sigma for t in traces], 1),
+                    first.threshold, torch.cat([t.fired for t in traces], 1), torch.cat([t.nearest for t in traces]),
+                    torch.cat([t.weight for t in traces], 1))
 
 
 def judge_samples(setup: ExperimentSetup, duplicated: torch.Tensor, ordinary: torch.Tensor) -> dict[str, float]:
@@ -861,9 +1054,9 @@ def judge_samples(setup: ExperimentSetup, duplicated: torch.Tensor, ordinary: to
     k = len(ordinary) // len(setup.ordinary_classes)
     classes = setup.ordinary_classes.repeat(k)
     row = memorization_metrics(duplicated, setup.bank, setup.tau)
-    items = setup.memorized_items(len(duplicated) // len(setup.duplicated_prompts))
-    limit = fresh_copy_quantiles(setup.fresh, setup.bank[setup.duplicated_items], (COPY_QUANTILE,))[:, 0]
-    row["copied (plain L2)"] = float((copy_distances(duplicated, items) < limit.repeat(len(duplicated) // len(limit))
+    reps = len(duplicated) // len(setup.duplicated_prompts)
+    limits, _ = setup.copy_limits(COPY_QUANTILE)
+    row["copied (plain L2)"] = float((copy_distances(duplicated, setup.memorized_items(reps)) < limits.repeat(reps)
                                       ).float().mean())
     row["FD"] = frechet_distance(setup.judge.features(ordinary), setup.judge.features(setup.fresh))
     row["alignment"] = float((setup.judge.predict(ordinary) == classes).float().mean())
@@ -907,10 +1100,21 @@ def run_experiment(cfg: AMGConfig, seed: int, progress: bool = False) -> AMGResu
     for name, guidance in tqdm(amg_modes(cfg).items(), desc="modes", disable=not progress):
         record(name, *run_mode(setup, cfg, seeds, guidance, constant if name == "constant threshold" else gate))
     main_dup, main_ordinary = traces["AMG main"]
-    fired_weights = torch.cat([main_dup.weight[main_dup.fired], main_ordinary.weight[main_ordinary.fired]])
-    matched = float(fired_weights.mean()) if len(fired_weights) else 0.0
-    record("always on (matched)", *run_mode(setup, cfg, seeds, matched_always_on(cfg, matched), gate))
-    rows["always on (matched)"]["matched weight"] = matched
+    n = cfg.samples
+    matched_weights, matched_runs = [], []
+    for r, s in enumerate(seeds):  # each replicate's matched strength comes from that replicate's AMG main alone
+        part = slice(r * n, (r + 1) * n)
+        w = torch.cat([main_dup.weight[:, part][main_dup.fired[:, part]],
+                       main_ordinary.weight[:, part][main_ordinary.fired[:, part]]])
+        matched_weights.append(float(w.mean()) if len(w) else 0.0)  # a gate that never opened: nothing to match
+        matched_runs.append(run_mode(setup, cfg, [s], matched_always_on(cfg, matched_weights[-1]), gate))
+    record("always on (matched)", stack_traces([m[0] for m in matched_runs]),
+           stack_traces([m[1] for m in matched_runs]), sum(m[2] for m in matched_runs))
+    rows["always on (matched)"]["matched weight"] = float(np.mean(matched_weights))
+    # the identity sanity row: AMG main with its gate forced shut must be CFG bit for bit (same noise, same prompts)
+    identity = [run_mode(setup, cfg, seeds[:1], g, gate)
+                for g in (amg_modes(cfg)["CFG"], dataclasses.replace(amg_modes(cfg)["AMG main"], gate="never"))]
+    identity_gap = max(float((identity[0][j].samples - identity[1][j].samples).abs().max()) for j in (0, 1))
     if setup.captions is not None:  # the randomised-prompt baseline: CFG on perturbed caption texts
         vocabulary = sorted({w for c in setup.captions for w in c.split()})
 
@@ -924,12 +1128,14 @@ def run_experiment(cfg: AMGConfig, seed: int, progress: bool = False) -> AMGResu
         record("randomised prompt", *run_mode(setup, cfg, seeds, amg_modes(cfg)["CFG"], gate,
                                               perturb(setup.duplicated_prompts, "duplicated treatment"),
                                               perturb(setup.ordinary_prompts, "ordinary treatment")))
-    return AMGResult(cfg, pd.DataFrame(rows).T, pd.DataFrame(per_replicate), seeds, setup.tau, traces, setup)
+    _, control_share = setup.copy_limits(COPY_QUANTILE)
+    return AMGResult(cfg, pd.DataFrame(rows).T, pd.DataFrame(per_replicate), seeds, setup.tau, traces, setup,
+                     matched_weights, identity_gap, control_share)
 
 # %% ../../nbs/chapters/10_amg.ipynb #5ce5fe37
 CONFIGS: dict[str, AMGConfig] = {
     "smoke": AMGConfig(data="toy", samples=64, replicates=8, train_steps=1500, batch=512, timesteps=100),
-    "laptop": AMGConfig(data="digits", samples=120, replicates=5, train_steps=2000),
+    "laptop": AMGConfig(data="digits", samples=72, replicates=8, train_steps=2000),
     "gpu": AMGConfig(data="digits", samples=120, replicates=10, train_steps=15000, width=64, train_size=3000,
                      duplicated=8, source="mnist"),
 }
@@ -940,13 +1146,14 @@ REPLICATE_UNIT = "noise seed"  # one replicate: `samples` samples per prompt set
 SPECS: list[ClaimSpec] = [
     ClaimSpec(
         "amg-removes-memorization",
-        "AMG eradicates memorization: no sample of a duplicated prompt is a copy, where plain CFG copies",
+        "AMG removes the copies that its own detector sees: no duplicated-prompt sample has nL2 below τ (the detector "
+        "the guidance optimises, so this is a check of the mechanism, not of memorization)",
         "% of duplicated-prompt samples memorized (nL2 < τ) under AMG main, per noise seed of the run's one trained "
         "model; the CFG arm runs on the same noise and shows what there was to remove", "<=",
-        {"smoke": (0.0, REPRODUCED), "laptop": (0.0, UNDECIDED), "gpu": (0.0, REPRODUCED)},
+        {"smoke": (0.0, REPRODUCED), "laptop": (0.0, REPRODUCED), "gpu": (0.0, REPRODUCED)},
         paper_ref="Abstract; Tables 1-3", source="paper-table",
-        paper_value="all instances eradicated: 0.00 % (SSCD > 0.5) vs 44.85 % for SD; 0.00 % (nL2 < 1.4) on CIFAR-10",
-        central=True, compared=True, explanation="why-constant-arms"),
+        paper_value="0.00 % (nL2 < 1.4) on CIFAR-10, where the gate also works on nL2", compared=True,
+        explanation="why-constant-arms"),
     ClaimSpec(
         "amg-keeps-quality",
         "... with no or marginal impact on image quality (FID)",
@@ -956,18 +1163,28 @@ SPECS: list[ClaimSpec] = [
         paper_value="FID 99.12 vs 106.41 (SD); 7.25 vs 7.44 (CIFAR-10)", compared=True),
     ClaimSpec(
         "amg-removes-copies-plain-l2",
-        "... and the samples are not copies by a measure the guidance does not push on",
-        "% of duplicated-prompt samples closer by plain ℓ2 to their own prompt's memorized item than 1 % of fresh data "
-        "is, under AMG main, per noise seed; CFG on the same noise beside it", "<=",
-        {"smoke": (0.0, NOT_REPRODUCED), "laptop": (0.0, UNDECIDED), "gpu": (0.0, UNDECIDED)},
+        "AMG eradicates memorization: the samples of duplicated prompts are not copies, by a detector the guidance "
+        "does not push on",
+        f"% of duplicated-prompt samples closer by plain ℓ2 to their own prompt's memorized item than the "
+        f"{100 * COPY_QUANTILE:g} % quantile of fresh data of that item's class (limits from one half of the fresh "
+        f"data; a non-copying generator scores {100 * COPY_QUANTILE:g} % by construction, the threshold allows "
+        f"{COPY_ALLOWANCE:g}×), under AMG main, per noise seed; CFG and the unit-weight always-on mode on the same "
+        "noise beside it show that the detector separates", "<=",
+        {"smoke": (100 * COPY_ALLOWANCE * COPY_QUANTILE, NOT_REPRODUCED),
+         "laptop": (100 * COPY_ALLOWANCE * COPY_QUANTILE, NOT_REPRODUCED),
+         "gpu": (100 * COPY_ALLOWANCE * COPY_QUANTILE, NOT_REPRODUCED)},
         paper_ref="Abstract; Tables 1-3 (SSCD, an independent copy detector)", source="paper-table",
-        paper_value="0.00 % by SSCD > 0.5 (SD), a detector the guidance does not use", compared=True,
-        explanation="why-plain-l2"),
+        paper_value="all instances eradicated: 0.00 % (SSCD > 0.5) vs 44.85 % for SD, a detector the guidance does not "
+        "use", central=True, compared=True, explanation="why-plain-l2"),
     ClaimSpec(
         "guided-samples-keep-quality",
         "... and the samples guidance acts on keep their quality: they stay on the data",
         "realism(AMG main, duplicated prompts) / realism(CFG, ordinary prompts), per noise seed: the median distance to "
-        "the nearest fresh sample in units of the data's own nearest-neighbour distance", "<=",
+        "the nearest fresh sample in units of the data's own nearest-neighbour distance. Not paired: the two arms use "
+        "different prompts and noise streams, so the per-seed ratio pairs two independent draws (an i.i.d. sample "
+        "whose t interval is valid and wider than Welch's); CFG's ordinary samples are the reference because they are "
+        "what non-memorized samples of this model look like. CFG's duplicated-prompt samples (like for like, but "
+        "copies) are shown beside it", "<=",
         {"smoke": (1.25, NOT_REPRODUCED), "laptop": (1.25, REPRODUCED), "gpu": (1.25, REPRODUCED)},
         paper_ref="Abstract; Table 1 (FID on the memorized prompts)", source="paper-table",
         paper_value="FID 99.12 vs 106.41 (SD)", compared=True, explanation="why-guided-quality"),
@@ -976,7 +1193,7 @@ SPECS: list[ClaimSpec] = [
         "... and keep their prompt alignment",
         "alignment(CFG) − alignment(AMG main) on the duplicated prompts: points of samples classified as the digit the "
         "duplicated caption names, per noise seed", "<=",
-        {"smoke": (5.0, NOT_CHECKABLE), "laptop": (5.0, UNDECIDED), "gpu": (5.0, UNDECIDED)},
+        {"smoke": (5.0, NOT_CHECKABLE), "laptop": (5.0, REPRODUCED), "gpu": (5.0, REPRODUCED)},
         paper_ref="Abstract; Table 1 (CLIP score)", source="paper-table", paper_value="CLIP 26.98 vs 28.04 (SD)",
         compared=True, explanation="why-guided-quality"),
     ClaimSpec(
@@ -992,7 +1209,7 @@ SPECS: list[ClaimSpec] = [
         "Each guidance is indispensable: without the dissimilarity guidance G_sim, memorization remains",
         "memorized % with G_spe + G_dup only − half of CFG's memorized %, duplicated prompts, per noise seed (≥ 0: "
         "without G_sim at least half of CFG's copies remain; the paper: 31.62 of 44.85, 70 %)", ">=",
-        {"smoke": (0.0, REPRODUCED), "laptop": (0.0, UNDECIDED), "gpu": (0.0, REPRODUCED)},
+        {"smoke": (0.0, REPRODUCED), "laptop": (0.0, REPRODUCED), "gpu": (0.0, REPRODUCED)},
         paper_ref="Abstract; Table 4", source="paper-table", paper_value="31.62 % without G_sim vs 0.00 % (SD)",
         compared=True, explanation="why-constant-arms"),
     ClaimSpec(
@@ -1006,7 +1223,9 @@ SPECS: list[ClaimSpec] = [
         "guidance-targets-memorization",
         "... and applied where memorization is detected: the gate opens more often on duplicated prompts than on "
         "ordinary ones",
-        "% of (sample, step) pairs with the gate open under AMG main, duplicated − ordinary prompts, per noise seed",
+        "% of (sample, step) pairs with the gate open under AMG main, duplicated − ordinary prompts, per noise seed "
+        "(not paired: the two prompt sets have their own noise streams; the per-seed difference of independent draws is "
+        "an i.i.d. sample, so its interval is valid)",
         ">", {"smoke": (0.0, REPRODUCED), "laptop": (0.0, REPRODUCED), "gpu": (0.0, REPRODUCED)},
         paper_ref="Abstract", source="seed", paper_value="guidance only when memorization is detected (qualitative)",
         compared=True),
@@ -1015,7 +1234,7 @@ SPECS: list[ClaimSpec] = [
         "... and with no or marginal impact on text alignment (CLIP score)",
         "alignment(CFG) − alignment(AMG main): points of ordinary-prompt samples classified as the prompted class, "
         "per noise seed", "<=",
-        {"smoke": (5.0, UNDECIDED), "laptop": (5.0, UNDECIDED), "gpu": (5.0, UNDECIDED)},
+        {"smoke": (5.0, REPRODUCED), "laptop": (5.0, REPRODUCED), "gpu": (5.0, REPRODUCED)},
         paper_ref="Abstract; Table 1", source="paper-table", paper_value="CLIP 26.98 vs 28.04 (SD)", compared=True,
         explanation="why-constant-arms"),
     ClaimSpec(
@@ -1047,7 +1266,12 @@ def claim_measurements(result: AMGResult) -> dict[str, Measurement | NotMeasured
         "One arm's level, decided on its own replicates, with the paired reference arm shown (and checked) beside it."
         return Measurement(tuple(values.tolist()), unit, {k: tuple(v.tolist()) for k, v in arms.items()})
 
+    def with_arm(m: Measurement, name: str, values: np.ndarray) -> Measurement:
+        "The measurement with one more arm shown beside it: a reference the evaluator must separate from the others."
+        return dataclasses.replace(m, arms=m.arms | {name: tuple(values.tolist())})
+
     memorized = lambda mode: arm(mode, "memorized", 100.0)
+    copied = lambda mode: arm(mode, "copied (plain L2)", 100.0)
     fd = lambda mode: arm(mode, "FD")
     alignment = lambda mode: arm(mode, "alignment", 100.0)
     fired = arm("AMG main", "fired (ordinary)", 100.0)
@@ -1055,29 +1279,33 @@ def claim_measurements(result: AMGResult) -> dict[str, Measurement | NotMeasured
         "amg-removes-memorization": with_reference(memorized("AMG main"),
                                                    {"AMG main": memorized("AMG main"), "CFG": memorized("CFG")}),
         "amg-keeps-quality": paired(fd("AMG main"), fd("CFG"), unit, "ratio", ("AMG main", "CFG")),
-        "amg-removes-copies-plain-l2": with_reference(arm("AMG main", "copied (plain L2)", 100.0), {
-            "AMG main": arm("AMG main", "copied (plain L2)", 100.0), "CFG": arm("CFG", "copied (plain L2)", 100.0)}),
-        "guided-samples-keep-quality": paired(arm("AMG main", "realism (duplicated)"), arm("CFG", "realism (ordinary)"),
-                                              unit, "ratio", ("AMG main, duplicated", "CFG, ordinary")),
+        "amg-removes-copies-plain-l2": with_reference(copied("AMG main"), {
+            "AMG main": copied("AMG main"), "CFG": copied("CFG"), "always on (reference)": copied("always on")}),
+        "guided-samples-keep-quality": with_arm(
+            paired(arm("AMG main", "realism (duplicated)"), arm("CFG", "realism (ordinary)"), unit, "ratio",
+                   ("AMG main, duplicated", "CFG, ordinary (independent draws)")),
+            "CFG, duplicated (like for like)", arm("CFG", "realism (duplicated)")),
         "gating-matters": paired(fd("always on (matched)"), fd("AMG main"), unit, "ratio",
                                  ("always on (matched)", "AMG main")),
         "gsim-indispensable": Measurement(
             tuple((memorized("without G_sim") - 0.5 * memorized("CFG")).tolist()), unit,
-            {"without G_sim": tuple(memorized("without G_sim").tolist()), "CFG": tuple(memorized("CFG").tolist())},
-            None, "difference"),
+            {"without G_sim": tuple(memorized("without G_sim").tolist()), "CFG": tuple(memorized("CFG").tolist()),
+             "AMG main (reference)": tuple(memorized("AMG main").tolist())}, None, "difference"),
         "guidance-is-selective": with_reference(fired, {"ordinary": fired, "duplicated": arm(
             "AMG main", "fired (duplicated)", 100.0)}),
         "guidance-targets-memorization": paired(arm("AMG main", "fired (duplicated)", 100.0), fired, unit,
                                                 names=("duplicated", "ordinary")),
-        "alignment-kept": paired(alignment("CFG"), alignment("AMG main"), unit, names=("CFG", "AMG main"),
-                                 chance=100.0 / result.setup.judge.classes),
+        "alignment-kept": with_arm(paired(alignment("CFG"), alignment("AMG main"), unit, names=("CFG", "AMG main"),
+                                          chance=100.0 / result.setup.judge.classes),
+                                   "always on (reference)", alignment("always on")),
         "sd-laion-memorization": NotMeasured("Stable Diffusion v1.4, LAION and the SSCD copy detector are not available "
                                              "offline; `amg_sample_sd` runs AMG on a local model folder"),
     }
     if "alignment (duplicated)" in per and per["alignment (duplicated)"].notna().all():
-        out["guided-alignment-kept"] = paired(arm("CFG", "alignment (duplicated)", 100.0),
-                                              arm("AMG main", "alignment (duplicated)", 100.0), unit,
-                                              names=("CFG", "AMG main"), chance=100.0 / result.setup.judge.classes)
+        out["guided-alignment-kept"] = with_arm(
+            paired(arm("CFG", "alignment (duplicated)", 100.0), arm("AMG main", "alignment (duplicated)", 100.0), unit,
+                   names=("CFG", "AMG main"), chance=100.0 / result.setup.judge.classes),
+            "always on (reference)", arm("always on", "alignment (duplicated)", 100.0))
     else:
         out["guided-alignment-kept"] = NotMeasured("the toy's duplicated prompt (the signature) names no class a judge "
                                                    "could check; the digits scales' duplicated captions name a digit")
