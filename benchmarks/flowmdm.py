@@ -34,9 +34,11 @@ def run(quick: bool = False) -> list[BenchmarkRow]:
     segments, frames, steps = (4, 40, 5) if quick else (8, 40, 20)
     text = torch.randn(1, segments * frames, 384, generator=gen)
     ac = alphas_cumprod_schedule(1000, "squaredcos_cap_v2").float()
-    one_pass = lambda: bpe_sample(model, text, [frames] * segments, ac, steps, 2, 1.5, torch.Generator().manual_seed(0))
-    per_segment = lambda: [bpe_sample(model, text[:, i * frames:(i + 1) * frames], [frames], ac, steps, 2, 1.5,
-                                      torch.Generator().manual_seed(i)) for i in range(segments)]
+    one_pass = lambda: bpe_sample(model, text, [frames] * segments, ac, num_steps=steps, absolute_steps=2, guidance=1.5,
+                                  generator=torch.Generator().manual_seed(0))
+    per_segment = lambda: [bpe_sample(model, text[:, i * frames:(i + 1) * frames], [frames], ac, num_steps=steps,
+                                      absolute_steps=2, guidance=1.5, generator=torch.Generator().manual_seed(i))
+                           for i in range(segments)]
     rows.append(BenchmarkRow(
         chapter="flowmdm", case=f"BPE sampling {segments}×{frames} frames, {steps} steps", reference="segment by segment",
         ours_s=fastest(one_pass, 2), reference_s=fastest(per_segment, 2),

@@ -196,22 +196,32 @@ def tiny_result():
     from cvkit.papers.flowmdm import FlowConfig, run_experiment
 
     return run_experiment(FlowConfig(clips=64, train_steps=20, ddim_steps=4, compositions=3, evaluator_clips=60,
-                                     repeat_samples=2), 0)
+                                     repeat_samples=2, pccat_pairs=2, pair_train_steps=5, pair_compositions=2), 0)
 
 
 def test_tiny_pipeline_tradeoff_and_repeat_stability(tiny_result):
     from cvkit.papers.flowmdm import (generate, repeat_stability, repeated_composition, s_tradeoff, sample_repeats)
 
     result, cfg = tiny_result, tiny_result.config
-    assert list(result.table.index) == ["BPE", "APE only", "RPE only", "independent", "linear blend", "non-PCCAT"]
+    assert list(result.table.index) == ["BPE", "APE only", "RPE only", "independent", "linear blend"]
     table = result.table
     assert (table[["PJ", "AUJ", "floor", "FID", "diversity"]] > 0).all().all()
     assert table["accuracy"].between(0, 1).all()
     assert all(len(curve) == cfg.window - 3 for curve in result.curves.values())
-    assert all(list(items.columns) == ["PJ", "AUJ", "floor", "PJ / floor", "accuracy"]
+    assert all(list(items.columns) == ["PJ", "AUJ", "floor", "PJ / floor", "AUJ / floor", "accuracy"]
                and len(items) == cfg.compositions for items in result.items.values())
     for items in result.items.values():
         assert np.allclose(items["PJ / floor"], items["PJ"] / items["floor"])
+        assert (items["AUJ / floor"] > 0).all()
+    # the floor-normalised AUJ is the AUJ with the composition's own floor in place of J_GT, in units of that floor
+    comp, features = result.compositions[0], result.generated["APE only"][0]
+    curve = mean_transition_jerk(result.data.to_positions(features), segment_boundaries(comp.lengths), cfg.window)
+    floor = result.items["APE only"]["floor"].iloc[0]
+    assert result.items["APE only"]["AUJ / floor"].iloc[0] == pytest.approx(area_under_jerk(curve, floor) / floor)
+    # the PCCAT/non-PCCAT pairs: one row per pair, independent training seeds, both networks measured
+    pairs = result.pairs
+    assert len(pairs) == cfg.pccat_pairs and pairs["training seed"].nunique() == cfg.pccat_pairs
+    assert (pairs[["PCCAT AUJ / floor", "non-PCCAT AUJ / floor"]] > 0).all().all()
     assert result.item_seeds == [0, 1, 2] and 0 <= result.evaluator.held_out_accuracy <= 1
     # BPE with s = 0 is RPE only and with s = all steps APE only: same network, compositions and noise
     sweep, items = s_tradeoff(result, fractions=(0.0, 0.5, 1.0))
@@ -345,11 +355,11 @@ def test_specs_cover_every_scale_and_match_the_measurements(tiny_result):
     measurements = claim_measurements(tiny_result, items, [1.0, 1.5])
     assert list(measurements) == [s.id for s in SPECS]
     assert isinstance(measurements["paper-numbers"], NotMeasured)
-    pccat = measurements["auj_pccat_over_plain"]  # the tiny run trains both networks: one training seed
-    assert isinstance(pccat, Measurement) and pccat.unit == "seed" and pccat.n == 1
+    pccat = measurements["auj_pccat_over_plain"]  # the tiny run trains two pairs: two training seeds
+    assert isinstance(pccat, Measurement) and pccat.unit == "training seed" and pccat.n == 2
     n = tiny_result.config.compositions
     for key in ("pj_bpe_over_ape", "auj_bpe_over_ape", "pj_bpe_over_blend", "accuracy_bpe_minus_rpe",
-                "accuracy_bpe_over_ape", "rho_s_pj", "rho_s_accuracy"):
+                "accuracy_bpe_over_ape", "rho_s_pj", "accuracy_s_all_minus_s0"):
         assert measurements[key].unit == "composition" and measurements[key].n == n, key
     assert measurements["accuracy_bpe_minus_rpe"].chance == pytest.approx(1 / len(tiny_result.evaluator.actions))
     accuracy = measurements["accuracy_bpe_over_ape"]  # the linear form of "≥ 85 % of APE only's accuracy"
@@ -357,7 +367,9 @@ def test_specs_cover_every_scale_and_match_the_measurements(tiny_result):
     for spec in SPECS:  # every claim can be decided at every scale from these measurements
         for scale in scales:
             decide(spec, measurements[spec.id], scale)
-    one_network = type(tiny_result)(**{**tiny_result.__dict__, "plain": None})
+    shift = measurements["accuracy_s_all_minus_s0"]  # s = all steps is APE only, s = 0 is RPE only
+    assert np.allclose(shift.values, tiny_result.items["APE only"]["accuracy"] - tiny_result.items["RPE only"]["accuracy"])
+    one_network = type(tiny_result)(**{**tiny_result.__dict__, "pairs": None})
     assert isinstance(claim_measurements(one_network, items, [1.0, 1.5])["auj_pccat_over_plain"], NotMeasured)
 
 
@@ -374,8 +386,7 @@ def test_rank_correlations_per_composition():
 def test_compose_from_text_and_animation():
     from cvkit.papers.flowmdm import FlowConfig, animate_composition, compose_from_text, run_experiment
 
-    cfg = FlowConfig(clips=40, train_steps=5, ddim_steps=3, compositions=1, evaluator_clips=40,
-                     train_pose_centric_baseline=False)
+    cfg = FlowConfig(clips=40, train_steps=5, ddim_steps=3, compositions=1, evaluator_clips=40)
     result = run_experiment(cfg, 0)
     positions, recognised = compose_from_text(result, ["a person jumps", "someone kicks"], [20, 24], seed=0)
     assert positions.shape == (44, 16, 3) and len(recognised) == 2 and set(recognised) <= set(result.data.actions)
@@ -402,3 +413,98 @@ def test_lengths_from_spans():
         lengths_from_spans([(0, 4), (4, 6)], total=8)
     with pytest.raises(ValueError, match="at least one segment"):
         lengths_from_spans([])
+
+
+def test_training_crops_cover_the_test_segment_lengths():
+    """Absolute mode must never meet, at test, a position or a segment length it was not trained on: test segments are
+    at most the training crop, and training crops vary over the test segments' range."""
+    from cvkit.core.motion import generate_dataset  # noqa: F401 (the data generator the motion set uses)
+    from cvkit.papers.flowmdm import FlowConfig, FlowMDMDenoiser, make_motion_set, train_flowmdm
+
+    with pytest.raises(ValueError, match="segment_frames"):
+        FlowConfig(length=40, segment_frames=(36, 44))
+    cfg = FlowConfig(clips=16, length=40, segment_frames=(32, 40), train_steps=12, batch=4)
+    data = make_motion_set(cfg.clips, cfg.length, 0)
+    seen = []
+    original = FlowMDMDenoiser.forward
+
+    def spy(self, x_t, t, text, lengths, mode):
+        seen.append(x_t.shape[1])
+        return original(self, x_t, t, text, lengths, mode)
+
+    FlowMDMDenoiser.forward = spy
+    try:
+        train_flowmdm(data, cfg, 0)
+    finally:
+        FlowMDMDenoiser.forward = original
+    assert min(seen) >= 32 and max(seen) <= 40 and len(set(seen)) > 1
+
+
+def test_training_uses_only_its_own_streams():
+    "No global torch generator: the global state is untouched, and perturbing it does not change the trained network."
+    from cvkit.papers.flowmdm import FlowConfig, make_motion_set, train_flowmdm
+
+    cfg = FlowConfig(clips=16, train_steps=3, batch=4)
+    data = make_motion_set(cfg.clips, cfg.length, 0)
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    a = train_flowmdm(data, cfg, 7)
+    assert torch.equal(torch.get_rng_state(), before)
+    torch.rand(5)  # move the global generator
+    b = train_flowmdm(data, cfg, 7)
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    c = train_flowmdm(data, cfg, 8)
+    assert not torch.equal(a.inp.weight, c.inp.weight)
+
+
+def test_threads_are_pinned_and_restored():
+    from cvkit.papers.flowmdm import FlowConfig, run_experiment
+
+    threads = torch.get_num_threads()
+    seen = []
+    import cvkit.papers.flowmdm as flow
+    original = flow._run_experiment
+    flow._run_experiment = lambda *args: seen.append(torch.get_num_threads())
+    try:
+        run_experiment(FlowConfig(threads=1), 0)
+    finally:
+        flow._run_experiment = original
+    assert seen == [1] and torch.get_num_threads() == threads
+
+
+def test_more_bad_inputs_are_refused():
+    from cvkit.core.diffusion import alphas_cumprod_schedule
+    from cvkit.papers.flowmdm import (FlowConfig, bpe_sample, flowmdm_loss, pose_features, repeat_stability,
+                                      repeated_composition, resample, standing_height, Composition)
+
+    with pytest.raises(ValueError, match="positions"):
+        rotary(torch.zeros(1, 20, 8), torch.tensor([3]))  # one position for 20 frames
+    with pytest.raises(ValueError, match="integer"):
+        bpe_schedule(5, True)
+    with pytest.raises(ValueError, match="integer"):
+        bpe_schedule(5, 2.5)
+    with pytest.raises(ValueError, match="ground_truth"):
+        area_under_jerk(np.ones(5), float("nan"))
+    with pytest.raises(ValueError, match="ground_truth"):
+        area_under_jerk(np.ones(5), -1.0)
+    with pytest.raises(ValueError, match="fps_in"):
+        resample(np.zeros((10, 16, 3)), float("inf"), 20.0)
+    with pytest.raises(ValueError, match="J ≥ 1"):
+        pose_features(np.zeros((5, 0, 3)))
+    with pytest.raises(ValueError, match="StickMotion"):
+        standing_height(np.zeros((5, 4, 3)))
+    comp = Composition([10] * 7, ["walk forward"] * 7, [0] * 7)
+    with pytest.raises(ValueError, match="last"):
+        repeat_stability(np.zeros((70, 16, 3)), comp, last=0)
+    model, (x, t, text) = _denoiser(), _inputs()
+    ac = alphas_cumprod_schedule(50, "squaredcos_cap_v2").float()
+    with pytest.raises(ValueError, match="p_relative"):
+        flowmdm_loss(model, x, text, ac, torch.Generator().manual_seed(0), p_relative=2.0)
+    with pytest.raises(ValueError, match="guidance"):
+        bpe_sample(model.eval(), text, [12], ac, num_steps=4, absolute_steps=1, guidance=float("nan"))
+    with pytest.raises(ValueError, match="alphas_cumprod"):
+        bpe_sample(model, text, [12], ac.flip(0), num_steps=4, absolute_steps=1)
+    with pytest.raises(TypeError):
+        bpe_sample(model, text, [12], ac, 4, 1)  # the options are keyword-only
+    with pytest.raises(ValueError, match="threads"):
+        FlowConfig(threads=-1)
