@@ -819,7 +819,8 @@ def amg_modes(cfg: AMGConfig) -> dict[str, Guidance]:
 
 def matched_always_on(cfg: AMGConfig, weight: float) -> Guidance:
     """The always-on ablation at the strength gated AMG actually used: every term at the constant weight `weight` (the
-    mean margin weight where AMG main fired) at every step, instead of weight 1. It changes one thing, the gate."""
+    mean margin weight where AMG main fired) at every step, instead of weight 1. It keeps AMG main's mean strength and
+    changes how it is spent: a constant weight at every step instead of the margin (σ − λ_t)₊ where the gate opens."""
     if not (math.isfinite(weight) and weight >= 0):
         raise ValueError(f"the matched weight must be a non-negative finite number, got {weight!r}")
     main = amg_modes(cfg)["AMG main"]
