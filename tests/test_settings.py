@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from cvkit.core.settings import (SCALES, make_generators, pick_config, resolve_device, resolve_scale, seed_everything,
+from cvkit.core.settings import (SCALES, make_generators, torch_threads, pick_config, resolve_device, resolve_scale, seed_everything,
                                  set_offline, start_chapter)
 
 
@@ -102,3 +102,19 @@ def test_pins_are_enforced_in_batch_runs_only(monkeypatch):
     assert pins_enforced({}) is False  # pytest is not papermill: an interactive-like process
     with pytest.raises(ValueError, match="CVKIT_CHECK_PINS must be '0' or '1', got 'yes'"):
         pins_enforced({PINS_ENV: "yes"})
+
+
+def test_torch_threads_restores_the_count_even_when_the_block_raises():
+    import torch
+    before = torch.get_num_threads()
+    with pytest.raises(RuntimeError):
+        with torch_threads(1):
+            assert torch.get_num_threads() == 1
+            raise RuntimeError("inside")
+    assert torch.get_num_threads() == before
+    with torch_threads(0):  # 0 leaves the setting alone
+        assert torch.get_num_threads() == before
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="threads"):
+            with torch_threads(bad):
+                pass

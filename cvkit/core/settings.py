@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['SCALES', 'SCALE_CHOICES', 'OFFLINE_ENV', 'T', 'PINS_ENV', 'ScaleSpec', 'resolve_scale', 'resolve_device',
-           'seed_everything', 'make_generators', 'set_offline', 'pick_config', 'in_jupyter_kernel',
+           'seed_everything', 'make_generators', 'torch_threads', 'set_offline', 'pick_config', 'in_jupyter_kernel',
            'configure_notebook_display', 'pins_enforced', 'RunContext', 'start_chapter']
 
 # %% ../../nbs/core/00_settings.ipynb #04f8ab3d
@@ -14,6 +14,8 @@ from pathlib import Path
 from dataclasses import dataclass
 from collections.abc import Mapping
 from typing import TypeVar
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -104,6 +106,22 @@ def make_generators(
     torch_gen = torch.Generator(device=device)
     torch_gen.manual_seed(int(seed))
     return np.random.default_rng(int(seed)), torch_gen
+
+# %% ../../nbs/core/00_settings.ipynb #c28e0420
+@contextmanager
+def torch_threads(
+    n: int,  # CPU threads for torch inside the block; 0 leaves torch's setting as it is
+) -> Iterator[None]:
+    "Run a block with torch on `n` CPU threads, then restore the previous count (even if the block raises)."
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"n must be a non-negative integer number of threads, got {n!r}")
+    before = torch.get_num_threads()
+    if n > 0:
+        torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 # %% ../../nbs/core/00_settings.ipynb #3bab6530
 OFFLINE_ENV: dict[str, str] = {

@@ -35,6 +35,7 @@ from ..core.diffusion import (add_noise, alphas_cumprod_schedule, ddim_step, ddi
                                   timestep_embedding)
 from ..core.metrics import diversity, frechet_distance
 from ..core.motion import STICK_NAMES, BVHMotion, generate_dataset
+from ..core.settings import torch_threads
 from ..core.text import embed_sentences
 
 # %% ../../nbs/chapters/11_flowmdm.ipynb #4ce25097
@@ -789,13 +790,8 @@ def run_experiment(cfg: FlowConfig, seed: int, progress: bool = False, device: s
     """Train the network (on `device`) and the evaluator, generate every composition in every configuration from the
     composition's own noise, measure pooled and per composition; then train and measure the PCCAT/non-PCCAT pairs.
     With `cfg.threads` > 0, torch runs on that many CPU threads (restored afterwards)."""
-    threads = torch.get_num_threads()
-    if cfg.threads > 0:
-        torch.set_num_threads(cfg.threads)
-    try:
+    with torch_threads(cfg.threads):
         return _run_experiment(cfg, seed, progress, device)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run_experiment(cfg: FlowConfig, seed: int, progress: bool, device: str | torch.device) -> FlowResult:
