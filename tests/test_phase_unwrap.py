@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from cvkit.core.claims import NOT_CHECKABLE, SCALES, UNDECIDED, Measurement, NotMeasured, decide
+from cvkit.core.claims import MIN_COMPARED_N, NOT_CHECKABLE, SCALES, UNDECIDED, Measurement, NotMeasured, decide
 from cvkit.papers.phase_unwrap import (
-    CONFIGS, PHASE_TYPES, SPECS, PhaseUnwrapConfig, PlainUNet, UnrolledPU, UNetSA, aligned_rmse, center_crop,
-    claim_measurements, count_parameters, estimate_sigma, grad, grad_adjoint, make_phase, make_phase_set, no_truth_scores,
+    CONFIGS, PHASE_TYPES, RUN_UNIT, SPECS, PhaseUnwrapConfig, PlainUNet, UnrolledPU, UNetSA, aligned_rmse, center_crop,
+    claim_measurements, claim_measurements_over_runs, count_parameters, identity_control, low_frequency_share,
+    measure_claims, regime_experiment, run_replicates, sanity_values_over_runs, estimate_sigma, grad, grad_adjoint, make_phase, make_phase_set, no_truth_scores,
     matching_plain_unet, max_slope, nrmse, observe, recorrupt, run_experiment, sample_batch, sanity_values,
     self_reconstruction_loss, snr_to_sigma, soft_threshold, stage_weights, train, training_step_loss, unwrap_itoh,
     unwrap_ls_dct, unwrap_network, unwrap_network_batch, unwrap_skimage, wrap, wrap_error_rate)
@@ -285,8 +286,10 @@ def test_smoke_configuration_does_not_measure_what_it_does_not_train():
     res = run_experiment(tiny_config(sr_iterations=1, sd_iterations=1, ablations=("naive",)), seed=0, progress=False)
     measured = claim_measurements(res)
     assert list(measured) == [s.id for s in SPECS]
-    for claim in ("competes-with-supervised", "unrolling-beats-plain"):
-        assert isinstance(measured[claim], NotMeasured) and "laptop and gpu" in measured[claim].reason
+    assert isinstance(measured["competes-with-supervised"], NotMeasured)
+    assert "gpu does" in measured["competes-with-supervised"].reason  # the laptop runs leave the twin out (budget)
+    assert isinstance(measured["unrolling-beats-plain"], NotMeasured)
+    assert "laptop and gpu do" in measured["unrolling-beats-plain"].reason
     assert isinstance(measured["recorruption-beats-naive"], Measurement)
 
 
@@ -351,3 +354,51 @@ def test_real_data_helpers():
     assert center_crop(np.zeros((159, 150))).shape == (144, 144)
     with pytest.raises(ValueError, match="smaller"):
         center_crop(np.zeros((10, 40)))
+
+
+def test_claims_over_runs_take_one_replicate_per_training_run():
+    """Several runs: a replicate is a training run, its ratio the run's geometric mean of its per-image ratios; the
+    training seeds of two SEEDs are disjoint, and one run falls back to the per-image claims."""
+    cfg = tiny_config(sr_iterations=2, sd_iterations=1, ablations=("naive",), train_runs=3)
+    runs = run_replicates(cfg, 2, progress=False)
+    assert [r.seed for r in runs] == [2000, 2001, 2002]
+    measured = measure_claims(runs)
+    assert list(measured) == [s.id for s in SPECS]
+    for claim in ("beats-classical-noisy", "recorruption-beats-naive", "sd-does-not-hurt"):
+        m = measured[claim]
+        assert isinstance(m, Measurement) and m.unit == RUN_UNIT and m.n == 3 and m.kind == "ratio", claim
+    m = measured["recorruption-beats-naive"]
+    for run, value in zip(runs, m.values):
+        scores, noisy = run.scores(), run.test.snr_db <= 5.0
+        assert value == pytest.approx(np.exp(np.mean(np.log(scores["ours"][noisy] / scores["naive"][noisy]))))
+    assert isinstance(measured["unrolling-beats-plain"], NotMeasured)
+    assert measure_claims(runs[:1])["sd-does-not-hurt"].unit == "test image"
+    with pytest.raises(ValueError, match="at least 2"):
+        claim_measurements_over_runs(runs[:1])
+    checks = sanity_values_over_runs(runs)
+    assert checks["sr_loss_fall"] == pytest.approx(np.mean([sanity_values(r)["sr_loss_fall"] for r in runs]))
+
+
+def test_identity_control_sees_zero_only_where_nothing_changed():
+    identity = identity_control(tiny_config(), seed=4)
+    assert identity["rerun"] == 0.0 and identity["sd_noop"] == 0.0 and identity["naive_vs_sr"] > 0.0
+
+
+def test_laptop_decides_compared_claims_on_enough_training_runs():
+    laptop = CONFIGS["laptop"]
+    assert laptop.train_runs >= max(6, MIN_COMPARED_N) and laptop.threads == 1
+    assert CONFIGS["smoke"].train_runs == 1 and CONFIGS["smoke"].regime_sr_iterations == 0
+    assert laptop.regime_sr_iterations > laptop.sr_iterations and laptop.regime_stages == (3, 10)
+
+
+def test_low_frequency_share_and_a_tiny_regime_run():
+    flat = np.zeros((32, 32))
+    assert low_frequency_share(flat, flat + 5.0) == 0.0
+    assert low_frequency_share(flat, np.add.outer(np.arange(32.0), np.arange(32.0))) > 0.9
+    assert low_frequency_share(flat, np.random.default_rng(0).standard_normal((32, 32))) < 0.1
+    assert regime_experiment(tiny_config(), 0, progress=False) is None
+    cfg = tiny_config(regime_sr_iterations=2, regime_sd_iterations=1, regime_stages=(1, 2), regime_test_sizes=(32, 48))
+    reg = regime_experiment(cfg, 0, reference=UnrolledPU(1, 2, base=4, outlier_hidden=4), progress=False)
+    assert {(r["side"], r["method"]) for r in reg.rows} == {(s, m) for s in (32, 48)
+                                                             for m in ("ls_dct", "skimage", "regime", "claims run")}
+    assert len(reg.rows) == 2 * 4 * len(cfg.snrs_db) and set(reg.losses) == {"sr", "sd"} and len(reg.losses["sd"]) == 1
