@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from cvkit.core.claims import NOT_CHECKABLE, SCALES, UNDECIDED, Measurement, NotMeasured, decide
+from cvkit.core.claims import MIN_COMPARED_N, NOT_CHECKABLE, SCALES, UNDECIDED, Measurement, NotMeasured, decide
 from cvkit.papers.phase_unwrap import (
-    CONFIGS, PHASE_TYPES, SPECS, PhaseUnwrapConfig, PlainUNet, UnrolledPU, UNetSA, aligned_rmse, center_crop,
-    claim_measurements, count_parameters, estimate_sigma, grad, grad_adjoint, make_phase, make_phase_set, no_truth_scores,
+    CONFIGS, PHASE_TYPES, RUN_UNIT, SPECS, PhaseUnwrapConfig, PlainUNet, UnrolledPU, UNetSA, aligned_rmse, center_crop,
+    claim_measurements, claim_measurements_over_runs, count_parameters, identity_control, low_frequency_share,
+    measure_claims, regime_experiment, run_replicates, sanity_values_over_runs, estimate_sigma, grad, grad_adjoint, make_phase, make_phase_set, no_truth_scores,
     matching_plain_unet, max_slope, nrmse, observe, recorrupt, run_experiment, sample_batch, sanity_values,
     self_reconstruction_loss, snr_to_sigma, soft_threshold, stage_weights, train, training_step_loss, unwrap_itoh,
     unwrap_ls_dct, unwrap_network, unwrap_network_batch, unwrap_skimage, wrap, wrap_error_rate)
@@ -228,7 +229,7 @@ def test_training_lowers_the_loss_on_a_fixed_batch():
 def tiny_config(**changes) -> PhaseUnwrapConfig:
     cfg = PhaseUnwrapConfig(size=32, train_count=12, test_per_cell=1, stages=1, inner_steps=2, outlier_hidden=4,
                             sr_iterations=3, sd_iterations=2, batch=2, lr=1e-3, final_lr_factor=0.5,
-                            ablations=("naive", "supervised", "plain"), snrs_db=(5.0, 20.0), unet_base=4, threads=1)
+                            ablations=("naive", "supervised", "plain"), snrs_db=(0.0, 20.0), unet_base=4, threads=1)
     return PhaseUnwrapConfig(**{**cfg.__dict__, **changes})
 
 
@@ -241,8 +242,10 @@ def test_run_experiment_tiny_end_to_end(tiny_result):
     res = tiny_result
     assert set(res.estimates) == {"itoh", "ls_dct", "skimage", "untrained", "sr", "ours", "naive", "supervised", "plain"}
     assert all(e.shape == (6, 32, 32) for e in res.estimates.values())
-    assert set(res.sr_validation) == {5.0, 20.0}
-    assert np.isfinite(res.mean_score("ours", [5.0])) and res.losses["sd"] and res.losses["plain sd"]
+    assert set(res.sr_validation) == set(res.sr_validation_images) == {0.0, 20.0}
+    assert len(res.losses["naive"]) == len(res.losses["sr"]) == 3  # the central claim's arms: same schedule
+    assert len(res.losses["supervised"]) == 3 + 2  # compared with SR + SD, trained as long
+    assert np.isfinite(res.mean_score("ours", [0.0])) and res.losses["sd"] and res.losses["plain sd"]
 
 
 def test_run_experiment_restores_the_thread_count():
@@ -272,10 +275,14 @@ def test_claim_measurements_return_exactly_the_specs_ids(tiny_result):
             continue
         assert isinstance(m, Measurement) and m.unit == "test image" and m.kind == "ratio", spec.id
         assert len(m.arms) == 2 and all(len(v) == m.n for v in m.arms.values())
-    # the noisy-regime claims use the 5 dB images only (3 of the 6), the all-SNR ones every image
+    # the noisy-regime claims use the 0 dB images only (3 of the 6), the all-SNR ones every image
     assert measured["beats-classical-noisy"].n == measured["recorruption-beats-naive"].n == 3
     assert measured["sd-does-not-hurt"].n == measured["unrolling-beats-plain"].n == 6
-    assert measured["competes-with-supervised"].n == 3  # the images of one SNR, the worst
+    assert measured["competes-with-supervised"].n == 3  # the images of the one declared SNR, 0 dB
+    assert measured["sr-loss-falls"].n == 3  # the 20 dB test measurements
+    central = measured["recorruption-beats-naive"]  # SR alone against naive, nothing else differs
+    noisy = tiny_result.test.snr_db <= 5.0
+    assert central.arms["ours, SR only"] == tuple(tiny_result.scores()["sr"][noisy])
     checks = sanity_values(tiny_result)
     assert set(checks) == {"trained_over_untrained", "sr_loss_fall", "sr_loss_snr_db", "classical_20db"}
     assert checks["sr_loss_snr_db"] == 20.0 and np.isfinite(checks["classical_20db"])
@@ -285,8 +292,10 @@ def test_smoke_configuration_does_not_measure_what_it_does_not_train():
     res = run_experiment(tiny_config(sr_iterations=1, sd_iterations=1, ablations=("naive",)), seed=0, progress=False)
     measured = claim_measurements(res)
     assert list(measured) == [s.id for s in SPECS]
-    for claim in ("competes-with-supervised", "unrolling-beats-plain"):
-        assert isinstance(measured[claim], NotMeasured) and "laptop and gpu" in measured[claim].reason
+    assert isinstance(measured["competes-with-supervised"], NotMeasured)
+    assert "gpu does" in measured["competes-with-supervised"].reason  # the laptop runs leave the twin out (budget)
+    assert isinstance(measured["unrolling-beats-plain"], NotMeasured)
+    assert "laptop and gpu do" in measured["unrolling-beats-plain"].reason
     assert isinstance(measured["recorruption-beats-naive"], Measurement)
 
 
@@ -351,3 +360,108 @@ def test_real_data_helpers():
     assert center_crop(np.zeros((159, 150))).shape == (144, 144)
     with pytest.raises(ValueError, match="smaller"):
         center_crop(np.zeros((10, 40)))
+
+
+def test_claims_over_runs_take_one_replicate_per_training_run():
+    """Several runs: a replicate is a training run, its ratio the run's geometric mean of its per-image ratios; the
+    training seeds of two SEEDs are disjoint, and one run falls back to the per-image claims."""
+    cfg = tiny_config(sr_iterations=2, sd_iterations=1, ablations=("naive",), train_runs=3)
+    runs = run_replicates(cfg, 2, progress=False)
+    assert [r.seed for r in runs] == [2000, 2001, 2002]
+    measured = measure_claims(runs)
+    assert list(measured) == [s.id for s in SPECS]
+    for claim in ("beats-classical-noisy", "recorruption-beats-naive", "sd-does-not-hurt"):
+        m = measured[claim]
+        assert isinstance(m, Measurement) and m.unit == RUN_UNIT and m.n == 3 and m.kind == "ratio", claim
+    m = measured["recorruption-beats-naive"]
+    for run, value in zip(runs, m.values):
+        scores, noisy = run.scores(), run.test.snr_db <= 5.0
+        assert value == pytest.approx(np.exp(np.mean(np.log(scores["sr"][noisy] / scores["naive"][noisy]))))
+    assert isinstance(measured["unrolling-beats-plain"], NotMeasured)
+    assert measure_claims(runs[:1])["sd-does-not-hurt"].unit == "test image"
+    with pytest.raises(ValueError, match="at least 2"):
+        claim_measurements_over_runs(runs[:1])
+    checks = sanity_values_over_runs(runs)
+    assert checks["sr_loss_fall"] == pytest.approx(np.mean([sanity_values(r)["sr_loss_fall"] for r in runs]))
+
+
+def test_identity_control_sees_zero_only_where_nothing_changed():
+    identity = identity_control(tiny_config(), seed=4)
+    assert identity["rerun"] == 0.0 and identity["sd_noop"] == 0.0 and identity["naive_vs_sr"] > 0.0
+    assert identity["sr_sigma0_vs_naive"] <= 1e-3 < identity["naive_vs_sr"]  # the central claim's exact control
+
+
+def test_recorruption_at_sigma_zero_is_the_naive_loss():
+    """With z = 0 the SR loss is the naive one, W(∇Y − ∇X) = W(W(∇Y) − ∇X): value and gradient agree to float32
+    rounding, so the central claim's two arms differ in the recorruption noise and nothing else."""
+    ds = make_phase_set(4, 32, PHASE_TYPES, [0.0, 5.0], seed=0)
+    y, s, x = sample_batch(ds, 4, np.random.default_rng(0))
+    net = UnrolledPU(1, 2, base=4, outlier_hidden=4)
+    losses, grads = {}, {}
+    for mode, scale in (("sr", 0.0), ("naive", 1.0)):
+        net.zero_grad()
+        loss = training_step_loss(net, mode, y, s, x, torch.Generator().manual_seed(0), noise_scale=scale)
+        loss.backward()
+        losses[mode] = float(loss.detach())
+        grads[mode] = torch.cat([p.grad.flatten() for p in net.parameters() if p.grad is not None])
+    assert losses["sr"] == pytest.approx(losses["naive"], rel=1e-5)
+    assert torch.allclose(grads["sr"], grads["naive"], rtol=1e-3, atol=1e-6)
+    full = training_step_loss(net, "sr", y, s, x, torch.Generator().manual_seed(0))
+    assert abs(float(full.detach()) - losses["naive"]) > 1e-3  # with the real noise level the losses differ
+
+
+def test_more_bad_inputs_give_clear_errors():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="finite"):
+        observe(smooth_phase(), math.inf, rng)
+    with pytest.raises(ValueError, match="differ in shape"):
+        aligned_rmse(np.zeros((4, 4)), np.zeros((1, 4)))
+    with pytest.raises(ValueError, match="differ in shape"):
+        wrap_error_rate(np.zeros((4, 4)), np.zeros((4, 1)))
+    with pytest.raises(ValueError, match="one noise level per measurement"):
+        recorrupt(torch.zeros(1, 1, 16, 16), torch.ones(3), torch.Generator())
+    with pytest.raises(ValueError, match="finite"):
+        recorrupt(torch.zeros(1, 1, 16, 16), torch.tensor([math.nan]), torch.Generator())
+    with pytest.raises(ValueError, match="one noise level per sample"):
+        UnrolledPU(1, 1, base=4, outlier_hidden=4)(torch.zeros(1, 2, 16, 16), torch.ones(3))
+    with pytest.raises(ValueError, match=r"sigma \(B,\)"):
+        PlainUNet(4)(torch.zeros(1, 2, 16, 16), torch.ones(3))
+    with pytest.raises(ValueError, match="empty"):
+        self_reconstruction_loss([], torch.zeros(1, 1, 2, 4, 4))
+    with pytest.raises(ValueError, match="at least 4 columns"):
+        estimate_sigma(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="estimate is constant"):
+        nrmse(smooth_phase(), np.zeros((48, 48)), swapped=True)
+    with pytest.raises(ValueError, match="at least one"):
+        make_phase_set(3, 16, [], [0.0], seed=0)
+    with pytest.raises(ValueError, match="noise_scale"):
+        train(UnrolledPU(1, 1, base=4, outlier_hidden=4), make_phase_set(2, 16, ["mog"], [10], 0), "sr", 1, 1, 0,
+              progress=False, noise_scale=-1.0)
+    pi32 = torch.tensor([math.pi], dtype=torch.float32)  # π rounded up to float32
+    assert torch.equal(wrap(pi32), -pi32)  # −π in the input's precision (3e-8 below float64 −π), as documented
+
+
+def test_run_experiment_leaves_the_global_generator_alone():
+    state = torch.random.get_rng_state()
+    run_experiment(tiny_config(sr_iterations=1, sd_iterations=0, ablations=()), seed=0, progress=False)
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_laptop_decides_compared_claims_on_enough_training_runs():
+    laptop = CONFIGS["laptop"]
+    assert laptop.train_runs >= max(6, MIN_COMPARED_N) and laptop.threads == 1
+    assert CONFIGS["smoke"].train_runs == 1 and CONFIGS["smoke"].regime_sr_iterations == 0
+    assert laptop.regime_sr_iterations > laptop.sr_iterations and laptop.regime_stages == (3, 10)
+
+
+def test_low_frequency_share_and_a_tiny_regime_run():
+    flat = np.zeros((32, 32))
+    assert low_frequency_share(flat, flat + 5.0) == 0.0
+    assert low_frequency_share(flat, np.add.outer(np.arange(32.0), np.arange(32.0))) > 0.9
+    assert low_frequency_share(flat, np.random.default_rng(0).standard_normal((32, 32))) < 0.1
+    assert regime_experiment(tiny_config(), 0, progress=False) is None
+    cfg = tiny_config(regime_sr_iterations=2, regime_sd_iterations=1, regime_stages=(1, 2), regime_test_sizes=(32, 48))
+    reg = regime_experiment(cfg, 0, reference=UnrolledPU(1, 2, base=4, outlier_hidden=4), progress=False)
+    assert {(r["side"], r["method"]) for r in reg.rows} == {(s, m) for s in (32, 48)
+                                                             for m in ("ls_dct", "skimage", "regime", "claims run")}
+    assert len(reg.rows) == 2 * 4 * len(cfg.snrs_db) and set(reg.losses) == {"sr", "sd"} and len(reg.losses["sd"]) == 1

@@ -4,22 +4,26 @@
 
 # %% auto #0
 __all__ = ['ABLATIONS', 'CONFIGS', 'TWO_PI', 'PHASE_TYPES', 'PHOTOS', 'PHASE_MAKERS', 'TRAINING_MODES', 'METHOD_LABELS',
-           'NOISY_SNR_DB', 'REPLICATE_UNIT', 'SPECS', 'PhaseUnwrapConfig', 'wrap', 'snr_to_sigma', 'check_phase',
-           'observe', 'grad', 'grad_adjoint', 'wrapped_grad', 'max_slope', 'nrmse', 'aligned_rmse', 'wrap_error_rate',
-           'unwrap_itoh', 'laplacian_eigenvalues', 'solve_poisson_dct', 'unwrap_ls_dct', 'unwrap_skimage', 'mog_phase',
-           'image_phase', 'terrain_phase', 'make_phase', 'position_code_2d', 'SelfAttentionBlock', 'conv_prelu',
-           'UNetSA', 'count_parameters', 'soft_threshold', 'data_steps', 'OutlierCNN', 'StageParameters', 'UnrolledPU',
-           'PlainUNet', 'recorrupt', 'stage_weights', 'self_reconstruction_loss', 'supervised_loss',
-           'distillation_loss', 'PhaseSet', 'make_phase_set', 'sample_batch', 'training_step_loss', 'train',
-           'unwrap_network', 'unwrap_network_batch', 'ExperimentResult', 'validation_sr_loss', 'matching_plain_unet',
-           'unwrap_classical', 'run_experiment', 'speed_table', 'claim_measurements', 'sanity_values', 'estimate_sigma',
-           'center_crop', 'rewrap_residual', 'no_truth_scores']
+           'NOISY_SNR_DB', 'SUPERVISED_SNR_DB', 'REPLICATE_UNIT', 'RUN_UNIT', 'SPECS', 'PhaseUnwrapConfig', 'wrap',
+           'snr_to_sigma', 'check_phase', 'observe', 'grad', 'grad_adjoint', 'wrapped_grad', 'max_slope', 'nrmse',
+           'aligned_rmse', 'wrap_error_rate', 'unwrap_itoh', 'laplacian_eigenvalues', 'solve_poisson_dct',
+           'unwrap_ls_dct', 'unwrap_skimage', 'mog_phase', 'image_phase', 'terrain_phase', 'make_phase',
+           'position_code_2d', 'SelfAttentionBlock', 'conv_prelu', 'UNetSA', 'count_parameters', 'soft_threshold',
+           'data_steps', 'OutlierCNN', 'StageParameters', 'UnrolledPU', 'PlainUNet', 'recorrupt', 'stage_weights',
+           'self_reconstruction_loss', 'supervised_loss', 'distillation_loss', 'PhaseSet', 'make_phase_set',
+           'sample_batch', 'training_step_loss', 'train', 'unwrap_network', 'unwrap_network_batch', 'ExperimentResult',
+           'validation_sr_loss_per_image', 'validation_sr_loss', 'seeded_init', 'matching_plain_unet',
+           'unwrap_classical', 'run_experiment', 'run_replicates', 'identity_control', 'speed_table',
+           'low_frequency_share', 'RegimeResult', 'regime_experiment', 'claim_measurements', 'sanity_values',
+           'claim_measurements_over_runs', 'measure_claims', 'sanity_values_over_runs', 'estimate_sigma', 'center_crop',
+           'rewrap_residual', 'no_truth_scores']
 
 # %% ../../nbs/chapters/20_phase_unwrap.ipynb #e970c613
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.fft
@@ -30,7 +34,8 @@ from skimage import color, data, restoration, transform, util
 from torch import nn
 
 from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED, ClaimSpec,
-                               Measurement, NotMeasured, numpy_stream, paired, stream_seed, torch_stream)
+                               Measurement, NotMeasured, numpy_stream, paired, replicate_seeds, stream_seed,
+                               torch_stream)
 
 # %% ../../nbs/chapters/20_phase_unwrap.ipynb #4545636a
 ABLATIONS: tuple[str, ...] = ("naive", "supervised", "plain")
@@ -50,20 +55,27 @@ class PhaseUnwrapConfig:
     batch: int  # samples per step
     lr: float  # Adam's learning rate
     final_lr_factor: float  # exponential decay of the learning rate over each training run
-    ablations: tuple[str, ...]  # which of ABLATIONS run (each trained for sr + sd iterations)
+    ablations: tuple[str, ...]  # which of ABLATIONS run (naive: sr_iterations steps, like SR alone; the others sr + sd)
     snrs_db: tuple[float, ...] = (0.0, 5.0, 10.0, 20.0)  # test and training SNRs
     benchmark_size: int = 256  # side of the images of the speed comparison
     unet_base: int = 6  # channels of the UNet prior's first level (paper: 6), doubling at each of its 4 levels
     threads: int = 0  # torch CPU threads for the run (0: torch's default); smoke pins one, see below
+    train_runs: int = 1  # independent training runs per SEED; above 1, a claim's replicate is one training run
+    regime_sr_iterations: int = 0  # the one longer "paper's regime" run (MoG only, SR steps); 0: not run
+    regime_sd_iterations: int = 0  # its SD steps
+    regime_stages: tuple[int, int] = (3, 10)  # its S and K (the paper's)
+    regime_test_sizes: tuple[int, ...] = ()  # image sides it is tested at (same slope per pixel, longer paths)
 
 
 CONFIGS: dict[str, PhaseUnwrapConfig] = {
     "smoke": PhaseUnwrapConfig(size=48, train_count=128, test_per_cell=6, stages=2, inner_steps=5, outlier_hidden=8,
                                sr_iterations=260, sd_iterations=50, batch=4, lr=2e-3, final_lr_factor=0.1,
                                ablations=("naive",), benchmark_size=128, unet_base=4, threads=1),
-    "laptop": PhaseUnwrapConfig(size=128, train_count=1200, test_per_cell=4, stages=3, inner_steps=10, outlier_hidden=16,
-                                sr_iterations=700, sd_iterations=200, batch=6, lr=2e-3, final_lr_factor=0.1,
-                                ablations=ABLATIONS),
+    "laptop": PhaseUnwrapConfig(size=48, train_count=160, test_per_cell=4, stages=2, inner_steps=5, outlier_hidden=8,
+                                sr_iterations=360, sd_iterations=60, batch=4, lr=2e-3, final_lr_factor=0.1,
+                                ablations=("naive", "plain"), benchmark_size=128, unet_base=4, threads=1,
+                                train_runs=6, regime_sr_iterations=560, regime_sd_iterations=140,
+                                regime_stages=(3, 10), regime_test_sizes=(48, 96)),
     "gpu": PhaseUnwrapConfig(size=256, train_count=6000, test_per_cell=16, stages=3, inner_steps=10, outlier_hidden=32,
                              sr_iterations=12000, sd_iterations=4000, batch=16, lr=1e-3, final_lr_factor=0.1,
                              ablations=ABLATIONS),
@@ -74,7 +86,8 @@ TWO_PI = 2.0 * math.pi
 
 
 def wrap(x: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
-    "W(x) = ((x + π) mod 2π) − π elementwise, into [−π, π); for NumPy arrays and torch tensors of any shape."
+    """W(x) = ((x + π) mod 2π) − π elementwise, into [−π, π) in the input's own precision (for float32, π rounds up
+    to 3.1415927, so the seam maps to −3.1415927, about 1e-7 below float64's −π); NumPy arrays or torch tensors."""
     y = (x + math.pi) % TWO_PI - math.pi
     if isinstance(y, torch.Tensor):  # subtract 2π in the input's own precision (a bool × 2π would be float32)
         return torch.where(y >= math.pi, y - TWO_PI, y)
@@ -114,8 +127,8 @@ def observe(
     rng: np.random.Generator,  # the noise source
 ) -> np.ndarray:
     "The measurement Y = W(X + N), N ~ N(0, σ²) per pixel; (H, W) -> (H, W) in [−π, π)."
-    if not sigma >= 0:
-        raise ValueError(f"sigma must be non-negative, got {sigma!r}")
+    if not (sigma >= 0 and math.isfinite(sigma)):
+        raise ValueError(f"sigma must be non-negative and finite, got {sigma!r}")
     phase = check_phase(phase)
     return wrap(phase + sigma * rng.standard_normal(phase.shape))
 
@@ -162,22 +175,31 @@ def nrmse(
         truth, estimate = estimate, truth
     t_range, e_range = np.ptp(truth), np.ptp(estimate)
     if t_range == 0:
-        raise ValueError("the truth is constant: NRMSE is undefined")
+        raise ValueError(f"the {'estimate' if swapped else 'truth'} is constant: NRMSE is undefined"
+                         + (" (swapped=True rescales the truth into the estimate's range)" if swapped else ""))
     if e_range == 0:
         return float(100.0 * np.sqrt(np.mean((truth - truth.mean()) ** 2)) / t_range)
     rescaled = (estimate - estimate.min()) / e_range * t_range + truth.min()
     return float(100.0 * np.sqrt(np.mean((truth - rescaled) ** 2)) / t_range)
 
 
+def _difference(truth: np.ndarray, estimate: np.ndarray) -> np.ndarray:
+    "estimate − truth, (H, W), after checking both are finite 2-D arrays of the same shape (no broadcasting)."
+    truth, estimate = check_phase(truth, "truth"), check_phase(estimate, "estimate")
+    if truth.shape != estimate.shape:
+        raise ValueError(f"truth and estimate differ in shape: {truth.shape} vs {estimate.shape}")
+    return estimate - truth
+
+
 def aligned_rmse(truth: np.ndarray, estimate: np.ndarray) -> float:
     "RMS error in radians after removing the mean offset (no rescaling)."
-    diff = check_phase(estimate, "estimate") - check_phase(truth, "truth")
+    diff = _difference(truth, estimate)
     return float(np.sqrt(np.mean((diff - diff.mean()) ** 2)))
 
 
 def wrap_error_rate(truth: np.ndarray, estimate: np.ndarray) -> float:
     "Fraction of pixels off by a non-zero whole number of periods, after removing the median offset."
-    diff = check_phase(estimate, "estimate") - check_phase(truth, "truth")
+    diff = _difference(truth, estimate)
     return float(np.mean(np.round((diff - np.median(diff)) / TWO_PI) != 0))
 
 
@@ -426,6 +448,10 @@ class UnrolledPU(nn.Module):
         self.parameters_of_sigma = StageParameters(stages)
 
     def forward(self, g: torch.Tensor, sigma: torch.Tensor) -> list[torch.Tensor]:
+        if g.ndim != 4 or g.shape[1] != 2:
+            raise ValueError(f"g must be wrapped gradients (B, 2, H, W), got shape {tuple(g.shape)}")
+        if sigma.ndim != 1 or sigma.shape[0] != g.shape[0]:
+            raise ValueError(f"sigma must hold one noise level per sample, shape ({g.shape[0]},), got {tuple(sigma.shape)}")
         g = g.unsqueeze(1)  # (B, 1, 2, H, W): grad of a (B, 1, H, W) image has this shape
         x = torch.ones_like(g[:, :, 0])
         a = torch.zeros_like(g)
@@ -448,6 +474,8 @@ class PlainUNet(nn.Module):
         self.net = UNetSA(3, 1, base)
 
     def forward(self, g: torch.Tensor, sigma: torch.Tensor) -> list[torch.Tensor]:
+        if g.ndim != 4 or g.shape[1] != 2 or sigma.shape != (g.shape[0],):
+            raise ValueError(f"expected g (B, 2, H, W) and sigma (B,), got {tuple(g.shape)} and {tuple(sigma.shape)}")
         sigma_map = sigma.view(-1, 1, 1, 1).expand(-1, 1, *g.shape[-2:])
         return [self.net(torch.cat([g, sigma_map], dim=1))]
 
@@ -458,8 +486,10 @@ def recorrupt(
     generator: torch.Generator,  # the source of the recorruption noise z
 ) -> tuple[torch.Tensor, torch.Tensor]:
     "The recorrupted input W(∇(Y + n')) and target ∇(Y − n'), n' = W(Y + z) − Y, z ~ N(0, σ²); each (B, 1, 2, H, W)."
-    if torch.any(sigma < 0):
-        raise ValueError("sigma must be non-negative")
+    if sigma.ndim != 1 or sigma.shape[0] != y.shape[0]:
+        raise ValueError(f"sigma must hold one noise level per measurement, shape ({y.shape[0]},), got {tuple(sigma.shape)}")
+    if not bool(torch.all(torch.isfinite(sigma))) or bool(torch.any(sigma < 0)):
+        raise ValueError(f"sigma must be non-negative and finite, got {sigma.tolist()}")
     z = sigma.view(-1, 1, 1, 1) * torch.randn(y.shape, generator=generator, device=y.device, dtype=y.dtype)
     n_prime = wrap(y + z) - y
     return wrap(grad(y + n_prime)), grad(y - n_prime)
@@ -472,6 +502,8 @@ def stage_weights(stages: int) -> list[float]:
 
 def self_reconstruction_loss(estimates: Sequence[torch.Tensor], target: torch.Tensor) -> torch.Tensor:
     "Σ_k 1/(S−k) · mean W(target − ∇X_k)²; estimates (B, 1, H, W) each, target (B, 1, 2, H, W)."
+    if len(estimates) == 0:
+        raise ValueError("estimates is empty: the loss needs at least one stage's estimate")
     weights = stage_weights(len(estimates))
     return sum(w * wrap(target - grad(x)).square().mean() for w, x in zip(weights, estimates))
 
@@ -515,6 +547,8 @@ def make_phase_set(
     "A set of `count` random phases and one noisy wrapped measurement of each."
     if count < 1:
         raise ValueError(f"count must be at least 1, got {count}")
+    if len(kinds) == 0 or len(snrs_db) == 0:
+        raise ValueError(f"kinds and snrs_db must each name at least one value, got {list(kinds)} and {list(snrs_db)}")
     rng = np.random.default_rng(seed)
     kinds_all = tuple(kinds[i % len(kinds)] for i in range(count))
     snr = np.array([snrs_db[(i // len(kinds)) % len(snrs_db)] for i in range(count)], dtype=np.float64)
@@ -543,11 +577,13 @@ TRAINING_MODES: tuple[str, ...] = ("sr", "sd", "naive", "supervised")
 
 def training_step_loss(
     model: nn.Module, mode: str, y: torch.Tensor, sigma: torch.Tensor, x: torch.Tensor,
-    generator: torch.Generator, teacher: nn.Module | None = None,
+    generator: torch.Generator, teacher: nn.Module | None = None, *, noise_scale: float = 1.0,
 ) -> torch.Tensor:
-    "The loss of one batch in `mode` (see the table above); y, x (B, 1, H, W), sigma (B,)."
+    """The loss of one batch in `mode` (see the table above); y, x (B, 1, H, W), sigma (B,). `noise_scale` multiplies
+    the recorruption noise of mode sr only (the network still receives the true σ): 0 makes the SR loss the naive one,
+    the exact control of the central claim."""
     if mode == "sr":
-        g_plus, g_minus = recorrupt(y, sigma, generator)
+        g_plus, g_minus = recorrupt(y, noise_scale * sigma, generator)
         return self_reconstruction_loss(model(g_plus.squeeze(1), sigma), g_minus)
     g = wrap(grad(y))
     if mode == "naive":
@@ -576,12 +612,16 @@ def train(
     teacher: nn.Module | None = None,  # the frozen SR network, for mode `sd`
     device: str | torch.device = "cpu",
     progress: bool = True,
+    *,
+    noise_scale: float = 1.0,  # multiplies the recorruption noise of mode sr (0: the naive loss, the exact control)
 ) -> list[float]:
     "Train `model` with Adam and exponential learning-rate decay; returns the loss of every step."
     from tqdm.auto import tqdm
 
     if mode not in TRAINING_MODES:
         raise ValueError(f"unknown training mode {mode!r}; choose one of {', '.join(TRAINING_MODES)}")
+    if not (math.isfinite(noise_scale) and noise_scale >= 0):
+        raise ValueError(f"noise_scale must be non-negative and finite, got {noise_scale!r}")
     if iterations < 1 or batch < 1:
         raise ValueError(f"iterations and batch must be at least 1, got {iterations} and {batch}")
     rng = numpy_stream(seed, "order")  # batches, flips and turns: the same for every mode
@@ -595,7 +635,7 @@ def train(
     bar = tqdm(range(iterations), desc=f"train {type(model).__name__} ({mode})", disable=not progress, mininterval=2.0)
     for _ in bar:
         y, sigma, x = (t.to(device) for t in sample_batch(dataset, batch, rng))
-        loss = training_step_loss(model, mode, y, sigma, x, generator, teacher)
+        loss = training_step_loss(model, mode, y, sigma, x, generator, teacher, noise_scale=noise_scale)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -676,6 +716,8 @@ class ExperimentResult:
     losses: dict[str, list[float]]  # training-loss curves by run name
     seconds: dict[str, float]  # training time by run name
     sr_validation: dict[float, tuple[float, float]]  # SNR -> held-out SR loss before and after SR training
+    # SNR -> per-test-image held-out SR loss (n_snr,) before and after SR training
+    sr_validation_images: dict[float, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def scores(self, metric: Callable[[np.ndarray, np.ndarray], float] = nrmse) -> dict[str, np.ndarray]:
         "method -> (N,) metric of every test image."
@@ -693,10 +735,11 @@ class ExperimentResult:
         return float(np.mean([metric(t, e) for t, e in zip(self.test.phase[keep], est)]))
 
 
-def validation_sr_loss(
+def validation_sr_loss_per_image(
     model: nn.Module, dataset: PhaseSet, seed: int, device: str | torch.device = "cpu",
-) -> dict[float, float]:
-    "SNR -> the SR loss on the set's measurements of that SNR, one fixed recorruption draw (no ground truth involved)."
+) -> dict[float, np.ndarray]:
+    """SNR -> the SR loss of each of the set's measurements of that SNR, (n_snr,), one fixed recorruption draw (no
+    ground truth involved)."""
     losses = {}
     for snr in np.unique(dataset.snr_db):
         keep = dataset.snr_db == snr
@@ -705,8 +748,27 @@ def validation_sr_loss(
         sigma = torch.from_numpy(dataset.sigma[keep].astype(np.float32)).to(device)
         with torch.no_grad():
             g_plus, g_minus = recorrupt(y, sigma, generator)
-            losses[float(snr)] = float(self_reconstruction_loss(model(g_plus.squeeze(1), sigma), g_minus))
+            estimates = model(g_plus.squeeze(1), sigma)
+            weights = stage_weights(len(estimates))
+            per_image = sum(w * wrap(g_minus - grad(x)).square().mean(dim=(1, 2, 3, 4)) for w, x in zip(weights, estimates))
+        losses[float(snr)] = per_image.double().cpu().numpy()
     return losses
+
+
+def validation_sr_loss(
+    model: nn.Module, dataset: PhaseSet, seed: int, device: str | torch.device = "cpu",
+) -> dict[float, float]:
+    "SNR -> the mean SR loss on the set's measurements of that SNR (see `validation_sr_loss_per_image`)."
+    return {snr: float(v.mean()) for snr, v in validation_sr_loss_per_image(model, dataset, seed, device).items()}
+
+
+@contextmanager
+def seeded_init(seed: int, name: str):
+    """Inside the block, torch's global generator starts from `stream_seed(seed, name)` (for a network's initial
+    weights, which `nn.Module` draws from it); the caller's global generator state is restored on exit."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(stream_seed(seed, name))
+        yield
 
 
 def matching_plain_unet(reference: nn.Module) -> PlainUNet:
@@ -743,35 +805,38 @@ def _run_experiment(cfg: PhaseUnwrapConfig, seed: int, device: str | torch.devic
     train_set = make_phase_set(cfg.train_count, cfg.size, PHASE_TYPES, cfg.snrs_db, stream_seed(seed, "train data"))
     test = make_phase_set(len(PHASE_TYPES) * len(cfg.snrs_db) * cfg.test_per_cell, cfg.size, PHASE_TYPES,
                           cfg.snrs_db, stream_seed(seed, "test data"))
-    torch.manual_seed(stream_seed(seed, "init"))
-    initial = UnrolledPU(cfg.stages, cfg.inner_steps, cfg.unet_base, cfg.outlier_hidden).to(device).eval()
+    with seeded_init(seed, "init"):
+        initial = UnrolledPU(cfg.stages, cfg.inner_steps, cfg.unet_base, cfg.outlier_hidden).to(device).eval()
     models: dict[str, nn.Module] = {"untrained": initial}
     losses: dict[str, list[float]] = {}
     seconds: dict[str, float] = {}
 
     def timed_train(name: str, model: nn.Module, mode: str, iterations: int, teacher: nn.Module | None = None) -> None:
         start = time.perf_counter()
-        losses[name] = train(model, train_set, mode, iterations, cfg.batch, seed, cfg.lr, cfg.final_lr_factor,
-                             teacher=teacher, device=device, progress=progress)
+        losses[name] = train(model, train_set, mode, iterations, cfg.batch, seed, lr=cfg.lr,
+                             final_lr_factor=cfg.final_lr_factor, teacher=teacher, device=device, progress=progress)
         seconds[name] = time.perf_counter() - start
 
-    before = validation_sr_loss(initial, test, seed, device)
+    before = validation_sr_loss_per_image(initial, test, seed, device)
     models["sr"] = copy.deepcopy(initial)
     timed_train("sr", models["sr"], "sr", cfg.sr_iterations)
-    after = validation_sr_loss(models["sr"], test, seed, device)
+    after = validation_sr_loss_per_image(models["sr"], test, seed, device)
     models["ours"] = copy.deepcopy(models["sr"])
     if cfg.sd_iterations > 0:  # with 0 steps SD is the identity: ours is the SR network, weight for weight
         timed_train("sd", models["ours"], "sd", cfg.sd_iterations, teacher=models["sr"])
     total = cfg.sr_iterations + cfg.sd_iterations
     for name in cfg.ablations:
         if name == "plain":
-            torch.manual_seed(stream_seed(seed, "init plain"))
-            models["plain"] = matching_plain_unet(initial).to(device)
+            with seeded_init(seed, "init plain"):
+                models["plain"] = matching_plain_unet(initial).to(device)
             timed_train("plain sr", models["plain"], "sr", cfg.sr_iterations)
             if cfg.sd_iterations > 0:
                 teacher = copy.deepcopy(models["plain"])
                 timed_train("plain sd", models["plain"], "sd", cfg.sd_iterations, teacher=teacher)
-        elif name in ("naive", "supervised"):
+        elif name == "naive":  # the central claim's baseline: SR alone's schedule, initial weights and batches
+            models[name] = copy.deepcopy(initial)
+            timed_train(name, models[name], name, cfg.sr_iterations)
+        elif name == "supervised":  # compared with SR + SD, so trained as long
             models[name] = copy.deepcopy(initial)
             timed_train(name, models[name], name, total)
         else:
@@ -779,8 +844,45 @@ def _run_experiment(cfg: PhaseUnwrapConfig, seed: int, device: str | torch.devic
     estimates = unwrap_classical(test, seed)
     for name, model in models.items():
         estimates[name] = unwrap_network_batch(model, test.wrapped, test.sigma, device)
-    sr_validation = {snr: (before[snr], after[snr]) for snr in before}
-    return ExperimentResult(cfg, seed, test, estimates, models, losses, seconds, sr_validation)
+    sr_validation = {snr: (float(before[snr].mean()), float(after[snr].mean())) for snr in before}
+    sr_images = {snr: (before[snr], after[snr]) for snr in before}
+    return ExperimentResult(cfg, seed, test, estimates, models, losses, seconds, sr_validation, sr_images)
+
+
+def run_replicates(
+    cfg: PhaseUnwrapConfig, seed: int, device: str | torch.device = "cpu", progress: bool = True,
+) -> list[ExperimentResult]:
+    "The `cfg.train_runs` independent training runs of SEED `seed` (training seeds `replicate_seeds(seed, n)`), in order."
+    return [run_experiment(cfg, s, device, progress) for s in replicate_seeds(seed, cfg.train_runs)]
+
+
+def identity_control(cfg: PhaseUnwrapConfig, seed: int, device: str | torch.device = "cpu") -> dict[str, float]:
+    """Two no-op comparisons on a short copy of `cfg` (its sizes and network, 4 SR steps, 8 training and a few test
+    images). `rerun`: the largest |difference| between the estimates of two runs with identical settings and seed,
+    every method but skimage; `sd_noop`: between SR + SD with zero SD steps (a no-op treatment) and SR alone. Both
+    must be 0. `naive_vs_sr`: the same between two arms that really differ, which must not be 0. `sr_sigma0_vs_naive`:
+    SR trained with its recorruption noise scaled to 0 (then its loss is the naive one, W(∇Y − ∇X) = W(W(∇Y) − ∇X))
+    against the naive arm, same initial weights and batches: equal up to float32 rounding at the wrap seams, so
+    near 0 but not always exactly 0 (the central claim's exact control). `rerun_skimage`:
+    skimage's own difference between the two runs, reported apart: its `unwrap_phase` is not bit-reproducible from
+    one call to the next (now and then a region comes out a whole period apart)."""
+    import copy
+    import dataclasses
+
+    short = dataclasses.replace(cfg, train_count=8, test_per_cell=1, sr_iterations=4, sd_iterations=0,
+                                ablations=("naive",), train_runs=1, regime_sr_iterations=0, regime_sd_iterations=0)
+    first, second = (run_experiment(short, seed, device, progress=False) for _ in range(2))
+    largest = lambda a, b: float(np.max(np.abs(a - b)))
+    sigma0 = copy.deepcopy(first.models["untrained"])
+    train_set = make_phase_set(short.train_count, short.size, PHASE_TYPES, short.snrs_db, stream_seed(seed, "train data"))
+    train(sigma0, train_set, "sr", short.sr_iterations, short.batch, seed, lr=short.lr,
+          final_lr_factor=short.final_lr_factor, device=device, progress=False, noise_scale=0.0)
+    sigma0_estimates = unwrap_network_batch(sigma0, first.test.wrapped, first.test.sigma, device)
+    return {"rerun": max(largest(first.estimates[k], second.estimates[k]) for k in first.estimates if k != "skimage"),
+            "sr_sigma0_vs_naive": largest(sigma0_estimates, first.estimates["naive"]),
+            "rerun_skimage": largest(first.estimates["skimage"], second.estimates["skimage"]),
+            "sd_noop": largest(first.estimates["ours"], first.estimates["sr"]),
+            "naive_vs_sr": largest(first.estimates["naive"], first.estimates["sr"])}
 
 # %% ../../nbs/chapters/20_phase_unwrap.ipynb #80e2efc7
 def speed_table(
@@ -805,9 +907,87 @@ def speed_table(
             rows.append({"method": name, "snr_db": snr, "seconds": min(times), "nrmse": nrmse(truth, estimate)})
     return rows
 
+# %% ../../nbs/chapters/20_phase_unwrap.ipynb #63288bd3
+def low_frequency_share(truth: np.ndarray, estimate: np.ndarray, width: float = 1 / 16) -> float:
+    "Fraction of the offset-aligned error's energy left after a Gaussian blur of `width` × side: near 1 = long-range."
+    diff = check_phase(estimate, "estimate") - check_phase(truth, "truth")
+    diff = diff - diff.mean()
+    energy = float(np.sum(diff**2))
+    if energy == 0:
+        return 0.0
+    smooth = ndi.gaussian_filter(diff, width * max(diff.shape), mode="reflect")
+    return float(np.sum(smooth**2) / energy)
+
+
+@dataclass
+class RegimeResult:
+    "The one longer run of `regime_experiment` and its tests at several image sides."
+    model: nn.Module  # the regime network (SR + SD)
+    losses: dict[str, list[float]]  # "sr", "sd"
+    seconds: float  # CPU seconds of the whole section
+    rows: list[dict]  # one per (side, SNR, method): mean NRMSE and mean low-frequency share of the error
+
+
+def regime_experiment(
+    cfg: PhaseUnwrapConfig, seed: int, reference: nn.Module | None = None, device: str | torch.device = "cpu",
+    progress: bool = True,
+) -> RegimeResult | None:
+    """One GT-free run nearer the paper's regime: MoG phases only, S × K = `cfg.regime_stages`, `regime_*` steps;
+    tested on MoG at every side of `cfg.regime_test_sizes` against least squares, skimage and `reference` (the
+    claims' network, if given). None when the configuration does not ask for it (`regime_sr_iterations` = 0)."""
+    import copy
+
+    if cfg.regime_sr_iterations < 1:
+        return None
+    threads = torch.get_num_threads()
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    start = time.process_time()
+    try:
+        train_set = make_phase_set(2 * cfg.train_count, cfg.size, ("mog",), cfg.snrs_db, stream_seed(seed, "regime train data"))
+        stages, inner_steps = cfg.regime_stages
+        with seeded_init(seed, "regime init"):
+            model = UnrolledPU(stages, inner_steps, cfg.unet_base, cfg.outlier_hidden).to(device)
+        run_seed = stream_seed(seed, "regime run")
+        losses = {"sr": train(model, train_set, "sr", cfg.regime_sr_iterations, cfg.batch, run_seed, cfg.lr,
+                              cfg.final_lr_factor, device=device, progress=progress)}
+        if cfg.regime_sd_iterations > 0:
+            teacher = copy.deepcopy(model)
+            losses["sd"] = train(model, train_set, "sd", cfg.regime_sd_iterations, cfg.batch, run_seed, cfg.lr,
+                                 cfg.final_lr_factor, teacher=teacher, device=device, progress=progress)
+        rows = []
+        for side in cfg.regime_test_sizes:
+            test = make_phase_set(len(cfg.snrs_db) * 3 * cfg.test_per_cell, side, ("mog",), cfg.snrs_db,
+                                  stream_seed(seed, f"regime test {side}"))
+            estimates = {"ls_dct": np.stack([unwrap_ls_dct(y) for y in test.wrapped]),
+                         "skimage": np.stack([unwrap_skimage(y, seed) for y in test.wrapped]),
+                         "regime": unwrap_network_batch(model, test.wrapped, test.sigma, device)}
+            if reference is not None:
+                estimates["claims run"] = unwrap_network_batch(reference, test.wrapped, test.sigma, device)
+            for snr in cfg.snrs_db:
+                keep = np.flatnonzero(test.snr_db == snr)
+                for method, est in estimates.items():
+                    rows.append({"side": side, "snr_db": snr, "method": method,
+                                 "nrmse": float(np.mean([nrmse(test.phase[j], est[j]) for j in keep])),
+                                 "low_frequency_share": float(np.mean([low_frequency_share(test.phase[j], est[j])
+                                                                       for j in keep]))})
+    finally:
+        torch.set_num_threads(threads)
+    return RegimeResult(model, losses, time.process_time() - start, rows)
+
 # %% ../../nbs/chapters/20_phase_unwrap.ipynb #b8a31167
 NOISY_SNR_DB = 5.0  # "the noisy regime": the test images at this SNR and below (0 and 5 dB)
-REPLICATE_UNIT = "test image"  # one replicate: one test image, unwrapped by both arms of a claim
+SUPERVISED_SNR_DB = 0.0  # competes-with-supervised is judged at this one SNR, declared before any run (the hardest)
+REPLICATE_UNIT = "test image"  # one replicate of a one-run scale: one test image, unwrapped by both arms of a claim
+RUN_UNIT = "training run"  # one replicate of a many-run scale: one independent training run, every arm trained on it
+
+
+def _not_trained(method: str, config: PhaseUnwrapConfig) -> NotMeasured:
+    "Why a claim that needs the `method` arm is not measured at a scale whose configuration does not train it."
+    scales = [name for name, c in CONFIGS.items() if method in c.ablations]
+    return NotMeasured(f"this scale's configuration does not train the {METHOD_LABELS[method]} "
+                       f"(ablations: {', '.join(config.ablations) or 'none'}); "
+                       f"{' and '.join(scales) or 'no scale'} {'does' if len(scales) == 1 else 'do'}")
 
 
 def _per_image_ratio(
@@ -816,6 +996,18 @@ def _per_image_ratio(
     "Paired per-image NRMSE ratios treatment / baseline on the test images selected by `keep` (both arms, same images)."
     return paired(scores[treatment][keep], scores[baseline][keep], unit=REPLICATE_UNIT, kind="ratio",
                   names=(METHOD_LABELS[treatment], METHOD_LABELS[baseline]))
+
+
+def _sr_loss_ratio(results: Sequence[ExperimentResult]) -> Measurement:
+    """Held-out SR loss after / before SR training on the test measurements of the highest SNR (no ground truth).
+    One run: a replicate per test image. Several: a replicate per run, its geometric mean over those images."""
+    top = max(results[0].sr_validation_images)
+    pairs = [r.sr_validation_images[top] for r in results]
+    names = ("SR loss after SR training", "SR loss before training")
+    if len(results) == 1:
+        return paired(pairs[0][1], pairs[0][0], unit=REPLICATE_UNIT, kind="ratio", names=names)
+    return paired([_geometric_mean(a) for _, a in pairs], [_geometric_mean(b) for b, _ in pairs], unit=RUN_UNIT,
+                  kind="ratio", names=names)
 
 
 def claim_measurements(result: ExperimentResult) -> dict[str, Measurement | NotMeasured]:
@@ -828,8 +1020,7 @@ def claim_measurements(result: ExperimentResult) -> dict[str, Measurement | NotM
     noisy, every = snr <= NOISY_SNR_DB, np.ones(len(snr), dtype=bool)
 
     def not_trained(method: str) -> NotMeasured:
-        return NotMeasured(f"this scale's configuration does not train the {METHOD_LABELS[method]} "
-                           f"(ablations: {', '.join(result.config.ablations) or 'none'}); laptop and gpu do")
+        return _not_trained(method, result.config)
 
     out: dict[str, Measurement | NotMeasured] = {}
     if noisy.any():
@@ -837,18 +1028,20 @@ def claim_measurements(result: ExperimentResult) -> dict[str, Measurement | NotM
         out["beats-classical-noisy"] = _per_image_ratio(scores, "ours", best, noisy)
     else:
         out["beats-classical-noisy"] = NotMeasured(f"no test images at {NOISY_SNR_DB:g} dB or below")
-    if "supervised" in scores:
-        per_snr = {s: float(scores["ours"][snr == s].mean() / scores["supervised"][snr == s].mean()) for s in np.unique(snr)}
-        worst = max(per_snr, key=per_snr.get)
-        out["competes-with-supervised"] = _per_image_ratio(scores, "ours", "supervised", snr == worst)
+    at_level = snr == SUPERVISED_SNR_DB
+    if "supervised" in scores and at_level.any():
+        out["competes-with-supervised"] = _per_image_ratio(scores, "ours", "supervised", at_level)
+    elif "supervised" in scores:
+        out["competes-with-supervised"] = NotMeasured(f"no test images at {SUPERVISED_SNR_DB:g} dB")
     else:
         out["competes-with-supervised"] = not_trained("supervised")
     if "naive" in scores and noisy.any():
-        out["recorruption-beats-naive"] = _per_image_ratio(scores, "ours", "naive", noisy)
+        out["recorruption-beats-naive"] = _per_image_ratio(scores, "sr", "naive", noisy)
     else:
         out["recorruption-beats-naive"] = not_trained("naive")
     out["sd-does-not-hurt"] = _per_image_ratio(scores, "ours", "sr", every)
     out["unrolling-beats-plain"] = _per_image_ratio(scores, "ours", "plain", every) if "plain" in scores else not_trained("plain")
+    out["sr-loss-falls"] = _sr_loss_ratio([result])
     out["paper-numbers"] = NotMeasured("the paper's results tables were not retrieved (the notes keep a TODO) and its "
                                        "HDF5 test sets live on a drive the kit cannot reach")
     return out
@@ -865,32 +1058,97 @@ def sanity_values(result: ExperimentResult) -> dict[str, float]:
                               if 20.0 in snrs else float("nan")}
 
 
+def _geometric_mean(values: np.ndarray) -> float:
+    "exp(mean(log v)) of positive values."
+    return float(np.exp(np.mean(np.log(values))))
+
+
+def claim_measurements_over_runs(results: Sequence[ExperimentResult]) -> dict[str, Measurement | NotMeasured]:
+    """Every claim of `SPECS` with one replicate per independent training run (at least 2 runs).
+
+    On each run, each arm's value is its geometric-mean NRMSE over the claim's test images of that run; the two arms
+    are paired run by run, so a replicate's ratio is that run's geometric mean of its per-image ratios. The images
+    are averaged inside a run; the interval then covers the variation from one training run to the next."""
+    if len(results) < 2:
+        raise ValueError(f"claims over runs need at least 2 training runs, got {len(results)}; "
+                         "for one run use claim_measurements")
+    config = results[0].config
+    scores = [r.scores() for r in results]
+    snrs = [r.test.snr_db for r in results]
+    noisy = [s <= NOISY_SNR_DB for s in snrs]
+    every = [np.ones(len(s), dtype=bool) for s in snrs]
+
+    def run_pairs(treatment: str, baseline: str, masks: Sequence[np.ndarray]) -> Measurement:
+        t = [_geometric_mean(s[treatment][m]) for s, m in zip(scores, masks)]
+        b = [_geometric_mean(s[baseline][m]) for s, m in zip(scores, masks)]
+        return paired(t, b, unit=RUN_UNIT, kind="ratio", names=(METHOD_LABELS[treatment], METHOD_LABELS[baseline]))
+
+    trained = set.intersection(*(set(r.estimates) for r in results))
+    out: dict[str, Measurement | NotMeasured] = {}
+    if all(m.any() for m in noisy):
+        pooled = {m: float(np.mean(np.concatenate([s[m][k] for s, k in zip(scores, noisy)]))) for m in ("ls_dct", "skimage")}
+        out["beats-classical-noisy"] = run_pairs("ours", min(pooled, key=pooled.get), noisy)
+    else:
+        out["beats-classical-noisy"] = NotMeasured(f"no test images at {NOISY_SNR_DB:g} dB or below")
+    at_level = [q == SUPERVISED_SNR_DB for q in snrs]
+    if "supervised" in trained and all(m.any() for m in at_level):
+        out["competes-with-supervised"] = run_pairs("ours", "supervised", at_level)
+    elif "supervised" in trained:
+        out["competes-with-supervised"] = NotMeasured(f"no test images at {SUPERVISED_SNR_DB:g} dB")
+    else:
+        out["competes-with-supervised"] = _not_trained("supervised", config)
+    if "naive" in trained and all(m.any() for m in noisy):
+        out["recorruption-beats-naive"] = run_pairs("sr", "naive", noisy)
+    else:
+        out["recorruption-beats-naive"] = _not_trained("naive", config)
+    out["sd-does-not-hurt"] = run_pairs("ours", "sr", every)
+    out["unrolling-beats-plain"] = run_pairs("ours", "plain", every) if "plain" in trained else _not_trained("plain", config)
+    out["sr-loss-falls"] = _sr_loss_ratio(results)
+    out["paper-numbers"] = NotMeasured("the paper's results tables were not retrieved (the notes keep a TODO) and its "
+                                       "HDF5 test sets live on a drive the kit cannot reach")
+    return out
+
+
+def measure_claims(results: Sequence[ExperimentResult]) -> dict[str, Measurement | NotMeasured]:
+    "The claims of one run (replicate: a test image) or of several (replicate: a training run)."
+    return claim_measurements(results[0]) if len(results) == 1 else claim_measurements_over_runs(results)
+
+
+def sanity_values_over_runs(results: Sequence[ExperimentResult]) -> dict[str, float]:
+    "`sanity_values` averaged over the training runs (the mean of each run's quantity)."
+    each = [sanity_values(r) for r in results]
+    return {key: float(np.mean([e[key] for e in each])) for key in each[0]}
+
+
 SPECS: list[ClaimSpec] = [
     ClaimSpec("beats-classical-noisy",
               "In the noisy regime the GT-free network outperforms the existing GT-free methods (here: the classical "
               "unwrappers, which need no ground truth either)",
-              "NRMSE(ours, SR + SD) / NRMSE(best classical: LS-DCT or skimage, whichever has the lower mean) per "
-              "0-5 dB test image of this run's trained network",
+              "NRMSE(ours, SR + SD) / NRMSE(best classical: LS-DCT or skimage, whichever has the lower mean on the "
+              "same images; a selection that favours the baseline, so conservative for this claim) per 0-5 dB test "
+              "image of this run's trained network",
               "<=", {"smoke": (0.8, NOT_REPRODUCED), "laptop": (0.8, NOT_REPRODUCED), "gpu": (0.8, REPRODUCED)},
               paper_ref="Abstract", source="seed", paper_value="outperforms existing GT-free methods (tables not retrieved)",
               compared=True, explanation="why-classical"),
     ClaimSpec("competes-with-supervised",
               "The GT-free network competes well against supervised ones",
-              "NRMSE(ours) / NRMSE(same network trained supervised on ∇X) per test image at the SNR where the mean "
-              "ratio is worst, same training length",
-              "<=", {"smoke": (1.5, NOT_CHECKABLE), "laptop": (1.5, UNDECIDED), "gpu": (1.5, REPRODUCED)},
+              "NRMSE(ours, SR + SD) / NRMSE(same network trained supervised on ∇X, same initial weights, batches and "
+              "total steps) per 0 dB test image (the one SNR declared in advance, the hardest)",
+              "<=", {"smoke": (1.5, NOT_CHECKABLE), "laptop": (1.5, NOT_CHECKABLE), "gpu": (1.5, REPRODUCED)},
               paper_ref="Abstract", source="seed", paper_value="competes well against supervised methods",
               compared=True, explanation="why-supervised"),
     ClaimSpec("recorruption-beats-naive",
               "The recorruption-based self-reconstruction loss mitigates the label noise of wrapped gradients",
-              "NRMSE(ours) / NRMSE(same network, naive target W(∇Y), same steps and initial weights) per 0-5 dB test image",
-              "<=", {"smoke": (0.9, UNDECIDED), "laptop": (0.9, NOT_REPRODUCED), "gpu": (0.9, REPRODUCED)},
+              "NRMSE(ours, SR only) / NRMSE(same network, naive target W(∇Y) as its own label) per 0-5 dB test image; "
+              "both trained for sr_iterations steps from the same initial weights on the same batches with the same "
+              "learning-rate schedule, so the two arms differ only in the loss (SD is judged by sd-does-not-hurt)",
+              "<=", {"smoke": (0.9, REPRODUCED), "laptop": (0.9, UNDECIDED), "gpu": (0.9, REPRODUCED)},
               paper_ref="Abstract", source="seed", paper_value="mitigates the adverse effects of label noise",
               central=True, compared=True, explanation="why-naive"),
     ClaimSpec("sd-does-not-hurt",
               "The self-distillation loss improves generalisation (tested as non-inferiority: SR + SD at most 2 % worse than SR alone)",
               "NRMSE(SR + SD) / NRMSE(SR only) per test image, all SNRs",
-              "<=", {"smoke": (1.02, UNDECIDED), "laptop": (1.02, NOT_REPRODUCED), "gpu": (1.02, REPRODUCED)},
+              "<=", {"smoke": (1.02, UNDECIDED), "laptop": (1.02, UNDECIDED), "gpu": (1.02, REPRODUCED)},
               paper_ref="Abstract", source="seed", paper_value="improved generalization",
               compared=True, explanation="why-sd"),
     ClaimSpec("unrolling-beats-plain",
@@ -900,6 +1158,14 @@ SPECS: list[ClaimSpec] = [
               "<=", {"smoke": (0.9, NOT_CHECKABLE), "laptop": (0.9, UNDECIDED), "gpu": (0.9, REPRODUCED)},
               paper_ref="Abstract", source="seed", paper_value="encodes the physics of phase wrapping (no number)",
               compared=True, explanation="why-plain"),
+    ClaimSpec("sr-loss-falls",
+              "Training without ground truth works at all: the held-out SR loss falls by at least 30 % during SR "
+              "training (the notes' criterion; a check of the pipeline rather than a claim of the paper)",
+              "held-out SR loss after / before SR training per test measurement at the highest SNR (20 dB), one fixed "
+              "recorruption draw, no ground truth",
+              "<=", {"smoke": (0.7, UNDECIDED), "laptop": (0.7, REPRODUCED), "gpu": (0.7, REPRODUCED)},
+              paper_ref="notes", source="seed", paper_value="L_SR decreases by ≥ 30 % (notes' success criterion)",
+              explanation="why-sr-loss"),
     ClaimSpec("paper-numbers",
               "The NRMSE values of the paper's tables, on its MoGR and real test sets",
               "NRMSE(ours) / the paper's NRMSE on the official test sets",
@@ -910,8 +1176,12 @@ SPECS: list[ClaimSpec] = [
 
 # %% ../../nbs/chapters/20_phase_unwrap.ipynb #0c17d3f7
 def estimate_sigma(wrapped: np.ndarray) -> float:
-    "A robust noise estimate (radians) from second differences of the wrapped horizontal gradient (MAD / √6)."
+    """A robust noise estimate (radians) from second differences of the wrapped horizontal gradient (MAD / √6);
+    (H, W) with W ≥ 4. It underestimates strong noise: once the differences themselves wrap (around 0 dB and below)
+    their spread is capped, so read it as a lower bound there."""
     y = check_phase(wrapped, "wrapped", wrapped=True)
+    if y.shape[1] < 4:
+        raise ValueError(f"wrapped needs at least 4 columns for second differences and their spread, got shape {y.shape}")
     second = wrap(np.diff(wrap(np.diff(y, axis=1)), axis=1))
     return float(1.4826 * np.median(np.abs(second - np.median(second))) / math.sqrt(6.0))
 
