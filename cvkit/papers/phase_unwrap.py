@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from skimage import color, data, restoration, transform, util
 from torch import nn
 
+from ..core.settings import torch_threads
 from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED, ClaimSpec,
                                Measurement, NotMeasured, numpy_stream, paired, replicate_seeds, stream_seed,
                                torch_stream)
@@ -790,13 +791,8 @@ def run_experiment(
     cfg: PhaseUnwrapConfig, seed: int, device: str | torch.device = "cpu", progress: bool = True,
 ) -> ExperimentResult:
     "Train our network (SR, then SD) and the ablations of `cfg`, and unwrap the test set with every method."
-    threads = torch.get_num_threads()
-    if cfg.threads > 0:
-        torch.set_num_threads(cfg.threads)
-    try:
+    with torch_threads(cfg.threads):
         return _run_experiment(cfg, seed, device, progress)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run_experiment(cfg: PhaseUnwrapConfig, seed: int, device: str | torch.device, progress: bool) -> ExperimentResult:
@@ -939,11 +935,8 @@ def regime_experiment(
 
     if cfg.regime_sr_iterations < 1:
         return None
-    threads = torch.get_num_threads()
-    if cfg.threads > 0:
-        torch.set_num_threads(cfg.threads)
     start = time.process_time()
-    try:
+    with torch_threads(cfg.threads):
         train_set = make_phase_set(2 * cfg.train_count, cfg.size, ("mog",), cfg.snrs_db, stream_seed(seed, "regime train data"))
         stages, inner_steps = cfg.regime_stages
         with seeded_init(seed, "regime init"):
@@ -971,8 +964,6 @@ def regime_experiment(
                                  "nrmse": float(np.mean([nrmse(test.phase[j], est[j]) for j in keep])),
                                  "low_frequency_share": float(np.mean([low_frequency_share(test.phase[j], est[j])
                                                                        for j in keep]))})
-    finally:
-        torch.set_num_threads(threads)
     return RegimeResult(model, losses, time.process_time() - start, rows)
 
 # %% ../../nbs/chapters/20_phase_unwrap.ipynb #b8a31167
