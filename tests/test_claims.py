@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from cvkit.core.claims import (CLAIMS_MIME, at_chance, ICONS, MIN_COMPARED_N, NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED,
+from cvkit.core.claims import (seeded_init, CLAIMS_MIME, at_chance, ICONS, MIN_COMPARED_N, NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED,
                                Claim, ClaimLedger, ClaimSpec, Measurement, NotMeasured, ScaleRule, binomial_interval, bootstrap_ci,
                                checks_from_notebook, claims_bundle, claims_from_notebook, claims_html, claims_markdown,
                                claims_summary, decide, degenerate_reason, explanation_anchors, format_number,
@@ -466,3 +466,17 @@ def test_check_pins_stops_a_batch_run_and_tells_a_student(capsys):
     out = capsys.readouterr().out
     assert "1 claim differs from the pinned verdicts at seed 3 and 1 sanity check fails: x: not reproduced" in out
     assert "goes on" in out
+
+
+def test_seeded_init_is_reproducible_and_leaves_the_global_generator_alone():
+    import torch
+    torch.manual_seed(123)
+    state = torch.random.get_rng_state()
+    with seeded_init(7, "init"):
+        first = torch.randn(4)
+    with seeded_init(7, "init"):
+        again = torch.randn(4)
+    with seeded_init(7, "other"):
+        other = torch.randn(4)
+    assert torch.equal(first, again) and not torch.equal(first, other)
+    assert torch.equal(torch.random.get_rng_state(), state)  # the caller's generator is untouched

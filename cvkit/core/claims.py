@@ -7,8 +7,8 @@ __all__ = ['REPRODUCED', 'NOT_REPRODUCED', 'UNDECIDED', 'NOT_CHECKABLE', 'VERDIC
            'MIN_COMPARED_N', 'T_BELOW_N', 'SIGN_TEST_N', 'REPLICATE_STRIDE', 'MEASUREMENT_KINDS', 'CLAIMS_MIME',
            'CLAIM_COLUMNS', 'CHECK_COLUMNS', 't_interval', 'bootstrap_ci', 'binomial_interval', 'mean_interval',
            'Measurement', 'NotMeasured', 'replicates', 'proportion', 'paired', 'replicate_seeds', 'stream_seed',
-           'numpy_stream', 'torch_stream', 'side_of', 'n_to_decide', 'degenerate_reason', 'at_chance', 'ScaleRule',
-           'ClaimSpec', 'Claim', 'decide', 'Check', 'sanity_check', 'format_number', 'format_threshold',
+           'numpy_stream', 'torch_stream', 'seeded_init', 'side_of', 'n_to_decide', 'degenerate_reason', 'at_chance',
+           'ScaleRule', 'ClaimSpec', 'Claim', 'decide', 'Check', 'sanity_check', 'format_number', 'format_threshold',
            'format_measured', 'format_notes', 'pin_mark', 'claim_row', 'check_row', 'verdict_counts', 'claims_summary',
            'claims_markdown', 'claims_html', 'claim_line', 'claims_bundle', 'ClaimLedger', 'claims_from_notebook',
            'checks_from_notebook', 'explanation_anchors', 'missing_explanations']
@@ -20,7 +20,8 @@ import math
 import numbers
 import re
 import zlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -225,6 +226,17 @@ def torch_stream(seed: int, name: str, device: str = "cpu") -> "torch.Generator"
     import torch
 
     return torch.Generator(device=device).manual_seed(stream_seed(seed, name))
+
+
+@contextmanager
+def seeded_init(seed: int, name: str) -> Iterator[None]:
+    """Inside the block torch's global generator starts from `stream_seed(seed, name)`, for a network's initial weights
+    (`nn.Module` initialisers draw from the global generator); the caller's generator state is restored on exit."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(stream_seed(seed, name))
+        yield
 
 # %% ../../nbs/core/01_claims.ipynb #c016
 def _check_rule(comparison: str, threshold: float | Sequence[float]) -> float | tuple[float, float]:

@@ -33,7 +33,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED, ClaimSpec, Measurement, NotMeasured,
-                               paired, numpy_stream, replicate_seeds, stream_seed, torch_stream)
+                               paired, numpy_stream, replicate_seeds, seeded_init, stream_seed, torch_stream)
 from ..core.diffusion import (TimeMLP, alphas_cumprod_schedule, classifier_free_guidance, ddim_step, ddim_timesteps,
                                   predict_x0, timestep_embedding, train_diffusion)
 from ..core.metrics import frechet_distance
@@ -944,8 +944,7 @@ def setup_toy(cfg: AMGConfig, seed: int, progress: bool = False) -> ExperimentSe
     toy = cfg.toy
     data, labels, _ = toy_data(toy, seed)
     ac = alphas_cumprod_schedule(toy.timesteps, "linear", 1e-4, 0.02).float()
-    with torch.random.fork_rng(devices=[]):  # nn.Module initialisers draw from torch's global generator
-        torch.manual_seed(stream_seed(seed, "init"))
+    with seeded_init(seed, "init"):  # nn.Module initialisers draw from torch's global generator
         model = TimeMLP(toy.dim, 128, 3, num_classes=3)
     start = time.perf_counter()
     train_diffusion(model, data, ac, cfg.train_steps, cfg.batch, 1e-3, labels, 0.1, stream_seed(seed, "train"), progress)
@@ -965,8 +964,7 @@ def setup_digits(cfg: AMGConfig, seed: int, progress: bool = False) -> Experimen
     d = captioned_digits(cfg.train_size, cfg.duplicated, cfg.copies, seed, cfg.source)
     table = embed_sentences(d.captions)
     ac = alphas_cumprod_schedule(cfg.timesteps, "squaredcos_cap_v2").float()
-    with torch.random.fork_rng(devices=[]):  # nn.Module initialisers draw from torch's global generator
-        torch.manual_seed(stream_seed(seed, "init"))
+    with seeded_init(seed, "init"):  # nn.Module initialisers draw from torch's global generator
         model = CaptionUNet(table, cfg.width)
     start = time.perf_counter()
     train_diffusion(model, d.images, ac, cfg.train_steps, cfg.batch, cfg.lr, d.caption_ids, 0.1,

@@ -41,8 +41,8 @@ from tqdm.auto import tqdm
 
 from ..core.backbones import MobileNetV2, TinyViT, extract_tokens, extract_vit_tokens, load_mobilenet_v2, pretrain_vit
 from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED, Claim, ClaimSpec, Measurement,
-                               NotMeasured, decide, mean_interval, paired, replicate_seeds, side_of, stream_seed,
-                               torch_stream)
+                               NotMeasured, decide, mean_interval, paired, replicate_seeds, seeded_init, side_of,
+                               stream_seed, torch_stream)
 
 # %% ../../nbs/chapters/41_frofa.ipynb #caf207ea
 def tokens_to_grid(tokens: torch.Tensor) -> torch.Tensor:
@@ -676,8 +676,7 @@ def train_map_head(tokens: torch.Tensor, labels: torch.Tensor, num_classes: int,
                          "{'scalar': fit_range(tokens), 'channel': fit_range(tokens, per_channel=True)}")
     labels = labels.long()
     order, treatment = torch_stream(seed, "order"), torch_stream(seed, "treatment")
-    with torch.random.fork_rng(devices=[]):  # nn.Module initialisers draw from torch's global generator
-        torch.manual_seed(stream_seed(seed, "init"))
+    with seeded_init(seed, "init"):  # nn.Module initialisers draw from torch's global generator
         head = MAPHead(tokens.shape[-1], num_classes, cfg.heads, cfg.mlp_ratio).to(device)
     opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
                             fused=torch.device(device).type in ("cpu", "cuda"))  # one kernel for all parameters

@@ -12,17 +12,15 @@ __all__ = ['ABLATIONS', 'CONFIGS', 'TWO_PI', 'PHASE_TYPES', 'PHOTOS', 'PHASE_MAK
            'data_steps', 'OutlierCNN', 'StageParameters', 'UnrolledPU', 'PlainUNet', 'recorrupt', 'stage_weights',
            'self_reconstruction_loss', 'supervised_loss', 'distillation_loss', 'PhaseSet', 'make_phase_set',
            'sample_batch', 'training_step_loss', 'train', 'unwrap_network', 'unwrap_network_batch', 'ExperimentResult',
-           'validation_sr_loss_per_image', 'validation_sr_loss', 'seeded_init', 'matching_plain_unet',
-           'unwrap_classical', 'run_experiment', 'run_replicates', 'identity_control', 'speed_table',
-           'low_frequency_share', 'RegimeResult', 'regime_experiment', 'claim_measurements', 'sanity_values',
-           'claim_measurements_over_runs', 'measure_claims', 'sanity_values_over_runs', 'estimate_sigma', 'center_crop',
-           'rewrap_residual', 'no_truth_scores']
+           'validation_sr_loss_per_image', 'validation_sr_loss', 'matching_plain_unet', 'unwrap_classical',
+           'run_experiment', 'run_replicates', 'identity_control', 'speed_table', 'low_frequency_share', 'RegimeResult',
+           'regime_experiment', 'claim_measurements', 'sanity_values', 'claim_measurements_over_runs', 'measure_claims',
+           'sanity_values_over_runs', 'estimate_sigma', 'center_crop', 'rewrap_residual', 'no_truth_scores']
 
 # %% ../../nbs/chapters/20_phase_unwrap.ipynb #e970c613
 import math
 import time
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,8 +33,8 @@ from torch import nn
 
 from ..core.settings import torch_threads
 from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED, ClaimSpec,
-                               Measurement, NotMeasured, numpy_stream, paired, replicate_seeds, stream_seed,
-                               torch_stream)
+                               Measurement, NotMeasured, numpy_stream, paired, replicate_seeds, seeded_init,
+                               stream_seed, torch_stream)
 
 # %% ../../nbs/chapters/20_phase_unwrap.ipynb #4545636a
 ABLATIONS: tuple[str, ...] = ("naive", "supervised", "plain")
@@ -761,15 +759,6 @@ def validation_sr_loss(
 ) -> dict[float, float]:
     "SNR -> the mean SR loss on the set's measurements of that SNR (see `validation_sr_loss_per_image`)."
     return {snr: float(v.mean()) for snr, v in validation_sr_loss_per_image(model, dataset, seed, device).items()}
-
-
-@contextmanager
-def seeded_init(seed: int, name: str):
-    """Inside the block, torch's global generator starts from `stream_seed(seed, name)` (for a network's initial
-    weights, which `nn.Module` draws from it); the caller's global generator state is restored on exit."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(stream_seed(seed, name))
-        yield
 
 
 def matching_plain_unet(reference: nn.Module) -> PlainUNet:
