@@ -68,7 +68,7 @@ class PhaseUnwrapConfig:
 
 CONFIGS: dict[str, PhaseUnwrapConfig] = {
     "smoke": PhaseUnwrapConfig(size=48, train_count=128, test_per_cell=6, stages=2, inner_steps=5, outlier_hidden=8,
-                               sr_iterations=260, sd_iterations=50, batch=4, lr=2e-3, final_lr_factor=0.1,
+                               sr_iterations=180, sd_iterations=36, batch=4, lr=2e-3, final_lr_factor=0.1,
                                ablations=("naive",), benchmark_size=128, unet_base=4, threads=1),
     "laptop": PhaseUnwrapConfig(size=48, train_count=160, test_per_cell=4, stages=2, inner_steps=5, outlier_hidden=8,
                                 sr_iterations=360, sd_iterations=60, batch=4, lr=2e-3, final_lr_factor=0.1,
