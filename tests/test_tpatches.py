@@ -206,3 +206,15 @@ def test_configs_and_pins():
     assert len(central) == 1 and central[0].rule("laptop").threshold == 3.0 and central[0].rule("smoke").threshold == -2.0
     lap = CONFIGS["laptop"]
     assert lap.clips_per_action - lap.train_per_action >= 5  # n ≥ 5 test subjects decide the compared claims
+
+
+def test_three_levels_as_at_gpu(clips):
+    three = TPatchConfig(clips_per_action=3, train_per_action=2, frames=8, points=64, patches=(16, 8, 4), k=4,
+                         widths=((8, 8), (8, 16), (16, 16)), temporal_kernels=(3, 3, 3), head=(16, 16), head_kernel=3,
+                         epochs=1, arms=tuple(ARMS), radii=(0.2, 0.4, None))
+    gpu = CONFIGS["gpu"]
+    assert len(gpu.patches) == len(gpu.widths) == len(gpu.temporal_kernels) == 3
+    for key in ("tpatch", "b2", "b3"):
+        groups = level_groupings(clips.clouds[:2], ARMS[key], three, torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            assert build_model(ARMS[key], three).eval()(clips.clouds[:2], groups).shape == (2, 8, 9)
