@@ -213,8 +213,10 @@ def test_three_levels_as_at_gpu(clips):
                          widths=((8, 8), (8, 16), (16, 16)), temporal_kernels=(3, 3, 3), head=(16, 16), head_kernel=3,
                          epochs=1, arms=tuple(ARMS), radii=(0.2, 0.4, None))
     gpu = CONFIGS["gpu"]
-    assert len(gpu.patches) == len(gpu.widths) == len(gpu.temporal_kernels) == 3
-    for key in ("tpatch", "b2", "b3"):
-        groups = level_groupings(clips.clouds[:2], ARMS[key], three, torch.Generator().manual_seed(0))
-        with torch.no_grad():
-            assert build_model(ARMS[key], three).eval()(clips.clouds[:2], groups).shape == (2, 8, 9)
+    assert len(gpu.patches) == len(gpu.widths) == len(gpu.temporal_kernels) == 2 and gpu.global_widths[-1] == 1024
+    with_global = TPatchConfig(**{**three.__dict__, "global_widths": (16, 32)})
+    for cfg in (three, with_global):
+        for key in ("tpatch", "b2", "b3"):
+            groups = level_groupings(clips.clouds[:2], ARMS[key], cfg, torch.Generator().manual_seed(0))
+            with torch.no_grad():
+                assert build_model(ARMS[key], cfg).eval()(clips.clouds[:2], groups).shape == (2, 8, 9)

@@ -299,11 +299,13 @@ class Grouping:
 class TPatchNet(nn.Module):
     """The hierarchical t-patch network. Level l: gather each patch's points from the previous level (their local
     coordinates and, from level 2 on, their features) → shared point MLP → max over the k points → temporal conv
-    along the patch's own time axis. After the last level: max over patches → `FrameHead`. With per-frame grouping
-    (B2) the same network runs with kernel-1 local convs, because patch s of frame t and of frame t+1 are unrelated."""
+    along the patch's own time axis. Then the global level (when `global_widths` is given): in every frame, all the
+    last level's centres, their clip coordinates with their features → point MLP → max over the centres → temporal
+    conv along the frames; without it, a max over patches. Then `FrameHead`. With per-frame grouping (B2) the same
+    network runs with kernel-1 local convs, because patch s of frame t and of frame t+1 are unrelated."""
 
     def __init__(self, widths: Sequence[Sequence[int]], temporal_kernels: Sequence[int], head: tuple[int, int],
-                 head_kernel: int, num_classes: int):
+                 head_kernel: int, num_classes: int, *, global_widths: Sequence[int] = (), global_kernel: int = 3):
         super().__init__()
         if len(widths) != len(temporal_kernels) or not widths:
             raise ValueError(f"one width list and one temporal kernel per level, got {len(widths)} and {len(temporal_kernels)}")
@@ -313,7 +315,9 @@ class TPatchNet(nn.Module):
             self.mlps.append(point_mlp((c_in + 3, *w)))
             self.tconvs.append(TemporalConv(w[-1], kt))
             c_in = w[-1]
-        self.head = FrameHead(c_in, head, head_kernel, num_classes)
+        self.global_mlp = point_mlp((c_in + 3, *global_widths)) if global_widths else None
+        self.global_tconv = TemporalConv(global_widths[-1], global_kernel) if global_widths else None
+        self.head = FrameHead(global_widths[-1] if global_widths else c_in, head, head_kernel, num_classes)
 
     def forward(self, clouds: torch.Tensor, groups: Sequence[Grouping]) -> torch.Tensor:
         "(B, T, N, 3) clouds and one `Grouping` per level → per-frame logits (B, T, K)."
@@ -330,7 +334,10 @@ class TPatchNet(nn.Module):
             f = tconv(f.reshape(B * S, T, -1)).reshape(B, S, T, -1)
             points = gather_points(points.reshape(B, T * N, 3), flat_idx[..., 0]).transpose(1, 2)  # (B, T, S, 3)
             feats = f.transpose(1, 2)  # (B, T, S, D)
-        return self.head(feats.amax(dim=2))
+        if self.global_mlp is None:
+            return self.head(feats.amax(dim=2))
+        g = self.global_mlp(torch.cat([points, feats], -1)).amax(dim=2)  # (B, T, D): where each patch is, and what it does
+        return self.head(self.global_tconv(g))
 
 
 class PerFramePointNet(nn.Module):
@@ -438,6 +445,8 @@ class TPatchConfig:
     radii: tuple[float | None, ...] = (0.2, 0.4)
     noise: float = 0.005
     robustness: bool = False
+    global_widths: tuple[int, ...] = ()  # the global level's point MLP; () for none (a max over the last patches)
+    global_kernel: int = 3  # the global level's temporal conv
 
     def __post_init__(self):
         if not 1 <= self.train_per_action < self.clips_per_action:
@@ -521,7 +530,8 @@ def build_model(arm: Arm, cfg: TPatchConfig, num_classes: int = len(ACTION_NAMES
     if arm.net == "p4d":
         return Point4DConv([*cfg.widths[0], cfg.widths[-1][-1]], cfg.head, cfg.head_kernel, num_classes)
     kernels = cfg.temporal_kernels if arm.grouping == "track" else (1,) * len(cfg.temporal_kernels)
-    return TPatchNet(cfg.widths, kernels, cfg.head, cfg.head_kernel, num_classes)
+    return TPatchNet(cfg.widths, kernels, cfg.head, cfg.head_kernel, num_classes, global_widths=cfg.global_widths,
+                     global_kernel=cfg.global_kernel)
 
 # %% ../../nbs/chapters/33_tpatches.ipynb #7f6fccc7
 @dataclass
@@ -754,14 +764,15 @@ ALL_ARMS: tuple[str, ...] = ("tpatch", "b1", "b2", "b3", "randn", "gt", "vis_bi"
 CONFIGS: dict[str, TPatchConfig] = {
     "smoke": TPatchConfig(clips_per_action=5, train_per_action=3, frames=16, points=256, patches=(64, 16), k=8,
                           widths=((16, 16, 32), (32, 32, 64)), temporal_kernels=(3, 3), head=(128, 64), head_kernel=7,
-                          epochs=3, arms=("tpatch", "b1", "b2"), batch=4, lr=2e-3, robustness=True),
+                          epochs=3, arms=("tpatch", "b1", "b2"), batch=4, lr=2e-3, robustness=True,
+                          global_widths=(64, 64)),
     "laptop": TPatchConfig(clips_per_action=40, train_per_action=28, frames=16, points=256, patches=(64, 16), k=8,
                            widths=((16, 16, 32), (32, 32, 64)), temporal_kernels=(3, 3), head=(128, 64), head_kernel=7,
-                           epochs=15, arms=ALL_ARMS, batch=8, lr=2e-3, robustness=True),
-    "gpu": TPatchConfig(clips_per_action=120, train_per_action=84, frames=64, points=1024, patches=(512, 128, 32), k=16,
-                        widths=((64, 64, 128), (128, 128, 256), (256, 512, 1024)), temporal_kernels=(7, 3, 3),
-                        head=(512, 256), head_kernel=31, epochs=60, arms=ALL_ARMS, batch=8, lr=1e-3,
-                        radii=(0.2, 0.4, None), robustness=True),
+                           epochs=15, arms=ALL_ARMS, batch=8, lr=2e-3, robustness=True,
+                           global_widths=(64, 64)),
+    "gpu": TPatchConfig(clips_per_action=120, train_per_action=84, frames=64, points=1024, patches=(512, 128), k=16,
+                        widths=((64, 64, 128), (128, 128, 256)), temporal_kernels=(7, 3), global_widths=(256, 512, 1024),
+                        head=(512, 256), head_kernel=31, epochs=60, arms=ALL_ARMS, batch=8, lr=1e-3, robustness=True),
 }
 
 # %% ../../nbs/chapters/33_tpatches.ipynb #5df4d8c5
