@@ -71,3 +71,12 @@ def test_scheduling_benchmark_runs_the_same_grid_on_both_engines():
     (row,) = run(quick=True)
     assert N_CHAPTERS * N_SEEDS == 40 and row.case.startswith("40 no-op tasks")
     assert row.ours_s > 0 and row.reference_s > 0 and row.time_ratio == row.ours_s / row.reference_s
+
+
+def test_tpatches_benchmark_finds_the_same_neighbours():
+    from benchmarks.tpatches import run
+
+    rows = run(quick=True)
+    assert [r.chapter for r in rows] == ["tpatches", "tpatches"]
+    assert float(rows[0].quality.split()[-1].rstrip("%")) > 99.0  # ties aside, the same neighbour sets as cKDTree
+    assert all(r.ours_s > 0 and r.reference_s > 0 for r in rows)

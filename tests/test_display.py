@@ -114,3 +114,18 @@ def test_skeleton_stands_up_and_is_followed():
     assert widths[0] < 4  # the body's size, not the 5 m path
     with pytest.raises(ValueError, match="up must be 'y' or 'z'"):
         plot_skeleton_sequence(seq, parents=[-1, 0, 0, 0], up="x")
+
+
+def test_plot_cloud_sequence():
+    from cvkit.core.display import plot_cloud_sequence
+    seq = np.random.default_rng(0).normal(size=(30, 50, 3))
+    fig = plot_cloud_sequence(seq, fps=10, max_frames=10, values=np.zeros((30, 50)))
+    assert len(fig.frames) == 10 and len(fig.data[0].x) == 50
+    with pytest.raises(ValueError, match="shape"):
+        plot_cloud_sequence(seq[0])
+    with pytest.raises(ValueError, match="values"):
+        plot_cloud_sequence(seq, values=np.zeros(30))
+    bad = seq.copy()
+    bad[3, 2, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        plot_cloud_sequence(bad)

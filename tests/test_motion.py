@@ -239,3 +239,93 @@ def test_bvh_translated_joints_replace_their_offset(tmp_path):
     pos = read_bvh(tmp_path / "t.bvh").positions()
     assert np.allclose(pos[0, 1], [0, -1, 0]) and np.allclose(pos[1, 1], [0.5, -2, 0])
     assert np.allclose(pos[2, 2], [0, -1, -1])
+
+
+# ---- capsule bodies (point-cloud sequences) and BVH → 16 joints
+from cvkit.core.motion import (STICK_CAPSULES, STICK_NAMES, body_clouds, body_forward, bvh_to_stick, capsule_areas,
+                               capsule_segments, resample_frames, sample_surface, stick_joint_map)
+
+
+def _segment_distance(p, A, B):
+    ab = B - A
+    s = np.clip(((p[:, None] - A) * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-12), 0, 1)
+    return np.linalg.norm(p[:, None] - (A + s[..., None] * ab), axis=-1)
+
+
+def test_body_samples_lie_on_their_capsules_and_follow_area():
+    pos = generate_clip("squat", 8, seed=2).positions
+    A, B = capsule_segments(pos)
+    radii = np.array([c.radius for c in STICK_CAPSULES])
+    clouds = body_clouds(pos, 3000, rng=np.random.default_rng(0))
+    assert clouds.shape == (8, 3000, 3)
+    d = np.abs(_segment_distance(clouds[4], A[4], B[4]) - radii)
+    assert d.min(axis=1).max() < 1e-9
+    counts = np.bincount(d.argmin(axis=1), minlength=len(radii))
+    expected = 3000 * capsule_areas(np.linalg.norm(B[4] - A[4], axis=1), radii)
+    expected /= capsule_areas(np.linalg.norm(B[4] - A[4], axis=1), radii).sum() / 1.0
+    assert np.all(np.abs(counts - expected) < 4 * np.sqrt(expected) + 3)
+    noisy = body_clouds(pos, 3000, rng=np.random.default_rng(0), noise=0.01)
+    dn = np.abs(_segment_distance(noisy[4], A[4], B[4]) - radii).min(axis=1)
+    assert 0.003 < dn.mean() < 0.02  # off the surface by about the noise
+
+
+def test_fixed_mode_corresponds_and_fresh_does_not():
+    pos = generate_clip("wave right", 6, seed=1).positions
+    A, B = capsule_segments(pos)
+    radii = np.array([c.radius for c in STICK_CAPSULES])
+    fixed = body_clouds(pos, 200, rng=np.random.default_rng(0), mode="fixed")
+    caps = [np.abs(_segment_distance(fixed[t], A[t], B[t]) - radii).argmin(axis=1) for t in range(6)]
+    assert all(np.array_equal(caps[0], c) for c in caps)
+    # the relative position along the capsule is preserved: distance to the capsule's start joint stays constant
+    torso = [c.name for c in STICK_CAPSULES].index("torso")
+    on_torso = caps[0] == torso
+    rel = [np.linalg.norm(fixed[t][on_torso] - A[t, torso], axis=1) for t in range(6)]
+    assert np.allclose(rel[0], rel[-1], atol=1e-3)  # the torso bends a little (spine), so not exact
+    fresh = body_clouds(pos, 200, rng=np.random.default_rng(0))
+    assert not np.allclose(fresh[0], fresh[1])
+
+
+def test_visible_side_and_forward_foot():
+    pos = generate_clip("idle", 4, seed=0).positions
+    fwd = body_forward(pos)
+    assert np.allclose(fwd, [0, 0, 1], atol=0.05)  # the rest pose faces +z
+    A, B = capsule_segments(pos)
+    toes = [c.name for c in STICK_CAPSULES].index("l_toes")
+    assert (B[:, toes] - A[:, toes])[:, 2].min() > 0.1
+    vis = body_clouds(pos, 300, rng=np.random.default_rng(0), visible_from=np.array([0, 0, 1.0]))
+    front = body_clouds(pos, 300, rng=np.random.default_rng(0))
+    assert vis[0, :, 2].mean() > front[0, :, 2].mean()  # only the side facing the camera
+
+
+def test_sampling_bad_inputs():
+    pos = generate_clip("idle", 4, seed=0).positions
+    with pytest.raises(ValueError, match="mode"):
+        body_clouds(pos, 10, rng=np.random.default_rng(0), mode="other")
+    with pytest.raises(ValueError, match="num_points"):
+        body_clouds(pos, 0, rng=np.random.default_rng(0))
+    bad = pos.copy()
+    bad[1, 3, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        body_clouds(bad, 10, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="StickMotion"):
+        body_forward(np.zeros((3, 5, 3)))
+    with pytest.raises(ValueError, match="positive integer"):
+        sample_surface(np.ones(2), np.ones(2), 0, np.random.default_rng(0))
+
+
+def test_bvh_mapping_lists_missing_joints_and_maps_real_captures():
+    with pytest.raises(ValueError, match="no joint found for: pelvis"):
+        stick_joint_map(ARM)
+    assert np.allclose(resample_frames(np.arange(6.0).reshape(6, 1, 1), 100.0, 50.0)[:, 0, 0], [0, 2, 4])
+    from cvkit.core.data import find_file
+    for name in ("01_01.bvh", "Boxing_Toes.bvh"):
+        path = find_file("assimp-bvh", f"usr/share/assimp/models/BVH/{name}")
+        if path is None:
+            pytest.skip("assimp-bvh not installed")
+        motion = read_bvh(path)
+        pos = bvh_to_stick(motion)
+        assert pos.shape[1:] == (16, 3) and abs(len(pos) - len(motion.frames) * 20 / motion.fps) <= 1
+        leg = np.linalg.norm(pos[:, STICK_NAMES.index("l_hip")] - pos[:, STICK_NAMES.index("l_knee")], axis=1)
+        assert 0.3 < leg.mean() < 0.55
+        clouds = body_clouds(pos[:10], 100, rng=np.random.default_rng(0))
+        assert np.isfinite(clouds).all()

@@ -1,0 +1,222 @@
+"""cvkit.papers.tpatches: t-patch extraction, per-frame grouping, the networks, loss and metrics, the experiment's
+plumbing and its claims; hand-computed cases, agreement with scikit-learn, invariances and bad-input errors."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import average_precision_score, balanced_accuracy_score
+
+from cvkit.core.claims import Measurement, NotMeasured, seeded_init
+from cvkit.core.points import farthest_point_sampling, gather_points
+from cvkit.papers.tpatches import (ACTION_NAMES, ARMS, CONFIGS, SPECS, WALK_PAIR, Grouping, PerFramePointNet,
+                                   TemporalConv, TPatchConfig, TPatchNet, build_model, claim_measurements, clip_logits,
+                                   clip_positions, extract_tpatches, frame_groups, frame_metrics, group_points,
+                                   level_groupings, make_clouds, normalise_sequence, pair_accuracy, patch_points,
+                                   run_experiment, tpatch_loss, track_patches, tracking_drift, train_arm)
+
+TINY = TPatchConfig(clips_per_action=3, train_per_action=2, frames=8, points=64, patches=(16, 4), k=4,
+                    widths=((8, 8), (8, 16)), temporal_kernels=(3, 3), head=(16, 16), head_kernel=3, epochs=1,
+                    arms=tuple(ARMS), batch=4, robustness=True)
+
+
+@pytest.fixture(scope="module")
+def clips():
+    return make_clouds([0], 3, 8, 64)
+
+
+@pytest.fixture(scope="module")
+def fixed_clips():
+    return make_clouds([0], 3, 8, 64, mode="fixed", noise=0.0)
+
+
+def test_normalise_sequence():
+    x = np.random.default_rng(0).normal(size=(5, 20, 3)) * 3 + 7
+    y = normalise_sequence(x)
+    assert np.allclose(y.reshape(-1, 3).mean(0), 0, atol=1e-12)
+    assert np.isclose(np.linalg.norm(y[0] - y[0].mean(0), axis=1).max(), 1.0)
+    with pytest.raises(ValueError, match="shape"):
+        normalise_sequence(np.zeros((5, 3)))
+    with pytest.raises(ValueError, match="extent"):
+        normalise_sequence(np.ones((2, 4, 3)))
+
+
+def test_clouds_and_the_walk_pair(clips):
+    assert clips.clouds.shape == (9, 8, 64, 3) and clips.labels.tolist() == list(range(9))
+    again = make_clouds([0], 3, 8, 64)
+    assert torch.equal(clips.clouds, again.clouds)  # seeded
+    f, _ = clip_positions("walk forward", 0, 3, 8)
+    b, _ = clip_positions("walk backward", 0, 3, 8)
+    # the same gait: joint-to-joint distances agree frame by frame (only yaw and travel differ)
+    df = np.linalg.norm(f[:, :, None] - f[:, None], axis=-1)
+    db = np.linalg.norm(b[:, :, None] - b[:, None], axis=-1)
+    assert np.allclose(df, db, atol=1e-9)
+    assert not np.allclose(f[-1, 0] - f[0, 0], b[-1, 0] - b[0, 0])
+
+
+def test_tracking_modes(fixed_clips):
+    clip = fixed_clips.clouds[:2]
+    seeds = farthest_point_sampling(clip[:, 0], 6)
+    idx, cen = track_patches(clip, seeds, 4, mode="nn")
+    assert idx.shape == (2, 6, 8, 4) and cen.shape == (2, 6, 8, 3)
+    assert torch.equal(idx[:, :, 0, 0], seeds)
+    assert torch.equal(cen, torch.stack([gather_points(clip[:, t], idx[:, :, t, 0]) for t in range(8)], 2))
+    _, gt = track_patches(clip, seeds, 4, mode="gt")
+    assert torch.equal(gt, torch.stack([gather_points(clip[:, t], seeds) for t in range(8)], 2))
+    d_nn, spacing = tracking_drift(clip, 6, 4, mode="nn", jitter=0.0, generator=torch.Generator().manual_seed(0))
+    d_gt, _ = tracking_drift(clip, 6, 4, mode="gt", jitter=0.0, generator=torch.Generator().manual_seed(0))
+    assert torch.all(d_gt == 0) and torch.all(d_nn[:, 0] == 0) and torch.all(spacing > 0)
+    # randn with one neighbour is nn
+    _, r1 = track_patches(clip, seeds, 1, mode="randn", generator=torch.Generator().manual_seed(0))
+    _, n1 = track_patches(clip, seeds, 1, mode="nn")
+    assert torch.equal(r1, n1)
+
+
+def test_radius_clipping_and_local_coordinates(clips):
+    clip = clips.clouds[:1]
+    tp = extract_tpatches(clip, 5, 4, radius=1e-9)  # every neighbour but the nearest is too far
+    assert torch.equal(tp.idx, tp.idx[..., :1].expand_as(tp.idx))
+    tp = extract_tpatches(clip, 5, 4)
+    local = patch_points(clip, tp)
+    assert local.shape == (1, 5, 8, 4, 3)
+    assert torch.allclose(local[:, :, 0, 0], torch.zeros(1, 5, 3))  # the seed minus itself
+    raw = torch.stack([gather_points(clip[:, t], tp.idx[:, :, t]) for t in range(8)], 2)
+    assert torch.allclose(local, raw - tp.start[:, :, None, None])
+
+
+def test_bidirectional(clips):
+    tp = extract_tpatches(clips.clouds[:2], 7, 4, bidirectional=True)
+    assert int(tp.forward.sum()) == 2 * 4 and int((~tp.forward).sum()) == 2 * 3
+    back = ~tp.forward[0]
+    assert torch.allclose(tp.start[0, back], tp.centres[0, back, -1])  # backward patches start at the last frame
+    seeds_last = farthest_point_sampling(clips.clouds[:2, -1], 3)
+    assert torch.equal(tp.idx[:, 4:, -1, 0], seeds_last)
+
+
+def test_frame_groups(clips):
+    g = frame_groups(clips.clouds[:2], 5, 4)
+    for t in (0, 5):
+        seeds = farthest_point_sampling(clips.clouds[:2, t], 5)
+        assert torch.equal(g.idx[:, :, t, 0], seeds)
+    assert torch.allclose(group_points(clips.clouds[:2], g)[:, :, :, 0], torch.zeros(2, 5, 8, 3))
+
+
+def test_bad_inputs(clips):
+    with pytest.raises(ValueError, match="at least k = 100"):
+        extract_tpatches(clips.clouds[:1], 4, 100)
+    bad = clips.clouds[:1].clone()
+    bad[0, 3, 5, 1] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        extract_tpatches(bad, 4, 3)
+    with pytest.raises(ValueError, match="unknown sampling mode 'nearest'"):
+        track_patches(clips.clouds[:1], torch.zeros(1, 2, dtype=torch.long), 3, mode="nearest")
+    with pytest.raises(ValueError, match="shorter than the temporal kernel"):
+        TemporalConv(4, 5)(torch.zeros(1, 3, 4))
+    with pytest.raises(ValueError, match="odd"):
+        TemporalConv(4, 2)
+    with pytest.raises(ValueError, match="shape"):
+        extract_tpatches(clips.clouds[0], 4, 3)
+    with pytest.raises(ValueError, match="train_per_action"):
+        TPatchConfig(clips_per_action=2, train_per_action=2, frames=8, points=64, patches=(4,), k=4, widths=((8,),),
+                     temporal_kernels=(3,), head=(8, 8), head_kernel=3, epochs=1, arms=("tpatch",))
+    with pytest.raises(ValueError, match="unknown arms"):
+        TPatchConfig(clips_per_action=3, train_per_action=2, frames=8, points=64, patches=(4,), k=4, widths=((8,),),
+                     temporal_kernels=(3,), head=(8, 8), head_kernel=3, epochs=1, arms=("b9",))
+
+
+def test_reversal_b1_blind_tpatch_net_not(clips):
+    x = clips.clouds[:1]
+    with seeded_init(0, "init"):
+        b1 = PerFramePointNet((8, 16), (16, 16), 9).eval()
+        net = TPatchNet(((8, 16),), (3,), (16, 16), 3, 9).eval()
+
+    def groups(c):
+        tp = extract_tpatches(c, 8, 4)
+        return [Grouping(tp.idx, tp.start[:, :, None].expand(-1, -1, c.shape[1], -1))]
+
+    with torch.no_grad():
+        assert torch.allclose(clip_logits(b1(x)), clip_logits(b1(x.flip(1))), atol=1e-6)
+        assert not torch.allclose(clip_logits(net(x, groups(x))), clip_logits(net(x.flip(1), groups(x.flip(1)))),
+                                  atol=1e-4)
+
+
+def test_every_arm_builds_and_runs(clips):
+    for key, arm in ARMS.items():
+        groups = level_groupings(clips.clouds[:2], arm, TINY, torch.Generator().manual_seed(0))
+        model = build_model(arm, TINY).eval()
+        with torch.no_grad():
+            out = model(clips.clouds[:2], groups)
+        assert out.shape == (2, 8, 9), key
+
+
+def test_metrics_agree_with_sklearn():
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(6, 5, 4, generator=gen)
+    y = torch.tensor([0, 1, 2, 3, 0, 1])
+    m = frame_metrics(z, y)
+    yf = y.repeat_interleave(5).numpy()
+    pred = z.argmax(-1).reshape(-1).numpy()
+    assert math.isclose(m["balanced accuracy"], 100 * balanced_accuracy_score(yf, pred))
+    probs = z.softmax(-1).reshape(-1, 4).numpy()
+    ap = np.mean([average_precision_score(yf == c, probs[:, c]) for c in range(4)])
+    assert math.isclose(m["frame mAP"], 100 * ap, rel_tol=1e-6)
+    per_clip = (z.argmax(-1) == y[:, None]).float().mean(1).mean()
+    assert math.isclose(m["frame top-1"], 100 * float(per_clip), rel_tol=1e-6)
+    assert m["frame top-3"] >= m["frame top-1"]
+    with pytest.raises(ValueError, match="labels"):
+        frame_metrics(z, y[:3])
+
+
+def test_pair_accuracy_and_loss():
+    z = torch.zeros(2, 3, 9)
+    z[0, :, WALK_PAIR[0]] = 1.0  # a walk forward clip called forward
+    z[1, :, WALK_PAIR[0]] = 1.0  # a walk backward clip called forward
+    assert pair_accuracy(z, torch.tensor(list(WALK_PAIR))) == 0.5
+    with pytest.raises(ValueError, match="no clip"):
+        pair_accuracy(z, torch.tensor([4, 5]))
+    assert math.isclose(tpatch_loss(torch.zeros(2, 4, 9), torch.tensor([1, 2])).item(), math.log(9), rel_tol=1e-6)
+
+
+def test_a_tiny_set_is_overfit():
+    train = make_clouds([0, 1], 11, 8, 64)
+    cfg = TPatchConfig(clips_per_action=3, train_per_action=2, frames=8, points=64, patches=(16, 4), k=4,
+                       widths=((16, 32), (32, 32)), temporal_kernels=(3, 3), head=(32, 32), head_kernel=3, epochs=40,
+                       arms=("tpatch",), batch=6, lr=3e-3)
+    run = train_arm("tpatch", train, train, cfg, 11)
+    assert run.losses[-1] < 0.5 * run.losses[0]
+    assert run.train_accuracy >= 80.0
+
+
+def test_experiment_and_claims_plumbing():
+    exp = run_experiment(TINY, 5, progress=False)
+    m = claim_measurements(exp)
+    assert set(m) == {s.id for s in SPECS}
+    assert all(isinstance(v, Measurement) for v in m.values())  # TINY trains every arm and runs robustness
+    assert m["tpatches-beat-no-tracking"].n == 1 and m["nn-drift-small"].n == 9  # one test subject, nine clips
+    assert set(exp.per_clip["condition"]) == {"standard", "48 points", "96 points", "3× noise"}
+    smoke_like = TPatchConfig(**{**TINY.__dict__, "arms": ("tpatch", "b1", "b2"), "robustness": False})
+    m2 = claim_measurements(run_experiment(smoke_like, 5, progress=False))
+    assert isinstance(m2["nn-beats-randn"], NotMeasured) and isinstance(m2["robust-as-b2"], NotMeasured)
+
+
+def test_configs_and_pins():
+    assert set(CONFIGS) == {"smoke", "laptop", "gpu"}
+    assert set(CONFIGS["smoke"].arms) == {"tpatch", "b1", "b2"}
+    central = [s for s in SPECS if s.central]
+    assert len(central) == 1 and central[0].rule("laptop").threshold == 3.0 and central[0].rule("smoke").threshold == -2.0
+    lap = CONFIGS["laptop"]
+    assert lap.clips_per_action - lap.train_per_action >= 5  # n ≥ 5 test subjects decide the compared claims
+
+
+def test_three_levels_as_at_gpu(clips):
+    three = TPatchConfig(clips_per_action=3, train_per_action=2, frames=8, points=64, patches=(16, 8, 4), k=4,
+                         widths=((8, 8), (8, 16), (16, 16)), temporal_kernels=(3, 3, 3), head=(16, 16), head_kernel=3,
+                         epochs=1, arms=tuple(ARMS), radii=(0.2, 0.4, None))
+    gpu = CONFIGS["gpu"]
+    assert len(gpu.patches) == len(gpu.widths) == len(gpu.temporal_kernels) == 2 and gpu.global_widths[-1] == 1024
+    with_global = TPatchConfig(**{**three.__dict__, "global_widths": (16, 32)})
+    for cfg in (three, with_global):
+        for key in ("tpatch", "b2", "b3"):
+            groups = level_groupings(clips.clouds[:2], ARMS[key], cfg, torch.Generator().manual_seed(0))
+            with torch.no_grad():
+                assert build_model(ARMS[key], cfg).eval()(clips.clouds[:2], groups).shape == (2, 8, 9)
