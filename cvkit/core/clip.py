@@ -8,7 +8,7 @@ __all__ = ['INIT_LOGIT_SCALE', 'MAX_LOGIT_SCALE', 'PAD', 'SOT', 'EOT', 'UNK', 'S
            'count_macs', 'count_params', 'words', 'WordTokenizer', 'TextTransformer', 'LockedText', 'image_batch',
            'embed_images', 'train_clip']
 
-# %% ../../nbs/core/18_clip.ipynb #a3fc41d5
+# %% ../../nbs/core/18_clip.ipynb #0778cf00
 import math
 import re
 from collections.abc import Sequence
@@ -20,7 +20,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .text import EMBEDDING_DIM, embed_sentences
 
-# %% ../../nbs/core/18_clip.ipynb #26f9311c
+# %% ../../nbs/core/18_clip.ipynb #5d97ca15
 INIT_LOGIT_SCALE: float = 1 / 0.07  # CLIP's initial inverse temperature, s = exp(τ) with τ = log(1/0.07)
 MAX_LOGIT_SCALE: float = 100.0  # the clamp that keeps s from running away
 
@@ -62,7 +62,7 @@ def clip_loss(image_emb: torch.Tensor, text_emb: torch.Tensor, scale: torch.Tens
     target = torch.arange(len(logits), device=logits.device)
     return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
 
-# %% ../../nbs/core/18_clip.ipynb #3b13acbe
+# %% ../../nbs/core/18_clip.ipynb #e981a252
 def recall_at_k(similarity: torch.Tensor, k: int = 1) -> float:
     "Fraction of rows whose own column (the diagonal) is among the k largest of a square (N, N) similarity; ties count against."
     if not isinstance(similarity, torch.Tensor) or similarity.ndim != 2 or similarity.shape[0] != similarity.shape[1] \
@@ -90,7 +90,7 @@ def zero_shot_predict(image_emb: torch.Tensor, classifier: torch.Tensor) -> torc
                          f"{tuple(classifier.shape)}")
     return (F.normalize(image_emb, dim=-1) @ classifier.T).argmax(1)
 
-# %% ../../nbs/core/18_clip.ipynb #86d01881
+# %% ../../nbs/core/18_clip.ipynb #1a7ad93b
 def cosine_lr(step: int, total: int, *, base: float, warmup: int = 0) -> float:
     "Learning rate at `step` of a one-pass schedule of `total` steps: linear warm-up over `warmup`, then cosine to 0."
     if total < 1 or not 0 <= warmup < total or not 0 <= step < total:
@@ -118,7 +118,7 @@ def count_params(model: nn.Module, *, trainable_only: bool = False) -> int:
     "Number of parameters (optionally only those with requires_grad)."
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
-# %% ../../nbs/core/18_clip.ipynb #cb12411a
+# %% ../../nbs/core/18_clip.ipynb #8f44ebfd
 PAD, SOT, EOT, UNK = 0, 1, 2, 3
 SPECIALS: tuple[str, ...] = ("<pad>", "<sot>", "<eot>", "<unk>")
 
@@ -216,7 +216,7 @@ class LockedText(nn.Module):
         self.add(texts)
         return self.table[torch.tensor([self.index[t] for t in texts], device=self.table.device)]
 
-# %% ../../nbs/core/18_clip.ipynb #6018ade5
+# %% ../../nbs/core/18_clip.ipynb #d9313ab5
 def image_batch(images: torch.Tensor) -> torch.Tensor:
     "(B, H, W, 3) uint8 → (B, 3, H, W) float32 scaled to about [-2, 2] ((x/255 − 0.5) / 0.25), the towers' input."
     if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8 or images.ndim != 4 or images.shape[-1] != 3:
