@@ -71,3 +71,11 @@ def test_scheduling_benchmark_runs_the_same_grid_on_both_engines():
     (row,) = run(quick=True)
     assert N_CHAPTERS * N_SEEDS == 40 and row.case.startswith("40 no-op tasks")
     assert row.ours_s > 0 and row.reference_s > 0 and row.time_ratio == row.ours_s / row.reference_s
+
+
+def test_vitamin_benchmark_loss_agrees_with_transformers():
+    from benchmarks.vitamin import run
+
+    rows = run(quick=True)
+    assert float(rows[0].quality.split("|Δ|")[1]) < 1e-5
+    assert [r.case.split()[0] for r in rows] == ["InfoNCE", "ViT/8-tiny", "ViTamin-tiny"]
