@@ -11,7 +11,7 @@ __all__ = ['VITAMIN_SIZES', 'SHAPES', 'PALETTE', 'PATTERNS', 'SIZES', 'POSITIONS
            'make_pairs', 'task_prompts', 'all_prompts', 'EvalSet', 'make_eval_set', 'task_labels', 'evaluate',
            'chance_levels', 'RunConfig', 'RunResult', 'run_experiment', 'cell_scores', 'claim_measurements']
 
-# %% ../../nbs/chapters/40_vitamin.ipynb #07a7e9f1
+# %% ../../nbs/chapters/40_vitamin.ipynb #5cf854fc
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,7 +30,7 @@ from ..core.clip import (EMBEDDING_DIM, LockedText, TextTransformer, WordTokeniz
                              embed_images, recall_at_k, train_clip, zero_shot_classifier, zero_shot_predict)
 from ..core.sprites import COLOURS, make_background, render_procedural
 
-# %% ../../nbs/chapters/40_vitamin.ipynb #99c9c21a
+# %% ../../nbs/chapters/40_vitamin.ipynb #4032cf21
 class LayerNorm2d(nn.LayerNorm):
     "LayerNorm over the channels of a (B, C, H, W) feature map, at every pixel."
 
@@ -73,7 +73,7 @@ class MbConvLNBlock(nn.Module):
         h = self.conv3_1x1(F.gelu(self.conv2_kxk(h)))
         return self.shortcut(x) + h
 
-# %% ../../nbs/chapters/40_vitamin.ipynb #fe9c131d
+# %% ../../nbs/chapters/40_vitamin.ipynb #4149284e
 class Attention(nn.Module):
     "Multi-head self-attention: qkv projection, softmax(QKᵀ/√d) V per head, output projection. (B, N, D) → (B, N, D)."
 
@@ -119,7 +119,7 @@ class TFBGeGLU(nn.Module):
         x = x + self.attn(self.norm1(x))
         return x + self.mlp(self.norm2(x))
 
-# %% ../../nbs/chapters/40_vitamin.ipynb #a0fe224e
+# %% ../../nbs/chapters/40_vitamin.ipynb #b60899f5
 @dataclass(frozen=True)
 class ViTaminConfig:
     "A ViTamin size: stage widths (C1, C2), transformer width D, depth, heads; the block counts of stages 1-2."
@@ -201,7 +201,7 @@ class ViTamin(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.fc_norm(self.tokens(x).mean(1)))
 
-# %% ../../nbs/chapters/40_vitamin.ipynb #a500739b
+# %% ../../nbs/chapters/40_vitamin.ipynb #4fef2550
 class ViTTower(nn.Module):
     "A ViT image tower: core's TinyViT tokens (final LN included) → mean token → projection. (B, 3, S, S) → (B, E)."
 
@@ -253,7 +253,7 @@ class ConvNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.proj(self.norm(self.features(x).mean((2, 3))))
 
-# %% ../../nbs/chapters/40_vitamin.ipynb #9c6a2c6d
+# %% ../../nbs/chapters/40_vitamin.ipynb #9c7e85ff
 def vit_params(dim: int, depth: int, *, patch: int, image_size: int, embed_dim: int = EMBEDDING_DIM) -> int:
     "Parameters of a ViTTower in closed form: patch conv, positions, 12D² + 13D per block, final LN, projection."
     tokens = (image_size // patch) ** 2
@@ -281,7 +281,7 @@ def match_convnet(target: int, *, depths: tuple[int, ...] = (2, 2), embed_dim: i
         previous = (width, n)
     return dict(width=width, depths=depths, embed_dim=embed_dim)
 
-# %% ../../nbs/chapters/40_vitamin.ipynb #4e617561
+# %% ../../nbs/chapters/40_vitamin.ipynb #51fdcb68
 def tower_settings(size: str, image_size: int) -> dict[str, tuple[str, dict]]:
     """The compared image towers at one ViTamin size: ViTamin; ViT/p (p = ViTamin's output stride, same token grid, same
     depth, width matched to ViTamin's parameters); ViT/(p/2) (ViT/p's width and depth, twice the grid); a ConvNet matched
@@ -316,7 +316,7 @@ def tower_table(size: str, image_size: int) -> pd.DataFrame:
     table["params / ViTamin"] = table["params"] / table.loc["ViTamin", "params"]
     return table
 
-# %% ../../nbs/chapters/40_vitamin.ipynb #0529d045
+# %% ../../nbs/chapters/40_vitamin.ipynb #de63a94d
 SHAPES: tuple[str, ...] = ("circle", "square", "triangle", "star", "cross", "ring")
 PALETTE: tuple[str, ...] = ("red", "green", "blue", "yellow", "purple", "orange")
 PATTERNS: tuple[str, ...] = ("plain", "striped", "dotted")
@@ -452,7 +452,7 @@ def make_pairs(n: int, rng: np.random.Generator, *, size: int = 32, two_rate: fl
         truth.append({"objects": objects})
     return images, captions, truth
 
-# %% ../../nbs/chapters/40_vitamin.ipynb #7e05601b
+# %% ../../nbs/chapters/40_vitamin.ipynb #663988f7
 TASKS: tuple[str, ...] = ("shape", "colour", "texture", "shape×colour", "position", "count", "digits")
 
 
@@ -548,7 +548,7 @@ def chance_levels(ev: EvalSet) -> dict[str, float]:
     out["avg-tasks"] = float(np.mean(list(out.values())))
     return out
 
-# %% ../../nbs/chapters/40_vitamin.ipynb #44eeb45c
+# %% ../../nbs/chapters/40_vitamin.ipynb #df416561
 @dataclass(frozen=True)
 class RunConfig:
     "One scale's experiment: image side, seen-sample budgets, towers, replicates, batch, learning rate, test items."
@@ -636,7 +636,7 @@ def run_experiment(cfg: RunConfig, seed: int, *, device: str = "cpu", progress: 
     bar.close()
     return RunResult(pd.DataFrame(rows), histories, time.perf_counter() - start, kept, evals, text_towers)
 
-# %% ../../nbs/chapters/40_vitamin.ipynb #60373f02
+# %% ../../nbs/chapters/40_vitamin.ipynb #5d4cdd22
 CONFIGS: dict[str, RunConfig] = {
     # smoke: the central claim only (ViTamin-tiny vs ViT/8, LTT, one budget), three replicates, within a CPU minute
     "smoke": RunConfig(image_size=32, budgets=(1024,), towers=("ViTamin", "ViT/8"), seeds=3, batch=32, lr=2e-3,
