@@ -203,3 +203,40 @@ def test_specs_pins_and_explanations():
     assert central.rule("smoke").threshold == 2.0 and central.rule("laptop").threshold == 3.0
     assert CONFIGS["laptop"].seeds >= 5 and CONFIGS["smoke"].towers == ("ViTamin", "ViT/8")
     assert all(PINS[i]["smoke"] == NOT_CHECKABLE for i in ids if i != "vitamin-beats-vit")
+
+
+def test_attention_agrees_with_torch_multihead_attention():
+    from cvkit.papers.vitamin import Attention
+
+    attn = Attention(8, 2)
+    ref = torch.nn.MultiheadAttention(8, 2, batch_first=True)
+    with torch.no_grad():
+        ref.in_proj_weight.copy_(attn.qkv.weight)
+        ref.in_proj_bias.copy_(attn.qkv.bias)
+        ref.out_proj.weight.copy_(attn.proj.weight)
+        ref.out_proj.bias.copy_(attn.proj.bias)
+    x = torch.randn(3, 5, 8)
+    assert torch.allclose(attn(x), ref(x, x, x, need_weights=False)[0], atol=1e-5)
+
+
+def test_paste_and_render_helpers():
+    from cvkit.papers.vitamin import all_prompts, digit_image, paste_rgba, random_object, render_scene, sprite
+
+    canvas = np.zeros((4, 4, 3), np.uint8)
+    rgba = np.zeros((2, 2, 4), np.uint8)
+    rgba[..., :3] = 200
+    rgba[0, 0, 3] = 255  # one opaque pixel, one half-transparent, two transparent
+    rgba[1, 1, 3] = 128
+    paste_rgba(canvas, rgba, 2.0, 2.0)  # centred at (2, 2): covers rows/cols 1-2
+    assert canvas[1, 1].tolist() == [200] * 3 and canvas[2, 2, 0] == int(128 / 255 * 200) and canvas[1, 2].sum() == 0
+    paste_rgba(canvas, rgba, -5.0, -5.0)  # entirely outside: clipped, nothing changes, no error
+    rng = np.random.default_rng(0)
+    obj = random_object(rng, "on the left")
+    assert obj["position"] == "on the left" and set(obj) == {"shape", "colour", "texture", "size", "position"}
+    scene = render_scene([obj], 32, rng, background="plain")
+    assert scene.shape == (32, 32, 3) and scene.dtype == np.uint8
+    assert sprite("star", "red", "plain", 12) is sprite("star", "red", "plain", 12)  # cached
+    digit = digit_image(mnist_digits()[0][0], 32, rng)
+    assert digit.shape == (32, 32, 3) and digit.max() > 100
+    prompts = all_prompts()
+    assert all(p in prompts for t in TASKS for group in task_prompts(t)[1] for p in group)
