@@ -142,3 +142,56 @@ def test_training_overfits_64_pairs_and_is_deterministic():
         train_clip(image_batch, None, images, captions[:3], batch=2, lr=1e-3, order=gen)
     with pytest.raises(ValueError, match="non-empty"):
         train_clip(image_batch, None, images[:2], ["a", " "], batch=2, lr=1e-3, order=gen)
+
+
+def test_macs_count_attention():
+    # F.scaled_dot_product_attention on the CPU: QKᵀ and AV, B·H·N²·d MACs each (torch's counter alone gives 0)
+    q = torch.randn(2, 4, 16, 8)
+
+    class Sdpa(nn.Module):
+        def forward(self, x):
+            return F.scaled_dot_product_attention(x, x, x)
+
+    assert count_macs(Sdpa(), q) == 2 * (2 * 4 * 16 * 16 * 8)
+    # nn.MultiheadAttention in eval mode: four D×D projections of N tokens plus 2·N²·D, fast path or not
+    mha = nn.MultiheadAttention(32, 4, batch_first=True).eval()
+    x = torch.randn(2, 16, 32)
+
+    class SelfAttention(nn.Module):
+        def forward(self, x):
+            return mha(x, x, x, need_weights=False)[0]
+
+    assert count_macs(SelfAttention(), x) == 2 * (4 * 16 * 32 * 32) + 2 * (2 * 16 * 16 * 32)
+
+
+def test_non_finite_inputs_are_refused():
+    nan_sim = torch.eye(3)
+    nan_sim[1, 1] = float("nan")
+    with pytest.raises(ValueError, match="non-finite"):
+        recall_at_k(nan_sim, 1)
+    classifier = zero_shot_classifier(torch.randn(3, 2, 5))
+    with pytest.raises(ValueError, match="non-finite"):
+        zero_shot_predict(torch.full((4, 5), float("nan")), classifier)
+    with pytest.raises(ValueError, match="non-finite"):
+        clip_loss(torch.full((2, 3), float("inf")), torch.randn(2, 3), 1.0)
+    with pytest.raises(ValueError, match="positive"):
+        clip_loss(torch.randn(2, 3), torch.randn(2, 3), -1.0)
+    with pytest.raises(ValueError, match="positive"):
+        clip_loss(torch.randn(2, 3), torch.randn(2, 3), float("nan"))
+
+
+def test_train_clip_stops_on_a_non_finite_loss():
+    captions = [f"item {i}" for i in range(8)]
+
+    class Diverged(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.ones(1))
+
+        def forward(self, x):
+            return self.w * torch.full((len(x), 4), float("nan"))
+
+    text = TextTransformer(WordTokenizer(captions, context=4), width=8, depth=1, heads=2, embed_dim=4)
+    images = torch.zeros(8, 4, 4, 3, dtype=torch.uint8)
+    with pytest.raises((FloatingPointError, ValueError), match="non-finite|diverged"):
+        train_clip(Diverged(), text, images, captions, batch=4, lr=1e-3, order=torch.Generator().manual_seed(0))

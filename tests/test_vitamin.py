@@ -14,9 +14,9 @@ import torch.nn.functional as F
 from cvkit.core.claims import NOT_CHECKABLE, Measurement, NotMeasured, decide, explanation_anchors, numpy_stream, seeded_init
 from cvkit.core.clip import count_macs, count_params
 from cvkit.papers.vitamin import (
-    CONFIGS, PINS, SPECS, TASKS, VITAMIN_SIZES, ConvNet, GeGluMlp, LayerNorm2d, MbConvLNBlock, RunConfig, TFBGeGLU,
+    CONFIGS, MNIST_TRAIN, PINS, SPECS, TASKS, VITAMIN_SIZES, ConvNet, GeGluMlp, LayerNorm2d, MbConvLNBlock, RunConfig, TFBGeGLU,
     ViTamin, ViTaminConfig, ViTTower, build_tower, caption_of, cell_scores, chance_levels, claim_measurements,
-    make_eval_set, make_pairs, match_convnet, match_vit, mnist_digits, parse_caption, run_experiment, task_labels,
+    interleave_classes, make_eval_set, make_pairs, match_convnet, match_vit, mnist_digits, parse_caption, run_experiment, task_labels,
     task_prompts, tower_settings, tower_table, vit_params)
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "nbs" / "chapters" / "40_vitamin.ipynb"
@@ -95,6 +95,12 @@ def test_bad_inputs_are_refused():
         make_pairs(2, np.random.default_rng(0), size=30)
     with pytest.raises(ValueError, match="positive"):
         make_pairs(0, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="digit_rate is a probability"):
+        make_pairs(2, np.random.default_rng(0), digit_rate=1.5)
+    with pytest.raises(ValueError, match="two_rate is a probability"):
+        make_pairs(2, np.random.default_rng(0), two_rate=-0.1)
+    with pytest.raises(ValueError, match="digit_pool"):
+        make_pairs(2, np.random.default_rng(0), digit_pool=(4000, 3000))
     with pytest.raises(ValueError, match="unknown task"):
         task_prompts("weather")
     with pytest.raises(ValueError, match="unknown tower kind"):
@@ -157,6 +163,17 @@ def test_pairs_are_a_prefix_stream_and_digits_split():
     assert np.array_equal(a[0], b[0][:10]) and a[1] == b[1][:10]
     digits, labels = mnist_digits()
     assert digits.shape == (5000, 28, 28) and set(labels.tolist()) == set(range(10))
+    # the split is per class: every digit is both trained on and held out (the CSV itself is sorted by label)
+    assert set(labels[:MNIST_TRAIN].tolist()) == set(labels[MNIST_TRAIN:].tolist()) == set(range(10))
+    assert np.bincount(labels[:MNIST_TRAIN]).tolist() == [400] * 10 and np.bincount(labels[MNIST_TRAIN:]).tolist() == [100] * 10
+    ev = make_eval_set(40, np.random.default_rng(0))
+    assert len(set(ev.digit_labels.tolist())) >= 8  # held-out digits of (nearly) every class, not two
+
+
+def test_interleave_classes_by_hand():
+    assert interleave_classes(np.array([0, 0, 0, 1, 1, 2])).tolist() == [0, 3, 5, 1, 4, 2]
+    with pytest.raises(ValueError, match="one-dimensional"):
+        interleave_classes(np.zeros((2, 2)))
 
 
 def test_eval_set_tasks_and_chance():
@@ -186,6 +203,39 @@ def test_tiny_paired_run_is_deterministic_and_claims_measure():
     for spec in SPECS:
         claim = decide(spec, m[spec.id], "smoke")
         assert claim.verdict in ("reproduced", "not reproduced", "undecided", "not checkable")
+
+
+def test_central_block_is_fresh_and_used_by_the_central_claim():
+    cfg = RunConfig(image_size=32, budgets=(128, 256), towers=("ViTamin", "ViT/8"), seeds=2, batch=64, eval_n=12,
+                    central_seeds=2, central_first=10)
+    r = run_experiment(cfg, 0, progress=False)
+    central = r.scores[r.scores["block"] == "central"]
+    assert sorted(set(central["replicate"])) == [10, 11] and set(central["budget"]) == {128}
+    assert set(central["tower"]) == {"ViTamin", "ViT/8"}
+    m = claim_measurements(r, cfg)
+    cells = cell_scores(r.scores, size="tiny", block="central")
+    assert np.allclose(m["vitamin-beats-vit"].values, (cells[("ViTamin", 128)] - cells[("ViT/8", 128)]).to_numpy())
+    assert m["vitamin-beats-vit"].chance == pytest.approx(np.mean([chance_levels(r.eval_sets[i])["avg-tasks"] for i in (10, 11)]))
+    with pytest.raises(ValueError, match="overlap"):
+        run_experiment(RunConfig(image_size=32, budgets=(128,), towers=("ViTamin", "ViT/8"), seeds=2, batch=64,
+                                 eval_n=12, central_seeds=2, central_first=1), 0, progress=False)
+
+
+def test_lead_shrinks_needs_a_lead():
+    # replicate values: max(gap(large) − gap(small), 1 − gap(small)); a replicate behind at the small budget fails (> 1)
+    import cvkit.papers.vitamin as V
+    cfg = RunConfig(image_size=32, budgets=(128, 256), towers=("ViTamin", "ViT/8"), seeds=3, bigger="small")
+    rows = []
+    for rep, (gs, gl) in enumerate([(4.0, 2.0), (-3.0, -9.0), (0.5, 3.0)]):
+        for budget, g in ((128, gs), (256, gl)):
+            rows += [dict(block="grid", replicate=rep, text="LTT", size="tiny", tower="ViTamin", budget=budget,
+                          **{"avg-tasks": 30.0 + g}),
+                     dict(block="grid", replicate=rep, text="LTT", size="tiny", tower="ViT/8", budget=budget,
+                          **{"avg-tasks": 30.0})]
+    evs = {r: make_eval_set(4, np.random.default_rng(r)) for r in range(3)}
+    result = V.RunResult(pd.DataFrame(rows), {}, 0.0, {}, evs, {})
+    m = claim_measurements(result, cfg)
+    assert m["lead-shrinks"].values == pytest.approx((-2.0, 4.0, 2.5))
 
 
 def test_specs_pins_and_explanations():

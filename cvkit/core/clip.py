@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 
 from .text import EMBEDDING_DIM, embed_sentences
 
@@ -40,11 +40,19 @@ class LogitScale(nn.Module):
         return self.log_scale.exp().clamp(max=self.max_scale)
 
 
+def _check_finite(name: str, x: torch.Tensor) -> None:
+    "A clear error when a tensor holds NaN or ±inf (a diverged tower would otherwise score as a perfect or a constant one)."
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} holds non-finite values (NaN or inf): {int((~torch.isfinite(x)).sum())} of {x.numel()}; "
+                         "did training diverge?")
+
+
 def _check_embeddings(image_emb: torch.Tensor, text_emb: torch.Tensor) -> None:
-    "A clear error unless both are (B, E) with the same B ≥ 1 and the same E."
+    "A clear error unless both are finite (B, E) with the same B ≥ 1 and the same E."
     for name, x in (("image_emb", image_emb), ("text_emb", text_emb)):
         if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[0] == 0:
             raise ValueError(f"{name} must be a (B, E) tensor with B >= 1, got {tuple(getattr(x, 'shape', ()))}")
+        _check_finite(name, x)
     if image_emb.shape != text_emb.shape:
         raise ValueError(f"image and caption embeddings must pair up one to one with the same width: image_emb "
                          f"{tuple(image_emb.shape)} vs text_emb {tuple(text_emb.shape)}")
@@ -58,6 +66,9 @@ def clip_logits(image_emb: torch.Tensor, text_emb: torch.Tensor, scale: torch.Te
 
 def clip_loss(image_emb: torch.Tensor, text_emb: torch.Tensor, scale: torch.Tensor | float) -> torch.Tensor:
     "Symmetric InfoNCE: ½ [CE(rows, diagonal) + CE(columns, diagonal)] over the batch's (B, B) logits (scalar)."
+    s = float(scale.detach()) if isinstance(scale, torch.Tensor) else float(scale)
+    if not s > 0:  # also refuses NaN
+        raise ValueError(f"scale (the inverse temperature s) must be positive, got {s}")
     logits = clip_logits(image_emb, text_emb, scale)
     target = torch.arange(len(logits), device=logits.device)
     return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
@@ -71,6 +82,7 @@ def recall_at_k(similarity: torch.Tensor, k: int = 1) -> float:
                          f"{tuple(getattr(similarity, 'shape', ()))}")
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
+    _check_finite("similarity", similarity)  # with a NaN diagonal no column beats it and every row would count as a hit
     own = similarity.diagonal()[:, None]
     rank = (similarity >= own).sum(1) - 1  # how many other columns score at least as high as the true one
     return int((rank < k).sum()) / len(rank)
@@ -88,6 +100,8 @@ def zero_shot_predict(image_emb: torch.Tensor, classifier: torch.Tensor) -> torc
     if image_emb.ndim != 2 or classifier.ndim != 2 or image_emb.shape[1] != classifier.shape[1]:
         raise ValueError(f"image_emb (N, E) and classifier (C, E) must share E, got {tuple(image_emb.shape)} and "
                          f"{tuple(classifier.shape)}")
+    _check_finite("image_emb", image_emb)  # argmax over NaN scores silently answers class 0
+    _check_finite("classifier", classifier)
     return (F.normalize(image_emb, dim=-1) @ classifier.T).argmax(1)
 
 # %% ../../nbs/core/18_clip.ipynb #1a7ad93b
@@ -107,9 +121,19 @@ def steps_for(samples: int, batch: int) -> int:
     return samples // batch
 
 
+def _sdpa_cpu_flops(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
+    "FLOPs of CPU scaled-dot-product attention (QKᵀ and the weighted sum of V), which torch's counter does not know."
+    return sdpa_flop_count(query_shape, key_shape, value_shape)
+
+
 def count_macs(model: nn.Module, *inputs: torch.Tensor) -> int:
-    "Multiply–accumulates of one forward pass, from torch's FLOP counter (FLOPs / 2; matmuls and convolutions)."
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+    """Multiply–accumulates of one forward pass, from torch's FLOP counter (FLOPs / 2; matmuls, convolutions and
+    attention). On the CPU `F.scaled_dot_product_attention` runs as an op the counter does not list (it would count 0),
+    so we add its formula (2·N²·D MACs per layer: QKᵀ and AV); grad mode stays on so that `nn.MultiheadAttention` takes
+    its ordinary path (its no-grad fast path is one fused op, also uncounted). Softmax, norms and activations are
+    not counted."""
+    mapping = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: _sdpa_cpu_flops}
+    with torch.enable_grad(), FlopCounterMode(display=False, custom_mapping=mapping) as counter:
         model(*inputs)
     return counter.get_total_flops() // 2
 
@@ -268,6 +292,9 @@ def train_clip(image_tower: nn.Module, text_tower: nn.Module, images: torch.Tens
         v = text_tower([captions[i] for i in idx.tolist()])
         s = scale()
         loss = clip_loss(u, v, s)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"the CLIP loss became {float(loss)} at step {step} of {steps} (lr {lr}, batch {batch}): "
+                                     "training diverged; lower the learning rate")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
