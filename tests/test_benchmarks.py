@@ -80,3 +80,11 @@ def test_tpatches_benchmark_finds_the_same_neighbours():
     assert [r.chapter for r in rows] == ["tpatches", "tpatches"]
     assert float(rows[0].quality.split()[-1].rstrip("%")) > 99.0  # ties aside, the same neighbour sets as cKDTree
     assert all(r.ours_s > 0 and r.reference_s > 0 for r in rows)
+
+
+def test_vitamin_benchmark_loss_agrees_with_transformers():
+    from benchmarks.vitamin import run
+
+    rows = run(quick=True)
+    assert float(rows[0].quality.split("|Δ|")[1]) < 1e-5
+    assert [r.case.split()[0] for r in rows] == ["InfoNCE", "ViT/8-tiny", "ViTamin-tiny"]

@@ -1,0 +1,292 @@
+"""cvkit.papers.vitamin: the ViTamin blocks (LayerNorm2d, MBConv-LN, GeGLU, TFB) against hand computations, token grids
+and embedding shapes per configuration, the paper's sizes, baselines matched within ±10 % (closed-form ViT count), MACs,
+captions that parse back to their attributes, zero-shot tasks and prompts, a tiny paired run (same streams → same
+scores), the claim specs and measurements, and clear errors on bad input."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+
+from cvkit.core.claims import NOT_CHECKABLE, Measurement, NotMeasured, decide, explanation_anchors, numpy_stream, seeded_init
+from cvkit.core.clip import count_macs, count_params
+from cvkit.papers.vitamin import (
+    CONFIGS, MNIST_TRAIN, PINS, SPECS, TASKS, VITAMIN_SIZES, ConvNet, GeGluMlp, LayerNorm2d, MbConvLNBlock, RunConfig, TFBGeGLU,
+    ViTamin, ViTaminConfig, ViTTower, build_tower, caption_of, cell_scores, chance_levels, claim_measurements,
+    interleave_classes, make_eval_set, make_pairs, match_convnet, match_vit, mnist_digits, parse_caption, run_experiment, task_labels,
+    task_prompts, tower_settings, tower_table, vit_params)
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "nbs" / "chapters" / "40_vitamin.ipynb"
+
+
+def test_layernorm2d_normalises_channels_per_pixel():
+    x = torch.randn(2, 5, 3, 4)
+    y = LayerNorm2d(5, elementwise_affine=False)(x)
+    ref = F.layer_norm(x.permute(0, 2, 3, 1), (5,)).permute(0, 3, 1, 2)
+    assert torch.allclose(y, ref, atol=1e-6)
+
+
+def test_mbconv_shapes_shortcut_and_stride_error():
+    x = torch.randn(2, 8, 10, 10)
+    assert MbConvLNBlock(8, 8)(x).shape == x.shape
+    assert MbConvLNBlock(8, 12, stride=2)(x).shape == (2, 12, 5, 5)
+    block = MbConvLNBlock(8, 8)
+    with torch.no_grad():
+        block.conv3_1x1.weight.zero_()
+        block.conv3_1x1.bias.zero_()
+    assert torch.equal(block(x), x)
+    # the pooled shortcut: AvgPool(3, 2, pad 1, count_include_pad=False) then 1×1 conv
+    down = MbConvLNBlock(8, 12, stride=2)
+    pooled = F.avg_pool2d(x, 3, 2, 1, count_include_pad=False)
+    assert torch.allclose(down.shortcut(x), F.conv2d(pooled, down.shortcut[1].weight, down.shortcut[1].bias), atol=1e-6)
+    with pytest.raises(ValueError, match="stride"):
+        MbConvLNBlock(8, 8, stride=3)
+
+
+def test_geglu_hand_case_and_tfb_equivariance():
+    mlp = GeGluMlp(3, 4)
+    x = torch.randn(2, 3)
+    ref = mlp.fc2(F.gelu(x @ mlp.fc1_g.weight.T + mlp.fc1_g.bias) * (x @ mlp.fc1_x.weight.T + mlp.fc1_x.bias))
+    assert torch.allclose(mlp(x), ref, atol=1e-6)
+    block = TFBGeGLU(8, 2)
+    assert block.mlp.fc1_g.out_features == 16  # hidden = 2·D
+    t = torch.randn(1, 5, 8)
+    perm = torch.tensor([4, 2, 0, 1, 3])
+    assert torch.allclose(block(t)[:, perm], block(t[:, perm]), atol=1e-5)
+    with pytest.raises(ValueError, match="divisible"):
+        TFBGeGLU(10, 3)
+
+
+@pytest.mark.parametrize("size", ["tiny", "small"])
+def test_token_grid_and_embedding_shapes(size):
+    cfg = VITAMIN_SIZES[size]
+    model = ViTamin(cfg, image_size=32, embed_dim=24)
+    x = torch.zeros(3, 3, 32, 32)
+    assert cfg.stride == 8 and model.tokens(x).shape == (3, 16, cfg.dim) and model(x).shape == (3, 24)
+    names = [n for n, _ in model.stage_shapes(x)]
+    assert names[0] == "input" and names[-1] == "embedding"
+
+
+def test_paper_sizes_have_stride_16_and_token_grid():
+    for key in ("S", "B", "L", "XL"):
+        cfg = VITAMIN_SIZES[key]
+        assert cfg.stride == 16 and cfg.stage_depths == (2, 4) and cfg.mlp_ratio == 2.0
+    with torch.device("meta"):
+        s = ViTamin(VITAMIN_SIZES["S"], image_size=224)
+    assert s.grid == 14 and s.pos_embed.shape == (1, 196, 384)
+    # backbone without the CLIP projection: about the notes' 22.0 M for vitamin_small_224 (not bit-checked against timm)
+    backbone = count_params(s) - sum(p.numel() for p in s.head.parameters())
+    assert 20e6 < backbone < 24e6
+
+
+def test_bad_inputs_are_refused():
+    with pytest.raises(ValueError, match="divisible by"):
+        ViTamin(VITAMIN_SIZES["tiny"], image_size=36)
+    with pytest.raises(ValueError, match="heads"):
+        ViTamin(ViTaminConfig("bad", (8, 8), 10, 1, 3, stage2_stride=1), image_size=32)
+    with pytest.raises(ValueError, match="expected images"):
+        ViTamin(VITAMIN_SIZES["tiny"], image_size=32).tokens(torch.zeros(1, 3, 16, 16))
+    with pytest.raises(ValueError, match="divisible by the patch"):
+        ViTTower(image_size=30, patch=8, dim=16, depth=1, heads=2)
+    with pytest.raises(ValueError, match="divisible by 8"):
+        make_pairs(2, np.random.default_rng(0), size=30)
+    with pytest.raises(ValueError, match="positive"):
+        make_pairs(0, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="digit_rate is a probability"):
+        make_pairs(2, np.random.default_rng(0), digit_rate=1.5)
+    with pytest.raises(ValueError, match="two_rate is a probability"):
+        make_pairs(2, np.random.default_rng(0), two_rate=-0.1)
+    with pytest.raises(ValueError, match="digit_pool"):
+        make_pairs(2, np.random.default_rng(0), digit_pool=(4000, 3000))
+    with pytest.raises(ValueError, match="unknown task"):
+        task_prompts("weather")
+    with pytest.raises(ValueError, match="unknown tower kind"):
+        build_tower("mlp", {})
+
+
+def test_vit_closed_form_and_matching():
+    for dim, depth, patch in ((16, 1, 8), (48, 2, 4), (64, 3, 8)):
+        assert count_params(ViTTower(image_size=32, patch=patch, dim=dim, depth=depth, heads=2)) == \
+            vit_params(dim, depth, patch=patch, image_size=32)
+    target = count_params(ViTamin(VITAMIN_SIZES["tiny"], image_size=32))
+    vit = match_vit(target, depth=2, heads=2, patch=8, image_size=32)
+    assert abs(count_params(ViTTower(**vit)) / target - 1) < 0.1
+    conv = match_convnet(target)
+    assert abs(count_params(ConvNet(**conv)) / target - 1) < 0.1
+
+
+@pytest.mark.parametrize("size", ["tiny", "small"])
+def test_matched_towers_within_ten_percent(size):
+    table = tower_table(size, 32)
+    assert list(table.index) == ["ViTamin", "ViT/8", "ViT/4", "ConvNet"]
+    assert table["params / ViTamin"].between(0.9, 1.1).all()
+    assert table.loc["ViT/4", "MACs"] > table.loc["ViT/8", "MACs"]  # four times the tokens
+    settings = tower_settings(size, 32)
+    assert settings["ViT/4"][1]["dim"] == settings["ViT/8"][1]["dim"] and settings["ViT/4"][1]["patch"] == 4
+
+
+def test_macs_of_a_tower_are_its_conv_and_linear_counts():
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 2, stride=2), torch.nn.Flatten(), torch.nn.Linear(4 * 16 * 16, 5))
+    assert count_macs(net, torch.zeros(1, 3, 32, 32)) == 4 * 3 * 4 * 256 + 4 * 256 * 5
+
+
+def test_captions_parse_back_to_their_attributes():
+    images, captions, truth = make_pairs(60, np.random.default_rng(1), two_rate=0.4, digit_rate=0.2)
+    assert images.shape == (60, 32, 32, 3) and images.dtype == np.uint8
+    kinds = set()
+    for c, t in zip(captions, truth):
+        parsed = parse_caption(c)
+        if "digit" in t:
+            assert parsed == [{"digit": t["digit"]}]
+            kinds.add("digit")
+        elif len(t["objects"]) == 1:
+            assert parsed == t["objects"]
+            kinds.add("one")
+        else:
+            assert parsed == [{"shape": o["shape"]} for o in t["objects"]]
+            kinds.add("two")
+    assert kinds == {"digit", "one", "two"}
+    obj = dict(size="large", colour="red", texture="striped", shape="star", position="on the left")
+    assert caption_of([obj]) == "one object: a large red striped star on the left"
+    with pytest.raises(ValueError, match="cannot parse"):
+        parse_caption("a dog")
+    with pytest.raises(ValueError, match="one or two"):
+        caption_of([])
+
+
+def test_pairs_are_a_prefix_stream_and_digits_split():
+    a = make_pairs(10, numpy_stream(3, "data"))
+    b = make_pairs(25, numpy_stream(3, "data"))
+    assert np.array_equal(a[0], b[0][:10]) and a[1] == b[1][:10]
+    digits, labels = mnist_digits()
+    assert digits.shape == (5000, 28, 28) and set(labels.tolist()) == set(range(10))
+    # the split is per class: every digit is both trained on and held out (the CSV itself is sorted by label)
+    assert set(labels[:MNIST_TRAIN].tolist()) == set(labels[MNIST_TRAIN:].tolist()) == set(range(10))
+    assert np.bincount(labels[:MNIST_TRAIN]).tolist() == [400] * 10 and np.bincount(labels[MNIST_TRAIN:]).tolist() == [100] * 10
+    ev = make_eval_set(40, np.random.default_rng(0))
+    assert len(set(ev.digit_labels.tolist())) >= 8  # held-out digits of (nearly) every class, not two
+
+
+def test_interleave_classes_by_hand():
+    assert interleave_classes(np.array([0, 0, 0, 1, 1, 2])).tolist() == [0, 3, 5, 1, 4, 2]
+    with pytest.raises(ValueError, match="one-dimensional"):
+        interleave_classes(np.zeros((2, 2)))
+
+
+def test_eval_set_tasks_and_chance():
+    ev = make_eval_set(16, np.random.default_rng(2))
+    for task in TASKS:
+        images, labels = task_labels(task, ev)
+        names, prompts = task_prompts(task)
+        assert len(images) == len(labels) and labels.max() < len(names) and len(prompts) == len(names)
+    assert len(set(ev.retrieval_captions)) == len(ev.retrieval_captions)
+    chance = chance_levels(ev)
+    assert chance["count"] == 50.0 and chance["shape×colour"] == pytest.approx(100 / 36)
+
+
+def test_tiny_paired_run_is_deterministic_and_claims_measure():
+    cfg = RunConfig(image_size=32, budgets=(128,), towers=("ViTamin", "ViT/8"), seeds=2, batch=64, eval_n=12)
+    a = run_experiment(cfg, 0, progress=False)
+    b = run_experiment(cfg, 0, progress=False)
+    pd.testing.assert_frame_equal(a.scores, b.scores)
+    assert set(a.scores["tower"]) == {"ViTamin", "ViT/8"} and len(a.scores) == 4
+    cells = cell_scores(a.scores, size="tiny")
+    assert cells.shape == (2, 2)
+    m = claim_measurements(a, cfg)
+    assert isinstance(m["vitamin-beats-vit"], Measurement) and m["vitamin-beats-vit"].n == 2
+    assert isinstance(m["finer-patches-help"], NotMeasured) and isinstance(m["ltt-helps"], NotMeasured)
+    diff = (cells[("ViTamin", 128)] - cells[("ViT/8", 128)]).to_numpy()
+    assert np.allclose(m["vitamin-beats-vit"].values, diff)
+    for spec in SPECS:
+        claim = decide(spec, m[spec.id], "smoke")
+        assert claim.verdict in ("reproduced", "not reproduced", "undecided", "not checkable")
+
+
+def test_central_block_is_fresh_and_used_by_the_central_claim():
+    cfg = RunConfig(image_size=32, budgets=(128, 256), towers=("ViTamin", "ViT/8"), seeds=2, batch=64, eval_n=12,
+                    central_seeds=2, central_first=10)
+    r = run_experiment(cfg, 0, progress=False)
+    central = r.scores[r.scores["block"] == "central"]
+    assert sorted(set(central["replicate"])) == [10, 11] and set(central["budget"]) == {128}
+    assert set(central["tower"]) == {"ViTamin", "ViT/8"}
+    m = claim_measurements(r, cfg)
+    cells = cell_scores(r.scores, size="tiny", block="central")
+    assert np.allclose(m["vitamin-beats-vit"].values, (cells[("ViTamin", 128)] - cells[("ViT/8", 128)]).to_numpy())
+    assert m["vitamin-beats-vit"].chance == pytest.approx(np.mean([chance_levels(r.eval_sets[i])["avg-tasks"] for i in (10, 11)]))
+    with pytest.raises(ValueError, match="overlap"):
+        run_experiment(RunConfig(image_size=32, budgets=(128,), towers=("ViTamin", "ViT/8"), seeds=2, batch=64,
+                                 eval_n=12, central_seeds=2, central_first=1), 0, progress=False)
+
+
+def test_lead_shrinks_needs_a_lead():
+    # replicate values: max(gap(large) − gap(small), 1 − gap(small)); a replicate behind at the small budget fails (> 1)
+    import cvkit.papers.vitamin as V
+    cfg = RunConfig(image_size=32, budgets=(128, 256), towers=("ViTamin", "ViT/8"), seeds=3, bigger="small")
+    rows = []
+    for rep, (gs, gl) in enumerate([(4.0, 2.0), (-3.0, -9.0), (0.5, 3.0)]):
+        for budget, g in ((128, gs), (256, gl)):
+            rows += [dict(block="grid", replicate=rep, text="LTT", size="tiny", tower="ViTamin", budget=budget,
+                          **{"avg-tasks": 30.0 + g}),
+                     dict(block="grid", replicate=rep, text="LTT", size="tiny", tower="ViT/8", budget=budget,
+                          **{"avg-tasks": 30.0})]
+    evs = {r: make_eval_set(4, np.random.default_rng(r)) for r in range(3)}
+    result = V.RunResult(pd.DataFrame(rows), {}, 0.0, {}, evs, {})
+    m = claim_measurements(result, cfg)
+    assert m["lead-shrinks"].values == pytest.approx((-2.0, 4.0, 2.5))
+
+
+def test_specs_pins_and_explanations():
+    nb = json.loads(NOTEBOOK.read_text())
+    anchors = explanation_anchors(nb)
+    ids = [s.id for s in SPECS]
+    assert len(ids) == len(set(ids)) and set(ids) == set(PINS)
+    assert sum(s.central for s in SPECS) == 1
+    for s in SPECS:
+        for scale in ("smoke", "laptop", "gpu"):
+            assert s.rule(scale).expected == PINS[s.id][scale]
+        if s.explanation:
+            assert s.explanation in anchors
+    central = next(s for s in SPECS if s.central)
+    assert central.rule("smoke").threshold == 2.0 and central.rule("laptop").threshold == 3.0
+    assert CONFIGS["laptop"].seeds >= 5 and CONFIGS["smoke"].towers == ("ViTamin", "ViT/8")
+    assert all(PINS[i]["smoke"] == NOT_CHECKABLE for i in ids if i != "vitamin-beats-vit")
+
+
+def test_attention_agrees_with_torch_multihead_attention():
+    from cvkit.papers.vitamin import Attention
+
+    attn = Attention(8, 2)
+    ref = torch.nn.MultiheadAttention(8, 2, batch_first=True)
+    with torch.no_grad():
+        ref.in_proj_weight.copy_(attn.qkv.weight)
+        ref.in_proj_bias.copy_(attn.qkv.bias)
+        ref.out_proj.weight.copy_(attn.proj.weight)
+        ref.out_proj.bias.copy_(attn.proj.bias)
+    x = torch.randn(3, 5, 8)
+    assert torch.allclose(attn(x), ref(x, x, x, need_weights=False)[0], atol=1e-5)
+
+
+def test_paste_and_render_helpers():
+    from cvkit.papers.vitamin import all_prompts, digit_image, paste_rgba, random_object, render_scene, sprite
+
+    canvas = np.zeros((4, 4, 3), np.uint8)
+    rgba = np.zeros((2, 2, 4), np.uint8)
+    rgba[..., :3] = 200
+    rgba[0, 0, 3] = 255  # one opaque pixel, one half-transparent, two transparent
+    rgba[1, 1, 3] = 128
+    paste_rgba(canvas, rgba, 2.0, 2.0)  # centred at (2, 2): covers rows/cols 1-2
+    assert canvas[1, 1].tolist() == [200] * 3 and canvas[2, 2, 0] == int(128 / 255 * 200) and canvas[1, 2].sum() == 0
+    paste_rgba(canvas, rgba, -5.0, -5.0)  # entirely outside: clipped, nothing changes, no error
+    rng = np.random.default_rng(0)
+    obj = random_object(rng, "on the left")
+    assert obj["position"] == "on the left" and set(obj) == {"shape", "colour", "texture", "size", "position"}
+    scene = render_scene([obj], 32, rng, background="plain")
+    assert scene.shape == (32, 32, 3) and scene.dtype == np.uint8
+    assert sprite("star", "red", "plain", 12) is sprite("star", "red", "plain", 12)  # cached
+    digit = digit_image(mnist_digits()[0][0], 32, rng)
+    assert digit.shape == (32, 32, 3) and digit.max() > 100
+    prompts = all_prompts()
+    assert all(p in prompts for t in TASKS for group in task_prompts(t)[1] for p in group)
