@@ -12,7 +12,7 @@ __all__ = ['FAMILIES', 'ARMS', 'CONFIGS', 'FACTORS', 'PINS', 'SPECS', 'LEARNED_M
            'pck_curve', 'pck_auc', 'basis_sizes', 'prepare_source', 'match_pair', 'HybridConfig', 'ExperimentResult',
            'run_experiment', 'family_errors', 'scaled_difference', 'claim_measurements']
 
-# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #1982397f
+# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #4de81e1f
 import dataclasses
 import math
 import time
@@ -34,7 +34,7 @@ from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED,
 from ..core.spectral import (check_mesh, deterministic_sign, fibonacci_sphere, geodesic_distances, icosphere,
                                  largest_component, lbo_basis, lumped_mass, submesh, unit_area, vertex_normals, wks)
 
-# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #ee29402b
+# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #a9666e41
 @dataclass(frozen=True)
 class Limbs:
     "The bumps of a star-shaped template r(u) = base + Σ h exp(−(1 − ⟨u, d⟩)/w)."
@@ -109,7 +109,7 @@ def hinge_bend(
             X[i] = centre + rotation_matrix(axis, ang * s[i]) @ (X[i] - centre)
     return X
 
-# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #f02398dd
+# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #ad4d1ed0
 FAMILIES: tuple[str, ...] = ("near-isometric", "creases", "holes")
 
 
@@ -186,7 +186,7 @@ def _cut_holes(Y: np.ndarray, F: np.ndarray, rng: np.random.Generator,
     keep_faces = F[~near[F].any(1)]
     return largest_component(Y, keep_faces)
 
-# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #cd5c16be
+# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #eccc48a3
 def membrane_energy(
     x: torch.Tensor,  # (9,) the deformed triangle's corners, flattened (corner-major)
     x_rest: torch.Tensor,  # (9,) the same triangle at rest
@@ -228,7 +228,7 @@ def bending_energy(
     a2 = 0.5 * torch.linalg.norm(torch.linalg.cross(xb[3] - xb[0], e))
     return (dihedral_angle(x) - dihedral_angle(x_rest)) ** 2 * torch.dot(e, e) / ((a1 + a2) / 3)
 
-# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #aaccc8c6
+# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #3642bbc1
 def edge_flaps(
     faces: np.ndarray,  # (F, 3) consistently oriented triangles
 ) -> np.ndarray:
@@ -284,7 +284,7 @@ def shell_hessian(
     H = sp.coo_matrix((np.r_[v1, v2], (np.r_[r1, r2], np.r_[c1, c2])), shape=(3 * n, 3 * n)).tocsr()
     return (0.5 * (H + H.T)).tocsr()
 
-# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #35c2b0dd
+# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #38b00e3b
 def elastic_basis(
     vertices: np.ndarray,  # (n, 3) a unit-area shape
     faces: np.ndarray,  # (F, 3)
@@ -310,7 +310,7 @@ def elastic_basis(
     psi = vecs[:n] * N[:, :1] + vecs[n:2 * n] * N[:, 1:2] + vecs[2 * n:] * N[:, 2:]
     return vals, deterministic_sign(psi)
 
-# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #7e97d15b
+# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #8f480ccb
 @dataclass
 class SpectralShape:
     "A unit-area mesh with its LBO basis (M-orthonormal) and elastic basis (not orthogonal), computed once."
@@ -343,7 +343,7 @@ def spectral_shape(
         evals_el, psi = np.zeros(0), np.zeros((len(vertices), 0))
     return SpectralShape(np.asarray(vertices, np.float64), np.asarray(faces), evals, phi, M, evals_el, psi)
 
-# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #793bd5c0
+# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #4513f8fd
 def gram(
     basis: np.ndarray,  # (n, k)
     M: sp.spmatrix,  # (n, n) mass
@@ -388,7 +388,7 @@ def fmap_adjoint(
     "The adjoint C* = G_x⁻¹ Cᵀ G_y (k_x, k_y) with respect to the bases' inner products."
     return np.linalg.solve(gram_x, C.T @ gram_y)
 
-# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #734ffa4a
+# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #3977ed5e
 def nearest_rows(
     source: np.ndarray,  # (n_x, d) embedding of the source vertices
     query: np.ndarray,  # (n_y, d) embedding of the target vertices
@@ -458,7 +458,7 @@ def zoomout(
         p = pointmap_from_fmaps(*fmaps_from_pointmap(p, x, y, k_lb, k_el), x, y)
     return p
 
-# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #f6be9f70
+# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #bab1494a
 def solve_fmap_lb(
     A: np.ndarray,  # (k_x, d) source descriptor coefficients
     B: np.ndarray,  # (k_y, d) target descriptor coefficients
@@ -494,7 +494,7 @@ def solve_fmap_hs(
     c = np.linalg.solve(data.T @ data + weight * comm.T @ comm, data.T @ rhs)
     return c.reshape(ky, kx, order="F")
 
-# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #4e4d10bc
+# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #91d475f4
 def descriptors(
     shape: SpectralShape,
     landmarks: np.ndarray,  # (L,) landmark vertex indices
@@ -535,7 +535,7 @@ def descriptor_fmaps(
                              gram(px, x.M), gram(py, y.M))
     return C_lb, C_el
 
-# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #446a8289
+# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #45a5d416
 def split_sizes(
     k: int,  # total basis size K
     elastic_share: float,  # fraction of K given to the elastic block, in [0, 1]
@@ -556,7 +556,7 @@ def zoomout_schedule(
     "The (k_lb, k_el) of each ZoomOut iteration: K from k_start to k_end in `steps` steps, the split kept."
     return [split_sizes(int(k), elastic_share) for k in np.linspace(k_start, k_end, steps).round()]
 
-# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #8b58f863
+# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #101c42e7
 def geodesic_errors(
     p: np.ndarray,  # (n_y,) predicted pointmap Y → X
     gt: np.ndarray,  # (n_y,) true source vertex of each target vertex; −1 where there is none
@@ -592,7 +592,7 @@ def pck_auc(
     t, frac = pck_curve(errors, thresholds)
     return float(np.trapezoid(frac, (t - t[0]) / (t[-1] - t[0])))
 
-# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #ec08a38e
+# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #0be81e05
 def basis_sizes(k_init: int, sizes: tuple[int, ...], arms: dict[str, float]) -> tuple[int, int]:
     "The largest LBO (at least 50, for the descriptors) and elastic sizes any arm at any K needs."
     ks = tuple(sizes) + (k_init,)
@@ -638,7 +638,7 @@ def match_pair(
                              error=100 * e.mean(), auc=pck_auc(e)))
     return pd.DataFrame(rows), maps
 
-# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #dc17184b
+# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #38e8e00e
 @dataclass(frozen=True)
 class HybridConfig:
     "One scale's experiment: template size, pairs, basis sizes, sweeps."
@@ -668,7 +668,7 @@ CONFIGS: dict[str, HybridConfig] = {
                         deltas=(1e-4, 1e-3, 1e-2), delta_pairs=8, real_k=100),
 }
 
-# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #4c1dbee5
+# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #e7913ee3
 @dataclass
 class ExperimentResult:
     "All rows of one run: families, sweeps, remeshed pairs, δ sweep; plus one pair's maps for the figures."
@@ -724,7 +724,7 @@ def run_experiment(
     result.table = pd.concat(frames, ignore_index=True)
     return result
 
-# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #d7f7584d
+# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #11c75c6f
 # Declared before any pinned run; thresholds are the issue's starting thresholds, never loosened. "error(A) ≤ f ×
 # error(B)" is decided on the paired difference error(A) − f·error(B) per pair (threshold 0), which is the statement
 # itself averaged over pairs, and which stays defined when ZoomOut recovers a map exactly (error 0, where a ratio is not).
@@ -796,7 +796,7 @@ SPECS: list[ClaimSpec] = [
               paper_value="improvements in both settings", compared=True),
 ]
 
-# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #e5e093be
+# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #ebd43d85
 LEARNED_MISSING = ("the learned (GeomFmaps / DiffusionNet) pipeline is not implemented in this version of the chapter; "
                    "only the axiomatic pipeline runs")
 
