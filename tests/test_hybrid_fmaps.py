@@ -316,3 +316,22 @@ def test_claim_measurements():
     smoke = claim_measurements(ExperimentResult(_fake_table(CONFIGS["smoke"])), CONFIGS["smoke"], "smoke")
     assert isinstance(smoke["gain-grows-with-bending"], NotMeasured)
     assert PINS["gain-grows-with-bending"]["smoke"] == NOT_CHECKABLE
+
+
+def test_run_experiment_tiny_config_covers_every_part():
+    from cvkit.papers.hybrid_fmaps import HybridConfig, run_experiment
+
+    cfg = HybridConfig(subdivisions=2, vertices=0, pairs=2, k_init=12, sizes=(12, 16), main_k=16, sweep_shapes=1,
+                       sweep_angles=(10.0, 60.0), remeshed=1, deltas=(1e-3, 1e-2), delta_pairs=1, real_k=0,
+                       first_pair=5)
+    result = run_experiment(cfg, 0, progress=False)
+    T = result.table
+    assert set(T.part) == {"family", "sweep", "remeshed", "delta"} and result.identity_gap == 0
+    assert sorted(T[T.part == "family"].pair.unique()) == [5, 6]  # ids start at first_pair
+    assert set(T[(T.family == "near-isometric")].arm) == {"lbo", "hybrid", "elastic"}
+    assert set(T[(T.part == "family") & (T.family == "creases")].K) == {12, 16}
+    assert T[T.part == "delta"].delta.tolist() == [1e-3]
+    again = run_experiment(cfg, 0, progress=False).table
+    pd.testing.assert_frame_equal(T, again)  # deterministic given the seed
+    m = claim_measurements(result, cfg, "laptop")
+    assert isinstance(m["gain-grows-with-bending"], Measurement) and len(m["hybrid-beats-lbo-on-creases"].values) == 2
