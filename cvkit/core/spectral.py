@@ -372,8 +372,6 @@ def icp(
     return R, t, float(np.sqrt(np.mean(dist**2)))
 
 # %% ../../nbs/core/10_spectral.ipynb #a0812c2d
-import warnings
-
 from scipy.sparse import csgraph
 
 
