@@ -968,7 +968,7 @@ SPECS: list[ClaimSpec] = [
         "rho_s_pj",
         "More absolute steps s make the transitions abrupter (the trade-off of Fig. 5)",
         "Spearman ρ(s, PJ) over the s sweep, per test composition", ">=",
-        {"smoke": (0.6, NOT_REPRODUCED), "laptop": (0.6, NOT_REPRODUCED), "gpu": (0.6, REPRODUCED)},
+        {"smoke": (0.6, UNDECIDED), "laptop": (0.6, NOT_REPRODUCED), "gpu": (0.6, REPRODUCED)},
         paper_ref="Fig. 5 (via the notes)", source="not-retrieved", paper_value="qualitative: PJ grows with s",
         explanation="why-flowmdm-s-tradeoff"),
     ClaimSpec(
