@@ -391,3 +391,36 @@ def test_run_experiment_tiny_config_covers_every_part():
     else:  # ZoomOut recovered the tiny shapes exactly: no ratio to rank
         assert "LBO error above 0" in m["gain-grows-with-bending"].reason
     assert len(m["hybrid-beats-lbo-on-creases"].values) == 2 and len(m["hybrid-beats-lbo-remeshed"].values) == 1
+
+
+def test_bad_inputs_raise_clear_errors(zoomout_case, small_shape):
+    x, y, noisy = zoomout_case
+    bad = noisy.copy()
+    bad[0] = -1  # the ground truth's "no match" code is not a vertex
+    for p in (bad, noisy[:-1], noisy.astype(float), np.full_like(noisy, x.n)):
+        with pytest.raises(ValueError, match="p must be"):
+            fmaps_from_pointmap(p, x, y, 10, 0)
+    with pytest.raises(ValueError, match="p must be"):
+        zoomout(bad, x, y, zoomout_schedule(10, 12, 0.0))
+    with pytest.raises(ValueError, match="k must be"):
+        split_sizes(-5, 0.3)
+    with pytest.raises(ValueError, match="weight"):
+        solve_fmap_lb(np.ones((3, 4)), np.ones((3, 4)), np.arange(3.0), np.arange(3.0), -1.0)
+    with pytest.raises(ValueError, match="finite"):
+        solve_fmap_lb(np.full((3, 4), np.nan), np.ones((3, 4)), np.arange(3.0), np.arange(3.0), 0.1)
+    with pytest.raises(ValueError, match="thresholds"):
+        pck_auc(np.array([0.1, 0.2]), np.array([0.1]))
+    dist = np.ones((4, 4))
+    with pytest.raises(ValueError, match="no target vertex"):
+        geodesic_errors(np.zeros(3, int), np.full(3, -1), dist)
+    with pytest.raises(ValueError, match="empty"):
+        geodesic_errors(np.zeros(0, int), np.zeros(0, int), dist)
+    V, F = small_shape
+    with pytest.raises(ValueError, match="eps"):
+        elastic_basis(V, F, 4, eps=-1.0)
+    with pytest.raises(ValueError, match="k_el"):
+        spectral_shape(V, F, k_lb=10, k_el=-1)
+    with pytest.raises(ValueError, match="n_limbs"):
+        random_limbs(np.random.default_rng(0), 13)
+    with pytest.raises(ValueError, match="axis"):
+        rotation_matrix(np.zeros(3), 0.3)

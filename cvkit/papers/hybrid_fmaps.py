@@ -50,6 +50,9 @@ def random_limbs(
     min_angle: float = 55.0,  # degrees between limb directions
 ) -> Limbs:
     "Limbs in random, well-separated directions, heights in [0.5, 0.9], widths in [0.06, 0.12]."
+    if not 1 <= n_limbs <= 8 or not 0 <= min_angle <= 60:
+        # beyond these, rejection sampling can run for ever (at 55° no more than about a dozen directions fit)
+        raise ValueError(f"n_limbs must be in [1, 8] and min_angle in [0, 60] degrees, got {n_limbs}, {min_angle}")
     dirs: list[np.ndarray] = []
     while len(dirs) < n_limbs:
         d = rng.normal(size=3)
@@ -83,6 +86,8 @@ def ridge_radius(
 def rotation_matrix(axis: np.ndarray, angle: float) -> np.ndarray:
     "Rotation (3, 3) by `angle` radians about `axis` (Rodrigues)."
     a = np.asarray(axis, dtype=np.float64)
+    if a.shape != (3,) or not np.all(np.isfinite(a)) or np.linalg.norm(a) == 0:
+        raise ValueError(f"axis must be a finite, nonzero 3-vector, got {axis!r}")
     a = a / np.linalg.norm(a)
     K = np.array([[0, -a[2], a[1]], [a[2], 0, -a[0]], [-a[1], a[0], 0]])
     return np.eye(3) + np.sin(angle) * K + (1 - np.cos(angle)) * K @ K
@@ -295,6 +300,8 @@ def elastic_basis(
 ) -> tuple[np.ndarray, np.ndarray]:
     "Elastic eigenvalues (k,) and the normal-projected scalar basis Ψ (n, k), not M-orthogonal, signs fixed."
     V, F = check_mesh(vertices, faces)
+    if not eps > 0 or not np.isfinite(eps):
+        raise ValueError(f"eps must be a finite number > 0, got {eps}")
     n = len(V)
     if not 1 <= k < 3 * n - 6:
         raise ValueError(f"k must be in [1, {3 * n - 7}] for a mesh with {n} vertices, got {k}")
@@ -336,6 +343,8 @@ def spectral_shape(
     bending_weight: float = 0.01,
 ) -> SpectralShape:
     "Both bases of one shape, the largest sizes any arm will use (arms take leading columns)."
+    if k_el < 0 or k_lb < 1:
+        raise ValueError(f"need k_lb ≥ 1 and k_el ≥ 0, got k_lb={k_lb}, k_el={k_el}")
     evals, phi, M = lbo_basis(vertices, faces, k_lb)
     if k_el > 0:
         evals_el, psi = elastic_basis(vertices, faces, k_el, bending_weight=bending_weight)
@@ -412,6 +421,10 @@ def fmaps_from_pointmap(
     k_el: int,  # elastic block size
 ) -> tuple[np.ndarray, np.ndarray]:
     "The two blocks of the hybrid map C_xy = Ψ_y⁺ Π_yx Ψ_x: C_lb (k_lb, k_lb) and C_el (k_el, k_el)."
+    p = np.asarray(p)
+    if p.shape != (y.n,) or not np.issubdtype(p.dtype, np.integer) or p.min() < 0 or p.max() >= x.n:
+        raise ValueError(f"p must be ({y.n},) integer vertices of X in [0, {x.n - 1}] (no −1), got shape {p.shape}, "
+                         f"dtype {p.dtype}" + (f", range [{p.min()}, {p.max()}]" if p.size else ""))
     C_lb = (y.M @ y.phi[:, :k_lb]).T @ x.phi[p, :k_lb]  # Φ_y⁺ = Φ_yᵀM_y: the basis is M-orthonormal
     C_el = mass_pinv(y.psi[:, :k_el], y.M) @ x.psi[p, :k_el] if k_el else np.zeros((0, 0))
     return C_lb, C_el
@@ -467,6 +480,10 @@ def solve_fmap_lb(
     weight: float,  # commutativity weight α
 ) -> np.ndarray:
     "argmin_C ‖CA − B‖²_F + α‖CΛ_x − Λ_yC‖²_F (k_y, k_x), one row at a time (the penalty is diagonal per row)."
+    if not weight >= 0:
+        raise ValueError(f"weight must be ≥ 0, got {weight}")
+    if not (np.all(np.isfinite(A)) and np.all(np.isfinite(B))):
+        raise ValueError("A and B must be finite (no NaN or infinity)")
     AA, BA = A @ A.T, B @ A.T
     C = np.zeros((len(evals_y), len(evals_x)))
     for i, ly in enumerate(evals_y):
@@ -541,6 +558,8 @@ def split_sizes(
     elastic_share: float,  # fraction of K given to the elastic block, in [0, 1]
 ) -> tuple[int, int]:
     "(k_lb, k_el) with k_lb + k_el = K; the paper's 140:60 is elastic_share = 0.3."
+    if k < 0:
+        raise ValueError(f"k must be ≥ 0, got {k}")
     if not 0 <= elastic_share <= 1:
         raise ValueError(f"elastic_share must be in [0, 1], got {elastic_share}")
     k_el = int(round(elastic_share * k))
@@ -573,12 +592,16 @@ def geodesic_errors(
     "Geodesic error of each target vertex with ground truth, (m,) in units of √area (×100 in tables)."
     p, gt = np.asarray(p), np.asarray(gt)
     n_x = dist_x.shape[0]
+    if p.size == 0:
+        raise ValueError("p and gt are empty: there is no target vertex to measure")
     if p.shape != gt.shape:
         raise ValueError(f"the pointmap and the ground truth must have one entry per target vertex, got {p.shape} "
                          f"and {gt.shape}")
     if gt.max() >= n_x or gt.min() < -1 or p.min() < 0 or p.max() >= n_x:
         raise ValueError(f"ground truth must lie in [-1, {n_x - 1}] (−1: no match) and the pointmap in [0, {n_x - 1}]")
     ok = gt >= 0
+    if not ok.any():
+        raise ValueError("no target vertex has ground truth (gt is −1 everywhere)")
     return dist_x[gt[ok], p[ok]]
 
 
@@ -598,6 +621,8 @@ def pck_auc(
 ) -> float:
     "Area under the PCK curve with the threshold axis rescaled to [0, 1] (trapezoid rule), in [0, 1]."
     t, frac = pck_curve(errors, thresholds)
+    if len(t) < 2 or t[-1] <= t[0]:
+        raise ValueError(f"thresholds must hold at least two increasing values, got {t.tolist()}")
     return float(np.trapezoid(frac, (t - t[0]) / (t[-1] - t[0])))
 
 # %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #0be81e05
@@ -744,12 +769,12 @@ FACTORS: dict[str, dict[str, float]] = {  # claim id → scale → the factor f 
     "hybrid-beats-lbo-remeshed": {"smoke": 0.90, "laptop": 0.90, "gpu": 0.90},  # the central statement, remeshed targets
 }
 PINS: dict[str, dict[str, str]] = {  # claim id → scale → pinned verdict (smoke and laptop: the SEED = 0 runs; gpu provisional)
-    "hybrid-beats-lbo-on-creases": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
+    "hybrid-beats-lbo-on-creases": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "gain-grows-with-bending": {"smoke": NOT_CHECKABLE, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "isometry-kept": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "elastic-only-worse": {"smoke": NOT_REPRODUCED, "laptop": REPRODUCED, "gpu": REPRODUCED},
-    "holes-axiomatic": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
-    "hybrid-beats-lbo-remeshed": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
+    "holes-axiomatic": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
+    "hybrid-beats-lbo-remeshed": {"smoke": NOT_CHECKABLE, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "real-lion-cat": {"smoke": NOT_CHECKABLE, "laptop": NOT_CHECKABLE, "gpu": NOT_CHECKABLE},
     "holes-learned": {"smoke": NOT_CHECKABLE, "laptop": NOT_CHECKABLE, "gpu": NOT_CHECKABLE},
     "learned-pipeline-gain": {"smoke": NOT_CHECKABLE, "laptop": NOT_CHECKABLE, "gpu": NOT_CHECKABLE},
