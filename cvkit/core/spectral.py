@@ -5,7 +5,10 @@
 # %% auto #0
 __all__ = ['check_points', 'knn_distance_graph', 'gaussian_weights', 'knn_graph', 'laplacian', 'deterministic_sign',
            'generalized_eigenmaps', 'laplacian_eigenmaps', 'MeshFormatError', 'read_off', 'read_obj', 'read_ply',
-           'read_mesh', 'triangle_areas', 'sample_surface', 'kabsch', 'icp']
+           'read_mesh', 'triangle_areas', 'sample_surface', 'kabsch', 'icp', 'check_mesh', 'mesh_components',
+           'mesh_edges', 'remove_duplicate_faces', 'largest_component', 'submesh', 'cotangent_laplacian', 'lumped_mass',
+           'vertex_normals', 'unit_area', 'icosphere', 'fibonacci_sphere', 'lbo_basis', 'wks', 'hks',
+           'geodesic_distances']
 
 # %% ../../nbs/core/10_spectral.ipynb #27c2ea54
 from pathlib import Path
@@ -367,3 +370,261 @@ def icp(
         previous = err
     dist, _ = tree.query(p @ R.T + t)
     return R, t, float(np.sqrt(np.mean(dist**2)))
+
+# %% ../../nbs/core/10_spectral.ipynb #a0812c2d
+from scipy.sparse import csgraph
+
+
+def check_mesh(
+    vertices: np.ndarray,  # (n, 3) vertex positions
+    faces: np.ndarray,  # (F, 3) vertex indices of each triangle
+    *,
+    connected: bool = True,  # require one connected component
+    name: str = "mesh",
+) -> tuple[np.ndarray, np.ndarray]:
+    "The mesh as float64 vertices (n, 3) and int64 faces (F, 3), after checks that name what is wrong."
+    V = np.asarray(vertices, dtype=np.float64)
+    F = np.asarray(faces)
+    if V.ndim != 2 or V.shape[1] != 3 or len(V) < 3:
+        raise ValueError(f"{name}: vertices must be (n, 3) with n >= 3, got shape {V.shape}")
+    if not np.all(np.isfinite(V)):
+        raise ValueError(f"{name}: vertices contain NaN or infinite values ({int((~np.isfinite(V)).any(1).sum())} rows)")
+    if F.ndim != 2 or F.shape[1] != 3 or len(F) == 0 or not np.issubdtype(F.dtype, np.integer):
+        raise ValueError(f"{name}: faces must be a non-empty integer array (F, 3), got {F.dtype} {F.shape}")
+    F = F.astype(np.int64)
+    if F.min() < 0 or F.max() >= len(V):
+        raise ValueError(f"{name}: face indices must lie in [0, {len(V) - 1}], got [{F.min()}, {F.max()}]")
+    areas = triangle_areas(V, F)
+    scale = max(float(np.ptp(V, axis=0).max()), 1e-300)
+    if np.any(areas <= 1e-14 * scale**2):
+        raise ValueError(f"{name}: {int(np.sum(areas <= 1e-14 * scale**2))} zero-area triangles (degenerate faces); "
+                         "remove them first")
+    if connected:
+        n_comp = mesh_components(len(V), F)
+        if n_comp != 1:
+            raise ValueError(f"{name}: the mesh has {n_comp} connected components; expected one (keep the largest "
+                             "with `largest_component`)")
+    return V, F
+
+
+def mesh_components(n: int, faces: np.ndarray) -> int:
+    "Number of connected components of the vertex graph of a mesh with n vertices (unused vertices count)."
+    E = mesh_edges(faces)
+    A = sp.coo_matrix((np.ones(len(E)), (E[:, 0], E[:, 1])), shape=(n, n))
+    return int(csgraph.connected_components(A, directed=False)[0])
+
+
+def mesh_edges(faces: np.ndarray) -> np.ndarray:
+    "The unique undirected edges (E, 2) of a triangle mesh, each with its smaller index first, sorted."
+    F = np.asarray(faces, dtype=np.int64)
+    E = np.concatenate([F[:, [0, 1]], F[:, [1, 2]], F[:, [2, 0]]])
+    return np.unique(np.sort(E, axis=1), axis=0)
+
+
+def remove_duplicate_faces(faces: np.ndarray) -> np.ndarray:
+    "The faces (F', 3) without repeats: a triangle listed twice (in any vertex order) is kept once, first kept."
+    F = np.asarray(faces, dtype=np.int64)
+    _, first = np.unique(np.sort(F, axis=1), axis=0, return_index=True)
+    return F[np.sort(first)]
+
+
+def largest_component(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "The largest connected piece: vertices (n', 3), re-indexed faces (F', 3) and the kept vertex indices (n',)."
+    V, F = np.asarray(vertices, dtype=np.float64), np.asarray(faces, dtype=np.int64)
+    E = mesh_edges(F)
+    A = sp.coo_matrix((np.ones(len(E)), (E[:, 0], E[:, 1])), shape=(len(V), len(V)))
+    _, labels = csgraph.connected_components(A, directed=False)
+    used = np.zeros(len(V), bool)
+    used[F.ravel()] = True
+    counts = np.bincount(labels[used])
+    keep = np.flatnonzero((labels == np.argmax(counts)) & used)
+    return submesh(V, F, keep)
+
+
+def submesh(vertices: np.ndarray, faces: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "The mesh restricted to the vertices `keep` (indices or mask): vertices, faces whose corners are all kept, kept indices."
+    keep = np.asarray(keep)
+    keep = np.flatnonzero(keep) if keep.dtype == bool else np.unique(keep)
+    new = -np.ones(len(vertices), dtype=np.int64)
+    new[keep] = np.arange(len(keep))
+    F = new[np.asarray(faces)]
+    F = F[(F >= 0).all(1)]
+    return np.asarray(vertices)[keep], F, keep
+
+# %% ../../nbs/core/10_spectral.ipynb #0f5f6bb5
+def cotangent_laplacian(vertices: np.ndarray, faces: np.ndarray) -> sp.csr_matrix:
+    "The cotangent Laplacian L (n, n): w_ij = (cot α + cot β)/2, L = diag(W1) − W, symmetric positive semidefinite."
+    V, F = check_mesh(vertices, faces, connected=False)
+    n = len(V)
+    rows, cols, vals = [], [], []
+    for k in range(3):  # the angle at corner k is opposite the edge (i, j)
+        i, j, o = F[:, (k + 1) % 3], F[:, (k + 2) % 3], F[:, k]
+        u, v = V[i] - V[o], V[j] - V[o]
+        cot = np.einsum("ij,ij->i", u, v) / np.linalg.norm(np.cross(u, v), axis=1)
+        rows += [i, j]
+        cols += [j, i]
+        vals += [0.5 * cot, 0.5 * cot]
+    W = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)).tocsr()
+    return (sp.diags(np.asarray(W.sum(axis=1)).ravel()) - W).tocsr()
+
+
+def lumped_mass(vertices: np.ndarray, faces: np.ndarray) -> sp.dia_matrix:
+    "The mixed Voronoi lumped mass M (n, n) diagonal: each vertex's share of its triangles; sums to the total area."
+    V, F = check_mesh(vertices, faces, connected=False)
+    a, b, c = V[F[:, 0]], V[F[:, 1]], V[F[:, 2]]
+    area = triangle_areas(V, F)
+    e = [c - b, a - c, b - a]  # edge opposite corner 0, 1, 2
+    sq = np.stack([np.einsum("ij,ij->i", x, x) for x in e], axis=1)  # (F, 3) squared opposite-edge lengths
+    cot = np.stack([np.einsum("ij,ij->i", -e[(k + 1) % 3], e[(k + 2) % 3]) / (2 * area) for k in range(3)], axis=1)
+    share = np.zeros((len(F), 3))
+    for k in range(3):  # Voronoi part of corner k: (|e_{k+1}|² cot_{k+1} + |e_{k+2}|² cot_{k+2}) / 8
+        k1, k2 = (k + 1) % 3, (k + 2) % 3
+        share[:, k] = (sq[:, k1] * cot[:, k1] + sq[:, k2] * cot[:, k2]) / 8
+    obtuse = cot < 0  # an obtuse corner: the circumcentre lies outside the triangle
+    any_obtuse = obtuse.any(1)
+    share[any_obtuse] = np.where(obtuse[any_obtuse], 0.5, 0.25) * area[any_obtuse, None]
+    m = np.bincount(F.ravel(), weights=share.ravel(), minlength=len(V))
+    return sp.diags(m)
+
+
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    "Unit vertex normals (n, 3): the area-weighted mean of the incident face normals (outward for a CCW-oriented mesh)."
+    V, F = check_mesh(vertices, faces, connected=False)
+    fn = np.cross(V[F[:, 1]] - V[F[:, 0]], V[F[:, 2]] - V[F[:, 0]])  # length = 2 × area: area weighting for free
+    N = np.zeros_like(V)
+    for k in range(3):
+        np.add.at(N, F[:, k], fn)
+    return N / np.maximum(np.linalg.norm(N, axis=1, keepdims=True), 1e-300)
+
+
+def unit_area(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    "The vertices (n, 3) centred at the area-weighted centroid and scaled to total surface area 1."
+    V, F = check_mesh(vertices, faces, connected=False)
+    area = triangle_areas(V, F)
+    centre = (area[:, None] * V[F].mean(1)).sum(0) / area.sum()
+    return (V - centre) / np.sqrt(area.sum())
+
+# %% ../../nbs/core/10_spectral.ipynb #e5787faa
+def icosphere(subdivisions: int) -> tuple[np.ndarray, np.ndarray]:
+    "The unit sphere as a subdivided icosahedron: vertices (10·4^s + 2, 3) and outward CCW faces (20·4^s, 3)."
+    if not 0 <= subdivisions <= 7:
+        raise ValueError(f"subdivisions must be in [0, 7], got {subdivisions}")
+    t = (1 + 5**0.5) / 2
+    V = [[-1, t, 0], [1, t, 0], [-1, -t, 0], [1, -t, 0], [0, -1, t], [0, 1, t], [0, -1, -t], [0, 1, -t],
+         [t, 0, -1], [t, 0, 1], [-t, 0, -1], [-t, 0, 1]]
+    F = [[0, 11, 5], [0, 5, 1], [0, 1, 7], [0, 7, 10], [0, 10, 11], [1, 5, 9], [5, 11, 4], [11, 10, 2], [10, 7, 6],
+         [7, 1, 8], [3, 9, 4], [3, 4, 2], [3, 2, 6], [3, 6, 8], [3, 8, 9], [4, 9, 5], [2, 4, 11], [6, 2, 10],
+         [8, 6, 7], [9, 8, 1]]
+    V = np.array(V, dtype=np.float64)
+    F = np.array(F, dtype=np.int64)
+    for _ in range(subdivisions):
+        E = np.sort(np.concatenate([F[:, [0, 1]], F[:, [1, 2]], F[:, [2, 0]]]), axis=1)
+        uniq, inv = np.unique(E, axis=0, return_inverse=True)
+        mid = len(V) + inv.reshape(3, -1).T  # (F, 3): midpoints of edges 01, 12, 20
+        V = np.vstack([V, V[uniq].mean(1)])
+        a, b, c = F.T
+        ab, bc, ca = mid.T
+        F = np.concatenate([np.c_[a, ab, ca], np.c_[ab, b, bc], np.c_[ca, bc, c], np.c_[ab, bc, ca]])
+    return V / np.linalg.norm(V, axis=1, keepdims=True), F
+
+
+def fibonacci_sphere(n: int) -> tuple[np.ndarray, np.ndarray]:
+    "Another triangulation of the unit sphere: n spiral points (n, 3) and the outward faces of their convex hull."
+    from scipy.spatial import ConvexHull
+
+    if n < 12:
+        raise ValueError(f"n must be at least 12, got {n}")
+    i = np.arange(n) + 0.5
+    z = 1 - 2 * i / n
+    phi = np.pi * (1 + 5**0.5) * i
+    V = np.c_[np.sqrt(1 - z**2) * np.cos(phi), np.sqrt(1 - z**2) * np.sin(phi), z]
+    F = ConvexHull(V).simplices.astype(np.int64)
+    normals = np.cross(V[F[:, 1]] - V[F[:, 0]], V[F[:, 2]] - V[F[:, 0]])
+    flip = np.einsum("ij,ij->i", normals, V[F].mean(1)) < 0
+    F[flip] = F[flip][:, [0, 2, 1]]
+    return V, F
+
+# %% ../../nbs/core/10_spectral.ipynb #54d9fabd
+def lbo_basis(
+    vertices: np.ndarray,  # (n, 3)
+    faces: np.ndarray,  # (F, 3)
+    k: int,  # eigenfunctions kept, the constant one included
+) -> tuple[np.ndarray, np.ndarray, sp.dia_matrix]:
+    "The first k Laplace–Beltrami eigenpairs: eigenvalues (k,), M-orthonormal eigenfunctions (n, k), mass M (n, n)."
+    V, F = check_mesh(vertices, faces)
+    if not 1 <= k < len(V):
+        raise ValueError(f"k must be in [1, {len(V) - 1}] for a mesh with {len(V)} vertices, got {k}")
+    L, M = cotangent_laplacian(V, F), lumped_mass(V, F)
+    evals, evecs = generalized_eigenmaps(L, M, k, drop_first=False)
+    return np.maximum(evals, 0.0), evecs, M
+
+
+def _log_energy_grid(evals: np.ndarray, n_energies: int, sigma_scale: float) -> tuple[np.ndarray, float, np.ndarray]:
+    lam = np.asarray(evals, dtype=np.float64)
+    pos = lam > 1e-9 * max(lam.max(), 1e-300)
+    if pos.sum() < 2:
+        raise ValueError("the WKS needs at least two positive eigenvalues")
+    log_l = np.log(lam[pos])
+    energies = np.linspace(log_l.min(), log_l.max(), n_energies)
+    sigma = sigma_scale * (energies[1] - energies[0]) if n_energies > 1 else 1.0
+    return energies, sigma, pos
+
+
+def wks(
+    evals: np.ndarray,  # (k,) eigenvalues
+    evecs: np.ndarray,  # (n, k) eigenfunctions
+    n_energies: int = 100,  # descriptor dimension
+    *,
+    sigma_scale: float = 7.0,  # Gaussian width in units of the energy step
+    landmarks: np.ndarray | None = None,  # (L,) vertex indices: the landmark WKS instead (n, L·n_energies)
+) -> np.ndarray:
+    "The wave kernel signature (n, n_energies), or with landmarks the landmark WKS (n, L·n_energies)."
+    evecs = np.asarray(evecs, dtype=np.float64)
+    if evecs.ndim != 2 or evecs.shape[1] != len(evals):
+        raise ValueError(f"evecs must be (n, k) with k = len(evals) = {len(evals)}, got {evecs.shape}")
+    energies, sigma, pos = _log_energy_grid(evals, n_energies, sigma_scale)
+    lam, phi = np.asarray(evals)[pos], evecs[:, pos]
+    weights = np.exp(-((energies[:, None] - np.log(lam)[None]) ** 2) / (2 * sigma**2))  # (E, k')
+    norm = weights.sum(1)  # C_e
+    if landmarks is None:
+        return (phi**2 @ weights.T) / norm
+    idx = np.asarray(landmarks, dtype=np.int64)
+    out = [(phi * phi[l]) @ weights.T / norm for l in idx]  # each (n, E)
+    return np.concatenate(out, axis=1)
+
+
+def hks(
+    evals: np.ndarray,  # (k,)
+    evecs: np.ndarray,  # (n, k)
+    times: np.ndarray,  # (T,) diffusion times
+) -> np.ndarray:
+    "The heat kernel signature (n, T): Σ_i exp(−t λ_i) φ_i(x)²."
+    t = np.asarray(times, dtype=np.float64)
+    return np.asarray(evecs) ** 2 @ np.exp(-np.outer(np.asarray(evals), t))
+
+# %% ../../nbs/core/10_spectral.ipynb #8fbb0f79
+def geodesic_distances(
+    vertices: np.ndarray,  # (n, 3)
+    faces: np.ndarray,  # (F, 3)
+    sources: np.ndarray | None = None,  # (s,) vertex indices; None: all vertices
+    *,
+    method: str = "dijkstra",  # "dijkstra" (edge graph, always available) or "heat" (potpourri3d's heat method)
+) -> np.ndarray:
+    "Geodesic distances (s, n) from each source vertex to every vertex."
+    V, F = check_mesh(vertices, faces, connected=False)
+    src = np.arange(len(V)) if sources is None else np.asarray(sources, dtype=np.int64).ravel()
+    if src.size and (src.min() < 0 or src.max() >= len(V)):
+        raise ValueError(f"sources must be vertex indices in [0, {len(V) - 1}]")
+    if method == "heat":
+        try:
+            import potpourri3d as pp3d
+        except ImportError:
+            raise ImportError("method='heat' needs potpourri3d (pip install potpourri3d); use method='dijkstra'") from None
+        solver = pp3d.MeshHeatMethodDistanceSolver(V, F)
+        return np.stack([solver.compute_distance(int(s)) for s in src])
+    if method != "dijkstra":
+        raise ValueError(f"method must be 'dijkstra' or 'heat', got {method!r}")
+    E = mesh_edges(F)
+    w = np.linalg.norm(V[E[:, 0]] - V[E[:, 1]], axis=1)
+    G = sp.coo_matrix((w, (E[:, 0], E[:, 1])), shape=(len(V), len(V))).tocsr()
+    return csgraph.dijkstra(G, directed=False, indices=src)
