@@ -58,7 +58,7 @@ def embed_tokens(texts: Sequence[str], *, length: int | None = None,
     if not texts or not all(isinstance(t, str) and t.strip() for t in texts):
         raise ValueError("embed_tokens needs a non-empty list of non-empty strings")
     tokenizer, model = token_encoder()
-    todo = sorted({t for t in texts if t not in _TOKEN_CACHE})
+    todo = sorted({t for t in texts if t not in _TOKEN_CACHE}, key=lambda t: (len(t), t))  # little padding
     for start in range(0, len(todo), batch):
         chunk = todo[start:start + batch]
         enc = tokenizer(chunk, padding=True, return_tensors="pt")
