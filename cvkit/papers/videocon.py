@@ -177,7 +177,7 @@ def word_token_index(text: str, word: int) -> int:
     tokenizer = token_encoder()[0]
     return 1 + len(tokenizer.tokenize(" ".join(words[:word]))) if word else 1
 
-# %% ../../nbs/chapters/42_videocon.ipynb #vc0016
+# %% ../../nbs/chapters/42_videocon.ipynb #vc0018
 class VideoEncoder(nn.Module):
     "Frozen frame tokens (B, T, G, C) → projection + frame-time and cell embeddings → temporal transformer (B, T·G, d)."
 
@@ -260,7 +260,7 @@ class DualEncoder(nn.Module):
         pooled = (text * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)  # a pooled sentence vector
         return F.normalize(self.t_out(pooled), dim=-1)
 
-# %% ../../nbs/chapters/42_videocon.ipynb #vc0017
+# %% ../../nbs/chapters/42_videocon.ipynb #vc0019
 def contrast_pair(clip: Clip, kind: str, seed: int = 0) -> Pair:
     "One contrast pair of a given type for a clip; a clear error when the type cannot apply to it."
     if kind not in TYPES:
@@ -302,7 +302,7 @@ def entail(model: ConLite, tokens: torch.Tensor, captions: list[str], *,
     text, mask = embed_tokens(captions)
     return entailment_score(model(tokens[None].expand(len(captions), -1, -1, -1), text, mask)["yes_no"]).numpy()
 
-# %% ../../nbs/chapters/42_videocon.ipynb #vc0021
+# %% ../../nbs/chapters/42_videocon.ipynb #vc0024
 @dataclass
 class Features:
     "Cached frozen features: frame tokens (N, T, G, C) of every clip and MiniLM token states of every string."
@@ -434,7 +434,7 @@ def score(model: ConLite | DualEncoder, tokens: torch.Tensor, feats: Features, t
             out.append(entailment_score(model(v, text, mask)["yes_no"]))
     return torch.cat(out).numpy()
 
-# %% ../../nbs/chapters/42_videocon.ipynb #vc0023
+# %% ../../nbs/chapters/42_videocon.ipynb #vc0026
 def auc(positive: np.ndarray, negative: np.ndarray) -> float:
     "ROC-AUC of scores: positives labelled 1, negatives 0 (ties count one half), as sklearn's roc_auc_score."
     positive, negative = np.asarray(positive, float), np.asarray(negative, float)
@@ -464,7 +464,7 @@ def folds(n: int, k: int, seed: int) -> list[np.ndarray]:
         raise ValueError(f"need 2 ≤ k ≤ n folds, got k={k}, n={n}")
     return np.array_split(numpy_stream(seed, "folds").permutation(n), k)
 
-# %% ../../nbs/chapters/42_videocon.ipynb #vc0027
+# %% ../../nbs/chapters/42_videocon.ipynb #vc0031
 SSV2_ACTIONS: tuple[tuple[str, str], ...] = (("move", "left"), ("move", "right"), ("move", "up"), ("move", "down"),
                                              ("grow", ""), ("shrink", ""))
 
@@ -512,7 +512,7 @@ def atp_choices(pairs: list[Pair], n_clips: int, n_options: int = 5) -> dict[int
             out[c] = [mine[0].caption] + [p.contrast for p in mine[:n_options - 1]]
     return out
 
-# %% ../../nbs/chapters/42_videocon.ipynb #vc0028
+# %% ../../nbs/chapters/42_videocon.ipynb #vc0032
 @dataclass(frozen=True)
 class VideoConConfig:
     "One scale's experiment."
@@ -555,9 +555,10 @@ def build_data(cfg: VideoConConfig, seed: int, backbone: MobileNetV2, progress: 
         rows[name], start = np.arange(start, start + n), start + n
     strings = list(ssv2_texts)
     for s in sets.values():
-        strings += s.captions + [say(st) for sc in s.scripts for st in clip_statements(sc)[:1]]
-        for p in s.pairs:
-            strings += [p.caption, p.contrast, paraphrase(p.caption), paraphrase(p.contrast)]
+        strings += s.captions + [p.caption for p in s.pairs] + [p.contrast for p in s.pairs]
+    test = sets["test"]  # only the test split needs the held-out wording and the count sentences
+    strings += [say(clip_statements(sc)[0]) for sc in test.scripts]
+    strings += [paraphrase(t) for p in test.pairs if p.type in TRAIN_TYPES for t in (p.caption, p.contrast)]
     text, mask, text_rows = cache_text(strings)
     vocab = sorted({w for p in sets["train"].pairs for w in _words(p.caption)} | {"nothing"})
     words = {w: i for i, w in enumerate(["<unk>"] + vocab)}
@@ -600,7 +601,7 @@ def score_items(model: nn.Module, data: VideoConData, items: list[tuple[int, str
     tokens = torch.where(rev[:, None, None, None], tokens.flip(1), tokens)
     return score(model, arm_tokens(model, tokens, n_frames), data.feats, [t for _, t, _ in items])
 
-# %% ../../nbs/chapters/42_videocon.ipynb #vc0029
+# %% ../../nbs/chapters/42_videocon.ipynb #vc0033
 def reversal_items(data: VideoConData) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
     """Test captions whose truth flips when the clip plays backwards (checked on `reverse_script`), and order-free
     captions (the count sentence, and captions of clips that only jump), as (clip index, caption)."""
@@ -733,15 +734,15 @@ def evaluate(models: dict[str, nn.Module], data: VideoConData, cfg: VideoConConf
     return Evaluation(fold_values, type_auc, ssv2_ap, ssv2_recall, ssv2_chance, atp, {"in domain": slots,
                       "held out": held_slots}, kinds, examples, reversal, free_gap)
 
-# %% ../../nbs/chapters/42_videocon.ipynb #vc0047
+# %% ../../nbs/chapters/42_videocon.ipynb #vc0056
 # Thresholds are the issue's starting thresholds, fixed before any run and never loosened. Replicates: the folds of
 # test clips (per-clip metrics), the SSv2-lite queries, the ATP-lite clips, the in-domain contrasts (slots).
 # Pins: smoke from the SEED = 0 smoke run of this configuration; laptop from the SEED = 0 laptop run
 # (reports/laptop/videocon/); gpu provisional: the paper's expectation (not run).
 PINS: dict[str, dict[str, str]] = {
-    "con-beats-rand": {"smoke": REPRODUCED, "laptop": UNDECIDED, "gpu": REPRODUCED},
+    "con-beats-rand": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "order-con": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
-    "order-rand-low": {"smoke": REPRODUCED, "laptop": UNDECIDED, "gpu": REPRODUCED},
+    "order-rand-low": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "order-dual-low": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "phrasing-generalises": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "types-generalise": {"smoke": NOT_REPRODUCED, "laptop": UNDECIDED, "gpu": REPRODUCED},
