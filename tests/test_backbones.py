@@ -92,3 +92,22 @@ def test_tiny_vit_shapes_pretraining_and_freezing():
     assert np.mean(losses[-10:]) < 0.5 * losses[0]
     assert not vit.training and not any(p.requires_grad for p in vit.parameters())
     assert extract_vit_tokens(vit, halves(5, None)[0], batch=2, progress=False).shape == (5, 16, 16)
+
+
+def test_video_tokens_pool_the_grid_and_add_the_mean(net):
+    from cvkit.core.backbones import video_tokens
+    clips = np.random.default_rng(0).integers(0, 256, size=(2, 3, 3, 64, 64), dtype=np.uint8)
+    vt = video_tokens(net, clips, size=64, layer=13, grid=2, progress=False)
+    assert vt.shape == (2, 3, 4, 96)
+    full = extract_tokens(net, clips[1].transpose(0, 2, 3, 1), size=64, layer=13, progress=False)  # (3, 16, 96)
+    assert torch.allclose(vt[1], full.reshape(3, 2, 2, 2, 2, 96).mean((2, 4)).reshape(3, 4, 96), atol=1e-5)
+    five = video_tokens(net, clips[0], size=64, layer=18, grid=2, add_mean=True, progress=False)  # one clip
+    assert five.shape == (3, 5, 1280) and torch.allclose(five[:, 4], five[:, :4].mean(1), atol=1e-5)
+    swapped = video_tokens(net, clips[:, ::-1].copy(), size=64, progress=False)  # frames are independent
+    assert torch.allclose(swapped, vt.flip(1), atol=1e-5)
+    with pytest.raises(ValueError, match="at least 2 frames"):
+        video_tokens(net, clips[:, :1], size=64)
+    with pytest.raises(ValueError, match="shape"):
+        video_tokens(net, clips[0, 0], size=64)
+    with pytest.raises(ValueError, match="smaller than"):
+        video_tokens(net, clips, size=32, layer=18, grid=2)

@@ -483,3 +483,67 @@ def test_worlds_are_identical_across_processes():
     outs = {subprocess.run([sys.executable, "-c", code.format(k)], capture_output=True, text=True, check=True,
                            env={**__import__("os").environ, "PYTHONHASHSEED": str(k)}).stdout for k in (1, 2)}
     assert len(outs) == 1
+
+
+# --- time reversal and relation swaps (VideoCon) ---
+from cvkit.core.sprites import clip_relations, relation_swap, reverse_script  # noqa: E402
+
+SMALL = SpriteBank.procedural(seed=0, size=14)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_reverse_script_is_an_involution_and_matches_the_reversed_frames(seed):
+    script = random_script(SMALL, seed=seed, n_objects=(1, 3), n_events=(1, 3), n_frames=12, size=64,
+                           kinds=("appear", "disappear", "move", "jump", "grow", "shrink"))
+    if any(e.start == 0 or (e.kind == "move" and e.target is not None) for e in script.events):
+        with pytest.raises(CvkitError):
+            reverse_script(script)
+        return
+    back = reverse_script(script)
+    again = reverse_script(back)  # an involution, up to floating-point rounding of the positions
+    assert again.events == script.events and again.sprites == script.sprites and again.scales == script.scales
+    assert np.allclose(again.starts, script.starts, atol=1e-9)
+    fwd, rev = object_states(script), object_states(back)
+    assert np.array_equal(rev.visible, fwd.visible[::-1])
+    assert np.allclose(rev.x, fwd.x[::-1], atol=1e-6) and np.allclose(rev.y, fwd.y[::-1], atol=1e-6)
+    assert np.allclose(rev.scale, fwd.scale[::-1], atol=1e-6)
+    a, b = make_video(script, strict=False), make_video(back, strict=False)
+    assert np.abs(b.boxes - a.boxes[::-1]).max() <= 1
+
+
+def test_reverse_script_swaps_words_and_order_by_hand():
+    s = Script((SMALL[0], SMALL[9]), ((16.0, 20.0), (46.0, 44.0)),
+               (Event("appear", 1, 1, 3), Event("move", 0, 4, 7, "left"), Event("grow", 1, 8, 11)), n_frames=12)
+    r = reverse_script(s)
+    assert [(e.kind, e.obj, e.start, e.end, e.direction) for e in r.events] == [
+        ("shrink", 1, 2, 5, ""), ("move", 0, 6, 9, "right"), ("disappear", 1, 10, 12, "")]
+    assert r.scales is not None and r.scales[1] == pytest.approx(1.5) and r.starts[0][0] == pytest.approx(16.0 - 0.3 * 64)
+
+
+def test_reverse_script_refuses_what_has_no_exact_reverse():
+    base = dict(sprites=(SMALL[0], SMALL[9]), starts=((16.0, 20.0), (46.0, 44.0)), n_frames=12)
+    for event in (Event("spin", 0, 2, 6), Event("recolour", 0, 2, 6, colour="blue"), Event("move", 0, 2, 6, target=1),
+                  Event("jump", 0, 0, 4)):
+        with pytest.raises(CvkitError):
+            reverse_script(Script(events=(event,), **base))
+    with pytest.raises(CvkitError, match="scales"):
+        object_states(Script(events=(), scales=(1.0,), **base))
+
+
+def test_relations_come_from_the_boxes_and_the_swap_is_false():
+    s = Script((SMALL[0], SMALL[9]), ((14.0, 24.0), (48.0, 50.0)), (Event("grow", 1, 2, 6),), n_frames=8)
+    clip = make_video(s)
+    facts = clip_relations(clip, 0)
+    names = {(f.subject.noun, f.relation, f.other.noun) for f in facts}
+    assert (SMALL[0].noun, "left of", SMALL[9].noun) in names and (SMALL[0].noun, "above", SMALL[9].noun) in names
+    true, contrast = relation_swap(clip, seed=0)
+    assert true in facts and contrast.kind == "relation" and contrast.statements[0] not in facts
+    assert contrast.statements[0].subject == true.other and "on frame 0" in contrast.reason
+
+
+def test_relation_swap_needs_two_objects():
+    clip = make_video(Script((SMALL[0],), ((30.0, 30.0),), (Event("jump", 0, 2, 6),), n_frames=8))
+    with pytest.raises(CvkitError, match="two visible objects"):
+        relation_swap(clip)
+    with pytest.raises(CvkitError, match="outside"):
+        clip_relations(clip, 20)

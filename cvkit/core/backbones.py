@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['MOBILENET_V2_BLOCKS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'WEIGHTS_PACKAGE', 'WEIGHTS_FILE', 'IMAGENET_CLASS_NAMES',
            'IMAGENET_CATS', 'ConvBNReLU6', 'InvertedResidual', 'MobileNetV2', 'mobilenet_v2_weights_path',
-           'load_mobilenet_v2', 'preprocess', 'classify', 'extract_tokens', 'ViTBlock', 'TinyViT', 'pretrain_vit',
-           'extract_vit_tokens']
+           'load_mobilenet_v2', 'preprocess', 'classify', 'extract_tokens', 'video_tokens', 'ViTBlock', 'TinyViT',
+           'pretrain_vit', 'extract_vit_tokens']
 
 # %% ../../nbs/core/13_backbones.ipynb #db1cb3c5
 import importlib.util
@@ -174,6 +174,44 @@ def extract_tokens(model: MobileNetV2, images: np.ndarray, size: int, layer: int
         fmap = stem(preprocess(images[start:start + batch], size).to(device))  # (b, C, h, w)
         chunks.append(fmap.flatten(2).transpose(1, 2).float().cpu())  # (b, h*w, C)
     return torch.cat(chunks)
+
+# %% ../../nbs/core/13_backbones.ipynb #vt000002
+@torch.no_grad()
+def video_tokens(model: MobileNetV2, clips: np.ndarray | torch.Tensor, *, size: int, layer: int = 13, grid: int = 2,
+                 add_mean: bool = False, batch: int = 256, progress: bool = True) -> torch.Tensor:
+    """Frozen per-frame tokens of video clips: (B, T, 3, H, W) or one clip (T, 3, H, W), uint8 or float in [0, 1] →
+    (B, T, grid² [+ 1], C) float32 on the CPU. Each frame goes through MobileNetV2 up to stage `layer`; its feature map
+    is average-pooled to a `grid` × `grid` grid (row-major tokens); with `add_mean` the mean of the grid cells is
+    appended as a CLS-like summary token. Stage 13 is the last stride-16 stage (C = 96), stage 18 the last (C = 1280)."""
+    x = torch.as_tensor(np.asarray(clips) if not isinstance(clips, torch.Tensor) else clips)
+    single = x.ndim == 4
+    if single:
+        x = x[None]
+    if x.ndim != 5 or x.shape[2] != 3:
+        raise ValueError(f"clips must have shape (B, T, 3, H, W) or (T, 3, H, W), got {tuple(x.shape)}")
+    B, T = x.shape[:2]
+    if B == 0 or T < 2:
+        raise ValueError(f"expected at least one clip of at least 2 frames, got {B} clip(s) of {T} frame(s)")
+    if not 0 <= layer < len(model.features):
+        raise ValueError(f"layer must be in [0, {len(model.features) - 1}], got {layer}")
+    if grid < 1:
+        raise ValueError(f"grid must be a positive number of cells per side, got {grid}")
+    frames = x.reshape(B * T, 3, *x.shape[-2:]).permute(0, 2, 3, 1)  # (B·T, H, W, 3), what `preprocess` takes
+    device = next(model.parameters()).device
+    stem = model.features[: layer + 1]
+    chunks = []
+    starts = range(0, B * T, batch)
+    for start in tqdm(starts, desc="video tokens", disable=not progress or len(starts) < 4):
+        fmap = stem(preprocess(frames[start:start + batch], size).to(device))  # (b, C, h, w)
+        if fmap.shape[-1] < grid or fmap.shape[-2] < grid:
+            raise ValueError(f"stage {layer} at {size} px gives a {fmap.shape[-2]}×{fmap.shape[-1]} map, smaller "
+                             f"than the {grid}×{grid} grid asked for: use a larger size or an earlier layer")
+        cells = F.adaptive_avg_pool2d(fmap, grid).flatten(2).transpose(1, 2)  # (b, grid², C)
+        if add_mean:
+            cells = torch.cat([cells, cells.mean(1, keepdim=True)], dim=1)
+        chunks.append(cells.float().cpu())
+    out = torch.cat(chunks).reshape(B, T, -1, chunks[0].shape[-1])
+    return out[0] if single else out
 
 # %% ../../nbs/core/13_backbones.ipynb #6306a71e
 class ViTBlock(nn.Module):

@@ -5,16 +5,17 @@
 # %% auto #0
 __all__ = ['SAMPLE_RATE', 'FPS', 'COLOURS', 'TEXTURES', 'SHAPES', 'CREATURES', 'SYMMETRIC', 'TUXPAINT_STAMPS', 'RELATIONS',
            'EVENT_KINDS', 'DIRECTIONS', 'Statement', 'NUMBER_WORDS', 'BACKGROUNDS', 'PHOTOS', 'MOVE_FRACTION',
-           'JUMP_FRACTION', 'GROW', 'CONTRAST_KINDS', 'DATASET_KINDS', 'article', 'Sprite', 'Mention', 'shape_parts',
-           'texture_mask', 'dark', 'render_procedural', 'crop_to_mask', 'procedural_sound', 'SpriteBank', 'short_noun',
-           'clean_name', 'read_caption', 'load_rgba', 'load_audio', 'Count', 'Exists', 'Relation', 'Action', 'Sequence',
-           'Not', 'verb_phrase', 'say', 'caption_text', 'LayoutRule', 'selects', 'check_seed', 'canvas_shape', 'Scene',
-           'paste', 'masks_and_boxes', 'layout_graph', 'make_background', 'scale_sprite', 'distinguishable',
-           'choose_objects', 'compose_scene', 'scene_statements', 'holds_in_scene', 'draw_scene', 'Event', 'Script',
-           'validate_script', 'progress', 'States', 'object_states', 'recolour', 'posed_image', 'Clip', 'render_frames',
-           'audio_track', 'colour_before', 'move_direction', 'action_of', 'event_matches', 'holds_in_script',
-           'clip_statements', 'narration', 'unobservable', 'make_video', 'random_script', 'Contrast',
-           'contrast_captions', 'clip_strip', 'scene_example', 'clip_example', 'dataset_features', 'row_seed',
+           'JUMP_FRACTION', 'GROW', 'CONTRAST_KINDS', 'REVERSIBLE_KINDS', 'REVERSED_KIND', 'OPPOSITE', 'DATASET_KINDS',
+           'article', 'Sprite', 'Mention', 'shape_parts', 'texture_mask', 'dark', 'render_procedural', 'crop_to_mask',
+           'procedural_sound', 'SpriteBank', 'short_noun', 'clean_name', 'read_caption', 'load_rgba', 'load_audio',
+           'Count', 'Exists', 'Relation', 'Action', 'Sequence', 'Not', 'verb_phrase', 'say', 'caption_text',
+           'LayoutRule', 'selects', 'check_seed', 'canvas_shape', 'Scene', 'paste', 'masks_and_boxes', 'layout_graph',
+           'make_background', 'scale_sprite', 'distinguishable', 'choose_objects', 'compose_scene', 'scene_statements',
+           'holds_in_scene', 'draw_scene', 'Event', 'Script', 'validate_script', 'progress', 'States', 'object_states',
+           'recolour', 'posed_image', 'Clip', 'render_frames', 'audio_track', 'colour_before', 'move_direction',
+           'action_of', 'event_matches', 'holds_in_script', 'clip_statements', 'narration', 'unobservable',
+           'make_video', 'random_script', 'Contrast', 'contrast_captions', 'reverse_script', 'clip_relations',
+           'relation_swap', 'clip_strip', 'scene_example', 'clip_example', 'dataset_features', 'row_seed',
            'dataset_key', 'as_dataset']
 
 # %% ../../nbs/core/17_sprites.ipynb #s003
@@ -904,12 +905,13 @@ class Event:
 
 @dataclass(frozen=True)
 class Script:
-    "Sprites, their starting centres (x, y) in pixels, the clip length and the timed events."
+    "Sprites, their starting centres (x, y) in pixels (and optional starting scales), the clip length and the timed events."
     sprites: tuple[Sprite, ...]
     starts: tuple[tuple[float, float], ...]
     events: tuple[Event, ...]
     n_frames: int = 16
     size: int = 64  # canvas side
+    scales: tuple[float, ...] | None = None  # starting scale of each sprite; None: all 1
 
 
 def validate_script(script: Script) -> None:
@@ -924,6 +926,8 @@ def validate_script(script: Script) -> None:
     canvas_shape(S)
     if len(script.starts) != n:
         raise CvkitError(f"the script has {n} sprites but {len(script.starts)} starting positions")
+    if script.scales is not None and (len(script.scales) != n or not all(s > 0 for s in script.scales)):
+        raise CvkitError(f"scales must give one positive starting scale per sprite ({n}), got {script.scales!r}")
     for k, e in enumerate(script.events):
         where = f"event {k} ({e.kind})"
         if e.kind not in EVENT_KINDS:
@@ -971,7 +975,7 @@ def validate_script(script: Script) -> None:
         steps = np.cumsum([0] + [1 if e.kind == "grow" else -1 for _, e in timeline
                                  if e.obj == i and e.kind in ("grow", "shrink")])
         turns = any(e.kind == "spin" and e.obj == i for e in script.events)
-        side = max(sprite.rgba.shape[:2]) * GROW ** max(0, int(steps.max())) * (math.sqrt(2) if turns else 1.0)
+        side = max(sprite.rgba.shape[:2]) * (1.0 if script.scales is None else script.scales[i]) * GROW ** max(0, int(steps.max())) * (math.sqrt(2) if turns else 1.0)
         if side > S:
             raise CvkitError(f"sprite {sprite.name!r} needs up to {side:.0f} px (scaled and turned), more than the "
                              f"{S}-px canvas: use a smaller sprite bank size or a bigger canvas")
@@ -1001,7 +1005,8 @@ def object_states(script: Script) -> States:
     events = sorted(script.events, key=lambda e: e.start)
     x = np.array([[p[0] for p in script.starts]] * T, float)
     y = np.array([[p[1] for p in script.starts]] * T, float)
-    scale, angle, lift = np.ones((T, N)), np.zeros((T, N)), np.zeros((T, N))
+    scale = np.array([list(script.scales) if script.scales is not None else [1.0] * N] * T, float)
+    angle, lift = np.zeros((T, N)), np.zeros((T, N))
     colour = np.array([[s.colour for s in script.sprites]] * T, dtype=object)
     appears = {e.obj for e in events if e.kind == "appear"}
     visible = np.array([[i not in appears for i in range(N)]] * T)
@@ -1484,6 +1489,74 @@ def contrast_captions(script: Script, seed: int = 0, kinds: tuple[str, ...] = CO
                 out.append(Contrast(kind, tuple(statements), caption_text(statements), reason))
                 break
     return out
+
+# %% ../../nbs/core/17_sprites.ipynb #sr000002
+REVERSIBLE_KINDS: tuple[str, ...] = ("appear", "disappear", "move", "jump", "grow", "shrink")
+REVERSED_KIND: dict[str, str] = {"appear": "disappear", "disappear": "appear", "grow": "shrink", "shrink": "grow",
+                                 "move": "move", "jump": "jump"}
+OPPOSITE: dict[str, str] = {"left": "right", "right": "left", "up": "down", "down": "up"}
+
+
+def reverse_script(script: Script) -> Script:
+    """The exact script of the time-reversed clip: frame t of the result is frame T − 1 − t of `script`. Events play
+    in reverse order with their spans mirrored ([s, e) → [T − e + 1, T − s + 1), because an event's first change is
+    between frames s − 1 and s), appears ↔ disappears, grows ↔ shrinks, left ↔ right, up ↔ down; the objects start
+    where, and as large as, they end. Only kinds in REVERSIBLE_KINDS (a spin turns the other way, a recolour would
+    start in the new colour, a move towards an object has no named reverse), and no event may start at frame 0."""
+    validate_script(script)
+    T = script.n_frames
+    for k, e in enumerate(script.events):
+        if e.kind not in REVERSIBLE_KINDS or (e.kind == "move" and e.target is not None):
+            what = "a move towards an object" if e.kind == "move" else f"a {e.kind}"
+            raise CvkitError(f"event {k} is {what}: reverse_script handles {', '.join(REVERSIBLE_KINDS)} "
+                             "(moves by direction only)")
+        if e.start == 0:
+            raise CvkitError(f"event {k} ({e.kind}) starts at frame 0, so its first step happens before the clip and "
+                             "its reverse would end after it: start events at frame 1 or later")
+    states = object_states(script)
+    events = tuple(Event(REVERSED_KIND[e.kind], e.obj, T - e.end + 1, T - e.start + 1, OPPOSITE.get(e.direction, ""))
+                   for e in sorted(script.events, key=lambda e: -e.start))
+    starts = tuple((float(states.x[-1, i]), float(states.y[-1, i])) for i in range(len(script.sprites)))
+    scales = tuple(round(float(s), 9) for s in states.scale[-1])
+    return replace(script, starts=starts, events=events, scales=None if all(s == 1.0 for s in scales) else scales)
+
+
+def clip_relations(clip: Clip, frame: int = 0) -> list[Relation]:
+    """Every "left of" and "above" fact that the boxes of one frame show: a is left of b when a's box ends before b's
+    begins (no horizontal overlap), above likewise; objects not visible on the frame take no part."""
+    T, N = clip.boxes.shape[:2]
+    if not -T <= frame < T:
+        raise CvkitError(f"frame {frame} is outside the clip's {T} frames")
+    boxes, seen = clip.boxes[frame], clip.masks[frame].any(axis=(1, 2))
+    colour = clip.states.colour[frame]
+    names = [replace(s.mention, colour=colour[i]) for i, s in enumerate(clip.script.sprites)]
+    facts = []
+    for a in range(N):
+        for b in range(N):
+            if a == b or not (seen[a] and seen[b]):
+                continue
+            if boxes[a, 2] <= boxes[b, 0]:
+                facts.append(Relation(names[a], "left of", names[b]))
+            if boxes[a, 3] <= boxes[b, 1]:
+                facts.append(Relation(names[a], "above", names[b]))
+    return facts
+
+
+def relation_swap(clip: Clip, seed: int = 0, frame: int = 0) -> tuple[Relation, Contrast]:
+    """A true relation of one frame (from its boxes) and its contrast: subject and object swapped ("the star is left of
+    the fish" → "the fish is left of the star"), false because the boxes are disjoint along that axis."""
+    seen = int(clip.masks[frame].any(axis=(1, 2)).sum())
+    if seen < 2:
+        raise CvkitError(f"a relation swap needs two visible objects on frame {frame}; the clip shows {seen}")
+    facts = clip_relations(clip, frame)
+    if not facts:
+        raise CvkitError(f"no two objects on frame {frame} are apart enough for 'left of' or 'above': no relation "
+                         "to swap")
+    true = facts[int(numpy_stream(check_seed(seed), "relation").integers(len(facts)))]
+    false = Relation(true.other, true.relation, true.subject)
+    opposite = {"left of": "right of", "above": "below"}[true.relation]
+    reason = f"{true.other.text(definite=True)} is {opposite} {true.subject.text(definite=True)} on frame {frame}"
+    return true, Contrast("relation", (false,), say(false), reason)
 
 # %% ../../nbs/core/17_sprites.ipynb #s057
 def clip_strip(clip: Clip, n_frames: int = 8, axes=None, title: str | None = None):

@@ -1,0 +1,195 @@
+"""cvkit.papers.videocon: contrast pairs, held-out wording, template explanations, the entailment score, the
+Con/Rand pairing, the official retrieval metrics, SSv2-lite and ATP-lite construction, and clear errors."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+
+from cvkit.core.chapters import CvkitError
+from cvkit.core.claims import seeded_init
+from cvkit.core.sprites import Event, Script, SpriteBank, clip_relations, holds_in_script, make_video
+from cvkit.papers.videocon import (HELD_OUT_PAIRS, PINS, SPECS, TRAIN_TYPES, TYPES, ConLite, Features, Pair,
+                                   TrainConfig, atp_choices, auc, average_precision, cache_text, check_grammar,
+                                   clip_script, contrast_pair, contrasts_of, entail, entailment_score,
+                                   explanation_targets, folds, make_clips, nle_slots, paraphrase, parse_nle,
+                                   recall_at, render_nle, score, ssv2_lite, train_entailment, word_token_index)
+
+BANK = SpriteBank.procedural(seed=0, size=12)
+
+
+def two_event_clip():
+    s = Script((BANK.get("red circle"), BANK.get("blue square")), ((16.0, 20.0), (46.0, 44.0)),
+               (Event("move", 0, 1, 4, "right"), Event("grow", 1, 5, 8)), n_frames=8, size=64)
+    return make_video(s)
+
+
+def test_every_contrast_is_false_and_carries_its_reason():
+    clip = two_event_clip()
+    pairs = contrasts_of(clip, seed=0)
+    assert {p.type for p in pairs} == set(TYPES)
+    for p in pairs:
+        assert p.contrast != p.caption and p.reason
+    rel = next(p for p in pairs if p.type == "relation")
+    assert any(rel.caption.startswith(f.subject.text().capitalize()) for f in clip_relations(clip))
+    order = next(p for p in pairs if p.type == "order")
+    assert order.contrast.endswith("then a red circle moves right.")
+
+
+def test_scripts_keep_or_require_the_held_out_pairs():
+    for seed in range(5):
+        s = clip_script(BANK, seed, n_frames=8, size=64)
+        assert not ({(s.sprites[e.obj].noun, e.kind) for e in s.events} & HELD_OUT_PAIRS)
+        assert all(e.start >= 1 for e in s.events) and 1 <= len(s.events) <= 2
+        u = clip_script(BANK, seed, n_frames=8, size=64, unseen=True)
+        assert {(u.sprites[e.obj].noun, e.kind) for e in u.events} & HELD_OUT_PAIRS
+
+
+def test_paraphrase_changes_words_not_meaning():
+    c = "Two objects in all. A red circle moves left, then a blue square grows."
+    assert paraphrase(c) == "Two things altogether. A red circle drifts leftward, and after that a blue square becomes larger."
+    with pytest.raises(ValueError, match="non-empty"):
+        paraphrase(" ")
+
+
+def test_nle_slots_by_hand_and_round_trip():
+    assert nle_slots("Two objects in all.", "Three objects in all.") == ("two", "three", 0)
+    assert nle_slots("A red circle grows.", "A red circle grows. There is a blue star.") == ("nothing", "there", 4)
+    assert nle_slots("A red circle grows.", "A red circle jumps.") == ("grows", "jumps", 3)
+    for p in contrasts_of(two_event_clip(), seed=1):
+        shows, said, _ = nle_slots(p.caption, p.contrast)
+        assert parse_nle(render_nle(shows, said)) == (shows, said)  # each NLE parses back into its slots
+    with pytest.raises(ValueError, match="identical"):
+        nle_slots("A red circle grows.", "a red circle grows")
+    with pytest.raises(ValueError, match="the video shows"):
+        parse_nle("the circle is red")
+    with pytest.raises(ValueError, match="single words"):
+        render_nle("red circle", "blue")
+
+
+def test_word_token_index_points_at_the_word():
+    assert word_token_index("A red circle grows.", 0) == 1
+    assert word_token_index("A red circle grows.", 2) == 3  # [CLS] a red circle
+    assert word_token_index("Two objects in all. A red circle", 5) == 7  # the full stop is its own token
+    with pytest.raises(ValueError, match="outside"):
+        word_token_index("A red circle", 3)
+
+
+def test_entailment_score_is_the_yes_probability():
+    logits = torch.randn(6, 2, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(entailment_score(logits), logits.softmax(-1)[:, 0], atol=1e-6)
+    with pytest.raises(ValueError, match="Yes/No"):
+        entailment_score(torch.zeros(3, 3))
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    clips = make_clips(6, 7, n_frames=8, size=64, progress=False)
+    tokens = torch.randn(6, 8, 4, 96, generator=torch.Generator().manual_seed(0))
+    strings = clips.captions + [p.contrast for p in clips.pairs] + [p.caption for p in clips.pairs]
+    text, mask, rows = cache_text(strings)
+    words = {"<unk>": 0, "nothing": 1} | {w: i + 2 for i, w in enumerate(sorted({w.strip(".,").lower() for s in strings for w in s.split()}))}
+    return clips, Features(tokens, text, mask, rows), words
+
+
+def test_padding_leaves_scores_unchanged_and_frame_order_matters(tiny):
+    clips, feats, words = tiny
+    with seeded_init(0, "test"):
+        model = ConLite(96, 32, 8, 4, len(words)).eval()
+    base = score(model, feats.tokens, feats, clips.captions)
+    wide = Features(feats.tokens, torch.cat([feats.text, torch.zeros(len(feats.text), 7, 384)], 1),
+                    torch.cat([feats.mask, torch.zeros(len(feats.mask), 7, dtype=torch.bool)], 1), feats.rows)
+    assert np.allclose(score(model, feats.tokens, wide, clips.captions), base, atol=1e-5)
+    shuffled = score(model, feats.tokens[:, torch.tensor([3, 1, 7, 0, 2, 6, 5, 4])], feats, clips.captions)
+    assert not np.allclose(shuffled, base, atol=1e-4)
+    with pytest.raises(ValueError, match="one text per clip"):
+        score(model, feats.tokens, feats, clips.captions[:2])
+    with pytest.raises(KeyError, match="not cached"):
+        feats.lookup(["never seen"])
+
+
+def test_identity_treatment_trains_rand_exactly_and_no_gradient_reaches_the_backbones(tiny):
+    clips, feats, words = tiny
+    rows = np.arange(6)
+    pairs = {}
+    for p in clips.pairs:
+        if p.type in TRAIN_TYPES:
+            pairs.setdefault(p.clip, []).append(p)
+    targets = {p: explanation_targets(p, words) for ps in pairs.values() for p in ps}
+    cfg = TrainConfig(steps=4, batch=4, d=32)
+    run = lambda q: train_entailment(feats, rows, clips.captions, pairs, targets, len(words), cfg, seed=3,
+                                     contrast_fraction=q, progress=False)[0]
+    rand, identity, con = run(0.0), run(1e-12), run(1.0)
+    for a, b in zip(rand.parameters(), identity.parameters()):
+        assert torch.equal(a, b)
+    assert any(not torch.equal(a, b) for a, b in zip(rand.parameters(), con.parameters()))
+    assert not feats.tokens.requires_grad and feats.tokens.grad is None and feats.text.grad is None
+    with pytest.raises(ValueError, match="contrast_fraction"):
+        run(1.5)
+
+
+def test_metrics_by_hand_and_against_sklearn():
+    assert math.isclose(average_precision(np.array([5, 4, 3, 2, 1.0]), np.array([1, 0, 1, 0, 0])), 5 / 6)
+    assert recall_at(np.array([1, 3, 2.0]), np.array([1, 0, 0]), 1) == 0.0
+    assert recall_at(np.array([1, 3, 2.0]), np.array([1, 0, 0]), 3) == 1.0
+    r = np.random.default_rng(0)
+    p, n = r.random(13), r.random(17)
+    assert math.isclose(auc(p, n), roc_auc_score(np.r_[np.ones(13), np.zeros(17)], np.r_[p, n]))
+    parts = folds(23, 5, seed=0)
+    assert sorted(np.concatenate(parts).tolist()) == list(range(23)) and len(parts) == 5
+    with pytest.raises(ValueError):
+        auc(np.array([]), n)
+    with pytest.raises(ValueError):
+        average_precision(np.ones(3), np.zeros(3))
+    with pytest.raises(ValueError, match="folds"):
+        folds(3, 5, 0)
+
+
+def test_ssv2_lite_queries_come_in_reversed_pairs():
+    frames, texts, owner = ssv2_lite(4, 2, seed=0, n_frames=8, size=64)
+    assert frames.shape == (8, 8, 3, 64, 64) and len(texts) == 4 and np.bincount(owner).tolist() == [2, 2, 2, 2]
+    norm = lambda t: sorted(w.strip(".,").lower() for w in t.split())
+    assert norm(texts[0]) == norm(texts[1]) and texts[0] != texts[1]  # the same events in the other order
+    with pytest.raises(ValueError, match="even"):
+        ssv2_lite(3, 2, seed=0, n_frames=8, size=64)
+
+
+def test_atp_choices_put_the_true_caption_first():
+    clip = two_event_clip()
+    pairs = [Pair(0, p.caption, p.contrast, p.type, p.reason) for p in contrasts_of(clip, 0)]
+    choices = atp_choices(pairs, 1)
+    assert len(choices[0]) == 5 and choices[0][0] == clip.caption and len(set(choices[0])) == 5
+
+
+def test_bad_input_gets_clear_errors(tiny):
+    clips, feats, words = tiny
+    one = make_video(Script((BANK.get("red circle"),), ((30.0, 30.0),), (Event("jump", 0, 2, 6),), n_frames=8))
+    with pytest.raises(CvkitError, match="two events"):
+        contrast_pair(one, "order")
+    with pytest.raises(CvkitError, match="two objects"):
+        contrast_pair(one, "relation")
+    with pytest.raises(ValueError, match="unknown contrast type"):
+        contrast_pair(one, "colour")
+    assert contrast_pair(two_event_clip(), "order").type == "order"
+    with pytest.raises(ValueError, match="empty"):
+        check_grammar("  ", words)
+    with pytest.raises(ValueError, match="outside the grammar"):
+        check_grammar("A purple elephant dances.", words)
+    with seeded_init(0, "test"):
+        model = ConLite(96, 32, 8, 4, len(words)).eval()
+    assert entail(model, feats.tokens[0], clips.captions[:2]).shape == (2,)
+    with pytest.raises(ValueError, match="one clip"):
+        entail(model, feats.tokens, clips.captions[:1])
+    with pytest.raises(ValueError, match="empty"):
+        entail(model, feats.tokens[0], [""])
+    with pytest.raises(ValueError, match="tokens must be"):
+        model(torch.zeros(2, 9, 4, 96), feats.text[:2], feats.mask[:2])
+
+
+def test_claims_are_declared_with_pins_for_every_scale():
+    assert [s.id for s in SPECS] == list(PINS)
+    assert sum(s.central for s in SPECS) == 1
+    for s in SPECS:
+        assert set(s.rules) == {"smoke", "laptop", "gpu"}
+    assert SPECS[0].rule("laptop").threshold == 0.10 and SPECS[0].rule("smoke").threshold == 0.0
