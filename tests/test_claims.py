@@ -480,3 +480,15 @@ def test_seeded_init_is_reproducible_and_leaves_the_global_generator_alone():
         other = torch.randn(4)
     assert torch.equal(first, again) and not torch.equal(first, other)
     assert torch.equal(torch.random.get_rng_state(), state)  # the caller's generator is untouched
+
+
+def test_replicates_equal_up_to_float_rounding_count_as_one_value():
+    """Two ratios that are equal but for rounding (a spread of 1e-16 on the log scale) must not give a zero-width
+    t interval that decides on n = 2: they are one same value, decided only by the sign test from n = 6."""
+    baseline = np.array([2.0, np.nextafter(4.0, 5.0)])  # differences 8 and 8 − 1 ulp: a spread of ~6e-16
+    assert 0 < (np.array([10.0, 12.0]) - baseline).std(ddof=1) < 1e-15
+    two = decide(spec(">=", 2.0), paired(np.array([10.0, 12.0]), baseline), "smoke")
+    assert two.verdict == UNDECIDED and "sign test" in two.note
+    # a real (if small) spread is still an interval
+    spread = decide(spec(">=", 2.0), paired(np.array([9.0, 9.1, 9.2]), np.array([1.0, 1.0, 1.0])), "smoke")
+    assert spread.verdict == REPRODUCED and spread.method.startswith("t")

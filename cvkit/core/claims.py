@@ -4,14 +4,14 @@
 
 # %% auto #0
 __all__ = ['REPRODUCED', 'NOT_REPRODUCED', 'UNDECIDED', 'NOT_CHECKABLE', 'VERDICTS', 'ICONS', 'COMPARISONS', 'SOURCES', 'SCALES',
-           'MIN_COMPARED_N', 'T_BELOW_N', 'SIGN_TEST_N', 'REPLICATE_STRIDE', 'MEASUREMENT_KINDS', 'CLAIMS_MIME',
-           'CLAIM_COLUMNS', 'CHECK_COLUMNS', 't_interval', 'bootstrap_ci', 'binomial_interval', 'mean_interval',
-           'Measurement', 'NotMeasured', 'replicates', 'proportion', 'paired', 'replicate_seeds', 'stream_seed',
-           'numpy_stream', 'torch_stream', 'seeded_init', 'side_of', 'n_to_decide', 'degenerate_reason', 'at_chance',
-           'ScaleRule', 'ClaimSpec', 'Claim', 'decide', 'Check', 'sanity_check', 'format_number', 'format_threshold',
-           'format_measured', 'format_notes', 'pin_mark', 'claim_row', 'check_row', 'verdict_counts', 'claims_summary',
-           'claims_markdown', 'claims_html', 'claim_line', 'claims_bundle', 'ClaimLedger', 'claims_from_notebook',
-           'checks_from_notebook', 'explanation_anchors', 'missing_explanations']
+           'MIN_COMPARED_N', 'T_BELOW_N', 'SIGN_TEST_N', 'SAME_VALUE_RTOL', 'REPLICATE_STRIDE', 'MEASUREMENT_KINDS',
+           'CLAIMS_MIME', 'CLAIM_COLUMNS', 'CHECK_COLUMNS', 't_interval', 'bootstrap_ci', 'binomial_interval',
+           'mean_interval', 'Measurement', 'NotMeasured', 'replicates', 'proportion', 'paired', 'replicate_seeds',
+           'stream_seed', 'numpy_stream', 'torch_stream', 'seeded_init', 'side_of', 'n_to_decide', 'degenerate_reason',
+           'at_chance', 'ScaleRule', 'ClaimSpec', 'Claim', 'decide', 'Check', 'sanity_check', 'format_number',
+           'format_threshold', 'format_measured', 'format_notes', 'pin_mark', 'claim_row', 'check_row',
+           'verdict_counts', 'claims_summary', 'claims_markdown', 'claims_html', 'claim_line', 'claims_bundle',
+           'ClaimLedger', 'claims_from_notebook', 'checks_from_notebook', 'explanation_anchors', 'missing_explanations']
 
 # %% ../../nbs/core/01_claims.ipynb #c003
 import html
@@ -41,6 +41,7 @@ SCALES: tuple[str, ...] = ("smoke", "laptop", "gpu")
 MIN_COMPARED_N = 5  # a compared claim needs at least this many replicates at laptop and gpu
 T_BELOW_N = 30  # intervals use Student's t below this many replicates, the bootstrap from it on
 SIGN_TEST_N = 6  # replicates that all give one same value decide only from here (a sign test: 2 · 0.5⁶ < 0.05)
+SAME_VALUE_RTOL = 1e-12  # replicates whose spread is below this × their magnitude count as one same value (float rounding)
 REPLICATE_STRIDE = 1000  # run SEED = s owns the replicate seeds [1000 s, 1000 s + 1000)
 MEASUREMENT_KINDS: tuple[str, ...] = ("value", "difference", "ratio", "proportion")
 CLAIMS_MIME = "application/vnd.cvkit.claims+json"
@@ -522,6 +523,8 @@ def decide(
     if degenerate:
         return Claim(**common, **summary, verdict=UNDECIDED, note=f"degenerate: {degenerate}")
     sd = float(work.std(ddof=1))
+    if sd <= SAME_VALUE_RTOL * max(1.0, float(np.abs(work).max())):
+        sd = 0.0  # equal up to float rounding (e.g. log(a) - log(b) of equal ratios): the same value, not a tiny spread
     threshold = rule.threshold
     if m.kind == "ratio":  # compare on the log scale too; a ratio threshold must then be positive
         if (min(threshold) if isinstance(threshold, tuple) else threshold) <= 0:
