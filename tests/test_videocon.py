@@ -212,3 +212,27 @@ def test_clip_seeds_of_splits_are_disjoint_at_every_scale():
     with pytest.raises(CvkitError, match="'order'"):
         _fold_auc(np.ones(2), np.zeros(2), np.array([0, 0]), np.array([0, 0]), [np.array([0]), np.array([1])],
                   "order")
+
+
+def test_bad_inputs_raise_clear_errors_and_atp_ties_get_no_credit_bias():
+    from cvkit.papers.videocon import VideoConConfig, atp_credit
+    with pytest.raises(ValueError, match="finite"):
+        entailment_score(torch.tensor([[float("nan"), 0.0]]))
+    with pytest.raises(ValueError, match="finite"):
+        average_precision(np.array([np.nan, 1.0, 0.0]), np.array([1, 0, 1]))
+    with pytest.raises(ValueError, match="k ≥ 1"):
+        recall_at(np.array([1.0, 2.0]), np.array([1, 0]), 0)
+    with pytest.raises(ValueError, match="relevant"):
+        recall_at(np.array([1.0, 2.0]), np.array([0, 0]), 1)
+    with pytest.raises(ValueError, match="steps"):
+        TrainConfig(steps=0)
+    with pytest.raises(ValueError, match="lr"):
+        TrainConfig(lr=-1)
+    with pytest.raises(ValueError, match="folds"):
+        VideoConConfig(folds=1)
+    with pytest.raises(ValueError, match="n_frames"):
+        VideoConConfig(n_frames=1)
+    with pytest.raises(ValueError, match="n_options"):
+        atp_choices([], 3, n_options=1)
+    assert atp_credit(np.array([0.9, 0.1, 0.2])) == 1.0 and atp_credit(np.array([0.1, 0.9])) == 0.0
+    assert atp_credit(np.array([0.5, 0.5, 0.5, 0.1])) == pytest.approx(1 / 3)  # a tie is 1/m, not a win

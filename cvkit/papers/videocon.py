@@ -9,9 +9,9 @@ __all__ = ['EVENTS', 'TYPES', 'TRAIN_TYPES', 'HELD_OUT_TYPES', 'KIT_KIND', 'HELD
            'parse_nle', 'word_token_index', 'VideoEncoder', 'EntailmentHead', 'ConLite', 'entailment_score',
            'DualEncoder', 'contrast_pair', 'check_grammar', 'entail', 'Features', 'cache_text', 'TrainConfig',
            'explanation_targets', 'train_entailment', 'train_dual', 'score', 'auc', 'average_precision', 'recall_at',
-           'folds', 'ssv2_lite', 'atp_choices', 'VideoConConfig', 'VideoConData', 'assert_disjoint_splits',
-           'build_data', 'train_arms', 'arm_tokens', 'score_items', 'reversal_items', 'Evaluation', 'explain',
-           'slot_correct', 'evaluate', 'claim_measurements']
+           'folds', 'ssv2_lite', 'atp_credit', 'atp_choices', 'VideoConConfig', 'VideoConData',
+           'assert_disjoint_splits', 'build_data', 'train_arms', 'arm_tokens', 'score_items', 'reversal_items',
+           'Evaluation', 'explain', 'slot_correct', 'evaluate', 'claim_measurements']
 
 # %% ../../nbs/chapters/42_videocon.ipynb #vc0005
 import difflib
@@ -257,6 +257,8 @@ def entailment_score(logits: torch.Tensor) -> torch.Tensor:
     "s(V, T) = P(Yes) / (P(Yes) + P(No)) = σ(ℓ_Yes − ℓ_No), from (..., 2) logits ordered (Yes, No)."
     if logits.shape[-1] != 2:
         raise ValueError(f"expected (…, 2) Yes/No logits, got {tuple(logits.shape)}")
+    if not torch.isfinite(logits).all():
+        raise ValueError("Yes/No logits must be finite (got NaN or inf)")
     return torch.sigmoid(logits[..., 0] - logits[..., 1])
 
 
@@ -353,6 +355,13 @@ class TrainConfig:
     d: int = 64
     layers: int = 2
     nle_weight: float = 0.5  # weight of the explanation losses (Con only: they need a contrast)
+
+    def __post_init__(self):
+        if self.steps < 1 or self.batch < 1 or self.d < 1 or self.layers < 1:
+            raise ValueError(f"steps, batch, d and layers must be ≥ 1, got {self.steps}, {self.batch}, {self.d}, "
+                             f"{self.layers}")
+        if not self.lr > 0 or self.nle_weight < 0:
+            raise ValueError(f"need lr > 0 and nle_weight ≥ 0, got lr={self.lr}, nle_weight={self.nle_weight}")
 
 
 def explanation_targets(pair: Pair, words: dict[str, int]) -> tuple[int, int, int]:
@@ -465,6 +474,8 @@ def average_precision(scores: np.ndarray, relevant: np.ndarray) -> float:
     scores, relevant = np.asarray(scores, float), np.asarray(relevant, bool)
     if scores.shape != relevant.shape or not relevant.any():
         raise ValueError("scores and relevant must have one shape and at least one relevant candidate")
+    if not np.isfinite(scores).all():
+        raise ValueError("scores must be finite (got NaN or inf)")
     hits = relevant[np.argsort(-scores, kind="stable")]
     ranks = np.flatnonzero(hits) + 1
     return float(np.mean(np.arange(1, ranks.size + 1) / ranks))
@@ -472,6 +483,9 @@ def average_precision(scores: np.ndarray, relevant: np.ndarray) -> float:
 
 def recall_at(scores: np.ndarray, relevant: np.ndarray, k: int) -> float:
     "1 when a relevant candidate is among the top k by score, else 0 (R@k averages this over queries)."
+    scores, relevant = np.asarray(scores, float), np.asarray(relevant, bool)
+    if k < 1 or scores.shape != relevant.shape or not relevant.any() or not np.isfinite(scores).all():
+        raise ValueError(f"need k ≥ 1 (got {k}), finite scores of relevant's shape and at least one relevant candidate")
     return float(np.asarray(relevant, bool)[np.argsort(-np.asarray(scores, float), kind="stable")[:k]].any())
 
 
@@ -520,8 +534,19 @@ def ssv2_lite(n_queries: int, per_query: int, seed: int, *, n_frames: int, size:
     return np.stack(frames), texts, np.array(owner)
 
 
+def atp_credit(scores: np.ndarray) -> float:
+    "Credit of one ATP-lite answer (true option first): 1 if it alone scores highest, 1/m if m options tie at the top."
+    scores = np.asarray(scores, float)
+    if scores.size < 2 or not np.isfinite(scores).all():
+        raise ValueError("need at least two finite option scores")
+    top = scores == scores.max()
+    return float(top[0]) / float(top.sum())
+
+
 def atp_choices(pairs: list[Pair], n_clips: int, n_options: int = 5) -> dict[int, list[str]]:
     "ATP-lite: for each clip with enough contrasts, its true caption first and n_options − 1 contrasts of other types."
+    if n_options < 2:
+        raise ValueError(f"a multiple-choice question needs n_options ≥ 2, got {n_options}")
     out: dict[int, list[str]] = {}
     for c in range(n_clips):
         mine = [p for p in pairs if p.clip == c and p.type != "relation"]
@@ -544,6 +569,14 @@ class VideoConConfig:
     layer: int = 13  # MobileNetV2's last stride-16 stage
     grid: int = 2
     train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self):
+        if min(self.n_train, self.n_test, self.n_unseen, self.ssv2_queries, self.ssv2_per_query) < 1:
+            raise ValueError("n_train, n_test, n_unseen, ssv2_queries and ssv2_per_query must be ≥ 1")
+        if not 2 <= self.folds <= self.n_test:
+            raise ValueError(f"need 2 ≤ folds ≤ n_test, got folds={self.folds}, n_test={self.n_test}")
+        if self.n_frames < 2:
+            raise ValueError(f"order and reversal need n_frames ≥ 2, got {self.n_frames}")
 
 
 @dataclass
@@ -755,8 +788,7 @@ def evaluate(models: dict[str, nn.Module], data: VideoConData, cfg: VideoConConf
         ssv2_ap[arm] = np.array([average_precision(sims[q], data.ssv2_owner == q) for q in range(len(sims))])
         ssv2_recall[arm] = {k: float(np.mean([recall_at(sims[q], data.ssv2_owner == q, k) for q in range(len(sims))]))
                             for k in (1, 5, 10)}
-        atp[arm] = np.array([float(np.argmax(run([(int(rows[c]), o, False) for o in opts])) == 0)
-                             for c, opts in choices.items()])
+        atp[arm] = np.array([atp_credit(run([(int(rows[c]), o, False) for o in opts])) for c, opts in choices.items()])
         for name, v in values.items():
             fold_values.setdefault(name, {})[arm] = v
     chance_rng = numpy_stream(seed, "chance")
