@@ -633,10 +633,9 @@ def train_arms(data: VideoConData, cfg: VideoConConfig, seed: int, progress: boo
     "Con, Rand, the middle-frame model and the dual encoder: equal steps, clips per step and data order."
     train = data.sets["train"]
     clips = data.rows["train"]
-    captions = [""] * len(data.feats.tokens)
-    for name in ("train",):
-        for r, c in zip(data.rows[name], data.sets[name].captions):
-            captions[r] = c
+    captions = [""] * len(data.feats.tokens)  # only the training rows get a caption: arms train on them alone
+    for r, c in zip(data.rows["train"], train.captions):
+        captions[r] = c
     pairs: dict[int, list[Pair]] = {}
     for p in train.pairs:
         pairs.setdefault(int(clips[p.clip]), []).append(p)
@@ -752,10 +751,12 @@ def evaluate(models: dict[str, nn.Module], data: VideoConData, cfg: VideoConConf
     type_auc, ssv2_ap, ssv2_recall, atp, reversal, free_gap = {}, {}, {}, {}, {}, {}
     choices = atp_choices(test.pairs, len(test.captions))
     for arm, model in tqdm(models.items(), desc="evaluate", disable=not progress):
-        run = lambda items: score_items(model, data, items, cfg.n_frames)
-        def pair_scores(pairs, wording=lambda s: s):
-            pos = run([(int(rows[p.clip]), wording(p.caption), False) for p in pairs])
-            neg = run([(int(rows[p.clip]), wording(p.contrast), False) for p in pairs])
+        def run(items):
+            return score_items(model, data, items, cfg.n_frames)
+
+        def pair_scores(pairs, wording=None):
+            pos = run([(int(rows[p.clip]), wording(p.caption) if wording else p.caption, False) for p in pairs])
+            neg = run([(int(rows[p.clip]), wording(p.contrast) if wording else p.contrast, False) for p in pairs])
             return pos, neg, np.array([p.clip for p in pairs])
         values = {}
         for name, pairs in groups.items():
@@ -889,7 +890,10 @@ SPECS: list[ClaimSpec] = [
 def claim_measurements(ev: Evaluation) -> dict[str, Measurement]:
     "Each claim's replicates from an evaluation."
     fv = ev.fold_values
-    diff = lambda metric, a="Con", b="Rand": paired(fv[metric][a], fv[metric][b], unit="fold", names=(a, b))
+
+    def diff(metric: str, a: str = "Con", b: str = "Rand") -> Measurement:
+        return paired(fv[metric][a], fv[metric][b], unit="fold", names=(a, b))
+
     return {
         "con-beats-rand": diff("in domain"),
         "order-con": replicates(fv["order"]["Con"], unit="fold", chance=0.5),
