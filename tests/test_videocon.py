@@ -193,3 +193,46 @@ def test_claims_are_declared_with_pins_for_every_scale():
     for s in SPECS:
         assert set(s.rules) == {"smoke", "laptop", "gpu"}
     assert SPECS[0].rule("laptop").threshold == 0.10 and SPECS[0].rule("smoke").threshold == 0.0
+
+
+def test_clip_seeds_of_splits_are_disjoint_at_every_scale():
+    """B2: clip seeds of different split seeds never collide, even with more than 10⁴ clips (gpu has 40,000 training
+    clips); the first 10⁴ seeds are the old split_seed·10⁴ + i, so smoke and laptop data are unchanged."""
+    from cvkit.papers.videocon import _fold_auc, assert_disjoint_splits, clip_seed
+    assert [clip_seed(12, i) for i in (0, 1, 9_999)] == [120_000, 120_001, 129_999]  # old formula below 10⁴
+    train = {clip_seed(1, i) for i in range(40_000)}
+    assert len(train) == 40_000 and not train & {clip_seed(2, i) for i in range(2_000)}
+    assert not train & {clip_seed(3, i) for i in range(2_000)}
+    assert_disjoint_splits({"train": (40_000, 1), "test": (2_000, 2), "unseen": (2_000, 3)})
+    with pytest.raises(ValueError, match="clip index"):
+        clip_seed(1, 10**7)
+    with pytest.raises(ValueError, match="split seed"):
+        clip_seed(-1, 0)
+    # M6: an empty fold is a clear error naming the group, not a bare ValueError from auc
+    with pytest.raises(CvkitError, match="'order'"):
+        _fold_auc(np.ones(2), np.zeros(2), np.array([0, 0]), np.array([0, 0]), [np.array([0]), np.array([1])],
+                  "order")
+
+
+def test_bad_inputs_raise_clear_errors_and_atp_ties_get_no_credit_bias():
+    from cvkit.papers.videocon import VideoConConfig, atp_credit
+    with pytest.raises(ValueError, match="finite"):
+        entailment_score(torch.tensor([[float("nan"), 0.0]]))
+    with pytest.raises(ValueError, match="finite"):
+        average_precision(np.array([np.nan, 1.0, 0.0]), np.array([1, 0, 1]))
+    with pytest.raises(ValueError, match="k ≥ 1"):
+        recall_at(np.array([1.0, 2.0]), np.array([1, 0]), 0)
+    with pytest.raises(ValueError, match="relevant"):
+        recall_at(np.array([1.0, 2.0]), np.array([0, 0]), 1)
+    with pytest.raises(ValueError, match="steps"):
+        TrainConfig(steps=0)
+    with pytest.raises(ValueError, match="lr"):
+        TrainConfig(lr=-1)
+    with pytest.raises(ValueError, match="folds"):
+        VideoConConfig(folds=1)
+    with pytest.raises(ValueError, match="n_frames"):
+        VideoConConfig(n_frames=1)
+    with pytest.raises(ValueError, match="n_options"):
+        atp_choices([], 3, n_options=1)
+    assert atp_credit(np.array([0.9, 0.1, 0.2])) == 1.0 and atp_credit(np.array([0.1, 0.9])) == 0.0
+    assert atp_credit(np.array([0.5, 0.5, 0.5, 0.1])) == pytest.approx(1 / 3)  # a tie is 1/m, not a win
