@@ -424,3 +424,15 @@ def test_bad_inputs_raise_clear_errors(zoomout_case, small_shape):
         random_limbs(np.random.default_rng(0), 13)
     with pytest.raises(ValueError, match="axis"):
         rotation_matrix(np.zeros(3), 0.3)
+
+
+def test_nan_inputs_raise(small_shape):
+    V, F = small_shape
+    with pytest.raises(ValueError, match="finite"):
+        nearest_rows(np.ones((4, 2)), np.array([[np.nan, 0.0]]))
+    with pytest.raises(ValueError, match="finite"):
+        pck_curve(np.array([0.1, np.nan]))
+    with pytest.raises(ValueError, match="bending_weight"):
+        shell_hessian(V, F, bending_weight=np.nan)
+    with pytest.raises(ValueError, match="Lamé"):
+        shell_hessian(V, F, mu=np.nan)

@@ -275,8 +275,10 @@ def shell_hessian(
 ) -> sp.csr_matrix:
     "The thin-shell energy's Hessian at rest, (3n, 3n) sparse symmetric PSD, dofs ordered [x₁…xₙ, y₁…yₙ, z₁…zₙ]."
     V, F = check_mesh(vertices, faces)
-    if bending_weight < 0:
-        raise ValueError(f"bending_weight must be >= 0, got {bending_weight}")
+    if not bending_weight >= 0 or not np.isfinite(bending_weight):  # `not x >= 0` also catches NaN
+        raise ValueError(f"bending_weight must be a finite number >= 0, got {bending_weight}")
+    if not (mu > 0 and lam >= 0 and np.isfinite(mu) and np.isfinite(lam)):
+        raise ValueError(f"the Lamé parameters need mu > 0 and lam >= 0 (finite), got mu={mu}, lam={lam}")
     n = len(V)
     Vt = torch.as_tensor(V, dtype=torch.float64)
     tri = Vt[torch.as_tensor(F)].reshape(len(F), 9)
@@ -406,6 +408,8 @@ def nearest_rows(
     "For each query row, the index of its nearest source row (n_y,) in Euclidean distance (exact, chunked)."
     if source.ndim != 2 or query.ndim != 2 or source.shape[1] != query.shape[1]:
         raise ValueError(f"source and query must be (n, d) with the same d, got {source.shape} and {query.shape}")
+    if not (np.all(np.isfinite(source)) and np.all(np.isfinite(query))):
+        raise ValueError("source and query must be finite (a NaN row has no nearest neighbour)")
     sq = np.einsum("ij,ij->i", source, source)
     out = np.empty(len(query), dtype=np.int64)
     for s in range(0, len(query), chunk):
@@ -612,6 +616,8 @@ def pck_curve(
     "Percentage of correct keypoints: thresholds (T,) and the fraction of errors ≤ each (T,)."
     t = np.linspace(0, 0.2, 40) if thresholds is None else np.asarray(thresholds, dtype=np.float64)
     e = np.asarray(errors, dtype=np.float64)
+    if not np.all(np.isfinite(e)):
+        raise ValueError("errors must be finite (a NaN error is neither right nor wrong)")
     return t, (e[None] <= t[:, None]).mean(1)
 
 
