@@ -219,7 +219,7 @@ def test_geodesic_errors_and_pck():
 
 def test_shape_generators():
     rng = np.random.default_rng(0)
-    limbs = random_limbs(rng, 4)
+    limbs = random_limbs(rng, n_limbs=4)
     assert limbs.directions.shape == (4, 3) and np.allclose(np.linalg.norm(limbs.directions, axis=1), 1)
     U, F = icosphere(2)
     r = star_radius(U, limbs)
@@ -421,7 +421,7 @@ def test_bad_inputs_raise_clear_errors(zoomout_case, small_shape):
     with pytest.raises(ValueError, match="k_el"):
         spectral_shape(V, F, k_lb=10, k_el=-1)
     with pytest.raises(ValueError, match="n_limbs"):
-        random_limbs(np.random.default_rng(0), 13)
+        random_limbs(np.random.default_rng(0), n_limbs=13)
     with pytest.raises(ValueError, match="axis"):
         rotation_matrix(np.zeros(3), 0.3)
 
