@@ -755,7 +755,7 @@ def run_experiment(
         if part == "family" and family == "creases" and result.example is None:
             result.example, result.example_maps = pair, maps
             _, identity_maps = match_pair(pair, k_init=cfg.k_init, sizes=(cfg.main_k,), source=sources[rid],
-                                          arms={"hybrid, 0 % elastic": 0.0})  # the identity treatment
+                                          arms={"hybrid, 0 % elastic": 0.0})  # the determinism check
             result.identity_gap = int(np.sum(identity_maps["hybrid, 0 % elastic", cfg.main_k] != maps["lbo", cfg.main_k]))
         if part == "family" and family == "creases" and rid in ids[:cfg.delta_pairs]:
             for delta in cfg.deltas:
