@@ -219,7 +219,7 @@ def test_geodesic_errors_and_pck():
 
 def test_shape_generators():
     rng = np.random.default_rng(0)
-    limbs = random_limbs(rng, 4)
+    limbs = random_limbs(rng, n_limbs=4)
     assert limbs.directions.shape == (4, 3) and np.allclose(np.linalg.norm(limbs.directions, axis=1), 1)
     U, F = icosphere(2)
     r = star_radius(U, limbs)
@@ -421,6 +421,18 @@ def test_bad_inputs_raise_clear_errors(zoomout_case, small_shape):
     with pytest.raises(ValueError, match="k_el"):
         spectral_shape(V, F, k_lb=10, k_el=-1)
     with pytest.raises(ValueError, match="n_limbs"):
-        random_limbs(np.random.default_rng(0), 13)
+        random_limbs(np.random.default_rng(0), n_limbs=13)
     with pytest.raises(ValueError, match="axis"):
         rotation_matrix(np.zeros(3), 0.3)
+
+
+def test_nan_inputs_raise(small_shape):
+    V, F = small_shape
+    with pytest.raises(ValueError, match="finite"):
+        nearest_rows(np.ones((4, 2)), np.array([[np.nan, 0.0]]))
+    with pytest.raises(ValueError, match="finite"):
+        pck_curve(np.array([0.1, np.nan]))
+    with pytest.raises(ValueError, match="bending_weight"):
+        shell_hessian(V, F, bending_weight=np.nan)
+    with pytest.raises(ValueError, match="Lamé"):
+        shell_hessian(V, F, mu=np.nan)

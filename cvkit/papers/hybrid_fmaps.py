@@ -18,6 +18,7 @@ import math
 import time
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,7 @@ class Limbs:
 
 def random_limbs(
     rng: np.random.Generator,
+    *,
     n_limbs: int = 5,
     min_angle: float = 55.0,  # degrees between limb directions
 ) -> Limbs:
@@ -195,6 +197,7 @@ def _cut_holes(Y: np.ndarray, F: np.ndarray, rng: np.random.Generator,
 def membrane_energy(
     x: torch.Tensor,  # (9,) the deformed triangle's corners, flattened (corner-major)
     x_rest: torch.Tensor,  # (9,) the same triangle at rest
+    *,
     mu: float = 1.0,  # Lamé parameters of the membrane
     lam: float = 1.0,
 ) -> torch.Tensor:
@@ -275,12 +278,14 @@ def shell_hessian(
 ) -> sp.csr_matrix:
     "The thin-shell energy's Hessian at rest, (3n, 3n) sparse symmetric PSD, dofs ordered [x₁…xₙ, y₁…yₙ, z₁…zₙ]."
     V, F = check_mesh(vertices, faces)
-    if bending_weight < 0:
-        raise ValueError(f"bending_weight must be >= 0, got {bending_weight}")
+    if not bending_weight >= 0 or not np.isfinite(bending_weight):  # `not x >= 0` also catches NaN
+        raise ValueError(f"bending_weight must be a finite number >= 0, got {bending_weight}")
+    if not (mu > 0 and lam >= 0 and np.isfinite(mu) and np.isfinite(lam)):
+        raise ValueError(f"the Lamé parameters need mu > 0 and lam >= 0 (finite), got mu={mu}, lam={lam}")
     n = len(V)
     Vt = torch.as_tensor(V, dtype=torch.float64)
     tri = Vt[torch.as_tensor(F)].reshape(len(F), 9)
-    H_mem = vmap(hessian(lambda x, xb: membrane_energy(x, xb, mu, lam)))(tri, tri).numpy()
+    H_mem = vmap(hessian(partial(membrane_energy, mu=mu, lam=lam)))(tri, tri).numpy()
     flaps = edge_flaps(F)
     flap = Vt[torch.as_tensor(flaps)].reshape(len(flaps), 12)
     H_bend = bending_weight * vmap(hessian(bending_energy))(flap, flap).numpy()
@@ -401,11 +406,14 @@ def fmap_adjoint(
 def nearest_rows(
     source: np.ndarray,  # (n_x, d) embedding of the source vertices
     query: np.ndarray,  # (n_y, d) embedding of the target vertices
+    *,
     chunk: int = 2048,
 ) -> np.ndarray:
     "For each query row, the index of its nearest source row (n_y,) in Euclidean distance (exact, chunked)."
     if source.ndim != 2 or query.ndim != 2 or source.shape[1] != query.shape[1]:
         raise ValueError(f"source and query must be (n, d) with the same d, got {source.shape} and {query.shape}")
+    if not (np.all(np.isfinite(source)) and np.all(np.isfinite(query))):
+        raise ValueError("source and query must be finite (a NaN row has no nearest neighbour)")
     sq = np.einsum("ij,ij->i", source, source)
     out = np.empty(len(query), dtype=np.int64)
     for s in range(0, len(query), chunk):
@@ -612,6 +620,8 @@ def pck_curve(
     "Percentage of correct keypoints: thresholds (T,) and the fraction of errors ≤ each (T,)."
     t = np.linspace(0, 0.2, 40) if thresholds is None else np.asarray(thresholds, dtype=np.float64)
     e = np.asarray(errors, dtype=np.float64)
+    if not np.all(np.isfinite(e)):
+        raise ValueError("errors must be finite (a NaN error is neither right nor wrong)")
     return t, (e[None] <= t[:, None]).mean(1)
 
 
@@ -633,8 +643,8 @@ def basis_sizes(k_init: int, sizes: tuple[int, ...], arms: dict[str, float]) -> 
             max(split_sizes(k, s)[1] for k in ks for s in arms.values()))
 
 
-def prepare_source(pair: "ShapePair", k_lb: int, k_el: int,
-                   bending_weight: float = 0.01) -> tuple["SpectralShape", np.ndarray]:
+def prepare_source(pair: ShapePair, k_lb: int, k_el: int, *,
+                   bending_weight: float = 0.01) -> tuple[SpectralShape, np.ndarray]:
     "The source's bases and its geodesic distances (n_x, n_x): computed once, shared by every target of a source."
     return (spectral_shape(*pair.source, k_lb=k_lb, k_el=k_el, bending_weight=bending_weight),
             geodesic_distances(*pair.source))
@@ -653,10 +663,10 @@ def match_pair(
     weight: float = 0.1,  # commutativity weight of the descriptor map
     step: int = 1,  # ZoomOut growth of K per iteration (standard ZoomOut: 1), the same for every arm
     source: tuple[SpectralShape, np.ndarray] | None = None,  # the source's bases and geodesics, if computed
-) -> tuple[pd.DataFrame, dict]:
+) -> tuple[pd.DataFrame, dict[tuple[str, int], np.ndarray]]:
     "Every arm at every K on one pair: a row per (arm, K) with errors (×100) and PCK AUC; pointmaps by (arm, K)."
     k_lb, k_el = basis_sizes(k_init, sizes, arms)
-    x, dist_x = prepare_source(pair, k_lb, k_el, bending_weight) if source is None else source
+    x, dist_x = prepare_source(pair, k_lb, k_el, bending_weight=bending_weight) if source is None else source
     y = spectral_shape(*pair.target, k_lb=k_lb, k_el=k_el, bending_weight=bending_weight)
     dx, dy = descriptors(x, pair.landmarks[0]), descriptors(y, pair.landmarks[1])
     rows, maps = [], {}
@@ -707,7 +717,7 @@ class ExperimentResult:
     "All rows of one run: families, sweeps, remeshed pairs, δ sweep; plus one pair's maps for the figures."
     table: pd.DataFrame  # family, pair, arm, K, angle, error, init_error, auc, part, delta
     example: ShapePair | None = None
-    example_maps: dict = field(default_factory=dict)
+    example_maps: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)  # (arm, K) → pointmap
     identity_gap: int = -1  # vertices where the hybrid pipeline with no elastic block differs from LBO-only
 
 
@@ -745,7 +755,7 @@ def run_experiment(
         if part == "family" and family == "creases" and result.example is None:
             result.example, result.example_maps = pair, maps
             _, identity_maps = match_pair(pair, k_init=cfg.k_init, sizes=(cfg.main_k,), source=sources[rid],
-                                          arms={"hybrid, 0 % elastic": 0.0})  # the identity treatment
+                                          arms={"hybrid, 0 % elastic": 0.0})  # the determinism check
             result.identity_gap = int(np.sum(identity_maps["hybrid, 0 % elastic", cfg.main_k] != maps["lbo", cfg.main_k]))
         if part == "family" and family == "creases" and rid in ids[:cfg.delta_pairs]:
             for delta in cfg.deltas:
@@ -845,7 +855,7 @@ LION_CAT_MISSING = ("the lion → cat pair (approximate many-to-one ground truth
                     "not implemented in this version; DATA_ROOT is read by nothing yet")
 
 
-def family_errors(table: pd.DataFrame, family: str, K: int, part: str = "family") -> pd.DataFrame:
+def family_errors(table: pd.DataFrame, family: str, K: int, *, part: str = "family") -> pd.DataFrame:
     "Per-pair mean errors (×100) of each arm for one family at size K: a pairs × arms table."
     rows = table[(table.part == part) & (table.family == family) & (table.K == K)]
     return rows.pivot_table(index="pair", columns="arm", values="error")
