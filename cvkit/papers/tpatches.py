@@ -302,7 +302,7 @@ class TPatchNet(nn.Module):
     along the patch's own time axis. Then the global level (when `global_widths` is given): in every frame, all the
     last level's centres, their clip coordinates with their features → point MLP → max over the centres → temporal
     conv along the frames; without it, a max over patches. Then `FrameHead`. With per-frame grouping (B2) the same
-    network runs with kernel-1 local convs, because patch s of frame t and of frame t+1 are unrelated."""
+    network runs unchanged (same kernels, same weights); only the groupings differ."""
 
     def __init__(self, widths: Sequence[Sequence[int]], temporal_kernels: Sequence[int], head: tuple[int, int],
                  head_kernel: int, num_classes: int, *, global_widths: Sequence[int] = (), global_kernel: int = 3):
@@ -511,7 +511,9 @@ def level_groupings(
         k = min(cfg.k, points.shape[2])
         if arm.grouping == "frame":
             g = frame_groups(points, S, k, radius=radius)
-            origin = g.centres
+            # the t-patch origin rule applied to per-frame groups: patch s's centre in frame 0, for every frame, so B2
+            # differs from t-patches in the grouping only (same kernels, same origin rule, same shapes and weights)
+            origin = g.centres[:, :, :1].expand(-1, -1, T, -1)
         else:
             g = extract_tpatches(points, S, k, mode=arm.mode, jitter=cfg.jitter if arm.mode != "gt" else 0.0, radius=radius,
                                  bidirectional=arm.bidirectional, generator=generator)
@@ -529,8 +531,7 @@ def build_model(arm: Arm, cfg: TPatchConfig, num_classes: int = len(ACTION_NAMES
         return PerFramePointNet([w for level in cfg.widths for w in level], cfg.head, num_classes)
     if arm.net == "p4d":
         return Point4DConv([*cfg.widths[0], cfg.widths[-1][-1]], cfg.head, cfg.head_kernel, num_classes)
-    kernels = cfg.temporal_kernels if arm.grouping == "track" else (1,) * len(cfg.temporal_kernels)
-    return TPatchNet(cfg.widths, kernels, cfg.head, cfg.head_kernel, num_classes, global_widths=cfg.global_widths,
+    return TPatchNet(cfg.widths, cfg.temporal_kernels, cfg.head, cfg.head_kernel, num_classes, global_widths=cfg.global_widths,
                      global_kernel=cfg.global_kernel)
 
 # %% ../../nbs/chapters/33_tpatches.ipynb #7f6fccc7
