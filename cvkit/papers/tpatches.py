@@ -16,7 +16,7 @@ __all__ = ['ACTION_NAMES', 'WALK_PAIR', 'CAMERA', 'SAMPLE_MODES', 'ARMS', 'ALL_A
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -28,12 +28,12 @@ from tqdm.auto import tqdm
 
 from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED, ClaimSpec, Measurement, NotMeasured,
                                numpy_stream, paired, replicate_seeds, replicates, seeded_init, stream_seed, torch_stream)
-from ..core.motion import ACTIONS, STICK_NAMES, body_clouds, body_forward, generate_clip
-from ..core.points import (check_points, farthest_point_sampling, gather_points, knn, mean_spacing, point_mlp,
+from ..core.motion import ACTIONS, body_clouds, body_forward, generate_clip
+from ..core.points import (farthest_point_sampling, gather_points, knn, mean_spacing, point_mlp,
                                recalibrate_batchnorm)
 
 # %% ../../nbs/chapters/33_tpatches.ipynb #6e0f87ae
-ACTION_NAMES: tuple[str, ...] = tuple(ACTIONS)  # the 9 StickMotion actions; walk forward/backward is the time-reversed pair
+ACTION_NAMES: tuple[str, ...] = tuple(ACTIONS)  # the 9 StickMotion actions; walk forward/backward share their joint angles; travel is negated
 WALK_PAIR: tuple[int, int] = (ACTION_NAMES.index("walk forward"), ACTION_NAMES.index("walk backward"))
 CAMERA = np.array([1.0, 0.0, 0.35])  # the visible-side variant's camera direction (world frame, far away)
 
@@ -42,8 +42,10 @@ def normalise_sequence(clouds: np.ndarray) -> np.ndarray:
     """Centre a (T, N, 3) sequence on its mean over all frames and scale it by frame 0's extent (the largest distance
     of a frame-0 point from frame 0's centroid), so frame 0 fits the unit sphere."""
     x = np.asarray(clouds, dtype=np.float64)
-    if x.ndim != 3 or x.shape[-1] != 3:
-        raise ValueError(f"clouds must have shape (T, N, 3), got {x.shape}")
+    if x.ndim != 3 or x.shape[-1] != 3 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"clouds must have shape (T, N, 3) with T, N ≥ 1, got {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError(f"clouds contain NaN or infinite values (first frame with one: {int(np.nonzero(~np.isfinite(x).all((1, 2)))[0][0])})")
     extent = np.linalg.norm(x[0] - x[0].mean(0), axis=1).max()
     if not np.isfinite(extent) or extent <= 0:
         raise ValueError("frame 0 has no extent (all points equal, or non-finite values)")
@@ -138,6 +140,10 @@ def track_patches(
     Returns indices (B, S, T, k) and centres (B, S, T, 3)."""
     if mode not in SAMPLE_MODES:
         raise ValueError(f"unknown sampling mode {mode!r}; expected one of {', '.join(SAMPLE_MODES)}")
+    if not jitter >= 0:
+        raise ValueError(f"jitter must be a standard deviation ≥ 0, got {jitter}")
+    if radius is not None and not radius > 0:
+        raise ValueError(f"radius must be > 0 (or None for no clipping), got {radius}")
     _check_clip(clouds, k)
     B, T, N, _ = clouds.shape
     q = gather_points(clouds[:, 0], seeds)  # (B, S, 3): q_0, the seeds themselves
@@ -321,6 +327,8 @@ class TPatchNet(nn.Module):
 
     def forward(self, clouds: torch.Tensor, groups: Sequence[Grouping]) -> torch.Tensor:
         "(B, T, N, 3) clouds and one `Grouping` per level → per-frame logits (B, T, K)."
+        if len(groups) != len(self.mlps):
+            raise ValueError(f"expected one Grouping per level ({len(self.mlps)}), got {len(groups)}")
         B, T = clouds.shape[:2]
         points, feats = clouds, None  # level input: positions (B, T, N, 3), features (B, T, N, C) or None
         for mlp, tconv, g in zip(self.mlps, self.tconvs, groups):
@@ -369,7 +377,6 @@ class Point4DConv(nn.Module):
     def forward(self, clouds: torch.Tensor, groups: Sequence[Grouping]) -> torch.Tensor:
         B, T, N, _ = clouds.shape
         g = groups[0]  # idx (B, S, T, 3k) into frames t−1, t, t+1 (flattened over time), origin (B, S, T, 3)
-        k3 = g.idx.shape[3]
         local = gather_points(clouds.reshape(B, T * N, 3), g.idx) - g.origin[..., None, :]
         frame_of = torch.div(g.idx, N, rounding_mode="floor").float()
         dt = frame_of - torch.arange(T, device=clouds.device).view(1, 1, T, 1).float()
@@ -399,6 +406,10 @@ def frame_metrics(frame_logits: torch.Tensor | np.ndarray, labels: torch.Tensor 
     if z.ndim != 3 or y.shape != (z.shape[0],):
         raise ValueError(f"expected logits (n, T, K) and labels (n,), got {tuple(z.shape)} and {tuple(y.shape)}")
     n, T, K = z.shape
+    if n == 0 or T == 0:
+        raise ValueError(f"expected at least one clip of at least one frame, got logits {tuple(z.shape)}")
+    if int(y.min()) < 0 or int(y.max()) >= K:
+        raise ValueError(f"labels must lie in 0 … K−1 = {K - 1} (the logits' last axis), got {int(y.min())} … {int(y.max())}")
     top3 = z.topk(min(3, K), dim=-1).indices
     top1 = (z.argmax(-1) == y[:, None]).float().mean(1)
     top3 = (top3 == y[:, None, None]).any(-1).float().mean(1)
@@ -458,6 +469,15 @@ class TPatchConfig:
             raise ValueError(f"unknown arms {unknown}; expected some of {', '.join(ARMS)}")
         if self.k > self.points or max(self.temporal_kernels) > self.frames or self.head_kernel > self.frames:
             raise ValueError("k must not exceed the points per frame, nor a temporal kernel the frames per clip")
+        kernels = (*self.temporal_kernels, self.head_kernel, self.global_kernel)
+        if any(kt < 1 or kt % 2 == 0 for kt in kernels):
+            raise ValueError(f"temporal kernels must be positive odd integers, got {kernels} (local…, head, global)")
+        if self.epochs < 1 or not self.lr > 0 or not self.jitter >= 0 or self.batch < 1:
+            raise ValueError(f"need epochs ≥ 1, lr > 0, jitter ≥ 0 and batch ≥ 1; got epochs={self.epochs}, lr={self.lr}, "
+                             f"jitter={self.jitter}, batch={self.batch}")
+        if any(b > a for a, b in zip(self.patches, self.patches[1:])) or self.patches[0] > self.points:
+            raise ValueError(f"patches per level must not increase and must not exceed the points per frame "
+                             f"({self.points}), got {self.patches}")
 
 
 @dataclass(frozen=True)
@@ -546,7 +566,7 @@ class ArmRun:
     seconds: float
 
 
-def cache_groupings(clouds: torch.Tensor, arm: Arm, cfg: TPatchConfig, generator: torch.Generator | None = None,
+def cache_groupings(clouds: torch.Tensor, arm: Arm, cfg: TPatchConfig, generator: torch.Generator | None = None, *,
                     chunk: int = 16) -> list[Grouping]:
     "The groupings of every level for all clips (n, ...), computed once, `chunk` clips at a time: t-patches are cached."
     parts = [level_groupings(clouds[i:i + chunk], arm, cfg, generator) for i in range(0, len(clouds), chunk)]
@@ -559,7 +579,7 @@ def _select(groups: list[Grouping], idx: torch.Tensor) -> list[Grouping]:
     return [Grouping(g.idx[idx], g.origin[idx]) for g in groups]
 
 
-def predict(model: nn.Module, clouds: torch.Tensor, groups: list[Grouping], batch: int = 16) -> torch.Tensor:
+def predict(model: nn.Module, clouds: torch.Tensor, groups: list[Grouping], *, batch: int = 16) -> torch.Tensor:
     "Per-frame logits (n, T, K) of a trained model in eval mode."
     model.eval()
     out = []
