@@ -802,7 +802,7 @@ CONFIGS: dict[str, TPatchConfig] = {
 # Pins: smoke from the SEED = 0 smoke run of this configuration; laptop from the SEED = 0 laptop run
 # at e4c83cd, the network with its global level (reports/laptop/tpatches/); gpu provisional (not run): the paper's expectation.
 PINS: dict[str, dict[str, str]] = {  # claim id → scale → pinned verdict
-    "tpatches-beat-no-tracking": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
+    "tpatches-beat-no-tracking": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "tpatches-beat-per-frame": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "per-frame-blind-to-order": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "tpatches-see-order": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
@@ -811,7 +811,7 @@ PINS: dict[str, dict[str, str]] = {  # claim id → scale → pinned verdict
     "nn-drift-below-randn": {"smoke": REPRODUCED, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "bidirectional-helps-visible": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "robust-to-resampling": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
-    "robust-as-b2": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
+    "robust-as-b2": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
 }
 
 
