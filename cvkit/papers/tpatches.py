@@ -800,7 +800,8 @@ CONFIGS: dict[str, TPatchConfig] = {
 # Declared before the pinned runs: thresholds are the starting thresholds (never loosened). The replicates of the
 # accuracy claims are test subjects (one training per arm per SEED), of the drift claims test clips.
 # Pins: smoke from the SEED = 0 smoke run of this configuration; laptop from the SEED = 0 laptop run
-# at e4c83cd, the network with its global level (reports/laptop/tpatches/); gpu provisional (not run): the paper's expectation.
+# at 91cf377, B2 differing from t-patches only in the grouping (reports/laptop/tpatches/); gpu provisional (not run,
+# and the experiment code does not move tensors to DEVICE): the paper's expectation.
 PINS: dict[str, dict[str, str]] = {  # claim id → scale → pinned verdict
     "tpatches-beat-no-tracking": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "tpatches-beat-per-frame": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
