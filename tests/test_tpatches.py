@@ -124,6 +124,44 @@ def test_bad_inputs(clips):
                      temporal_kernels=(3,), head=(8, 8), head_kernel=3, epochs=1, arms=("b9",))
 
 
+def test_more_bad_inputs(clips):
+    x = clips.clouds[:1]
+    seeds = torch.zeros(1, 2, dtype=torch.long)
+    with pytest.raises(ValueError, match="jitter"):
+        track_patches(x, seeds, 3, jitter=-0.1)
+    with pytest.raises(ValueError, match="radius"):
+        extract_tpatches(x, 4, 3, radius=-1.0)
+    with pytest.raises(ValueError, match="labels must lie"):
+        frame_metrics(torch.zeros(1, 4, 9), torch.tensor([12]))
+    with pytest.raises(ValueError, match="at least one clip"):
+        frame_metrics(torch.zeros(0, 4, 9), torch.zeros(0, dtype=torch.long))
+    with pytest.raises(ValueError, match="NaN"):
+        bad = np.zeros((3, 5, 3))
+        bad[0] = np.random.default_rng(0).normal(size=(5, 3))
+        bad[2, 1, 0] = np.nan
+        normalise_sequence(bad)
+    groups = level_groupings(clips.clouds[:2], ARMS["tpatch"], TINY, torch.Generator().manual_seed(0))
+    with seeded_init(0, "init"):
+        net = build_model(ARMS["tpatch"], TINY).eval()
+    with pytest.raises(ValueError, match="one Grouping per level"):
+        net(clips.clouds[:2], [*groups, groups[0]])
+    for change, match in (({"temporal_kernels": (2, 3)}, "odd"), ({"epochs": 0}, "epochs"), ({"lr": -1.0}, "lr"),
+                          ({"jitter": -0.1}, "jitter"), ({"patches": (4, 16)}, "must not increase")):
+        with pytest.raises(ValueError, match=match):
+            TPatchConfig(**{**TINY.__dict__, **change})
+
+
+def test_b2_differs_from_tpatch_only_in_grouping(clips):
+    with seeded_init(5, "init"):
+        w_tp = build_model(ARMS["tpatch"], TINY).state_dict()
+    with seeded_init(5, "init"):
+        w_b2 = build_model(ARMS["b2"], TINY).state_dict()
+    assert w_tp.keys() == w_b2.keys() and all(torch.equal(w_tp[k], w_b2[k]) for k in w_tp)
+    g = level_groupings(clips.clouds[:2], ARMS["b2"], TINY)
+    for level in g:  # the origin rule of t-patches: one point per patch, the same in every frame
+        assert torch.equal(level.origin, level.origin[:, :, :1].expand_as(level.origin))
+
+
 def test_reversal_b1_blind_tpatch_net_not(clips):
     x = clips.clouds[:1]
     with seeded_init(0, "init"):
