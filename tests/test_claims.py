@@ -12,7 +12,7 @@ from cvkit.core.claims import (seeded_init, CLAIMS_MIME, at_chance, ICONS, MIN_C
                                checks_from_notebook, claims_bundle, claims_from_notebook, claims_html, claims_markdown,
                                claims_summary, decide, degenerate_reason, explanation_anchors, format_number,
                                format_threshold, mean_interval, missing_explanations, n_to_decide, numpy_stream, paired,
-                               proportion, replicate_seeds, replicates, sanity_check, side_of, stream_seed, t_interval,
+                               proportion, replicate_seeds, replicates, sanity_check, scale_rules, side_of, stream_seed, t_interval,
                                torch_stream, verdict_counts)
 
 
@@ -271,6 +271,33 @@ def test_not_checkable_only_when_nothing_was_measured():
 
 
 # ---------------------------------------------------------------- specs
+
+def test_scale_rules_shared_and_per_scale_thresholds():
+    pins = {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": NOT_REPRODUCED}
+    assert scale_rules(pins, 2.0) == {"smoke": ScaleRule(2.0, UNDECIDED), "laptop": ScaleRule(2.0, REPRODUCED),
+                                      "gpu": ScaleRule(2.0, NOT_REPRODUCED)}
+    per = scale_rules(pins, {"smoke": -1.0, "laptop": 3.0, "gpu": 3.0})
+    assert [per[s].threshold for s in ("smoke", "laptop", "gpu")] == [-1.0, 3.0, 3.0]
+    between = scale_rules({"laptop": REPRODUCED}, (0.5, 1.5))
+    assert ClaimSpec("b", "s", "m", "between", between).rule("laptop").threshold == (0.5, 1.5)
+    # the result is what ClaimSpec accepts, and the tuple form gives the same spec
+    a = ClaimSpec("a", "s", "m", ">=", scale_rules(pins, 2.0), explanation="why-a")
+    b = ClaimSpec("a", "s", "m", ">=", {s: (2.0, v) for s, v in pins.items()}, explanation="why-a")
+    assert a == b
+
+
+def test_scale_rules_refuses_bad_input():
+    with pytest.raises(ValueError, match="pins must give"):
+        scale_rules({}, 0.0)
+    with pytest.raises(ValueError, match="unknown scale"):
+        scale_rules({"tiny": REPRODUCED}, 0.0)
+    with pytest.raises(ValueError, match="verdicts must be one of"):
+        scale_rules({"smoke": "passed"}, 0.0)
+    with pytest.raises(ValueError, match="exactly the pinned scales"):
+        scale_rules({"smoke": REPRODUCED, "laptop": REPRODUCED}, {"smoke": 0.0})
+    with pytest.raises(ValueError, match="exactly the pinned scales"):
+        scale_rules({"smoke": REPRODUCED}, {"smoke": 0.0, "gpu": 1.0})
+
 
 def test_spec_normalises_and_validates():
     s = spec(">=", 1)

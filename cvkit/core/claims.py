@@ -8,8 +8,8 @@ __all__ = ['REPRODUCED', 'NOT_REPRODUCED', 'UNDECIDED', 'NOT_CHECKABLE', 'VERDIC
            'CLAIMS_MIME', 'CLAIM_COLUMNS', 'CHECK_COLUMNS', 't_interval', 'bootstrap_ci', 'binomial_interval',
            'mean_interval', 'Measurement', 'NotMeasured', 'replicates', 'proportion', 'paired', 'replicate_seeds',
            'stream_seed', 'numpy_stream', 'torch_stream', 'seeded_init', 'side_of', 'n_to_decide', 'degenerate_reason',
-           'at_chance', 'ScaleRule', 'ClaimSpec', 'Claim', 'decide', 'Check', 'sanity_check', 'format_number',
-           'format_threshold', 'format_measured', 'format_notes', 'pin_mark', 'claim_row', 'check_row',
+           'at_chance', 'ScaleRule', 'ClaimSpec', 'scale_rules', 'Claim', 'decide', 'Check', 'sanity_check',
+           'format_number', 'format_threshold', 'format_measured', 'format_notes', 'pin_mark', 'claim_row', 'check_row',
            'verdict_counts', 'claims_summary', 'claims_markdown', 'claims_html', 'claim_line', 'claims_bundle',
            'ClaimLedger', 'claims_from_notebook', 'checks_from_notebook', 'explanation_anchors', 'missing_explanations']
 
@@ -405,6 +405,32 @@ class ClaimSpec:
         if scale not in self.rules:
             raise KeyError(f"claim {self.id} has no rule for scale {scale!r} (it has: {', '.join(self.rules)})")
         return self.rules[scale]
+
+# %% ../../nbs/core/01_claims.ipynb #c020b
+def scale_rules(
+    pins: Mapping[str, str],
+    threshold: float | tuple[float, float] | Mapping[str, float | tuple[float, float]],
+) -> dict[str, ScaleRule]:
+    """`ClaimSpec.rules` from a claim's pinned verdicts and its threshold.
+
+    `pins`: scale → pinned verdict, one entry per scale the claim is declared at. `threshold`: one number (or one
+    (lo, hi) pair for "between") shared by every pinned scale, or a mapping scale → threshold with exactly the pinned
+    scales as keys. Returns scale → ScaleRule(threshold, verdict)."""
+    if not pins:
+        raise ValueError("pins must give at least one scale's pinned verdict, got an empty mapping")
+    unknown = [s for s in pins if s not in SCALES]
+    if unknown:
+        raise ValueError(f"pins: unknown scale(s) {unknown}, expected some of {', '.join(SCALES)}")
+    bad = {s: v for s, v in pins.items() if v not in VERDICTS}
+    if bad:
+        raise ValueError(f"pins: verdicts must be one of {', '.join(VERDICTS)}, got {bad}")
+    if isinstance(threshold, Mapping):
+        if set(threshold) != set(pins):
+            raise ValueError(f"threshold: a per-scale threshold needs exactly the pinned scales {sorted(pins)}, "
+                             f"got {sorted(threshold)}")
+        return {s: ScaleRule(threshold[s], v) for s, v in pins.items()}
+    return {s: ScaleRule(threshold, v) for s, v in pins.items()}
+
 
 # %% ../../nbs/core/01_claims.ipynb #c022
 @dataclass(frozen=True)
