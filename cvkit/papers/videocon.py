@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from ..core.backbones import MobileNetV2, video_tokens
 from ..core.chapters import CvkitError
-from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED, ClaimSpec, Measurement,
+from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED, scale_rules, ClaimSpec, Measurement,
                                NotMeasured, numpy_stream, paired, proportion, replicates, seeded_init, torch_stream)
 from ..core.sprites import (CONTRAST_KINDS, Clip, Event, Script, SpriteBank, caption_text, clip_statements,
                                 contrast_captions, holds_in_script, make_video, random_script, relation_swap,
@@ -828,61 +828,58 @@ PINS: dict[str, dict[str, str]] = {
 CENTRAL_THRESHOLD: dict[str, float] = {"smoke": 0.0, "laptop": 0.10, "gpu": 0.10}  # smoke: interval above 0
 
 
-def _rules(claim: str, threshold: float | dict[str, float]) -> dict[str, tuple[float, str]]:
-    return {s: (threshold[s] if isinstance(threshold, dict) else threshold, v) for s, v in PINS[claim].items()}
-
 
 SPECS: list[ClaimSpec] = [
     ClaimSpec("con-beats-rand", "Training on contrast captions makes entailment robust to them: Con's ROC-AUC on "
               "in-domain contrast pairs exceeds that of the same training with random other-video negatives (Owl-Rand)",
               "AUC(Con) − AUC(Rand) on the in-domain test pairs, paired per fold of test clips", ">",
-              _rules("con-beats-rand", CENTRAL_THRESHOLD), paper_ref="Abstract; Owl-Rand ablation", source="seed",
+              scale_rules(PINS["con-beats-rand"], CENTRAL_THRESHOLD), paper_ref="Abstract; Owl-Rand ablation", source="seed",
               paper_value="significantly outperforms (abstract); ≥ 0.10 AUC over Owl-Rand (notes' threshold)",
               central=True, compared=True, explanation="why-verdicts"),
     ClaimSpec("order-con", "Con is robust to event-order flips", "AUC(Con) on event-order contrasts, per fold", ">=",
-              _rules("order-con", 0.85), paper_ref="per-type results (notes, recalled)", source="not-retrieved",
+              scale_rules(PINS["order-con"], 0.85), paper_ref="per-type results (notes, recalled)", source="not-retrieved",
               paper_value="largest gains on event order", explanation="why-verdicts"),
     ClaimSpec("order-rand-low", "Random-negative training leaves event order near chance",
-              "AUC(Rand) on event-order contrasts, per fold", "<=", _rules("order-rand-low", 0.65),
+              "AUC(Rand) on event-order contrasts, per fold", "<=", scale_rules(PINS["order-rand-low"], 0.65),
               paper_ref="per-type results (notes, recalled)", source="not-retrieved", paper_value="near chance",
               explanation="why-verdicts"),
     ClaimSpec("order-dual-low", "A contrastive dual encoder (VideoCLIP/ImageBind) is near chance on event order",
-              "AUC(dual encoder) on event-order contrasts, per fold", "<=", _rules("order-dual-low", 0.65),
+              "AUC(dual encoder) on event-order contrasts, per fold", "<=", scale_rules(PINS["order-dual-low"], 0.65),
               paper_ref="per-type results (notes, recalled)", source="not-retrieved", paper_value="near chance",
               explanation="why-verdicts"),
     ClaimSpec("phrasing-generalises", "The gain carries over to captions written differently (the human-caption "
               "analogue: +12 AUC points on VideoCon-Human)",
               "AUC(Con) − AUC(Rand) on the in-domain test pairs in the held-out wording, paired per fold", ">=",
-              _rules("phrasing-generalises", 0.08), paper_ref="Abstract", source="seed",
+              scale_rules(PINS["phrasing-generalises"], 0.08), paper_ref="Abstract", source="seed",
               paper_value="+12 AUC points on human-generated contrast captions", compared=True,
               explanation="why-verdicts"),
     ClaimSpec("types-generalise", "The gain carries over to contrast types never trained on",
               "AUC(Con) − AUC(Rand) on relation, hallucination and negation pairs, paired per fold", ">=",
-              _rules("types-generalise", 0.05), paper_ref="Abstract (novel captions)", source="seed",
+              scale_rules(PINS["types-generalise"], 0.05), paper_ref="Abstract (novel captions)", source="seed",
               paper_value="superior on human-crafted captions", compared=True, explanation="why-verdicts"),
     ClaimSpec("reversal-con-over-rand", "Con tells a clip from its time reversal on captions whose truth depends on "
               "order or direction", "AUC of s(V, C) against s(reversed V, C), Con − Rand, paired per fold", ">=",
-              _rules("reversal-con-over-rand", 0.15), paper_ref="issue's temporal analogue of SSv2-Temporal",
+              scale_rules(PINS["reversal-con-over-rand"], 0.15), paper_ref="issue's temporal analogue of SSv2-Temporal",
               source="not-retrieved", paper_value="(no paper number)", compared=True, explanation="why-verdicts"),
     ClaimSpec("order-free-stable", "On captions whose truth does not depend on time, Con's score barely changes "
               "when the clip plays backwards", "mean |s(V, C) − s(reversed V, C)| of Con, per fold", "<=",
-              _rules("order-free-stable", 0.10), paper_ref="control for the reversal claim", source="not-retrieved",
+              scale_rules(PINS["order-free-stable"], 0.10), paper_ref="control for the reversal claim", source="not-retrieved",
               paper_value="(no paper number)", explanation="why-verdicts"),
     ClaimSpec("ssv2-over-chance", "Zero-shot text-to-video retrieval on a temporal benchmark beats chance clearly",
-              "AP(Con) / chance AP per SSv2-Temporal-lite query (geometric mean)", ">=", _rules("ssv2-over-chance", 1.5),
+              "AP(Con) / chance AP per SSv2-Temporal-lite query (geometric mean)", ">=", scale_rules(PINS["ssv2-over-chance"], 1.5),
               paper_ref="Abstract; official score files (notes)", source="seed",
               paper_value="mAP 15.5 vs chance ≈ 7.7 (recomputed in the notes)", compared=True,
               explanation="why-verdicts"),
     ClaimSpec("ssv2-over-dual", "... and beats the dual encoder", "AP(Con) − AP(dual) per SSv2-Temporal-lite query",
-              ">=", _rules("ssv2-over-dual", 0.05), paper_ref="Abstract (new state of the art)", source="seed",
+              ">=", scale_rules(PINS["ssv2-over-dual"], 0.05), paper_ref="Abstract (new state of the art)", source="seed",
               paper_value="state of the art on SSv2-Temporal", compared=True, explanation="why-verdicts"),
     ClaimSpec("atp-over-rand", "Zero-shot multiple-choice QA by entailment improves over random-negative training",
               "correct(Con) − correct(Rand) per ATP-lite clip (5 statements, one true)", ">=",
-              _rules("atp-over-rand", 0.10), paper_ref="Abstract; official score files (notes)", source="seed",
+              scale_rules(PINS["atp-over-rand"], 0.10), paper_ref="Abstract; official score files (notes)", source="seed",
               paper_value="ATP-Hard accuracy 41.1 vs chance 20", compared=True, explanation="why-verdicts"),
     ClaimSpec("explanation-slots", "The model explains in-domain contrasts correctly",
               "share of in-domain test contrasts whose two slots (pointer and 'shows' word) are both right",
-              ">=", _rules("explanation-slots", 0.7), paper_ref="explanation results (notes)", source="not-retrieved",
+              ">=", scale_rules(PINS["explanation-slots"], 0.7), paper_ref="explanation results (notes)", source="not-retrieved",
               paper_value="better NLEs (abstract); slot accuracy is our stand-in", explanation="why-verdicts"),
 ]
 
