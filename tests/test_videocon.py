@@ -185,6 +185,8 @@ def test_bad_input_gets_clear_errors(tiny):
         entail(model, feats.tokens[0], [""])
     with pytest.raises(ValueError, match="tokens must be"):
         model(torch.zeros(2, 9, 4, 96), feats.text[:2], feats.mask[:2])
+    with pytest.raises(ValueError, match="single-frame"):
+        entail(model, feats.tokens[0, :1], clips.captions[:1])
 
 
 def test_claims_are_declared_with_pins_for_every_scale():
