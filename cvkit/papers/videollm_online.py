@@ -11,7 +11,7 @@ __all__ = ['FPS', 'SPECIALS', 'PAD', 'EOS', 'SYS', 'USER', 'ASSISTANT', 'SYSTEM_
            'StreamResult', 'run_stream', 'match_events', 'detection', 'LiveConfig', 'video_seed', 'make_videos',
            'encode_videos', 'frame_features', 'train_methods', 'layout_of', 'evaluate_methods', 'mean_gap']
 
-# %% ../../nbs/chapters/43_videollm_online.ipynb #57f0553c
+# %% ../../nbs/chapters/43_videollm_online.ipynb #4e55e545
 import math
 import time
 from dataclasses import dataclass, field
@@ -29,7 +29,7 @@ from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED,
                                scale_rules, seeded_init)
 from ..core.sprites import SpriteBank, make_video, random_script
 
-# %% ../../nbs/chapters/43_videollm_online.ipynb #6cb93dec
+# %% ../../nbs/chapters/43_videollm_online.ipynb #2296e714
 FPS: int = 2  # the paper's frame rate: one frame = 0.5 s
 SPECIALS: tuple[str, ...] = ("<pad>", "<eos>", "<sys>", "User:", "Assistant:")
 PAD, EOS, SYS, USER, ASSISTANT = range(len(SPECIALS))
@@ -89,7 +89,7 @@ def build_tokenizer(sentences: list[str]) -> Tokenizer:
     words = sorted({w for s in [*fixed, *sentences] for w in words_of(s)} - set(SPECIALS))
     return Tokenizer(SPECIALS + tuple(words))
 
-# %% ../../nbs/chapters/43_videollm_online.ipynb #d078d552
+# %% ../../nbs/chapters/43_videollm_online.ipynb #682b60bf
 @dataclass(frozen=True)
 class Dialogue:
     "One streaming dialogue: a window of a video, the user's query after one frame, the responses due after others."
@@ -151,7 +151,7 @@ def cut_windows(narrations: list[tuple[tuple[int, str], ...]], *, n_windows: int
                                    rng=rng, remind_prob=remind_prob))
     return out
 
-# %% ../../nbs/chapters/43_videollm_online.ipynb #98019074
+# %% ../../nbs/chapters/43_videollm_online.ipynb #89df90c6
 NONE, RESPONSE, SPEAK, SILENT = 0, 1, 2, 3  # the role of a position's target (what it learns)
 LAYOUTS: tuple[str, ...] = ("live", "per-frame")
 
@@ -239,7 +239,7 @@ def role_weights(role: np.ndarray | torch.Tensor, *, w: float, layout: str = "li
         weights = weights + w * (role == SILENT).float()
     return weights
 
-# %% ../../nbs/chapters/43_videollm_online.ipynb #dd2c9a09
+# %% ../../nbs/chapters/43_videollm_online.ipynb #7a1e98e5
 Cache = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys and values (B, heads, T_past, d / heads)
 
 
@@ -341,7 +341,7 @@ def collate(seqs: list[Sequence], feats: torch.Tensor) -> Batch:
     return Batch(pad("word", PAD), feat, is_frame, pad("target", -1), pad("role", NONE), pad("decision", -1),
                  pad("turn", -1))
 
-# %% ../../nbs/chapters/43_videollm_online.ipynb #4fbd06da
+# %% ../../nbs/chapters/43_videollm_online.ipynb #5a6c6535
 def streaming_loss(logits: torch.Tensor, batch: Batch, *, w: float, layout: str = "live") -> torch.Tensor:
     """The LIVE objective: Σ_j weight_j · CE(logits_j, target_j) / #{j : weight_j > 0}, weights from `role_weights`:
     language modelling on the responses, "Assistant:" where the response starts, w · (−log P(<eos>)) at every other
@@ -396,7 +396,7 @@ def train_live(seqs: list[Sequence], feats: torch.Tensor, vocab_size: int, cfg: 
         losses.append(loss.item())
     return model.eval(), losses
 
-# %% ../../nbs/chapters/43_videollm_online.ipynb #10289949
+# %% ../../nbs/chapters/43_videollm_online.ipynb #261dd0e0
 def silent_token(layout: str, tok: Tokenizer) -> int:
     "The token that means 'stay silent' at a decision: <eos> for LIVE's layout, 'no' (of 'no answer') for per-frame."
     if layout not in LAYOUTS:
@@ -581,7 +581,7 @@ def detection(results: list[StreamResult], dialogues: list[Dialogue], *, tol: in
             "exact": exact / max(tp, 1), "timing_error": float(np.median(errors)) if errors else float(timing_tol + 1),
             "responses": n_said, "events": n_due}
 
-# %% ../../nbs/chapters/43_videollm_online.ipynb #ab259382
+# %% ../../nbs/chapters/43_videollm_online.ipynb #a2cc2d6b
 @dataclass(frozen=True)
 class LiveConfig:
     "One scale's experiment: videos, windows, the frozen encoder's tokens, replicates and the trained LM."
@@ -706,7 +706,7 @@ def mean_gap(narrations: list) -> int:
     gaps = [b[0] - a[0] for n in narrations for a, b in zip(n, n[1:])]
     return max(1, int(round(float(np.mean(gaps))))) if gaps else 4
 
-# %% ../../nbs/chapters/43_videollm_online.ipynb #680a57f5
+# %% ../../nbs/chapters/43_videollm_online.ipynb #c5fe3851
 # Thresholds: the issue's starting thresholds, fixed before any run and never loosened. Replicates: independent
 # trainings (window draw, initial weights, data order; the videos and test dialogues are shared) for the method
 # claims; timing repeats for the speed claims; dialogues for the token count.
