@@ -198,6 +198,6 @@ def test_training_pairs_methods_and_never_touches_the_encoder():
 
 def test_specs_are_pinned_at_every_scale():
     assert {s.id for s in SPECS} == set(PINS)
-    assert sum(s.central for s in SPECS) == 2
+    assert sum(s.central for s in SPECS) == 4  # vs interleaved (2) and vs the never-speak reference (2)
     for s in SPECS:
         assert set(s.rules) == {"smoke", "laptop", "gpu"}
