@@ -201,3 +201,33 @@ def test_specs_are_pinned_at_every_scale():
     assert sum(s.central for s in SPECS) == 4  # vs interleaved (2) and vs the never-speak reference (2)
     for s in SPECS:
         assert set(s.rules) == {"smoke", "laptop", "gpu"}
+
+
+def test_bad_inputs_raise_clear_errors():
+    model, f = tiny_model(), feats()[0]
+    for bad in (0, -3, 2.5):
+        with pytest.raises(ValueError, match="every"):
+            run_stream(model, f, TOK, query_frame=3, query=DIALOGUE.query, policy="every", every=bad)
+    with pytest.raises(ValueError, match="max_words"):
+        run_stream(model, f, TOK, query_frame=3, query=DIALOGUE.query, max_words=0)
+    nan_frames = f.clone()
+    nan_frames[5, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        run_stream(model, nan_frames, TOK, query_frame=3, query=DIALOGUE.query)
+    with pytest.raises(ValueError, match="remind_prob"):
+        stream_dialogue(NARRATION, video=0, start=0, n_frames=14, video_frames=14, rng=np.random.default_rng(0),
+                        remind_prob=5)
+    with pytest.raises(ValueError, match="remind_prob"):
+        cut_windows([NARRATION], n_windows=2, window=8, video_frames=14, seed=0, remind_prob=-0.1)
+    with pytest.raises(ValueError, match="at least one Sequence"):
+        collate([], feats())
+    res = StreamResult([(7, "the blue fish grows.")], np.zeros(14))
+    with pytest.raises(ValueError, match="one StreamResult per dialogue"):
+        detection([res], [DIALOGUE, DIALOGUE])
+
+
+def test_timing_error_is_nan_not_a_sentinel_when_nothing_matched():
+    far = StreamResult([(4, "the blue fish grows.")], np.zeros(14))  # 7 frames before its event at 11, 3 before 7
+    silent = StreamResult([], np.zeros(14))
+    assert np.isnan(detection([silent], [DIALOGUE])["timing_error"])
+    assert detection([far], [DIALOGUE])["timing_error"] == 3.0  # matched within ±3 frames of the event at 7
