@@ -725,28 +725,26 @@ def mean_gap(narrations: list) -> int:
 # Thresholds: the issue's starting thresholds, fixed before any run and never loosened. Replicates: independent
 # trainings (window draw, initial weights, data order; the videos and test dialogues are shared) for the method
 # claims; timing repeats for the speed claims; dialogues for the token count.
-# Pins: smoke from the SEED = 0 smoke run of this code. Laptop: PROVISIONAL, all of them: they are the verdicts of the
-# SEED = 0 laptop run at fb5fc09 (reports/laptop/videollm_online/), which predates the named random streams (other test
-# dialogues), the w ablation in all 5 replicates and the never-speak claims; the two never-speak claims were not in
-# that run (their laptop pins are what its LIVE and never-speak numbers imply, not a verdict any run produced), and it
-# timed recompute-grows 3 times (now 5). A laptop run of this code replaces them. gpu: the paper's expectation (not run).
+# Pins: smoke from the SEED = 0 smoke run of this code; laptop from the SEED = 0 laptop run at c341465
+# (reports/laptop/videollm_online/: named random streams, the w ablation in all 5 replicates, the never-speak claims,
+# recompute-grows timed 5 times); gpu provisional: the paper's expectation (not run).
 PINS: dict[str, dict[str, str]] = {
     "live-timediff": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "live-fluency": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "ppl-kept": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "ppl-below-per-frame": {"smoke": NOT_CHECKABLE, "laptop": REPRODUCED, "gpu": REPRODUCED},
-    "f1-vs-interval": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
+    "f1-vs-interval": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "f1-vs-clip": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
-    "f1-vs-per-frame": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
+    "f1-vs-per-frame": {"smoke": NOT_CHECKABLE, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "live-fluency-vs-silent": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "live-timediff-vs-silent": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "timing-error": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
-    "tokens-ratio": {"smoke": NOT_REPRODUCED, "laptop": UNDECIDED, "gpu": REPRODUCED},
+    "tokens-ratio": {"smoke": NOT_REPRODUCED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "step-time-ratio": {"smoke": NOT_CHECKABLE, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "cache-flat": {"smoke": NOT_REPRODUCED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "recompute-grows": {"smoke": REPRODUCED, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "real-time": {"smoke": REPRODUCED, "laptop": REPRODUCED, "gpu": REPRODUCED},
-    "w-insensitive": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
+    "w-insensitive": {"smoke": NOT_CHECKABLE, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
 }
 
 _TABLE = "Table (learning methods, Ego4D narration stream) via the notes; not in the seed"
