@@ -1120,7 +1120,6 @@ PINS: dict[str, dict[str, str]] = {  # claim id → scale → pinned verdict
 }
 
 
-
 SPECS: list[ClaimSpec] = [
     ClaimSpec("brightness-improves-few-shot",
               "A point-wise FroFA such as brightness improves few-shot accuracy over the MAP head trained without it",

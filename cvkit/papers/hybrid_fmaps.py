@@ -791,7 +791,6 @@ PINS: dict[str, dict[str, str]] = {  # claim id → scale → pinned verdict (sm
 }
 
 
-
 SPECS: list[ClaimSpec] = [
     ClaimSpec("hybrid-beats-lbo-on-creases",
               "In non-isometric settings with bends and creases, the hybrid LB + elastic basis lowers the mean geodesic "

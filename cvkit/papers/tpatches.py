@@ -816,7 +816,6 @@ PINS: dict[str, dict[str, str]] = {  # claim id → scale → pinned verdict
 }
 
 
-
 SPECS: list[ClaimSpec] = [
     ClaimSpec("tpatches-beat-no-tracking",
               "Tracking local patches through time (t-patches) recognises actions better than grouping points afresh in "
