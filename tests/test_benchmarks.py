@@ -99,3 +99,13 @@ def test_vitamin_benchmark_loss_agrees_with_transformers():
     rows = run(quick=True)
     assert float(rows[0].quality.split("|Δ|")[1]) < 1e-5
     assert [r.case.split()[0] for r in rows] == ["InfoNCE", "ViT/8-tiny", "ViTamin-tiny"]
+
+
+def test_videollm_online_benchmark_cache_matches_a_full_forward():
+    from benchmarks.videollm_online import run
+
+    rows = run(quick=True)
+    assert [row.case for row in rows] == ["LM step at frame 10", "LM step at frame 100"]
+    for row in rows:
+        assert row.chapter == "live" and row.ours_s > 0 and row.reference_s > 0
+        assert float(row.quality.split("max |Δ|")[1]) < 1e-4  # the cached step equals a full forward over the prefix
