@@ -4,6 +4,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cvkit.core.chapters import CvkitError
@@ -159,3 +160,36 @@ def test_cli_list_and_errors(empty_cache, capsys, monkeypatch):
     assert main(["data", "remove", "cgal-meshes"]) == 0
     rows = {r["name"]: r for r in dataset_table()}
     assert rows["pudip-phase"]["installed"] and not rows["cgal-meshes"]["installed"]
+
+
+def test_read_video_samples_crops_and_resizes(tmp_path):
+    from cvkit.core.data import read_video
+    with pytest.raises(ValueError, match="n_frames"):
+        read_video(tmp_path / "none.avi", n_frames=1, size=64)
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    path = tmp_path / "square.mp4"
+    writer = imageio_ffmpeg.write_frames(str(path), (96, 64), fps=10, macro_block_size=1, quality=9)
+    writer.send(None)
+    for t in range(20):  # a white square moving right on black, 96 × 64
+        frame = np.zeros((64, 96, 3), np.uint8)
+        frame[24:40, 10 + 3 * t:26 + 3 * t] = 255
+        writer.send(frame)
+    writer.close()
+    clip = read_video(path, n_frames=4, size=32)
+    assert clip.shape == (4, 3, 32, 32) and clip.dtype == np.uint8
+    xs = [np.flatnonzero(f[0].max(0) > 128).mean() for f in clip]
+    assert all(a < b for a, b in zip(xs, xs[1:]))  # the centre crop keeps the square moving right
+    with pytest.raises(ValueError, match="fewer than n_frames"):
+        read_video(path, n_frames=50, size=32)
+    stream = read_video(path, size=32, fps=5)  # 20 frames at 10 fps → every second frame
+    assert stream.shape == (10, 3, 32, 32) and (stream[0] == clip[0]).all()
+    with pytest.raises(ValueError, match="own rate"):
+        read_video(path, size=32, fps=25)
+    with pytest.raises(ValueError, match="exactly one"):
+        read_video(path, size=32)
+    with pytest.raises(ValueError, match="exactly one"):
+        read_video(path, size=32, n_frames=4, fps=2)
+    with pytest.raises(ValueError, match="fps"):
+        read_video(path, size=32, fps=float("nan"))
+    with pytest.raises(FileNotFoundError):
+        read_video(tmp_path / "none.avi", size=32, n_frames=4)

@@ -280,24 +280,3 @@ def test_training_pairs_have_disjoint_seeds_across_runs():
     assert len(set(pair_seeds(cfg, 0))) == 5 and not set(pair_seeds(cfg, 0)) & set(pair_seeds(cfg, 1))
     with pytest.raises(ValueError, match="pairs"):
         VideoConConfig(pairs=1)
-
-
-def test_read_video_samples_crops_and_resizes(tmp_path):
-    from cvkit.papers.videocon import read_video
-    with pytest.raises(ValueError, match="n_frames"):
-        read_video(tmp_path / "none.avi", n_frames=1, size=64)
-    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
-    path = tmp_path / "square.mp4"
-    writer = imageio_ffmpeg.write_frames(str(path), (96, 64), fps=10, macro_block_size=1, quality=9)
-    writer.send(None)
-    for t in range(20):  # a white square moving right on black, 96 × 64
-        frame = np.zeros((64, 96, 3), np.uint8)
-        frame[24:40, 10 + 3 * t:26 + 3 * t] = 255
-        writer.send(frame)
-    writer.close()
-    clip = read_video(path, n_frames=4, size=32)
-    assert clip.shape == (4, 3, 32, 32) and clip.dtype == np.uint8
-    xs = [np.flatnonzero(f[0].max(0) > 128).mean() for f in clip]
-    assert all(a < b for a, b in zip(xs, xs[1:]))  # the centre crop keeps the square moving right
-    with pytest.raises(ValueError, match="fewer than n_frames"):
-        read_video(path, n_frames=50, size=32)

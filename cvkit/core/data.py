@@ -6,7 +6,7 @@
 __all__ = ['SOURCES', 'CGAL_DATA', 'BVH', 'OPENCV', 'REGISTRY', 'SAMPLE_MANIFEST', 'Dataset', 'data_root', 'get_dataset',
            'dataset_dir', 'is_installed', 'install_hint', 'find_file', 'require_file', 'verify_samples',
            'manual_install_steps', 'download_deb', 'unpack_deb', 'install', 'dataset_location', 'remove',
-           'dataset_table']
+           'dataset_table', 'read_video']
 
 # %% ../../nbs/core/16_data.ipynb #d003
 import hashlib
@@ -19,6 +19,8 @@ import tempfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+
+import numpy as np
 
 from .chapters import CvkitError, project_root, shared_data_dir
 
@@ -312,3 +314,46 @@ def dataset_table() -> list[dict]:
         rows.append({"name": d.name, "source": d.source, "package": d.package, "licence": d.licence, "size": d.size,
                      "chapters": ", ".join(d.chapters), "installed": installed, "where": where, "holds": d.holds})
     return rows
+
+# %% ../../nbs/core/16_data.ipynb #d021
+def read_video(path: str | Path, *, size: int, n_frames: int | None = None, fps: float | None = None) -> np.ndarray:
+    """Frames of a video file, centre-cropped square and resized: (T, 3, size, size) uint8.
+
+    Give exactly one of `n_frames` (that many frames evenly spaced over the clip, first and last included) or `fps`
+    (one frame every 1/fps seconds of the clip's time, from its first frame; at most the file's own rate). Needs the
+    `imageio-ffmpeg` wheel (a bundled ffmpeg); a CvkitError says how to install it."""
+    if (n_frames is None) == (fps is None):
+        raise ValueError(f"give exactly one of n_frames and fps, got n_frames={n_frames}, fps={fps}")
+    if n_frames is not None and n_frames < 2:
+        raise ValueError(f"need n_frames ≥ 2, got n_frames={n_frames}")
+    if fps is not None and not (fps > 0 and np.isfinite(fps)):
+        raise ValueError(f"fps must be a positive number, got fps={fps}")
+    if size < 8:
+        raise ValueError(f"need size ≥ 8, got size={size}")
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no video file at {path}")
+    try:
+        import imageio_ffmpeg
+    except ImportError as err:
+        raise CvkitError("decoding a video needs a decoder: pip install imageio-ffmpeg") from err
+    from PIL import Image
+
+    reader = imageio_ffmpeg.read_frames(str(path))
+    header = next(reader)
+    width, height = header["size"]
+    frames = [np.frombuffer(f, np.uint8).reshape(height, width, 3) for f in reader]
+    if n_frames is not None:
+        if len(frames) < n_frames:
+            raise ValueError(f"{path} has {len(frames)} frames, fewer than n_frames={n_frames}")
+        keep = np.linspace(0, len(frames) - 1, n_frames).round().astype(int)
+    else:
+        if fps > header["fps"]:
+            raise ValueError(f"fps={fps} is above the file's own rate of {header['fps']} frames per second")
+        keep = np.unique(np.arange(0, len(frames), header["fps"] / fps).round().astype(int))
+        keep = keep[keep < len(frames)]
+    side = min(width, height)
+    top, left = (height - side) // 2, (width - side) // 2
+    out = [np.asarray(Image.fromarray(frames[i][top:top + side, left:left + side]).resize((size, size), Image.BILINEAR))
+           for i in keep]
+    return np.stack(out).transpose(0, 3, 1, 2).copy()
+

@@ -12,8 +12,7 @@ __all__ = ['EVENTS', 'TYPES', 'TRAIN_TYPES', 'HELD_OUT_TYPES', 'KIT_KIND', 'HELD
            'train_entailment', 'train_dual', 'score', 'auc', 'average_precision', 'recall_at', 'folds', 'ssv2_lite',
            'atp_credit', 'atp_choices', 'VideoConConfig', 'VideoConData', 'assert_disjoint_splits', 'build_data',
            'training_inputs', 'train_pair', 'pair_seeds', 'train_arms', 'train_replicas', 'arm_tokens', 'score_items',
-           'reversal_items', 'Evaluation', 'explain', 'slot_correct', 'fold_groups', 'evaluate', 'claim_measurements',
-           'read_video']
+           'reversal_items', 'Evaluation', 'explain', 'slot_correct', 'fold_groups', 'evaluate', 'claim_measurements']
 
 # %% ../../nbs/chapters/42_videocon.ipynb #vc0005
 import difflib
@@ -1014,26 +1013,3 @@ def claim_measurements(ev: Evaluation) -> dict[str, Measurement]:
         "atp-over-rand": paired(ev.atp_correct["Con"], ev.atp_correct["Rand"], unit="clip", names=("Con", "Rand")),
         "explanation-slots": proportion(ev.slots["in domain"], unit="contrast"),
     }
-
-# %% ../../nbs/chapters/42_videocon.ipynb #a7d77a8c
-def read_video(path: str, *, n_frames: int, size: int) -> np.ndarray:
-    """`n_frames` frames evenly spaced over a video file, centre-cropped square and resized: (T, 3, size, size) uint8.
-    Needs the `imageio-ffmpeg` wheel (a bundled ffmpeg); a CvkitError says how to install it."""
-    if n_frames < 2 or size < 8:
-        raise ValueError(f"need n_frames ≥ 2 and size ≥ 8, got n_frames={n_frames}, size={size}")
-    try:
-        import imageio_ffmpeg
-    except ImportError as err:
-        raise CvkitError("decoding a video needs a decoder: pip install imageio-ffmpeg") from err
-    from PIL import Image
-
-    reader = imageio_ffmpeg.read_frames(str(path))
-    width, height = next(reader)["size"]
-    frames = [np.frombuffer(f, np.uint8).reshape(height, width, 3) for f in reader]
-    if len(frames) < n_frames:
-        raise ValueError(f"{path} has {len(frames)} frames, fewer than n_frames={n_frames}")
-    side = min(width, height)
-    top, left = (height - side) // 2, (width - side) // 2
-    out = [np.asarray(Image.fromarray(frames[i][top:top + side, left:left + side]).resize((size, size), Image.BILINEAR))
-           for i in np.linspace(0, len(frames) - 1, n_frames).round().astype(int)]
-    return np.stack(out).transpose(0, 3, 1, 2).copy()
