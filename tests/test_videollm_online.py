@@ -54,6 +54,12 @@ def test_stream_dialogue_keeps_later_events_and_checks_times():
         stream_dialogue(((20, "The red star jumps."),), video=0, start=0, n_frames=14, video_frames=14, rng=rng)
     with pytest.raises(ValueError, match="after the last frame"):
         Dialogue(0, 0, 14, 13, "narrate the video in real time .", ())
+    repeat = ((2, "The red star jumps."), (5, "The blue fish grows."), (9, "The red star jumps."))
+    for seed in range(40):  # a reminder names the first occurrence after the query: never the repeat of an earlier one
+        d = stream_dialogue(repeat, video=0, start=0, n_frames=14, video_frames=14, rng=np.random.default_rng(seed),
+                            remind_prob=1.0)
+        later = [(t, s) for t, s in repeat if t > d.query_frame]
+        assert d.targets[0] == next(e for e in later if e[1] == d.targets[0][1])
     windows = cut_windows([NARRATION], n_windows=5, window=8, video_frames=14, seed=3)
     assert windows == cut_windows([NARRATION], n_windows=5, window=8, video_frames=14, seed=3)
     assert all(0 <= w.start <= 6 and w.n_frames == 8 for w in windows)

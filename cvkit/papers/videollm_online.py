@@ -121,7 +121,8 @@ def stream_dialogue(narration: tuple[tuple[int, str], ...], *, video: int, start
     """The data engine on one window: the timed narration of a video (frame, sentence) becomes a dialogue over
     frames [start, start + n_frames). The user asks at a random frame of the window's first quarter (one of ten
     narration queries, or, with probability `remind_prob`, 'tell me when <a later event>'); every later event of the
-    window becomes an assistant turn right after its frame (the remind task: only the named one)."""
+    window becomes an assistant turn right after its frame (the remind task: only the first occurrence of the named
+    event after the query; a later repeat of the same sentence stays silent, as a one-shot reminder would)."""
     if not 0.0 <= remind_prob <= 1.0:
         raise ValueError(f"remind_prob must be a probability in [0, 1], got {remind_prob}")
     if start < 0 or start + n_frames > video_frames or n_frames < 4:
@@ -134,7 +135,8 @@ def stream_dialogue(narration: tuple[tuple[int, str], ...], *, video: int, start
     later = [(t - start, s) for t, s in narration if start + q < t < start + n_frames]
     u, pick, which = rng.random(), rng.random(), int(rng.integers(len(NARRATE_QUERIES)))
     if later and u < remind_prob:
-        event = later[int(pick * len(later))]
+        named = later[int(pick * len(later))][1]
+        event = next(e for e in later if e[1] == named)  # "tell me when": its first occurrence after the query
         return Dialogue(video, start, n_frames, q, remind_query(event[1]), (event,), "remind")
     return Dialogue(video, start, n_frames, q, NARRATE_QUERIES[which], tuple(later), "narrate")
 
