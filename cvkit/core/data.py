@@ -341,19 +341,20 @@ def read_video(path: str | Path, *, size: int, n_frames: int | None = None, fps:
     reader = imageio_ffmpeg.read_frames(str(path))
     header = next(reader)
     width, height = header["size"]
-    frames = [np.frombuffer(f, np.uint8).reshape(height, width, 3) for f in reader]
-    if n_frames is not None:
-        if len(frames) < n_frames:
-            raise ValueError(f"{path} has {len(frames)} frames, fewer than n_frames={n_frames}")
-        keep = np.linspace(0, len(frames) - 1, n_frames).round().astype(int)
-    else:
-        if fps > header["fps"]:
-            raise ValueError(f"fps={fps} is above the file's own rate of {header['fps']} frames per second")
-        keep = np.unique(np.arange(0, len(frames), header["fps"] / fps).round().astype(int))
-        keep = keep[keep < len(frames)]
+    if fps is not None and fps > header["fps"]:
+        raise ValueError(f"fps={fps} is above the file's own rate of {header['fps']} frames per second")
     side = min(width, height)
     top, left = (height - side) // 2, (width - side) // 2
-    out = [np.asarray(Image.fromarray(frames[i][top:top + side, left:left + side]).resize((size, size), Image.BILINEAR))
-           for i in keep]
-    return np.stack(out).transpose(0, 3, 1, 2).copy()
+    small = []  # every decoded frame, cropped and resized at once: a long video never sits in memory at full size
+    for raw in reader:
+        frame = np.frombuffer(raw, np.uint8).reshape(height, width, 3)[top:top + side, left:left + side]
+        small.append(np.asarray(Image.fromarray(frame).resize((size, size), Image.BILINEAR)))
+    if n_frames is not None:
+        if len(small) < n_frames:
+            raise ValueError(f"{path} has {len(small)} frames, fewer than n_frames={n_frames}")
+        keep = np.linspace(0, len(small) - 1, n_frames).round().astype(int)
+    else:
+        keep = np.unique(np.arange(0, len(small), header["fps"] / fps).round().astype(int))
+        keep = keep[keep < len(small)]
+    return np.stack([small[i] for i in keep]).transpose(0, 3, 1, 2).copy()
 
