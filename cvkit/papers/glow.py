@@ -13,7 +13,7 @@ __all__ = ['CATEGORIES', 'SKY', 'LOOKS', 'BASE_HEIGHT', 'ASPECT', 'SCENE_TYPES',
            'sample_requests', 'merge', 'plan_request', 'realised', 'World', 'build_world', 'run_replicate', 'arm_table',
            'compare', 'score_aucs', 'measure_claims']
 
-# %% ../../nbs/chapters/50_glow.ipynb #af0440d1
+# %% ../../nbs/chapters/50_glow.ipynb #5ab37e21
 import time
 from dataclasses import dataclass
 
@@ -34,7 +34,7 @@ from ..core.detection import (CenterNetHead, Detections, FCOSHead, box_iou, cent
                                   mean_average_precision)
 from ..core.sprites import paste, render_procedural
 
-# %% ../../nbs/chapters/50_glow.ipynb #4266fc0a
+# %% ../../nbs/chapters/50_glow.ipynb #41e54616
 CATEGORIES: tuple[str, ...] = ("sun", "cloud", "bird", "plane", "car", "person", "tree", "dog")
 SKY: frozenset[str] = frozenset({"sun", "cloud", "bird", "plane"})  # the rest stand on the ground
 LOOKS: dict[str, tuple[str, str, str]] = {  # category → procedural stand-in (shape, colour, texture)
@@ -141,7 +141,7 @@ def make_world(n: int, *, size: int, seed: int, progress: bool = True) -> tuple[
         layouts.append(lay)
     return images, layouts
 
-# %% ../../nbs/chapters/50_glow.ipynb #368044b8
+# %% ../../nbs/chapters/50_glow.ipynb #1cc5507c
 STRIDE: int = 8  # the detectors' output stride (MobileNetV2 stage 6)
 LAYERS: tuple[int, ...] = (6, 13)  # stride-8 and stride-16 MobileNetV2 stages
 K: int = len(CATEGORIES)
@@ -206,7 +206,7 @@ def as_layout(det: Detections, size: int) -> Layout:
     boxes = det.boxes.clamp(0, size).double().numpy().reshape(-1, 4)
     return Layout(det.labels.numpy().astype(np.int64), boxes, size)
 
-# %% ../../nbs/chapters/50_glow.ipynb #715b9967
+# %% ../../nbs/chapters/50_glow.ipynb #67cd90fb
 class CooccurrenceChecker:
     """D1: p(c_i | c_j) from Laplace-smoothed counts of categories appearing together in clean layouts; an object's
     score is the mean of log p(c_i | c_j) over the other objects, a layout's the minimum over its objects."""
@@ -310,7 +310,7 @@ def flagged_by(checkers: dict, layout: Layout) -> dict[str, bool]:
     "Each checker's verdict on one layout (True = flagged as inconsistent)."
     return {name: bool(ch.flags(layout)) for name, ch in checkers.items()}
 
-# %% ../../nbs/chapters/50_glow.ipynb #ee199f63
+# %% ../../nbs/chapters/50_glow.ipynb #9840e278
 BINS: int = 16  # per box coordinate: (x centre, y centre, √w, √h) / S, each cut into BINS equal bins of [0, 1]
 MASK: int = K  # the category index of a hidden token
 MAX_OBJECTS: int = 10
@@ -422,7 +422,7 @@ def edit_log_probs(model: LayoutTransformer, labels: torch.Tensor, codes: torch.
         lb.append(box_logits[rows, index[sl]].log_softmax(-1).gather(-1, bins[..., None])[..., 0].sum(-1))
     return torch.cat(lc).numpy(), torch.cat(lb).numpy()
 
-# %% ../../nbs/chapters/50_glow.ipynb #091d6651
+# %% ../../nbs/chapters/50_glow.ipynb #0ff5a1cb
 @dataclass(frozen=True)
 class Edit:
     "One planned change: object `index` of the clean layout gets label `target` and box `box` (pixels)."
@@ -557,7 +557,7 @@ def localise_victim(model: LayoutTransformer, layout: Layout, target: int, *, la
         raise ValueError(f"no object in the layout can become {CATEGORIES[target]!r}")
     return best
 
-# %% ../../nbs/chapters/50_glow.ipynb #7af952da
+# %% ../../nbs/chapters/50_glow.ipynb #92a8e365
 def attack_targets(plans: list[Plan], layouts: list[Layout], *, grid: int) -> dict[str, torch.Tensor]:
     """What the attack loss asks of each image, as index tensors: for every edit its image, target class, planned
     centre cell, size (cells) and offset; for every edited object the 3×3 cells around its clean centre and its clean
@@ -658,7 +658,7 @@ def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
         return float("nan")
     return float(roc_auc_score(positive, scores))
 
-# %% ../../nbs/chapters/50_glow.ipynb #8b0da332
+# %% ../../nbs/chapters/50_glow.ipynb #d6bd606d
 @dataclass(frozen=True)
 class GlowConfig:
     "Sizes of one scale of the experiment."
@@ -771,7 +771,7 @@ def realised(plan: Plan, original: Layout, clean: Layout, adv: Layout, *, iou: f
         kept += bool(np.any((ious >= iou) & (adv.labels == clean.labels[i])))
     return kept >= keep * len(others)
 
-# %% ../../nbs/chapters/50_glow.ipynb #89f9957f
+# %% ../../nbs/chapters/50_glow.ipynb #64516671
 @dataclass
 class World:
     "The rendered scene pool and its cached frozen features, shared by the replicates (each splits it its own way)."
@@ -868,7 +868,7 @@ def run_replicate(backbone: MobileNetV2, world: World, cfg: GlowConfig, seed: in
             "identity_gap": identity_gap, "identity_same_plan": identity_same, "detector_b": detector_b,
             "test_layouts": test_layouts, "test_index": te, "jobs": jobs, "adv": adv, "adv_layouts": adv_layouts}
 
-# %% ../../nbs/chapters/50_glow.ipynb #8acf21b8
+# %% ../../nbs/chapters/50_glow.ipynb #6a677e4c
 CONFIGS: dict[str, GlowConfig] = {
     "smoke": GlowConfig(size=64, pool=480, train=360, calibrate=80, layouts=800, det_steps=150, layout_dim=32,
                         layout_layers=1, layout_steps=80, r1=24, r2=0, r3=0, eps=16 / 255, steps=10, replicates=1),
@@ -880,23 +880,24 @@ CONFIGS: dict[str, GlowConfig] = {
                       blackbox=True),
 }
 
-# %% ../../nbs/chapters/50_glow.ipynb #1dac1199
+# %% ../../nbs/chapters/50_glow.ipynb #7dbb0473
 CLAIMS_SOURCE = "Abstract"
 # Thresholds: the issue's starting thresholds, fixed before any run. Pins: smoke from the SEED = 0 smoke run of this
-# commit's configuration; laptop from the SEED = 0 laptop run (reports/laptop/glow/); gpu: the paper's expectation,
-# provisional, not run.
+# configuration; laptop from the SEED = 0 laptop run at af139e0 (reports/laptop/glow/, clean tree, CPU 739 s; it carried
+# placeholder laptop pins and stopped at the final pin check after every section ran; no confirming run yet); gpu: the
+# paper's expectation, provisional, not run.
 PINS: dict[str, dict[str, str]] = {
-    "premise-conventional-flagged": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
-    "glow-beats-category": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
+    "premise-conventional-flagged": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
+    "glow-beats-category": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "glow-beats-conventional": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
-    "glow-keeps-asr": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
-    "geometry-helps-d2": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
+    "glow-keeps-asr": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
+    "geometry-helps-d2": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "geometry-no-worse-d1": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "r2-localisation": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
-    "r3-glow-vs-conventional": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
+    "r3-glow-vs-conventional": {"smoke": NOT_CHECKABLE, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "blackbox-vs-conventional": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "blackbox-vs-category": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
-    "score-validity": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
+    "score-validity": {"smoke": NOT_CHECKABLE, "laptop": REPRODUCED, "gpu": REPRODUCED},
 }
 
 
@@ -939,7 +940,7 @@ CLAIM_SPECS: tuple[ClaimSpec, ...] = (
           explanation="why-score"),
 )
 
-# %% ../../nbs/chapters/50_glow.ipynb #5c5c6e0c
+# %% ../../nbs/chapters/50_glow.ipynb #358a4174
 def arm_table(records: pd.DataFrame, kind: str, column: str) -> pd.DataFrame:
     "One row per (replicate, scene) request of `kind`, one column per arm, values of `column` as floats."
     sub = records[(records.kind == kind) & (records.arm != "identity")]
