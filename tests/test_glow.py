@@ -9,9 +9,9 @@ from cvkit.core.claims import numpy_stream, seeded_init
 from cvkit.core.detection import CenterNetHead, box_iou
 from cvkit.papers.glow import (CATEGORIES, K, SKY, CooccurrenceChecker, Edit, GeometryChecker, Layout, Plan,
                                attack_loss, attack_targets, calibrate, candidate_boxes, category_plan, check_request,
-                               conventional_plan, edit_log_probs, encode_layouts, glow_plan, glow_scores,
+                               conventional_plan, edit_log_probs, encode_layouts, fp_bound, glow_plan, glow_scores,
                                localise_victim, make_world, merge, pgd_attack, realised, render_layout, roc_auc,
-                               sample_layout, train_layout_model)
+                               sample_layout, sample_requests, train_layout_model)
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,9 @@ def test_plans_identity_and_scores(layouts, model):
     best, ranked = glow_plan(model, lay, 0, target, lam=1.0)
     assert best.score == ranked[0].score >= ranked[-1].score and len(ranked) > len(boxes)
     assert np.allclose(glow_scores(model, lay, ranked[:5], lam=1.0), [p.score for p in ranked[:5]], atol=1e-4)
-    ident = glow_plan(model, lay, 0, target, lam=0.0, scales=(1.0,), helpers=False)[0]
+    ident = glow_plan(model, lay, 0, target, lam=0.0, scales=(1.0,), shifts=(0.0,), helpers=False)[0]
+    assert glow_plan(model, lay, 0, target, lam=0.0, helpers=False)[0].edits == ident.edits  # ties keep the box
+    assert any((b[1] + b[3]) / 2 != (lay.boxes[0][1] + lay.boxes[0][3]) / 2 for b in boxes)  # the centre can move
     assert ident.edits == conventional_plan(lay, 0, target).edits
     cat = category_plan(CooccurrenceChecker(layouts[:300]), lay, 0, target)
     assert cat.edits[0].box == tuple(lay.boxes[0]) and len(cat.edits) <= 2
@@ -101,6 +103,29 @@ def test_bad_requests(layouts):
         check_request(lay, 0, int(lay.labels[0]))
     with pytest.raises(ValueError, match="eps"):
         pgd_attack(torch.rand(1, 3, 32, 32), lambda x: x.sum((1, 2, 3)), eps=-0.1, steps=1)
+    with pytest.raises(ValueError, match="eps"):
+        pgd_attack(torch.rand(1, 3, 32, 32), lambda x: x.sum((1, 2, 3)), eps=float("nan"), steps=1)
+    inverted = Layout(np.array([0, 4]), np.array([[14.0, 4, 4, 12], [20, 30, 40, 44]]), 48)
+    outside = Layout(np.array([0, 4]), np.array([[4.0, 4, 60, 12], [20, 30, 40, 44]]), 48)
+    for bad in (inverted, outside):
+        for plan in (lambda l: conventional_plan(l, 0, 2), lambda l: check_request(l, 0, 2)):
+            with pytest.raises(ValueError, match="victim box"):
+                plan(bad)
+    with pytest.raises(ValueError, match="box must be"):
+        candidate_boxes(np.array([14.0, 4, 4, 12]), 48)
+    with pytest.raises(ValueError, match="calibrate needs"):
+        calibrate(CooccurrenceChecker(layouts[:50]), [])
+    with pytest.raises(ValueError, match="unknown request kind"):
+        sample_requests(layouts[:50], 3, np.random.default_rng(0), "R9")
+    with pytest.raises(ValueError, match="fp_bound|positive"):
+        fp_bound(0, 10)
+    assert 0.05 < fp_bound(150, 200) < fp_bound(40, 40) < 0.2
+
+
+def test_bad_lambda(layouts, model):
+    lay = next(l for l in layouts if len(l) >= 2)
+    with pytest.raises(ValueError, match="lam"):
+        glow_plan(model, lay, 0, (int(lay.labels[0]) + 1) % K, lam=float("nan"))
 
 
 def test_attack_loss_gradient_matches_finite_differences():

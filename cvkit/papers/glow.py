@@ -4,14 +4,14 @@
 
 # %% auto #0
 __all__ = ['CATEGORIES', 'SKY', 'LOOKS', 'BASE_HEIGHT', 'ASPECT', 'SCENE_TYPES', 'STRIDE', 'LAYERS', 'K', 'BINS', 'MASK',
-           'MAX_OBJECTS', 'BOX_SCALES', 'ARMS_R1', 'CONFIGS', 'CLAIMS_SOURCE', 'PINS', 'CLAIM_SPECS', 'Layout',
-           'sample_layout', 'render_layout', 'make_world', 'to_tensor_images', 'cache_features', 'train_detector',
-           'detect', 'as_layout', 'CooccurrenceChecker', 'GeometryChecker', 'calibrate', 'flagged_by', 'box_code',
-           'LayoutTransformer', 'encode_layouts', 'query', 'train_layout_model', 'edit_log_probs', 'Edit', 'Plan',
-           'check_request', 'candidate_boxes', 'glow_scores', 'glow_plan', 'category_plan', 'conventional_plan',
+           'MAX_OBJECTS', 'BOX_SCALES', 'BOX_SHIFTS', 'ARMS_R1', 'CONFIGS', 'CLAIMS_SOURCE', 'PINS', 'CLAIM_SPECS',
+           'Layout', 'sample_layout', 'render_layout', 'make_world', 'to_tensor_images', 'cache_features',
+           'train_detector', 'detect', 'as_layout', 'CooccurrenceChecker', 'GeometryChecker', 'calibrate', 'flagged_by',
+           'box_code', 'LayoutTransformer', 'encode_layouts', 'query', 'train_layout_model', 'edit_log_probs', 'Edit',
+           'Plan', 'check_request', 'candidate_boxes', 'glow_scores', 'glow_plan', 'category_plan', 'conventional_plan',
            'localise_victim', 'attack_targets', 'attack_loss', 'pgd_attack', 'attack_images', 'roc_auc', 'GlowConfig',
            'sample_requests', 'merge', 'plan_request', 'realised', 'World', 'build_world', 'run_replicate', 'arm_table',
-           'compare', 'score_aucs', 'measure_claims']
+           'compare', 'score_aucs', 'fp_bound', 'measure_claims']
 
 # %% ../../nbs/chapters/50_glow.ipynb #5ab37e21
 import time
@@ -301,6 +301,8 @@ def calibrate(checker, layouts: list[Layout], *, fpr: float = 0.05):
     "Set the checker's threshold at the `fpr` quantile of its scores on clean layouts (never on attacks); returns it."
     if not 0 < fpr < 1:
         raise ValueError(f"fpr must be in (0, 1), got {fpr}")
+    if not any(len(l) for l in layouts):
+        raise ValueError("calibrate needs at least one non-empty clean layout: got none")
     scores = np.array([checker.score(l) for l in layouts if len(l)])
     checker.threshold = float(np.quantile(scores, fpr))
     return checker
@@ -445,39 +447,46 @@ class Plan:
         return Layout(labels, boxes, layout.size)
 
 
-BOX_SCALES: tuple[float, ...] = (0.7, 0.85, 1.0, 1.2, 1.4)
+BOX_SCALES: tuple[float, ...] = (0.8, 1.0, 1.25)  # width and height factors of the candidate boxes
+BOX_SHIFTS: tuple[float, ...] = (-0.2, 0.0, 0.2)  # centre shifts, as fractions of the victim's width and height
 
 
 def check_request(layout: Layout, victim: int, target: int) -> None:
-    "Clear errors for a victim that is no detection and a target that is no category (or the victim's own)."
+    """Clear errors for a victim that is no detection, a target that is no category (or the victim's own), and a victim
+    box that is inverted, empty, not finite or outside the image."""
     if not 0 <= victim < len(layout):
         raise ValueError(f"victim {victim} is no detection: the layout has {len(layout)} objects (0..{len(layout) - 1})")
     if not 0 <= target < K:
         raise ValueError(f"unknown target label {target}: expected a category index in [0, {K}) ({', '.join(CATEGORIES)})")
     if target == int(layout.labels[victim]):
         raise ValueError(f"target {CATEGORIES[target]!r} is already the victim's label: a targeted attack must change it")
+    check_boxes(np.asarray(layout.boxes[victim:victim + 1]), size=layout.size, name="victim box")
 
 
 def candidate_boxes(box: np.ndarray, size: int, *, scales: tuple[float, ...] = BOX_SCALES,
-                    min_iou: float = 0.5) -> list[tuple[float, float, float, float]]:
-    "Boxes near the victim: same centre, width and height scaled by `scales`, IoU ≥ min_iou with it, inside the image."
+                    shifts: tuple[float, ...] = BOX_SHIFTS, min_iou: float = 0.5) -> list[tuple[float, float, float, float]]:
+    """Boxes near the victim's box (x0, y0, x1, y1): its centre moved by `shifts` × its width (x) and height (y), its
+    width and height scaled by `scales`, clipped to the image, kept when IoU ≥ min_iou with the victim's box. The
+    victim's own box is always first, so a planner that ranks ties stably keeps it."""
+    box = np.asarray(box, float)
+    if box.shape != (4,) or not np.all(np.isfinite(box)) or box[2] <= box[0] or box[3] <= box[1]:
+        raise ValueError(f"box must be a finite (x0, y0, x1, y1) with x1 > x0 and y1 > y0, got {box.tolist()}")
     x0, y0, x1, y1 = box
     cx, cy, w, h = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
-    out = []
-    for sw in scales:
-        for sh in scales:
-            b = np.array([cx - sw * w / 2, cy - sh * h / 2, cx + sw * w / 2, cy + sh * h / 2]).clip(0, size)
-            if sw == sh == 1.0:
-                b = np.asarray(box, float)  # exactly the victim's box (no rounding through the centre)
-            if b[2] - b[0] < 2 or b[3] - b[1] < 2:
-                continue
-            if box_iou(torch.tensor(b[None]), torch.tensor(np.asarray(box)[None])).item() >= min_iou:
-                out.append(tuple(float(v) for v in b))
+    grid = np.array([[cx + dx * w - sw * w / 2, cy + dy * h - sh * h / 2, cx + dx * w + sw * w / 2,
+                      cy + dy * h + sh * h / 2] for dx in shifts for dy in shifts for sw in scales for sh in scales])
+    grid = grid.reshape(-1, 4).clip(0, size)
+    big = (grid[:, 2] - grid[:, 0] >= 2) & (grid[:, 3] - grid[:, 1] >= 2)
+    ious = box_iou(torch.tensor(grid), torch.tensor(box[None]))[:, 0].numpy() if len(grid) else np.zeros(0)
+    out = [tuple(float(v) for v in box)]  # exactly the victim's box (no rounding through the centre)
+    out += [tuple(float(v) for v in b) for b in grid[big & (ious >= min_iou + 1e-6)]]  # margin: a float32 IoU of 0.5
     return list(dict.fromkeys(out))
 
 
 def glow_scores(model: LayoutTransformer, layout: Layout, plans: list[Plan], *, lam: float) -> np.ndarray:
     "S(P) = Σ over edits [log p(c′ | L^P₋ᵢ) + λ log p(b′ | c′, L^P₋ᵢ)] for each plan: (len(plans),)."
+    if not np.isfinite(lam):
+        raise ValueError(f"lam must be a finite weight, got {lam}")
     base_l, base_c, base_p = encode_layouts([layout])
     rows_l, rows_c, index, category, box, owner = [], [], [], [], [], []
     for p, plan in enumerate(plans):
@@ -501,12 +510,17 @@ def glow_scores(model: LayoutTransformer, layout: Layout, plans: list[Plan], *, 
 
 
 def glow_plan(model: LayoutTransformer, layout: Layout, victim: int, target: int, *, lam: float = 1.0,
-              scales: tuple[float, ...] = BOX_SCALES, helpers: bool = True) -> tuple[Plan, list[Plan]]:
-    """GLOW's planner for one victim and target: enumerate boxes near the victim × (no helper, or one other object
-    relabelled), score each plan with S(P), return the best plan and all plans sorted by score."""
+              scales: tuple[float, ...] = BOX_SCALES, shifts: tuple[float, ...] = BOX_SHIFTS,
+              helpers: bool = True) -> tuple[Plan, list[Plan]]:
+    """GLOW's planner for one victim and target: enumerate boxes near the victim (moved and rescaled, IoU ≥ 0.5) ×
+    (no helper, or one other object relabelled), score each plan with S(P), return the best plan and all plans sorted
+    by score. Scores equal to 1e-6 count as tied and keep the enumeration order, whose first plan is the victim's own
+    box with no helper: a plan changes the box only when S(P) prefers the change."""
     check_request(layout, victim, target)
     plans = []
-    for b in candidate_boxes(layout.boxes[victim], layout.size, scales=scales):
+    if not np.isfinite(lam):
+        raise ValueError(f"lam must be a finite weight, got {lam}")
+    for b in candidate_boxes(layout.boxes[victim], layout.size, scales=scales, shifts=shifts):
         main = Edit(victim, target, b)
         plans.append(Plan((main,)))
         if helpers:
@@ -515,7 +529,8 @@ def glow_plan(model: LayoutTransformer, layout: Layout, victim: int, target: int
                     if j != victim and c != int(layout.labels[j]):
                         plans.append(Plan((main, Edit(j, c, tuple(float(v) for v in layout.boxes[j])))))
     scores = glow_scores(model, layout, plans, lam=lam)
-    ranked = [Plan(plans[k].edits, float(scores[k])) for k in np.argsort(-scores, kind="stable")]
+    order = np.lexsort((np.arange(len(scores)), -np.round(scores, 6)))  # ties: enumeration order
+    ranked = [Plan(plans[k].edits, float(scores[k])) for k in order]
     return ranked[0], ranked
 
 
@@ -612,7 +627,7 @@ def pgd_attack(images: torch.Tensor, loss_fn, *, eps: float, steps: int, step_si
                ) -> torch.Tensor:
     """Targeted L∞ PGD (Madry et al.): x ← Π_{‖x − x₀‖∞ ≤ ε, x ∈ [0, 1]}(x − α sign ∇ loss(x)), from x₀, no random
     start (so equal plans give equal attacks). images (B, 3, H, W) in [0, 1]; loss_fn maps it to (B,) losses."""
-    if eps < 0:
+    if not eps >= 0:  # also NaN
         raise ValueError(f"eps must be ≥ 0 (an L∞ budget in [0, 1] pixel units), got {eps}")
     if steps < 0:
         raise ValueError(f"steps must be ≥ 0, got {steps}")
@@ -687,6 +702,8 @@ ARMS_R1: tuple[str, ...] = ("conventional", "category", "glow")
 def sample_requests(layouts: list[Layout], n: int, rng: np.random.Generator, kind: str) -> list[dict]:
     """Requests on clean layouts with at least 2 objects: R1 (victim, target uniform over the other classes), R2 (one
     target that some object does not have), R3 (two different targets)."""
+    if kind not in ("R1", "R2", "R3"):
+        raise ValueError(f"unknown request kind {kind!r}: expected 'R1', 'R2' or 'R3'")
     usable = [k for k, l in enumerate(layouts) if len(l) >= 2]
     if not usable:
         raise ValueError("no clean layout has two or more detections: the detector finds too little")
@@ -722,7 +739,7 @@ def plan_request(arm: str, req: dict, lay: Layout, model: LayoutTransformer, coo
         if arm == "category":
             return category_plan(cooc, lay, v, t)
         if arm == "identity":
-            return glow_plan(model, lay, v, t, lam=0.0, scales=(1.0,), helpers=False)[0]
+            return glow_plan(model, lay, v, t, lam=0.0, scales=(1.0,), shifts=(0.0,), helpers=False)[0]
         return glow_plan(model, lay, v, t, lam=lam)[0]
     plan, used, current = None, (), lay
     for t in targets:
@@ -853,6 +870,7 @@ def run_replicate(backbone: MobileNetV2, world: World, cfg: GlowConfig, seed: in
                "plan_score": float(glow_scores(model, lay, [plan], lam=cfg.lam)[0]) if plan.edits else float("nan"),
                "realised": realised(plan, lay, lay, adv_layouts[q]),
                "flag_D1": flags["D1"], "flag_D2": flags["D2"],
+               "clean_flag": bool(len(lay) and any(flagged_by(checkers, lay).values())),
                "linf": float((adv[q] - to_tensor_images(world.images[scene_idx[q]:scene_idx[q] + 1])[0]).abs().max())}
         rec["pass"] = not (rec["flag_D1"] or rec["flag_D2"])
         rec["consistent"] = rec["realised"] and rec["pass"]
@@ -872,7 +890,7 @@ def run_replicate(backbone: MobileNetV2, world: World, cfg: GlowConfig, seed: in
 CONFIGS: dict[str, GlowConfig] = {
     "smoke": GlowConfig(size=64, pool=480, train=360, calibrate=80, layouts=800, det_steps=150, layout_dim=32,
                         layout_layers=1, layout_steps=80, r1=24, r2=0, r3=0, eps=16 / 255, steps=10, replicates=1),
-    "laptop": GlowConfig(size=96, pool=1500, train=1000, calibrate=200, layouts=4000, det_steps=400, layout_dim=64,
+    "laptop": GlowConfig(size=96, pool=1500, train=1000, calibrate=300, layouts=4000, det_steps=400, layout_dim=64,
                          layout_layers=2, layout_steps=300, r1=60, r2=30, r3=30, eps=8 / 255, steps=12, replicates=5,
                          blackbox=True),
     "gpu": GlowConfig(size=128, pool=20000, train=16000, calibrate=2000, layouts=100000, det_steps=8000, layout_dim=128,
@@ -887,10 +905,10 @@ CLAIMS_SOURCE = "Abstract"
 # placeholder laptop pins and stopped at the final pin check after every section ran; no confirming run yet); gpu: the
 # paper's expectation, provisional, not run.
 PINS: dict[str, dict[str, str]] = {
-    "premise-conventional-flagged": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
+    "premise-conventional-flagged": {"smoke": NOT_CHECKABLE, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "glow-beats-category": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "glow-beats-conventional": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
-    "glow-keeps-asr": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
+    "glow-keeps-asr": {"smoke": REPRODUCED, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "geometry-helps-d2": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "geometry-no-worse-d1": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "r2-localisation": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
@@ -910,7 +928,8 @@ def _spec(id: str, statement: str, metric: str, comparison: str, threshold: floa
 
 CLAIM_SPECS: tuple[ClaimSpec, ...] = (
     _spec("premise-conventional-flagged", "consistency checks catch conventional targeted attacks",
-          "flagged fraction of realised conventional R1 attacks − 3 × clean false-positive rate", ">=", 0.0,
+          "realised conventional R1 attacks: flagged (D1 or D2) − 3 × the same scene's clean layout flagged, paired "
+          "per request", ">=", 0.0,
           "qualitative", compared=False, explanation="why-premise"),
     _spec("glow-beats-category", "GLOW's plans beat the category-only context-aware attack on R1",
           "R1 white-box consistent-ASR: GLOW − 1.15 × category-only", ">", 0.0, "≈ 30 % relative gain",
@@ -921,9 +940,9 @@ CLAIM_SPECS: tuple[ClaimSpec, ...] = (
     _spec("glow-keeps-asr", "the gain is not bought by attacking less", "R1 ASR: GLOW − conventional", ">=", -0.10,
           "not stated", explanation="why-central"),
     _spec("geometry-helps-d2", "the geometric term makes attacks pass a geometry check",
-          "R1 pass rate against D2: GLOW − category-only", ">=", 0.05, "qualitative", explanation="why-geometry"),
+          "R1 realised and not flagged by D2: GLOW − category-only", ">=", 0.05, "qualitative", explanation="why-geometry"),
     _spec("geometry-no-worse-d1", "GLOW stays as category-consistent as the category-only planner",
-          "R1 pass rate against D1: GLOW − category-only", ">=", -0.02, "qualitative", explanation="why-geometry"),
+          "R1 realised and not flagged by D1: GLOW − category-only", ">=", -0.02, "qualitative", explanation="why-geometry"),
     _spec("r2-localisation", "GLOW's victim localisation helps target-only requests",
           "R2 consistent-ASR: GLOW − 1.2 × GLOW's planner on a random victim", ">", 0.0, "qualitative",
           explanation="why-generic"),
@@ -964,25 +983,39 @@ def score_aucs(records: pd.DataFrame) -> list[float]:
     return [roc_auc(g.plan_score.values, g["pass"].values) for _, g in realised_r1.groupby("replicate")]
 
 
+def fp_bound(n_threshold: int, n_test: int, *, fpr: float = 0.05, z: float = 2.576) -> float:
+    """Upper bound, fixed before any run, on one checker's clean false-positive rate on n_test scenes when its threshold
+    is the `fpr` quantile of n_threshold clean scenes: fpr + z × the binomial standard error of the difference of the
+    two rates (z = 2.576: a 99 % one-sided margin)."""
+    if n_threshold < 1 or n_test < 1:
+        raise ValueError(f"n_threshold and n_test must be positive, got {n_threshold} and {n_test}")
+    return float(fpr + z * np.sqrt(fpr * (1 - fpr) * (1 / n_threshold + 1 / n_test)))
+
+
 def measure_claims(records: pd.DataFrame, runs: list[dict], cfg: GlowConfig) -> dict[str, Measurement | NotMeasured]:
     "Every claim's measurement from the experiment's records (see the Claims section for the definitions)."
     by_rep = cfg.replicates > 1
     m: dict[str, Measurement | NotMeasured] = {}
     conv = records[(records.kind == "R1") & (records.arm == "conventional") & records.realised]
+    # paired per request: the attack flagged (D1 or D2) minus 3 × the same scene's clean layout flagged
+    premise = (~conv["pass"]).astype(float) - 3 * conv["clean_flag"].astype(float)
     if by_rep:
-        vals = [float((~g["pass"]).mean()) - 3 * runs[r]["clean_fp"] for r, g in conv.groupby("replicate")]
+        vals = [float(v.mean()) for _, v in premise.groupby(conv.replicate)]
         m["premise-conventional-flagged"] = replicates(vals, unit="replicate")
-    else:
-        vals = [float(not p) - 3 * runs[0]["clean_fp"] for p in conv["pass"]]
-        m["premise-conventional-flagged"] = replicates(vals, unit="realised request") if len(vals) >= 2 else \
-            NotMeasured("fewer than two conventional attacks were realised")
+    else:  # one replicate: too few realised conventional attacks (and mostly all flagged) to form an interval
+        m["premise-conventional-flagged"] = NotMeasured(
+            f"one replicate realises only {len(premise)} conventional attacks (paired mean {premise.mean():.3f}); with "
+            "so few, often all flagged, no interval can be formed: the laptop's five replicates decide it")
     m["glow-beats-category"] = compare(records, "R1", "consistent", "glow", "category", factor=1.15, by_replicate=by_rep)
     m["glow-beats-conventional"] = compare(records, "R1", "consistent", "glow", "conventional", factor=1.2,
                                            by_replicate=by_rep)
     m["glow-keeps-asr"] = compare(records, "R1", "realised", "glow", "conventional", by_replicate=by_rep)
-    rec = records.assign(pass_D1=~records.flag_D1, pass_D2=~records.flag_D2)
-    m["geometry-helps-d2"] = compare(rec, "R1", "pass_D2", "glow", "category", by_replicate=by_rep)
-    m["geometry-no-worse-d1"] = compare(rec, "R1", "pass_D1", "glow", "category", by_replicate=by_rep)
+    # an attack "passes" a checker only when it is realised and that checker does not flag it: a failed attack that
+    # leaves the clean layout in place would otherwise count as a pass
+    rec = records.assign(realised_pass_D1=records.realised & ~records.flag_D1,
+                         realised_pass_D2=records.realised & ~records.flag_D2)
+    m["geometry-helps-d2"] = compare(rec, "R1", "realised_pass_D2", "glow", "category", by_replicate=by_rep)
+    m["geometry-no-worse-d1"] = compare(rec, "R1", "realised_pass_D1", "glow", "category", by_replicate=by_rep)
     none = "this scale runs only white-box R1 requests (the issue's smoke): no {} arm"
     m["r2-localisation"] = compare(records, "R2", "consistent", "glow", "random-glow", factor=1.2,
                                    by_replicate=by_rep) if cfg.r2 else NotMeasured(none.format("R2"))
