@@ -871,6 +871,8 @@ def run_replicate(backbone: MobileNetV2, world: World, cfg: GlowConfig, seed: in
                "realised": realised(plan, lay, lay, adv_layouts[q]),
                "flag_D1": flags["D1"], "flag_D2": flags["D2"],
                "clean_flag": bool(len(lay) and any(flagged_by(checkers, lay).values())),
+               "cross_band": "victim" in req and (CATEGORIES[req["targets"][0]] in SKY)
+               != (CATEGORIES[int(lay.labels[req["victim"]])] in SKY),
                "linf": float((adv[q] - to_tensor_images(world.images[scene_idx[q]:scene_idx[q] + 1])[0]).abs().max())}
         rec["pass"] = not (rec["flag_D1"] or rec["flag_D2"])
         rec["consistent"] = rec["realised"] and rec["pass"]
