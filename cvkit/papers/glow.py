@@ -903,9 +903,8 @@ CONFIGS: dict[str, GlowConfig] = {
 # %% ../../nbs/chapters/50_glow.ipynb #7dbb0473
 CLAIMS_SOURCE = "Abstract"
 # Thresholds: the starting thresholds, fixed before any run. Pins: smoke from the SEED = 0 smoke run of this
-# configuration; laptop from the SEED = 0 laptop run at af139e0 (reports/laptop/glow/, clean tree, CPU 739 s; it carried
-# placeholder laptop pins and stopped at the final pin check after every section ran; no confirming run yet); gpu: the
-# paper's expectation, provisional, not run.
+# code; laptop: see the Reading-the-verdicts section (the committed report under reports/laptop/glow/ names its commit);
+# gpu: placeholders (the paper's expectation), not verdicts: that scale has never run and DEVICE is unused.
 PINS: dict[str, dict[str, str]] = {
     "premise-conventional-flagged": {"smoke": NOT_CHECKABLE, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "glow-beats-category": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
