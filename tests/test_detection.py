@@ -115,3 +115,13 @@ def test_fcos_targets_decode_and_loss():
     loss = fcos_loss(out, {k: v[None] for k, v in t.items()}, stride=8)
     assert torch.isfinite(loss)
     assert len(decode_fcos(out, stride=8, threshold=0.99)[0]) == 0  # an untrained head (prior 0.01) detects nothing
+    with pytest.raises(ValueError, match="inverted"):
+        encode_fcos(torch.tensor([[40.0, 16, 8, 40]]), torch.tensor([0]), size=64, stride=8, classes=3)
+    with pytest.raises(ValueError, match="outside"):
+        encode_fcos(torch.tensor([[8.0, 16, 80, 40]]), torch.tensor([0]), size=64, stride=8, classes=3)
+    with pytest.raises(ValueError, match="labels"):
+        encode_fcos(boxes, torch.tensor([2, 3]), size=64, stride=8, classes=3)
+    with pytest.raises(ValueError, match="same length"):
+        encode_fcos(boxes, torch.tensor([2]), size=64, stride=8, classes=3)
+    with pytest.raises(ValueError, match="stride"):
+        encode_fcos(boxes, torch.tensor([2, 0]), size=64, stride=7, classes=3)

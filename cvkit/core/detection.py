@@ -215,7 +215,18 @@ def decode_centernet(out: dict[str, torch.Tensor], *, stride: int, threshold: fl
 # %% ../../nbs/core/21_detection.ipynb #d6023708
 def encode_fcos(boxes: torch.Tensor, labels: torch.Tensor, *, size: int, stride: int, classes: int,
                 radius: float = 1.5) -> dict[str, torch.Tensor]:
-    "FCOS targets of one image: cls (h, w) long with −1 for background, ltrb (4, h, w) pixels, centerness (h, w)."
+    """FCOS targets of one image from boxes (N, 4) (x0, y0, x1, y1) inside the size × size image and labels (N,) in
+    [0, classes): cls (h, w) long with −1 for background, ltrb (4, h, w) pixels, centerness (h, w)."""
+    boxes = check_boxes(boxes, size=size) if len(boxes) else torch.zeros(0, 4)
+    labels = torch.as_tensor(labels).long()
+    if len(labels) != len(boxes):
+        raise ValueError(f"labels ({len(labels)}) and boxes ({len(boxes)}) must have the same length")
+    if len(labels) and (labels.min() < 0 or labels.max() >= classes):
+        raise ValueError(f"labels must be in [0, {classes}), got {labels.tolist()}")
+    if stride <= 0 or size % stride:
+        raise ValueError(f"size {size} must be a positive multiple of the stride {stride}")
+    if not radius > 0:
+        raise ValueError(f"radius must be positive, got {radius}")
     g = size // stride
     ys, xs = torch.meshgrid((torch.arange(g).float() + 0.5) * stride, (torch.arange(g).float() + 0.5) * stride,
                             indexing="ij")
