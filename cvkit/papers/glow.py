@@ -903,7 +903,9 @@ CONFIGS: dict[str, GlowConfig] = {
 # %% ../../nbs/chapters/50_glow.ipynb #7dbb0473
 CLAIMS_SOURCE = "Abstract"
 # Thresholds: the starting thresholds, fixed before any run. Pins: smoke from the SEED = 0 smoke run of this
-# code; laptop: see the Reading-the-verdicts section (the committed report under reports/laptop/glow/ names its commit);
+# code; laptop: PROVISIONAL, the verdicts of the SEED = 0 laptop run at af139e0 (reports/laptop/glow/), made before
+# review fixes 4-7 changed what every laptop claim measures (boxes that move the centre, realised ∧ not flagged for the
+# geometry claims, the paired premise, a calibration split of 300); the re-run at f88445e stopped before the claims;
 # gpu: placeholders (the paper's expectation), not verdicts: that scale has never run and DEVICE is unused.
 PINS: dict[str, dict[str, str]] = {
     "premise-conventional-flagged": {"smoke": NOT_CHECKABLE, "laptop": REPRODUCED, "gpu": REPRODUCED},
