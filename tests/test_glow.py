@@ -174,3 +174,34 @@ def test_realised_hand_cases():
     assert not realised(plan, clean, clean, shifted)  # IoU 4/16 with the planned box
     assert np.isnan(roc_auc(np.array([1.0, 2.0]), np.array([True, True])))
     assert roc_auc(np.array([1.0, 2.0]), np.array([False, True])) == 1.0
+
+
+def test_attack_loss_of_an_image_does_not_depend_on_its_chunk():
+    """The identity-arm failure of the laptop run at 0b4876b (pixel gap 16/255 with identical plans): an image's loss
+    gradient must be bit-identical whatever other images share its padded batch and wherever it sits. The per-edit
+    terms once applied softplus to the chunk's gathered cells, a vector whose length and the image's offset in it
+    depend on the other plans, and the vectorised and scalar-tail softplus round differently in the last bit."""
+    grid, size = 12, 96
+    lay = Layout(np.array([0, 4, 6]), np.array([[4.0, 4, 14, 12], [20, 30, 40, 44], [50, 50, 80, 90]]), size)
+    one = Plan((Edit(1, 3, (18.0, 30, 42, 44)),))
+    two = Plan((Edit(0, 2, (4.0, 4, 15, 12)), Edit(2, 5, (50.0, 50, 80, 90))))
+    g = torch.Generator().manual_seed(0)
+    for trial in range(20):
+        mine = {"heat": 3 * torch.randn(1, K, grid, grid, generator=g), "wh": torch.rand(1, 2, grid, grid, generator=g),
+                "offset": torch.rand(1, 2, grid, grid, generator=g)}
+        grads = []
+        for pos, others in ((0, one), (14, two), (5, Plan(()))):
+            out = {k: torch.cat([3 * torch.randn(16, *v.shape[1:], generator=g) if k == "heat"
+                                 else torch.rand(16, *v.shape[1:], generator=g)]) for k, v in mine.items()}
+            for k in out:
+                out[k][pos] = mine[k][0]
+            out["heat"].requires_grad_(True)
+            clean = {"heat": out["heat"].detach() + 0.5}
+            plans = [others] * 16
+            plans[pos] = one
+            t = attack_targets(plans, [lay] * 16, grid=grid)
+            loss = attack_loss(out, clean, t)
+            grad, = torch.autograd.grad(loss.sum(), out["heat"])
+            grads.append((loss[pos].detach(), grad[pos]))
+        for loss, grad in grads[1:]:
+            assert torch.equal(loss, grads[0][0]) and torch.equal(grad, grads[0][1]), f"trial {trial}"

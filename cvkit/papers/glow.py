@@ -601,6 +601,11 @@ def attack_targets(plans: list[Plan], layouts: list[Layout], *, grid: int) -> di
            if k not in ("wh", "off") else torch.tensor(v, dtype=torch.float32).reshape(-1, 2) for k, v in rows.items()}
     out.update({"s_" + k: torch.tensor(v, dtype=torch.long) for k, v in sup.items()})
     out["keep"] = keep
+    # the raise and lower cells as dense per-image counts (B, K, grid, grid): attack_loss applies softplus to whole
+    # maps, so each image's cells sit at the same place whatever else is in its batch (see attack_loss)
+    for name, idx in (("raise", ("b", "c", "y", "x")), ("lower", ("s_b", "s_c", "s_y", "s_x"))):
+        ix = tuple(out[k] for k in idx)
+        out[name] = torch.zeros(len(plans), K, grid, grid).index_put_(ix, torch.ones(len(ix[0])), accumulate=True)
     return out
 
 
@@ -609,18 +614,23 @@ def attack_loss(out: dict[str, torch.Tensor], clean: dict[str, torch.Tensor], t:
     """Per-image attack loss on CenterNet outputs (lower is better for the attacker): at each edit's planned centre
     cell raise the target class (−log σ(z)) and pull w, h (weight 0.1, as in training) and the offset to the planned
     box; around each edited object's clean centre lower its clean class (−log(1 − σ(z))); everywhere else keep the
-    clean heat map (squared difference of probabilities, weighted), so the other detections survive. Returns (B,)."""
+    clean heat map (squared difference of probabilities, weighted), so the other detections survive. Returns (B,).
+
+    Every term of image i depends on image i alone, bit for bit: softplus and sigmoid run on whole (B, K, grid, grid)
+    maps weighted by t's per-image masks, never on a vector of cells gathered from the batch, whose length and the
+    image's offset in it would depend on the other images' plans (vectorised and scalar-tail softplus differ in the last
+    bit, and sign steps amplify that); the gathered w, h and offset terms use only −, |·|, + and ×, which round the same
+    in every code path."""
     heat = out["heat"]
     B = heat.shape[0]
-    b, c, y, x = t["b"], t["c"], t["y"], t["x"]
-    raise_target = F.softplus(-heat[b, c, y, x])
+    b, y, x = t["b"], t["y"], t["x"]
+    raise_target = (t["raise"] * F.softplus(-heat)).flatten(1).sum(1)
+    lower_old = (t["lower"] * F.softplus(heat)).flatten(1).sum(1)
     size = 0.1 * (out["wh"][b, :, y, x] - t["wh"]).abs().sum(-1)
     offset = (out["offset"][b, :, y, x] - t["off"]).abs().sum(-1)
-    lower_old = F.softplus(heat[t["s_b"], t["s_c"], t["s_y"], t["s_x"]])
     keep = keep_weight * (t["keep"] * (heat.sigmoid() - clean["heat"].sigmoid()) ** 2).flatten(1).sum(1)
-    zeros = torch.zeros(B, dtype=heat.dtype, device=heat.device)
-    per_edit = zeros.index_add(0, b, raise_target + size + offset)
-    return keep + per_edit + zeros.index_add(0, t["s_b"], lower_old)
+    per_edit = torch.zeros(B, dtype=heat.dtype, device=heat.device).index_add(0, b, size + offset)
+    return keep + raise_target + lower_old + per_edit
 
 
 def pgd_attack(images: torch.Tensor, loss_fn, *, eps: float, steps: int, step_size: float | None = None
@@ -646,8 +656,9 @@ def attack_images(backbone: MobileNetV2, head: CenterNetHead, images: np.ndarray
                   plans: list[Plan], *, eps: float, steps: int, batch: int = 16) -> torch.Tensor:
     """Run the PGD attack for each (image, clean layout, plan) with the same ε and steps: (B, 3, H, W) adversarial
     images. Every chunk is padded to exactly `batch` images (copies of its last one, dropped afterwards): convolution
-    kernels round differently for different batch sizes, and sign steps amplify that, so a fixed batch size is what
-    makes an image's attack independent of the other images attacked with it."""
+    kernels round differently for different batch sizes, and sign steps amplify that. With a fixed batch size and a
+    loss whose terms are computed per image on whole maps (attack_loss), an image's attack depends only on the image,
+    its clean layout and its plan, bit for bit, not on the other images attacked with it or on its place among them."""
     out = []
     for s in range(0, len(images), batch):
         n = len(images[s:s + batch])
