@@ -914,18 +914,16 @@ CONFIGS: dict[str, GlowConfig] = {
 # %% ../../nbs/chapters/50_glow.ipynb #7dbb0473
 CLAIMS_SOURCE = "Abstract"
 # Thresholds: the starting thresholds, fixed before any run. Pins: smoke from the SEED = 0 smoke run of this
-# code; laptop: PROVISIONAL, the verdicts of the SEED = 0 laptop run at af139e0 (reports/laptop/glow/), made before
-# review fixes 4-7 changed what every laptop claim measures (boxes that move the centre, realised ∧ not flagged for the
-# geometry claims, the paired premise, a calibration split of 300); the re-run at f88445e stopped before the claims;
+# code; laptop: the verdicts of the SEED = 0 laptop run at bc3d3b0 (reports/laptop/glow/; every sanity check passes);
 # gpu: placeholders (the paper's expectation), not verdicts: that scale has never run and DEVICE is unused.
 PINS: dict[str, dict[str, str]] = {
     "premise-conventional-flagged": {"smoke": NOT_CHECKABLE, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "glow-beats-category": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "glow-beats-conventional": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "glow-keeps-asr": {"smoke": REPRODUCED, "laptop": REPRODUCED, "gpu": REPRODUCED},
-    "geometry-helps-d2": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
+    "geometry-helps-d2": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "geometry-no-worse-d1": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
-    "r2-localisation": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
+    "r2-localisation": {"smoke": NOT_CHECKABLE, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "r3-glow-vs-conventional": {"smoke": NOT_CHECKABLE, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "blackbox-vs-conventional": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "blackbox-vs-category": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
