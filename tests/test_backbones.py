@@ -111,3 +111,22 @@ def test_video_tokens_pool_the_grid_and_add_the_mean(net):
         video_tokens(net, clips[0, 0], size=64)
     with pytest.raises(ValueError, match="smaller than"):
         video_tokens(net, clips, size=32, layer=18, grid=2)
+
+
+def test_multiscale_features_equal_the_cache_and_carry_gradients(net):
+    from cvkit.core.backbones import multiscale_features
+
+    x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(1), requires_grad=True)
+    maps = multiscale_features(net, x, layers=(6, 13, 17))
+    assert [tuple(m.shape) for m in maps] == [(2, 32, 8, 8), (2, 96, 4, 4), (2, 320, 2, 2)]
+    for layer, m in zip((6, 13, 17), maps):
+        cached = extract_tokens(net, x.detach().permute(0, 2, 3, 1).numpy(), size=64, layer=layer, progress=False)
+        assert torch.allclose(m.flatten(2).transpose(1, 2), cached, atol=1e-4)
+    (maps[0].square().sum() + maps[2].sum()).backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="multiples of 32"):
+        multiscale_features(net, torch.rand(1, 3, 40, 40))
+    with pytest.raises(ValueError, match="increasing"):
+        multiscale_features(net, torch.rand(1, 3, 64, 64), layers=(13, 6))
+    with pytest.raises(ValueError, match=r"\(B, 3, H, W\)"):
+        multiscale_features(net, torch.rand(1, 64, 64, 3))

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['MOBILENET_V2_BLOCKS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'WEIGHTS_PACKAGE', 'WEIGHTS_FILE', 'IMAGENET_CLASS_NAMES',
-           'IMAGENET_CATS', 'ConvBNReLU6', 'InvertedResidual', 'MobileNetV2', 'mobilenet_v2_weights_path',
-           'load_mobilenet_v2', 'preprocess', 'classify', 'extract_tokens', 'video_tokens', 'ViTBlock', 'TinyViT',
-           'pretrain_vit', 'extract_vit_tokens']
+           'IMAGENET_CATS', 'MOBILENET_V2_STRIDES', 'ConvBNReLU6', 'InvertedResidual', 'MobileNetV2',
+           'mobilenet_v2_weights_path', 'load_mobilenet_v2', 'preprocess', 'classify', 'extract_tokens',
+           'multiscale_features', 'video_tokens', 'ViTBlock', 'TinyViT', 'pretrain_vit', 'extract_vit_tokens']
 
 # %% ../../nbs/core/13_backbones.ipynb #db1cb3c5
 import importlib.util
@@ -174,6 +174,32 @@ def extract_tokens(model: MobileNetV2, images: np.ndarray, size: int, layer: int
         fmap = stem(preprocess(images[start:start + batch], size).to(device))  # (b, C, h, w)
         chunks.append(fmap.flatten(2).transpose(1, 2).float().cpu())  # (b, h*w, C)
     return torch.cat(chunks)
+
+# %% ../../nbs/core/13_backbones.ipynb #ms000002
+MOBILENET_V2_STRIDES: dict[int, int] = {0: 2, 1: 2, 2: 4, 3: 4, 4: 8, 5: 8, 6: 8, 7: 16, 8: 16, 9: 16, 10: 16, 11: 16,
+                                        12: 16, 13: 16, 14: 32, 15: 32, 16: 32, 17: 32, 18: 32}
+
+
+def multiscale_features(model: MobileNetV2, images: torch.Tensor, *, layers: tuple[int, ...] = (6, 13)
+                        ) -> list[torch.Tensor]:
+    """Feature maps after each stage in `layers` (increasing) for images (B, 3, H, W) float in [0, 1]: a list of
+    (B, C_l, H / s_l, W / s_l). Differentiable with respect to `images` (frozen weights; use the model in eval mode)."""
+    if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] != 3:
+        shape = tuple(images.shape) if hasattr(images, "shape") else type(images).__name__
+        raise ValueError(f"images must be a float tensor of shape (B, 3, H, W) in [0, 1], got {shape}")
+    if not layers or list(layers) != sorted(set(layers)) or not 0 <= layers[0] <= layers[-1] < len(model.features):
+        raise ValueError(f"layers must be increasing stage indices in [0, {len(model.features) - 1}], got {layers}")
+    if images.shape[-1] % 32 or images.shape[-2] % 32:
+        raise ValueError(f"H and W must be multiples of 32 (MobileNetV2's total stride), got {tuple(images.shape[-2:])}")
+    mean = torch.tensor(IMAGENET_MEAN, device=images.device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=images.device).view(1, 3, 1, 1)
+    x = (images.float() - mean) / std
+    out = []
+    for i in range(layers[-1] + 1):
+        x = model.features[i](x)
+        if i in layers:
+            out.append(x)
+    return out
 
 # %% ../../nbs/core/13_backbones.ipynb #vt000002
 @torch.no_grad()
