@@ -220,7 +220,7 @@ def noisy_boxes(boxes: np.ndarray, *, size: int, iou: tuple[float, float] = (0.5
     return out
 
 
-def classical_candidates(frame: np.ndarray, fan: np.ndarray, *, dark: float = 0.3, min_area: int = 20) -> np.ndarray:
+def classical_candidates(frame: np.ndarray, fan: np.ndarray, *, dark: float = 0.6, min_area: int = 20) -> np.ndarray:
     """Candidate boxes without a detector: despeckle (median 5×5, Gaussian σ = 1.5), threshold dark pixels inside
     the fan at `dark`·(fan median), open, keep connected components of at least `min_area` pixels. (k, 4) boxes,
     largest first."""
