@@ -359,7 +359,7 @@ def sampling_loss(log_p: torch.Tensor, errors: torch.Tensor, mask: torch.Tensor)
     "AdaMAE's REINFORCE-style loss: −mean over masked tokens of log p_j · sg[reconstruction error_j]."
     return -(log_p * errors.detach())[mask].mean()
 
-# %% ../../nbs/chapters/52_focusmae.ipynb #fm028
+# %% ../../nbs/chapters/52_focusmae.ipynb #fm029
 def _schedule(steps: int) -> Callable[[int], float]:
     warmup = max(1, steps // 10)
     return lambda t: min(1.0, (t + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(t, steps) / steps))
@@ -522,7 +522,7 @@ def clip_features(model: VideoMAE, clips: torch.Tensor, *, batch: int = 64) -> n
     "(B, dim) frozen encoder features (mean of all tokens) of every clip."
     return torch.cat([model.features(clips[s:s + batch]) for s in range(0, len(clips), batch)]).numpy()
 
-# %% ../../nbs/chapters/52_focusmae.ipynb #fm032
+# %% ../../nbs/chapters/52_focusmae.ipynb #fm033
 @dataclass(frozen=True)
 class FocusConfig:
     "One scale's sizes: data, model, pretraining, fine-tuning, replicates."
@@ -571,7 +571,7 @@ CONFIGS: dict[str, FocusConfig] = {
                        sweep=(1.0, 5.0), visible_arm=True, lr=1.5e-3),
 }
 
-# %% ../../nbs/chapters/52_focusmae.ipynb #fm048
+# %% ../../nbs/chapters/52_focusmae.ipynb #fm053
 def roi_share_replicates(roi: torch.Tensor, *, ratio: float, delta: float, draws: int, n_rep: int = 20,
                          seed: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
     """The mechanism, measured: for `n_rep` batches of `draws // n_rep` Focus-tube masks on one (h·w,) ROI row, the
@@ -637,7 +637,7 @@ SPECS: list[ClaimSpec] = [
               paper_value="qualitative (a sweet spot)", compared=True),
 ]
 
-# %% ../../nbs/chapters/52_focusmae.ipynb #fm056
+# %% ../../nbs/chapters/52_focusmae.ipynb #fm061
 def load_us_cine(path: str, *, size: int | None = None) -> np.ndarray:
     """A DICOM ultrasound cine → (T, H, W) grey float32 in [0, 1], coloured overlay pixels set to 0, cropped to the
     pixels that change over time (the fan); resized to `size`² when given. Raises ValueError for a non-US file."""
