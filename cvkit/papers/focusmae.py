@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['CLIP_MEAN', 'CLIP_STD', 'LESION_CONTRAST', 'CONFIGS', 'PINS', 'SPECS', 'CineSpec', 'Cine', 'fan_mask', 'make_cine',
-           'make_cohort', 'stack_clips', 'standardise', 'box_iou', 'noisy_boxes', 'classical_candidates', 'roi_tokens',
-           'Masking', 'focus_draw', 'focus_tube_mask', 'expected_roi_share', 'TokenSampler', 'adamae_mask',
-           'sampling_loss', 'draw_mask', 'Pretrained', 'pretrain', 'ClipClassifier', 'finetune', 'predict_proba',
-           'binary_metrics', 'patient_folds', 'probe_accuracy', 'clip_features', 'FocusConfig', 'roi_share_replicates',
-           'load_us_cine', 'speckle_stats']
+           'make_cohort', 'stack_clips', 'standardise', 'box_iou', 'noisy_boxes', 'classical_candidates',
+           'roi_lesion_coverage', 'roi_tokens', 'Masking', 'focus_draw', 'focus_tube_mask', 'expected_roi_share',
+           'TokenSampler', 'adamae_mask', 'sampling_loss', 'draw_mask', 'Pretrained', 'pretrain', 'ClipClassifier',
+           'finetune', 'predict_proba', 'binary_metrics', 'patient_folds', 'probe_accuracy', 'clip_features',
+           'FocusConfig', 'roi_share_replicates', 'load_us_cine', 'speckle_stats']
 
 # %% ../../nbs/chapters/52_focusmae.ipynb #fm005
 import math
@@ -238,6 +238,22 @@ def classical_candidates(frame: np.ndarray, fan: np.ndarray, *, dark: float = 0.
             boxes.append((area, [sl[1].start, sl[0].start, sl[1].stop, sl[0].stop]))
     boxes.sort(key=lambda q: -q[0])
     return np.array([b for _, b in boxes], np.float64).reshape(-1, 4)
+
+
+def roi_lesion_coverage(lesion_mask: np.ndarray, roi: np.ndarray, *, patch: int) -> float:
+    """Share of a clip's lesion pixels, over all frames, that lie in region patches: (T, H, W) bool lesion mask and
+    (h·w,) bool region row (tiled over time) → float in [0, 1]; NaN when the clip has no lesion pixel."""
+    lesion_mask, roi = np.asarray(lesion_mask, bool), np.asarray(roi, bool)
+    if lesion_mask.ndim != 3 or patch <= 0 or lesion_mask.shape[1] % patch or lesion_mask.shape[2] % patch:
+        raise ValueError(f"lesion_mask must be (T, H, W) with H and W multiples of patch={patch}, got {lesion_mask.shape}")
+    g = (lesion_mask.shape[1] // patch, lesion_mask.shape[2] // patch)
+    if roi.shape != (g[0] * g[1],):
+        raise ValueError(f"roi must be ({g[0] * g[1]},) for this mask and patch, got {roi.shape}")
+    total = int(lesion_mask.sum())
+    if total == 0:
+        return float("nan")
+    region = np.kron(roi.reshape(g), np.ones((patch, patch), bool)).astype(bool)
+    return float((lesion_mask & region[None]).sum() / total)
 
 
 def roi_tokens(boxes: np.ndarray, *, size: int, patch: int, inflate: float = 1.2) -> np.ndarray:
