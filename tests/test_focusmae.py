@@ -12,7 +12,7 @@ from cvkit.core.backbones import random_tube_mask
 from cvkit.papers.focusmae import (CONFIGS, CineSpec, Masking, TokenSampler, adamae_mask, binary_metrics, box_iou,
                                    classical_candidates, clip_features, expected_roi_share, fan_mask, finetune,
                                    focus_tube_mask, make_cine, make_cohort, noisy_boxes, patient_folds,
-                                   predict_proba, pretrain, probe_accuracy, roi_share_replicates, roi_tokens,
+                                   predict_proba, pretrain, probe_accuracy, roi_lesion_coverage, roi_share_replicates, roi_tokens,
                                    sampling_loss, speckle_stats, stack_clips, standardise)
 
 SPEC = CineSpec(size=64, frames=16, lesion_contrast=2.5)
@@ -224,3 +224,28 @@ def test_real_cine_loader_and_non_us_dicom():
     assert cine.shape == (30, 64, 64) and 0 <= cine.min() and cine.max() <= 1
     with pytest.raises(ValueError, match="ultrasound"):
         load_us_cine(get_testdata_file("CT_small.dcm", download=False))
+
+
+def test_roi_lesion_coverage():
+    lesion = np.zeros((2, 8, 8), bool)
+    lesion[0, :2, :2] = True  # in patch 0 of a 2×2 grid of patch 4
+    lesion[1, 6:, 6:] = True  # in patch 3
+    roi = np.array([True, False, False, False])
+    assert roi_lesion_coverage(lesion, roi, patch=4) == pytest.approx(0.5)
+    assert roi_lesion_coverage(lesion, np.ones(4, bool), patch=4) == 1.0
+    assert np.isnan(roi_lesion_coverage(np.zeros((2, 8, 8), bool), roi, patch=4))
+    with pytest.raises(ValueError, match="roi"):
+        roi_lesion_coverage(lesion, np.ones(9, bool), patch=4)
+    with pytest.raises(ValueError, match="patch"):
+        roi_lesion_coverage(lesion, roi, patch=3)
+
+
+def test_mechanism_row_separates_the_closed_form_from_wrong_laws():
+    "On the chapter's mechanism row (6 of 16 region tubes, ρ = 0.5, δ = 1) a wrong sampler cannot pass the ±1 band."
+    n_m = 8
+    exact = expected_roi_share(6, 10, n_m, math.e)
+    for wrong in (6 / 16, 6 / n_m, math.e * 6 / (math.e * 6 + 10)):
+        assert abs(exact - wrong) > 0.05
+    roi = torch.arange(16) < 6
+    dev, rise, cf = roi_share_replicates(roi, ratio=0.5, delta=1.0, draws=2000, n_rep=10)
+    assert cf == pytest.approx(exact) and abs(dev.mean()) < 1.0 and (rise > 0).all()

@@ -581,7 +581,8 @@ CONFIGS: dict[str, FocusConfig] = {
                          finetune_steps=20, folds=3, seeds=2, scratch=False),
     "laptop": FocusConfig(CineSpec(size=64, frames=16, lesion_contrast=LESION_CONTRAST), patch=16, dim=96, depth=3,
                           heads=4, decoder_dim=48, decoder_depth=1, n_unlabelled=400, n_labelled=300,
-                          pretrain_steps=400, finetune_steps=250, folds=3, seeds=5, adamae=True, adamae_seeds=1),
+                          pretrain_steps=400, finetune_steps=250, folds=3, seeds=5, adamae=True, adamae_seeds=1,
+                          scratch=False),  # five seeds leave no room for the no-pretraining baseline in 15 CPU minutes
     "gpu": FocusConfig(CineSpec(size=112, frames=16, lesion_contrast=LESION_CONTRAST), patch=8, dim=384, depth=6,
                        heads=6, decoder_dim=192, decoder_depth=2, n_unlabelled=3000, n_labelled=600,
                        pretrain_steps=4000, finetune_steps=1500, batch=32, folds=5, seeds=5, adamae=True,
