@@ -249,3 +249,26 @@ def test_mechanism_row_separates_the_closed_form_from_wrong_laws():
     roi = torch.arange(16) < 6
     dev, rise, cf = roi_share_replicates(roi, ratio=0.5, delta=1.0, draws=2000, n_rep=10)
     assert cf == pytest.approx(exact) and abs(dev.mean()) < 1.0 and (rise > 0).all()
+
+
+def test_bad_inputs_raise_named_errors():
+    with pytest.raises(ValueError, match="finite"):
+        roi_tokens(np.array([[np.nan, 0, 10, 10]]), size=64, patch=16)
+    with pytest.raises(ValueError, match="patch"):
+        roi_tokens(np.zeros((0, 4)), size=64, patch=10)
+    with pytest.raises(ValueError, match="bias_target"):
+        focus_tube_mask(torch.zeros(1, 16, dtype=torch.bool), 2, ratio=0.8, delta=2.0, bias_target="visbile")
+    with pytest.raises(ValueError, match="bias_target"):
+        adamae_mask(torch.zeros(1, 16), None, ratio=0.75, bias_target="mask")
+    with pytest.raises(ValueError, match="empty"):
+        binary_metrics(np.array([]), np.array([]))
+    with pytest.raises(ValueError, match="π"):
+        expected_roi_share(3, 13, 13, float("nan"))
+    with pytest.raises(ValueError):
+        expected_roi_share(-1, 13, 5, 2.0)
+    with pytest.raises(ValueError, match="delta"):
+        Masking("tube", float("nan"))
+    with pytest.raises(ValueError, match="iou"):
+        noisy_boxes(np.array([[0, 0, 10, 10]]), size=64, iou=(0.9, 0.5), rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="spec.size"):
+        make_cine(CineSpec(size=0), label=0, patient=0, clip_seed=0, patient_seed=0)

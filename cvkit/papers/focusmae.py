@@ -97,6 +97,8 @@ def make_cine(spec: CineSpec, *, label: int, patient: int, clip_seed: int, patie
     plane only while |z − z_l| < r_z."""
     if label not in (0, 1):
         raise ValueError(f"label must be 0 (benign) or 1 (malignant), got {label}")
+    if spec.size < 16 or spec.frames < 1:
+        raise ValueError(f"spec.size must be at least 16 and spec.frames at least 1, got {spec.size} and {spec.frames}")
     s, T = spec.size, spec.frames
     arng, crng = np.random.default_rng(patient_seed), np.random.default_rng(clip_seed)
     a = _anatomy(spec, label, arng)
@@ -190,7 +192,9 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     iw = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
     ih = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
     inter = iw * ih
-    area = lambda q: np.clip(q[..., 2] - q[..., 0], 0, None) * np.clip(q[..., 3] - q[..., 1], 0, None)
+    def area(q: np.ndarray) -> np.ndarray:
+        return np.clip(q[..., 2] - q[..., 0], 0, None) * np.clip(q[..., 3] - q[..., 1], 0, None)
+
     union = area(a) + area(b) - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
 
@@ -199,6 +203,10 @@ def noisy_boxes(boxes: np.ndarray, *, size: int, iou: tuple[float, float] = (0.5
                 false_positive: float = 0.1, rng: np.random.Generator) -> list[np.ndarray]:
     """A detector stand-in: per frame, the true box jittered to an IoU in `iou` (rejection sampling), dropped with
     probability `miss`, plus a random false box with probability `false_positive`. Returns per frame (k, 4) arrays."""
+    if not 0 < iou[0] <= iou[1] <= 1:
+        raise ValueError(f"iou must be a range (lo, hi) with 0 < lo <= hi <= 1, got {iou}")
+    if not (0 <= miss <= 1 and 0 <= false_positive <= 1):
+        raise ValueError(f"miss and false_positive must be probabilities, got {miss} and {false_positive}")
     out = []
     for b in np.asarray(boxes, np.float64):
         found = []
@@ -260,8 +268,12 @@ def roi_tokens(boxes: np.ndarray, *, size: int, patch: int, inflate: float = 1.2
     """Candidate-region indicator r_j of the spatial token grid, (size/patch)² bool: a patch is in the ROI when its
     centre lies in any box inflated by `inflate` about its centre. No box: the central half of the frame."""
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    if inflate <= 0:
+    if not inflate > 0:
         raise ValueError(f"inflate must be positive, got {inflate}")
+    if patch <= 0 or size % patch:
+        raise ValueError(f"patch must be a positive divisor of size={size}, got {patch}")
+    if not np.isfinite(boxes).all():
+        raise ValueError(f"boxes must be finite, got {boxes.tolist()}")
     if boxes.size and (boxes.min() < 0 or boxes.max() > size or np.any(boxes[:, 2:] < boxes[:, :2])):
         raise ValueError(f"boxes must be (x0, y0, x1, y1) with 0 <= x0 <= x1 <= {size} (inside the frame), got {boxes.tolist()}")
     if len(boxes) == 0:
@@ -287,6 +299,8 @@ class Masking:
             raise ValueError(f"base must be tube, patch, frame or adamae, got {self.base!r}")
         if self.bias_target not in ("masked", "visible"):
             raise ValueError(f"bias_target must be 'masked' or 'visible', got {self.bias_target!r}")
+        if not math.isfinite(self.delta):
+            raise ValueError(f"delta must be finite, got {self.delta}")
         if self.delta != 0 and self.base in ("patch", "frame"):
             raise ValueError(f"a region bias needs the tube or adamae base, got base={self.base!r}")
 
@@ -311,6 +325,10 @@ def focus_tube_mask(roi: torch.Tensor, t: int, *, ratio: float, delta: float, bi
     """FocusMAE on the uniform-tube base: spatial logits δ·r_j; "masked": the N_m masked tubes are drawn with weights
     π^{r_j}; "visible" (the official code): the N_v visible tubes are. (B, h·w) roi → (B, t·h·w) mask. δ = 0 with
     "masked" is `random_tube_mask` draw for draw."""
+    if bias_target not in ("masked", "visible"):
+        raise ValueError(f"bias_target must be 'masked' or 'visible', got {bias_target!r}")
+    if not math.isfinite(delta):
+        raise ValueError(f"delta must be finite, got {delta}")
     n_m, n_v = mask_counts(roi.shape[1], ratio)
     zeros = torch.zeros(roi.shape)
     if bias_target == "masked":
@@ -325,7 +343,7 @@ def expected_roi_share(n_roi: int, n_other: int, k: int, pi: float) -> float:
 
     Dynamic programme over the number i of ROI items drawn after each draw:
     P(next is ROI | i ROI among d drawn) = π(R − i) / (π(R − i) + (O − (d − i)))."""
-    if not 0 < k <= n_roi + n_other or pi <= 0:
+    if n_roi < 0 or n_other < 0 or not 0 < k <= n_roi + n_other or not (pi > 0 and math.isfinite(pi)):
         raise ValueError(f"need 0 < k <= n_roi + n_other and π > 0, got k={k}, n={n_roi + n_other}, π={pi}")
     p = np.zeros(n_roi + 1)
     p[0] = 1.0
@@ -364,6 +382,10 @@ def adamae_mask(logits: torch.Tensor, roi: torch.Tensor | None, *, ratio: float,
     """AdaMAE (optionally focused): the N_v visible tokens are drawn without replacement from softmax(ℓ + s·δ·r),
     s = +1 for bias_target "visible" (the code), −1 for "masked" (the paper: ROI tokens less likely visible, so more
     likely masked). Returns the (B, N) mask and the (B, N) log-probabilities of the sampling distribution."""
+    if bias_target not in ("masked", "visible"):
+        raise ValueError(f"bias_target must be 'masked' or 'visible', got {bias_target!r}")
+    if not math.isfinite(delta):
+        raise ValueError(f"delta must be finite, got {delta}")
     n_m, n_v = mask_counts(logits.shape[1], ratio)
     bonus = torch.zeros_like(logits) if roi is None else (1.0 if bias_target == "visible" else -1.0) * delta * roi.float()
     shifted = logits + bonus
@@ -377,8 +399,13 @@ def sampling_loss(log_p: torch.Tensor, errors: torch.Tensor, mask: torch.Tensor)
 
 # %% ../../nbs/chapters/52_focusmae.ipynb #fm029
 def _schedule(steps: int) -> Callable[[int], float]:
+    "Learning-rate factor at step t: linear warm-up over the first tenth of `steps`, then cosine decay to 0."
     warmup = max(1, steps // 10)
-    return lambda t: min(1.0, (t + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(t, steps) / steps))
+
+    def factor(t: int) -> float:
+        return min(1.0, (t + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(t, steps) / steps))
+
+    return factor
 
 
 def draw_mask(masking: Masking, x: torch.Tensor, roi: torch.Tensor, grid: tuple[int, int, int], *, ratio: float,
@@ -505,6 +532,8 @@ def predict_proba(net: ClipClassifier, clips: torch.Tensor, *, batch: int = 64) 
 def binary_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     "Accuracy, sensitivity TP/(TP+FN) and specificity TN/(TN+FP), malignant (1) positive; NaN where undefined."
     y_true, y_pred = np.asarray(y_true).astype(int), np.asarray(y_pred).astype(int)
+    if y_true.size == 0:
+        raise ValueError("y_true and y_pred are empty: metrics need at least one clip")
     if y_true.shape != y_pred.shape or y_true.ndim != 1 or not set(np.unique(np.r_[y_true, y_pred])) <= {0, 1}:
         raise ValueError("y_true and y_pred must be (n,) arrays of 0/1 of the same length")
     tp, tn = int(((y_true == 1) & (y_pred == 1)).sum()), int(((y_true == 0) & (y_pred == 0)).sum())
@@ -694,7 +723,10 @@ def speckle_stats(frames: np.ndarray) -> dict[str, float]:
     spec = np.abs(np.fft.fft2(hp)) ** 2
     ac = np.real(np.fft.ifft2(spec)).mean(0)
     ac /= ac[0, 0]
-    width = lambda a: float(np.argmax(a < 0.5)) if (a < 0.5).any() else float(len(a))
+
+    def width(a: np.ndarray) -> float:
+        return float(np.argmax(a < 0.5)) if (a < 0.5).any() else float(len(a))
+
     a, b = frames[:-1].reshape(len(frames) - 1, -1), frames[1:].reshape(len(frames) - 1, -1)
     a, b = a - a.mean(1, keepdims=True), b - b.mean(1, keepdims=True)
     corr = (a * b).sum(1) / np.sqrt((a * a).sum(1) * (b * b).sum(1) + 1e-12)
