@@ -10,9 +10,9 @@ from sklearn.metrics import confusion_matrix
 
 from cvkit.core.backbones import random_tube_mask
 from cvkit.papers.focusmae import (CONFIGS, CineSpec, Masking, TokenSampler, adamae_mask, binary_metrics, box_iou,
-                                   classical_candidates, clip_features, expected_roi_share, fan_mask, finetune,
+                                   classical_candidates, clip_features, echo_level, expected_roi_share, fan_mask, finetune,
                                    focus_tube_mask, make_cine, make_cohort, noisy_boxes, patient_folds,
-                                   predict_proba, pretrain, probe_accuracy, roi_lesion_coverage, roi_share_replicates, roi_tokens,
+                                   predict_proba, pretrain, probe_accuracy, probe_predictions, roi_lesion_coverage, roi_share_replicates, roi_tokens,
                                    sampling_loss, speckle_stats, stack_clips, standardise)
 
 SPEC = CineSpec(size=64, frames=16, lesion_contrast=2.5)
@@ -272,3 +272,30 @@ def test_bad_inputs_raise_named_errors():
         noisy_boxes(np.array([[0, 0, 10, 10]]), size=64, iou=(0.9, 0.5), rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="spec.size"):
         make_cine(CineSpec(size=0), label=0, patient=0, clip_seed=0, patient_seed=0)
+
+
+def test_echo_level_hand_case_and_the_oracle_level_separates_lesion_from_the_box():
+    assert echo_level(SPEC, 1.0, depth=0.0) == pytest.approx(math.log1p(30) / math.log1p(90))
+    assert echo_level(SPEC, 1.25) < echo_level(SPEC, 1.6) < echo_level(SPEC, 1.25 * math.sqrt(2.5)) < echo_level(SPEC, 3.125)
+    assert echo_level(SPEC, 1.0, depth=1.0) < echo_level(SPEC, 1.0, depth=0.0)
+    level = echo_level(SPEC, 1.25 * math.sqrt(SPEC.lesion_contrast))  # the chapter's oracle level
+    clips = make_cohort(SPEC, 16, seed=5)
+    lesion = np.concatenate([c.frames[c.lesion_mask] for c in clips if c.label == 1])
+    in_box = np.concatenate([c.frames[k, int(b[1]):int(b[3]), int(b[0]):int(b[2])].ravel()
+                             for c in clips for k, b in enumerate(c.gb_box)])
+    assert np.median(in_box) < level < np.median(lesion)
+    with pytest.raises(ValueError, match="echo"):
+        echo_level(SPEC, 0.0)
+    with pytest.raises(ValueError, match="depth"):
+        echo_level(SPEC, 1.0, depth=1.5)
+
+
+def test_probe_predictions_agree_with_probe_accuracy():
+    rng = np.random.default_rng(0)
+    labels = np.array([0, 1] * 12)
+    feats = labels[:, None] + rng.normal(0, 0.8, (24, 3))
+    folds = [(np.arange(12), np.arange(12, 24)), (np.arange(12, 24), np.arange(12))]
+    preds = probe_predictions(feats, labels, folds)
+    assert [p.shape for p in preds] == [(12,), (12,)] and set(np.concatenate(preds)) <= {0, 1}
+    accs = probe_accuracy(feats, labels, folds)
+    assert accs.tolist() == [float((p == labels[te]).mean()) for p, (_, te) in zip(preds, folds)]

@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['CLIP_MEAN', 'CLIP_STD', 'LESION_CONTRAST', 'CONFIGS', 'PINS', 'SPECS', 'CineSpec', 'Cine', 'fan_mask', 'make_cine',
-           'make_cohort', 'stack_clips', 'standardise', 'box_iou', 'noisy_boxes', 'classical_candidates',
+           'make_cohort', 'stack_clips', 'standardise', 'echo_level', 'box_iou', 'noisy_boxes', 'classical_candidates',
            'roi_lesion_coverage', 'roi_tokens', 'Masking', 'focus_draw', 'focus_tube_mask', 'expected_roi_share',
            'TokenSampler', 'adamae_mask', 'sampling_loss', 'draw_mask', 'Pretrained', 'pretrain', 'ClipClassifier',
-           'finetune', 'predict_proba', 'binary_metrics', 'patient_folds', 'probe_accuracy', 'clip_features',
-           'FocusConfig', 'roi_share_replicates', 'load_us_cine', 'speckle_stats']
+           'finetune', 'predict_proba', 'binary_metrics', 'patient_folds', 'probe_predictions', 'probe_accuracy',
+           'clip_features', 'FocusConfig', 'roi_share_replicates', 'load_us_cine', 'speckle_stats']
 
 # %% ../../nbs/chapters/52_focusmae.ipynb #fm005
 import math
@@ -184,6 +184,17 @@ CLIP_MEAN, CLIP_STD = 0.35, 0.25  # pixel statistics of the generator's frames (
 def standardise(clips: torch.Tensor) -> torch.Tensor:
     "Network input: (clips − 0.35) / 0.25, so that token embeddings start on the scale of the position codes."
     return (clips - CLIP_MEAN) / CLIP_STD
+
+
+def echo_level(spec: CineSpec, echo: float, *, depth: float = 0.5) -> float:
+    """The image value in [0, 1] that `make_cine` gives an echo `echo` (the wall is 1.25) at relative depth `depth`
+    (0 top, 1 bottom) under a unit speckle envelope: log(1 + D·echo·e^(−1.1·depth)) / log(1 + 3D), D the dynamic range."""
+    if not (echo > 0 and math.isfinite(echo)):
+        raise ValueError(f"echo must be a positive finite echogenicity, got {echo}")
+    if not 0 <= depth <= 1:
+        raise ValueError(f"depth must be a relative depth in [0, 1], got {depth}")
+    value = math.log1p(spec.dynamic_range * echo * math.exp(-1.1 * depth)) / math.log1p(spec.dynamic_range * 3)
+    return float(min(max(value, 0.0), 1.0))
 
 # %% ../../nbs/chapters/52_focusmae.ipynb #fm014
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -552,14 +563,21 @@ def patient_folds(labels: np.ndarray, patients: np.ndarray, *, k: int, seed: int
     return [(tr, te) for tr, te in cv.split(np.zeros(len(labels)), labels, patients)]
 
 
-def probe_accuracy(features: np.ndarray, labels: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    "Linear probe (standardised features, logistic regression) accuracy per fold: (k,)."
-    accs = []
+def probe_predictions(features: np.ndarray, labels: np.ndarray,
+                      folds: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+    "Linear probe (standardised features, logistic regression) fitted on each fold's train part: its test predictions, [(|test|,)] × k."
+    preds = []
     for tr, te in folds:
         scaler = StandardScaler().fit(features[tr])
         clf = LogisticRegression(C=0.5, max_iter=3000).fit(scaler.transform(features[tr]), labels[tr])
-        accs.append(float((clf.predict(scaler.transform(features[te])) == labels[te]).mean()))
-    return np.array(accs)
+        preds.append(clf.predict(scaler.transform(features[te])))
+    return preds
+
+
+def probe_accuracy(features: np.ndarray, labels: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    "Linear probe (standardised features, logistic regression) accuracy per fold: (k,)."
+    preds = probe_predictions(features, labels, folds)
+    return np.array([float((pred == labels[te]).mean()) for pred, (_, te) in zip(preds, folds)])
 
 
 @torch.no_grad()
