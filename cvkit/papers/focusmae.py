@@ -659,16 +659,14 @@ def roi_share_replicates(roi: torch.Tensor, *, ratio: float, delta: float, draws
     return np.array(dev), np.array(rise), exact
 
 
-# Pins: smoke from the SEED = 0 smoke run of this code (commit 4321e91 and later). LAPTOP PINS ARE PROVISIONAL: no
-# laptop run of this code exists; roi-share-closed-form, focus-beats-tube, video-beats-images and pretraining-learns
-# carry the verdicts of the old measurement (frame-0 region, seed × fold replicates; reports/laptop/focusmae/claims.md
-# at 7d22b68) and must be replaced by the verdicts of a SEED = 0 laptop run of this code; focus-adamae-beats-adamae
-# and inverted-u are not checkable at laptop by construction. Gpu: not run (DEVICE unused, the loops run on the
-# CPU); the paper's expectations, provisional.
+# Pins: smoke from the SEED = 0 smoke run of this code (commit 4321e91 and later, confirmed at a129f50). Laptop: the
+# verdicts of the SEED = 0 laptop run at a129f50 (reports/laptop/focusmae/report.md); focus-adamae-beats-adamae and
+# inverted-u are not checkable at laptop by construction (AdaMAE arms on one seed, report-only; no δ sweep). Gpu: not
+# run (DEVICE unused, the loops run on the CPU); the paper's expectations, provisional.
 PINS: dict[str, dict[str, str]] = {
     "roi-share-closed-form": {"smoke": REPRODUCED, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "focus-beats-tube": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
-    "focus-adamae-beats-adamae": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
+    "focus-adamae-beats-adamae": {"smoke": NOT_CHECKABLE, "laptop": NOT_CHECKABLE, "gpu": REPRODUCED},
     "video-beats-images": {"smoke": NOT_REPRODUCED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "pretraining-learns": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "inverted-u": {"smoke": NOT_CHECKABLE, "laptop": NOT_CHECKABLE, "gpu": REPRODUCED},
