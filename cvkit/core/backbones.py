@@ -6,7 +6,10 @@
 __all__ = ['MOBILENET_V2_BLOCKS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'WEIGHTS_PACKAGE', 'WEIGHTS_FILE', 'IMAGENET_CLASS_NAMES',
            'IMAGENET_CATS', 'MOBILENET_V2_STRIDES', 'ConvBNReLU6', 'InvertedResidual', 'MobileNetV2',
            'mobilenet_v2_weights_path', 'load_mobilenet_v2', 'preprocess', 'classify', 'extract_tokens',
-           'multiscale_features', 'video_tokens', 'ViTBlock', 'TinyViT', 'pretrain_vit', 'extract_vit_tokens']
+           'multiscale_features', 'video_tokens', 'ViTBlock', 'TinyViT', 'pretrain_vit', 'extract_vit_tokens',
+           'tubelet_patchify', 'tubelet_unpatchify', 'sincos_positions_3d', 'patch_targets', 'mask_counts',
+           'gumbel_top_k_mask', 'random_patch_mask', 'frame_mask', 'tile_over_time', 'random_tube_mask', 'VideoMAE',
+           'check_mask']
 
 # %% ../../nbs/core/13_backbones.ipynb #db1cb3c5
 import importlib.util
@@ -320,3 +323,174 @@ def extract_vit_tokens(model: TinyViT, images: np.ndarray, batch: int = 256, pro
     chunks = [model.tokens(preprocess(images[s:s + batch], model.image_size).to(device)).float().cpu()
               for s in tqdm(starts, desc="ViT features", disable=not progress or len(starts) < 4)]
     return torch.cat(chunks)
+
+# %% ../../nbs/core/13_backbones.ipynb #vmae001
+def tubelet_patchify(clips: torch.Tensor, *, patch: int, tubelet: int = 2) -> torch.Tensor:
+    "(B, C, T, H, W) clips → (B, N, tubelet·patch²·C) tokens, N = (T/tubelet)(H/patch)(W/patch), order (t, row, col)."
+    if clips.ndim != 5:
+        raise ValueError(f"clips must be (B, C, T, H, W), got shape {tuple(clips.shape)}")
+    B, C, T, H, W = clips.shape
+    if T % tubelet or H % patch or W % patch:
+        raise ValueError(f"clip (T, H, W) = {(T, H, W)} must be divisible by the tubelet {tubelet} (T) and the "
+                         f"patch {patch} (H, W)")
+    x = clips.reshape(B, C, T // tubelet, tubelet, H // patch, patch, W // patch, patch)
+    x = x.permute(0, 2, 4, 6, 3, 5, 7, 1)  # (B, t, row, col, dt, py, px, C)
+    return x.reshape(B, (T // tubelet) * (H // patch) * (W // patch), tubelet * patch * patch * C)
+
+
+def tubelet_unpatchify(tokens: torch.Tensor, *, shape: tuple[int, int, int, int], patch: int,
+                       tubelet: int = 2) -> torch.Tensor:
+    "Inverse of `tubelet_patchify`: (B, N, tubelet·patch²·C) → (B, C, T, H, W) for `shape` = (C, T, H, W)."
+    C, T, H, W = shape
+    if tokens.ndim != 3 or tokens.shape[1:] != ((T // tubelet) * (H // patch) * (W // patch), tubelet * patch * patch * C):
+        raise ValueError(f"tokens of shape {tuple(tokens.shape)} do not fit clips {shape} with patch {patch}, "
+                         f"tubelet {tubelet}")
+    x = tokens.reshape(tokens.shape[0], T // tubelet, H // patch, W // patch, tubelet, patch, patch, C)
+    return x.permute(0, 7, 1, 4, 2, 5, 3, 6).reshape(tokens.shape[0], C, T, H, W)
+
+
+def sincos_positions_3d(grid: tuple[int, int, int], dim: int) -> torch.Tensor:
+    "Fixed sinusoidal codes for a (t, h, w) token grid: (t·h·w, dim); each axis gets 2·(dim//6) channels, rest 0."
+    k = dim // 6
+    if k < 1 or any(g < 1 for g in grid):
+        raise ValueError(f"need dim >= 6 and a positive grid, got dim={dim}, grid={grid}")
+    omega = 1.0 / 10000 ** (torch.arange(k, dtype=torch.float64) / k)
+    axes = torch.meshgrid(*[torch.arange(g, dtype=torch.float64) for g in grid], indexing="ij")
+    parts = [torch.cat([(a.reshape(-1, 1) * omega).sin(), (a.reshape(-1, 1) * omega).cos()], 1) for a in axes]
+    return F.pad(torch.cat(parts, 1), (0, dim - 6 * k)).float()
+
+
+def patch_targets(tokens: torch.Tensor, *, channels: int = 1, eps: float = 1e-6) -> torch.Tensor:
+    "VideoMAE targets: each token's pixels minus their mean over the tubelet, over their std, per channel. Same shape."
+    B, N, D = tokens.shape
+    if D % channels:
+        raise ValueError(f"token size {D} is not a multiple of channels={channels}")
+    x = tokens.reshape(B, N, D // channels, channels)
+    x = (x - x.mean(2, keepdim=True)) / (x.var(2, unbiased=True, keepdim=True) + eps).sqrt()
+    return x.reshape(B, N, D)
+
+# %% ../../nbs/core/13_backbones.ipynb #vmae005
+def mask_counts(n_tokens: int, ratio: float) -> tuple[int, int]:
+    "(masked, visible) token counts for a masking ratio ρ: N_m = round(ρ·N), N_v = N − N_m; both must be ≥ 1."
+    if not 0.0 < ratio < 1.0:
+        raise ValueError(f"masking ratio must lie in (0, 1), got {ratio}")
+    n_masked = int(round(ratio * n_tokens))
+    if n_masked < 1 or n_masked >= n_tokens:
+        raise ValueError(f"ratio {ratio} on {n_tokens} tokens leaves {n_tokens - n_masked} visible and {n_masked} "
+                         "masked tokens; both must be at least 1")
+    return n_masked, n_tokens - n_masked
+
+
+def gumbel_top_k_mask(logits: torch.Tensor, k: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    "(B, M) logits → (B, M) bool, True on k items drawn without replacement with weights exp(logits) (Gumbel top-k)."
+    if logits.ndim != 2 or not 0 < k <= logits.shape[1]:
+        raise ValueError(f"need (B, M) logits and 0 < k <= M, got shape {tuple(logits.shape)} and k={k}")
+    u = torch.rand(logits.shape, generator=generator, device=logits.device).clamp_(1e-12, 1 - 1e-12)
+    keys = logits.detach().float() - torch.log(-torch.log(u))
+    out = torch.zeros(logits.shape, dtype=torch.bool, device=logits.device)
+    return out.scatter_(1, keys.topk(k, dim=1).indices, True)
+
+
+def random_patch_mask(batch: int, grid: tuple[int, int, int], *, ratio: float,
+                      generator: torch.Generator | None = None) -> torch.Tensor:
+    "Random patch masking: (B, N) bool, N = t·h·w, exactly round(ρN) True per row, uniform over tokens."
+    n = grid[0] * grid[1] * grid[2]
+    return gumbel_top_k_mask(torch.zeros(batch, n), mask_counts(n, ratio)[0], generator=generator)
+
+
+def frame_mask(batch: int, grid: tuple[int, int, int], *, ratio: float,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+    "Frame masking: whole time slots hidden; (B, N) bool with round(ρ·t) of the t slots masked."
+    t, h, w = grid
+    slots = gumbel_top_k_mask(torch.zeros(batch, t), mask_counts(t, ratio)[0], generator=generator)
+    return slots[:, :, None].expand(batch, t, h * w).reshape(batch, -1)
+
+
+def tile_over_time(spatial: torch.Tensor, t: int) -> torch.Tensor:
+    "(B, h·w) spatial mask → (B, t·h·w): the same pattern in every time slot (a tube)."
+    return spatial[:, None, :].expand(spatial.shape[0], t, spatial.shape[1]).reshape(spatial.shape[0], -1)
+
+
+def random_tube_mask(batch: int, grid: tuple[int, int, int], *, ratio: float,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+    "Random tube masking (VideoMAE): round(ρ·h·w) spatial positions drawn uniformly and hidden in every time slot."
+    t, h, w = grid
+    spatial = gumbel_top_k_mask(torch.zeros(batch, h * w), mask_counts(h * w, ratio)[0], generator=generator)
+    return tile_over_time(spatial, t)
+
+# %% ../../nbs/core/13_backbones.ipynb #vmae008
+class VideoMAE(nn.Module):
+    "Video masked autoencoder: tubelet tokens → encoder on visible tokens → light decoder with mask tokens → pixels."
+
+    def __init__(self, *, frames: int, size: int, patch: int, tubelet: int = 2, channels: int = 1, dim: int = 64,
+                 depth: int = 2, heads: int = 4, decoder_dim: int = 32, decoder_depth: int = 1, decoder_heads: int = 2):
+        super().__init__()
+        if frames % tubelet or size % patch:
+            raise ValueError(f"frames {frames} must be divisible by tubelet {tubelet} and size {size} by patch {patch}")
+        self.frames, self.size, self.patch, self.tubelet, self.channels = frames, size, patch, tubelet, channels
+        self.grid = (frames // tubelet, size // patch, size // patch)
+        self.n_tokens = self.grid[0] * self.grid[1] * self.grid[2]
+        self.dim = dim
+        self.embed = nn.Conv3d(channels, dim, (tubelet, patch, patch), stride=(tubelet, patch, patch))
+        self.register_buffer("pos", sincos_positions_3d(self.grid, dim)[None], persistent=False)
+        self.blocks = nn.ModuleList([ViTBlock(dim, heads) for _ in range(depth)])
+        self.norm = nn.LayerNorm(dim)
+        self.to_decoder = nn.Linear(dim, decoder_dim)
+        self.mask_token = nn.Parameter(torch.randn(1, 1, decoder_dim) * 0.02)
+        self.register_buffer("decoder_pos", sincos_positions_3d(self.grid, decoder_dim)[None], persistent=False)
+        self.decoder = nn.ModuleList([ViTBlock(decoder_dim, decoder_heads) for _ in range(decoder_depth)])
+        self.decoder_norm = nn.LayerNorm(decoder_dim)
+        self.head = nn.Linear(decoder_dim, tubelet * patch * patch * channels)
+
+    def check_clips(self, clips: torch.Tensor) -> None:
+        want = (self.channels, self.frames, self.size, self.size)
+        if clips.ndim != 5 or tuple(clips.shape[1:]) != want:
+            raise ValueError(f"clips must be (B, {', '.join(map(str, want))}), got {tuple(clips.shape)}")
+
+    def embed_tokens(self, clips: torch.Tensor) -> torch.Tensor:
+        "(B, C, T, H, W) → (B, N, dim) tubelet embeddings plus positions."
+        self.check_clips(clips)
+        return self.embed(clips).flatten(2).transpose(1, 2) + self.pos
+
+    def encode(self, clips: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        "Encoder states of the visible tokens: (B, N_v, dim), in token order; all tokens when mask is None."
+        x = self.embed_tokens(clips)
+        if mask is not None:
+            x = x[~check_mask(mask, len(x), self.n_tokens)].reshape(len(x), -1, self.dim)
+        for block in self.blocks:
+            x = block(x)
+        return self.norm(x)
+
+    def features(self, clips: torch.Tensor) -> torch.Tensor:
+        "(B, C, T, H, W) → (B, dim): the mean of the unmasked encoder's tokens."
+        return self.encode(clips).mean(1)
+
+    def decode(self, visible: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        "Encoded visible tokens (B, N_v, dim) and the mask (B, N) → predicted normalised pixels (B, N, tubelet·p²·C)."
+        B = len(visible)
+        full = self.mask_token.expand(B, self.n_tokens, -1).clone()
+        full[~mask] = self.to_decoder(visible).reshape(-1, full.shape[-1])
+        x = full + self.decoder_pos
+        for block in self.decoder:
+            x = block(x)
+        return self.head(self.decoder_norm(x))
+
+    def token_errors(self, clips: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        "Per-token mean squared error (B, N) of the reconstruction against the per-patch normalised targets."
+        pred = self.decode(self.encode(clips, mask), mask)
+        target = patch_targets(tubelet_patchify(clips, patch=self.patch, tubelet=self.tubelet), channels=self.channels)
+        return (pred - target).pow(2).mean(-1)
+
+    def loss(self, clips: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        "The MAE loss: mean squared error over the masked tokens only."
+        return self.token_errors(clips, mask)[mask].mean()
+
+
+def check_mask(mask: torch.Tensor, batch: int, n_tokens: int) -> torch.Tensor:
+    "Validate a (B, N) bool mask (True = masked) with the same, non-zero number of visible tokens in every row."
+    if mask.dtype != torch.bool or mask.shape != (batch, n_tokens):
+        raise ValueError(f"mask must be a bool tensor of shape ({batch}, {n_tokens}), got {mask.dtype} {tuple(mask.shape)}")
+    visible = (~mask).sum(1)
+    if visible.min() < 1 or visible.min() != visible.max():
+        raise ValueError(f"every mask row must leave the same, non-zero number of visible tokens; got {visible.tolist()}")
+    return mask

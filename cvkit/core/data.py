@@ -94,6 +94,12 @@ REGISTRY["pudip-phase"] = Dataset(
     shared=(("samples/pudip/wrapped_phase.npy", "phase/pudip_wrapped_phase.npy"),))
 SAMPLE_MANIFEST = "samples/manifest.json"
 
+# %% ../../nbs/core/16_data.ipynb #d005us
+REGISTRY["pydicom-us"] = Dataset(
+    "pydicom-us", "a real 30-frame 240×320 B-mode ultrasound cine (cardiac; examples_ybr_color.dcm) and other DICOM "
+    "test files", ("focusmae",), "pip", "MIT-style (pydicom's licence; test files as distributed in its wheel)",
+    "in the wheel", package="pydicom")
+
 # %% ../../nbs/core/16_data.ipynb #d008
 def data_root() -> Path:
     "The data cache: `CVKIT_DATA` when set, else `data/` in the repository (its contents are gitignored)."

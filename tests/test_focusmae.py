@@ -1,0 +1,301 @@
+"""cvkit.papers.focusmae: the cine generator's truth, candidate boxes and ROI tokens, focused masking (closed form,
+identity at δ = 0, both bias targets), AdaMAE's sampler and loss, pretraining's pairing, metrics against sklearn,
+patient-disjoint folds, the real-cine loader and clear errors on bad input."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import confusion_matrix
+
+from cvkit.core.backbones import random_tube_mask
+from cvkit.papers.focusmae import (CONFIGS, CineSpec, Masking, TokenSampler, adamae_mask, binary_metrics, box_iou,
+                                   classical_candidates, clip_features, echo_level, expected_roi_share, fan_mask, finetune,
+                                   focus_tube_mask, make_cine, make_cohort, noisy_boxes, patient_folds,
+                                   predict_proba, pretrain, probe_accuracy, probe_predictions, roi_lesion_coverage, roi_share_replicates, roi_tokens,
+                                   sampling_loss, speckle_stats, stack_clips, standardise)
+
+SPEC = CineSpec(size=64, frames=16, lesion_contrast=2.5)
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    return make_cohort(SPEC, 12, seed=3)
+
+
+def test_benign_clips_hold_no_lesion_and_malignant_ones_show_it_part_time(cohort):
+    assert {c.label for c in cohort} == {0, 1}
+    for c in cohort:
+        assert c.frames.shape == (16, 64, 64) and np.isfinite(c.frames).all()
+        assert c.frames.min() >= 0 and c.frames.max() <= 1 and (c.frames[:, ~c.fan] == 0).all()
+        if c.label == 0:
+            assert not c.lesion_mask.any() and not c.lesion_visible.any()
+        else:
+            assert 0.15 <= c.lesion_visible.mean() <= 0.75  # 30-60 % by construction, up to the flag's edges
+            assert all(c.lesion_mask[k].any() for k in np.nonzero(c.lesion_visible)[0])
+
+
+def test_patients_share_label_and_anatomy(cohort):
+    for p in {c.patient for c in cohort}:
+        clips = [c for c in cohort if c.patient == p]
+        assert len(clips) == 2 and clips[0].label == clips[1].label
+        assert not np.array_equal(clips[0].frames, clips[1].frames)  # different sweeps
+    with pytest.raises(ValueError, match="n_clips"):
+        make_cohort(SPEC, 1, seed=0)
+    with pytest.raises(ValueError, match="label"):
+        make_cine(SPEC, label=2, patient=0, clip_seed=0, patient_seed=0)
+
+
+def test_generator_is_seeded():
+    a = make_cine(SPEC, label=1, patient=0, clip_seed=5, patient_seed=6)
+    b = make_cine(SPEC, label=1, patient=0, clip_seed=5, patient_seed=6)
+    assert np.array_equal(a.frames, b.frames) and np.array_equal(a.gb_box, b.gb_box)
+
+
+def test_box_iou_hand_cases():
+    assert box_iou([0, 0, 2, 2], [1, 1, 3, 3]) == pytest.approx(1 / 7)
+    assert box_iou([0, 0, 2, 2], [0, 0, 2, 2]) == 1.0 and box_iou([0, 0, 1, 1], [2, 2, 3, 3]) == 0.0
+    assert box_iou([0, 0, 0, 0], [0, 0, 0, 0]) == 0.0
+
+
+def test_noisy_boxes_respect_their_iou_range():
+    boxes = np.array([[10, 20, 40, 44]] * 50, float)
+    out = noisy_boxes(boxes, size=64, iou=(0.6, 0.8), miss=0.0, false_positive=0.0, rng=np.random.default_rng(0))
+    ious = [float(box_iou(b[0], t)) for b, t in zip(out, boxes) if len(b)]
+    assert len(ious) >= 45 and all(0.6 <= i <= 0.8 for i in ious)
+    missed = noisy_boxes(boxes, size=64, miss=1.0, false_positive=0.0, rng=np.random.default_rng(0))
+    assert all(len(b) == 0 for b in missed)
+
+
+def test_classical_candidates_hit_the_gallbladder_on_most_clean_frames(cohort):
+    ious = []
+    for c in cohort[:6]:
+        for k in range(0, 16, 2):
+            cand = classical_candidates(c.frames[k], c.fan)
+            ious.append(float(box_iou(cand[0], c.gb_box[k])) if len(cand) else 0.0)
+    assert np.mean(np.array(ious) >= 0.5) > 0.5
+    with pytest.raises(ValueError, match="must match"):
+        classical_candidates(np.zeros((8, 8)), np.ones((4, 4), bool))
+
+
+def test_roi_tokens_hand_case_fallback_and_errors():
+    r = roi_tokens(np.array([[0, 0, 16, 16]]), size=64, patch=16, inflate=1.0).reshape(4, 4)
+    assert r.sum() == 1 and r[0, 0]
+    r = roi_tokens(np.array([[0, 0, 16, 16]]), size=64, patch=16, inflate=2.0).reshape(4, 4)
+    assert r[:2, :2].all() and r.sum() == 4  # inflated about (8, 8) to (−8, −8, 24, 24): centres 8 and 24
+    centre = roi_tokens(np.zeros((0, 4)), size=64, patch=16).reshape(4, 4)
+    assert centre[1:3, 1:3].all() and centre.sum() == 4
+    with pytest.raises(ValueError, match="inside the frame"):
+        roi_tokens(np.array([[-5, 0, 10, 10]]), size=64, patch=16)
+    with pytest.raises(ValueError, match="inside the frame"):
+        roi_tokens(np.array([[0, 0, 80, 10]]), size=64, patch=16)
+    with pytest.raises(ValueError, match="inflate"):
+        roi_tokens(np.array([[0, 0, 10, 10]]), size=64, patch=16, inflate=0)
+
+
+def test_expected_roi_share_hand_cases():
+    assert expected_roi_share(1, 1, 1, 3.0) == pytest.approx(0.75)
+    assert expected_roi_share(3, 13, 5, 1.0) == pytest.approx(3 / 16)  # uniform: the population share
+    assert expected_roi_share(3, 13, 16, 50.0) == pytest.approx(3 / 16)  # everything drawn
+    # two draws from (π, 1, 1): P(region in set) = π/(π+2) + 2/(π+2)·π/(π+1); share = that / 2
+    pi = 4.0
+    assert expected_roi_share(1, 2, 2, pi) == pytest.approx((pi / (pi + 2) + 2 / (pi + 2) * pi / (pi + 1)) / 2)
+    shares = [expected_roi_share(3, 13, 13, math.exp(d)) for d in (0, 1, 2, 5)]
+    assert all(a < b for a, b in zip(shares, shares[1:]))
+    with pytest.raises(ValueError, match="k"):
+        expected_roi_share(3, 3, 7, 2.0)
+
+
+def test_focus_tube_mask_monte_carlo_identity_and_bias_targets():
+    roi = torch.zeros(3000, 16, dtype=torch.bool)
+    roi[:, [0, 1, 4]] = True
+    m = focus_tube_mask(roi, 2, ratio=0.75, delta=2.0, generator=torch.Generator().manual_seed(0))
+    assert m.shape == (3000, 32) and m.sum(1).eq(24).all()
+    assert torch.equal(m[:, :16], m[:, 16:])  # tubes
+    share = ((m[:, :16] & roi).sum(1).float() / 12)
+    se = float(share.std()) / math.sqrt(len(share))
+    assert abs(float(share.mean()) - expected_roi_share(3, 13, 12, math.exp(2.0))) < 3 * se + 1e-9
+    same = focus_tube_mask(roi[:5], 4, ratio=0.75, delta=0.0, generator=torch.Generator().manual_seed(7))
+    assert torch.equal(same, random_tube_mask(5, (4, 4, 4), ratio=0.75, generator=torch.Generator().manual_seed(7)))
+    vis = focus_tube_mask(roi, 1, ratio=0.75, delta=5.0, bias_target="visible", generator=torch.Generator().manual_seed(1))
+    assert (vis & roi).float().sum(1).mean() < 0.5  # the code's reading keeps the region visible
+    with pytest.raises(ValueError, match="visible"):
+        focus_tube_mask(roi[:2], 1, ratio=0.99, delta=1.0)
+
+
+def test_masking_options():
+    assert Masking("tube").name == "tube" and Masking("adamae", 2.0).name == "Focus-AdaMAE (δ=2)"
+    with pytest.raises(ValueError, match="base"):
+        Masking("random")
+    with pytest.raises(ValueError, match="bias_target"):
+        Masking("tube", 2.0, "both")
+    with pytest.raises(ValueError, match="region bias"):
+        Masking("patch", 1.0)
+
+
+def test_adamae_mask_and_sampling_loss():
+    logits = torch.zeros(400, 8)
+    roi = torch.zeros(400, 8, dtype=torch.bool)
+    roi[:, :2] = True
+    mask, log_p = adamae_mask(logits, roi, ratio=0.5, delta=6.0, generator=torch.Generator().manual_seed(0))
+    assert mask.sum(1).eq(4).all() and torch.allclose(log_p.exp().sum(1), torch.ones(400))
+    assert (mask & roi).float().mean(0)[:2].min() > 0.95  # paper reading: region masked
+    mask_v, _ = adamae_mask(logits, roi, ratio=0.5, delta=6.0, bias_target="visible", generator=torch.Generator().manual_seed(0))
+    assert (mask_v & roi).float().mean() < 0.02
+    lp = torch.log(torch.tensor([[0.5, 0.25, 0.25]]))
+    err = torch.tensor([[1.0, 2.0, 4.0]])
+    m = torch.tensor([[False, True, True]])
+    assert float(sampling_loss(lp, err, m)) == pytest.approx(-(math.log(0.25) * 2 + math.log(0.25) * 4) / 2)
+    s = TokenSampler(8, 5, heads=2)
+    assert s(torch.randn(2, 5, 8)).shape == (2, 5)
+
+
+def test_metrics_match_sklearn_confusion_matrix():
+    rng = np.random.default_rng(0)
+    y, p = rng.integers(0, 2, 200), rng.integers(0, 2, 200)
+    tn, fp, fn, tp = confusion_matrix(y, p).ravel()
+    m = binary_metrics(y, p)
+    assert m["accuracy"] == pytest.approx((tp + tn) / 200)
+    assert m["sensitivity"] == pytest.approx(tp / (tp + fn)) and m["specificity"] == pytest.approx(tn / (tn + fp))
+    with pytest.raises(ValueError, match="0/1"):
+        binary_metrics(np.array([0, 2]), np.array([0, 1]))
+
+
+def test_folds_are_patient_disjoint_and_stratified(cohort):
+    labels = np.array([c.label for c in cohort] * 3)
+    patients = np.array([c.patient for c in cohort] + [c.patient + 100 for c in cohort] + [c.patient + 200 for c in cohort])
+    folds = patient_folds(labels, patients, k=3, seed=0)
+    assert sorted(np.concatenate([te for _, te in folds]).tolist()) == list(range(len(labels)))
+    for tr, te in folds:
+        assert not set(patients[tr]) & set(patients[te])
+        assert 0 < labels[te].mean() < 1
+    with pytest.raises(ValueError, match="patients"):
+        patient_folds(labels[:4], patients[:4], k=5, seed=0)
+
+
+def test_pretraining_is_paired_and_finetuning_predicts(cohort):
+    cfg = CONFIGS["smoke"]
+    spec8 = CineSpec(size=64, frames=8)
+    clips = standardise(stack_clips(make_cohort(spec8, 16, seed=4)))
+    roi = torch.from_numpy(np.stack([roi_tokens(np.zeros((0, 4)), size=64, patch=16)] * 16))
+    kw = dict(model_kw=cfg.model_kw, steps=4, batch=4, seed=1, progress=False)
+    a = pretrain(clips, roi, Masking("tube"), **kw)
+    b = pretrain(clips, roi, Masking("tube", 0.0), focus_path=True, **kw)
+    c = pretrain(clips, roi, Masking("tube", 2.0), **kw)
+    assert a.losses == b.losses and a.losses[0] == pytest.approx(c.losses[0], abs=0.5) and a.losses != c.losses
+    labels = np.array([0, 1] * 8)
+    net = finetune(a.model.state_dict(), clips, labels, model_kw=cfg.model_kw, steps=2, batch=4, seed=0)
+    p = predict_proba(net, clips)
+    assert p.shape == (16,) and ((p > 0) & (p < 1)).all()
+    feats = clip_features(a.model, clips)
+    assert feats.shape == (16, cfg.dim)
+    accs = probe_accuracy(feats, labels, [(np.arange(8), np.arange(8, 16))])
+    assert accs.shape == (1,) and 0 <= accs[0] <= 1
+    with pytest.raises(ValueError, match="batch"):
+        finetune(None, clips[:2], labels[:2], model_kw=cfg.model_kw, steps=1, batch=4)
+
+
+def test_roi_share_replicates_and_errors():
+    roi = torch.zeros(16, dtype=torch.bool)
+    roi[[5, 6]] = True
+    dev, rise, exact = roi_share_replicates(roi, ratio=0.75, delta=2.0, draws=2000, n_rep=10)
+    assert dev.shape == rise.shape == (10,) and abs(dev.mean()) < 1.5 and rise.mean() > 0
+    with pytest.raises(ValueError, match="inside"):
+        roi_share_replicates(torch.ones(16, dtype=torch.bool), ratio=0.75, delta=2.0, draws=100)
+
+
+def test_fan_and_speckle_stats():
+    fan = fan_mask(64)
+    assert fan[40, 32] and not fan[0, 0]
+    frozen = np.repeat(np.random.default_rng(0).random((1, 32, 32)), 3, 0)
+    st = speckle_stats(frozen)
+    assert st["frame-to-frame correlation"] == pytest.approx(1.0) and st["lateral half-width"] >= 1
+    with pytest.raises(ValueError, match="T >= 2"):
+        speckle_stats(frozen[:1])
+
+
+def test_real_cine_loader_and_non_us_dicom():
+    pytest.importorskip("pydicom")
+    from pydicom.data import get_testdata_file
+
+    from cvkit.papers.focusmae import load_us_cine
+
+    cine = load_us_cine(get_testdata_file("examples_ybr_color.dcm", download=False), size=64)
+    assert cine.shape == (30, 64, 64) and 0 <= cine.min() and cine.max() <= 1
+    with pytest.raises(ValueError, match="ultrasound"):
+        load_us_cine(get_testdata_file("CT_small.dcm", download=False))
+
+
+def test_roi_lesion_coverage():
+    lesion = np.zeros((2, 8, 8), bool)
+    lesion[0, :2, :2] = True  # in patch 0 of a 2×2 grid of patch 4
+    lesion[1, 6:, 6:] = True  # in patch 3
+    roi = np.array([True, False, False, False])
+    assert roi_lesion_coverage(lesion, roi, patch=4) == pytest.approx(0.5)
+    assert roi_lesion_coverage(lesion, np.ones(4, bool), patch=4) == 1.0
+    assert np.isnan(roi_lesion_coverage(np.zeros((2, 8, 8), bool), roi, patch=4))
+    with pytest.raises(ValueError, match="roi"):
+        roi_lesion_coverage(lesion, np.ones(9, bool), patch=4)
+    with pytest.raises(ValueError, match="patch"):
+        roi_lesion_coverage(lesion, roi, patch=3)
+
+
+def test_mechanism_row_separates_the_closed_form_from_wrong_laws():
+    "On the chapter's mechanism row (6 of 16 region tubes, ρ = 0.5, δ = 1) a wrong sampler cannot pass the ±1 band."
+    n_m = 8
+    exact = expected_roi_share(6, 10, n_m, math.e)
+    for wrong in (6 / 16, 6 / n_m, math.e * 6 / (math.e * 6 + 10)):
+        assert abs(exact - wrong) > 0.05
+    roi = torch.arange(16) < 6
+    dev, rise, cf = roi_share_replicates(roi, ratio=0.5, delta=1.0, draws=2000, n_rep=10)
+    assert cf == pytest.approx(exact) and abs(dev.mean()) < 1.0 and (rise > 0).all()
+
+
+def test_bad_inputs_raise_named_errors():
+    with pytest.raises(ValueError, match="finite"):
+        roi_tokens(np.array([[np.nan, 0, 10, 10]]), size=64, patch=16)
+    with pytest.raises(ValueError, match="patch"):
+        roi_tokens(np.zeros((0, 4)), size=64, patch=10)
+    with pytest.raises(ValueError, match="bias_target"):
+        focus_tube_mask(torch.zeros(1, 16, dtype=torch.bool), 2, ratio=0.8, delta=2.0, bias_target="visbile")
+    with pytest.raises(ValueError, match="bias_target"):
+        adamae_mask(torch.zeros(1, 16), None, ratio=0.75, bias_target="mask")
+    with pytest.raises(ValueError, match="empty"):
+        binary_metrics(np.array([]), np.array([]))
+    with pytest.raises(ValueError, match="π"):
+        expected_roi_share(3, 13, 13, float("nan"))
+    with pytest.raises(ValueError):
+        expected_roi_share(-1, 13, 5, 2.0)
+    with pytest.raises(ValueError, match="delta"):
+        Masking("tube", float("nan"))
+    with pytest.raises(ValueError, match="iou"):
+        noisy_boxes(np.array([[0, 0, 10, 10]]), size=64, iou=(0.9, 0.5), rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="spec.size"):
+        make_cine(CineSpec(size=0), label=0, patient=0, clip_seed=0, patient_seed=0)
+
+
+def test_echo_level_hand_case_and_the_oracle_level_separates_lesion_from_the_box():
+    assert echo_level(SPEC, 1.0, depth=0.0) == pytest.approx(math.log1p(30) / math.log1p(90))
+    assert echo_level(SPEC, 1.25) < echo_level(SPEC, 1.6) < echo_level(SPEC, 1.25 * math.sqrt(2.5)) < echo_level(SPEC, 3.125)
+    assert echo_level(SPEC, 1.0, depth=1.0) < echo_level(SPEC, 1.0, depth=0.0)
+    level = echo_level(SPEC, 1.25 * math.sqrt(SPEC.lesion_contrast))  # the chapter's oracle level
+    clips = make_cohort(SPEC, 16, seed=5)
+    lesion = np.concatenate([c.frames[c.lesion_mask] for c in clips if c.label == 1])
+    in_box = np.concatenate([c.frames[k, int(b[1]):int(b[3]), int(b[0]):int(b[2])].ravel()
+                             for c in clips for k, b in enumerate(c.gb_box)])
+    assert np.median(in_box) < level < np.median(lesion)
+    with pytest.raises(ValueError, match="echo"):
+        echo_level(SPEC, 0.0)
+    with pytest.raises(ValueError, match="depth"):
+        echo_level(SPEC, 1.0, depth=1.5)
+
+
+def test_probe_predictions_agree_with_probe_accuracy():
+    rng = np.random.default_rng(0)
+    labels = np.array([0, 1] * 12)
+    feats = labels[:, None] + rng.normal(0, 0.8, (24, 3))
+    folds = [(np.arange(12), np.arange(12, 24)), (np.arange(12, 24), np.arange(12))]
+    preds = probe_predictions(feats, labels, folds)
+    assert [p.shape for p in preds] == [(12,), (12,)] and set(np.concatenate(preds)) <= {0, 1}
+    accs = probe_accuracy(feats, labels, folds)
+    assert accs.tolist() == [float((p == labels[te]).mean()) for p, (_, te) in zip(preds, folds)]
