@@ -10,7 +10,7 @@ __all__ = ['SHARP_PHOTOS', 'BLURRY_PHOTOS', 'TEST_PHOTOS', 'CONFIGS', 'FIRST_REP
            'train_arm', 'restore', 'evaluate', 'r_flops', 'step_flops', 'classical_baselines', 'compute_matched_steps',
            'run_replicate', 'arm_difference', 'timing_ratios']
 
-# %% ../../nbs/chapters/21_semgud.ipynb #9decaab5
+# %% ../../nbs/chapters/21_semgud.ipynb #bd945242
 import copy
 import math
 import time
@@ -34,7 +34,7 @@ from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED,
 from ..core.imaging import blind_deconvolve, blur_features, camera_blur, convolve, linear_kernel, psnr, shake_kernel
 from ..core.metrics import frechet_distance
 
-# %% ../../nbs/chapters/21_semgud.ipynb #13104894
+# %% ../../nbs/chapters/21_semgud.ipynb #50dc4e41
 SHARP_PHOTOS: tuple[str, ...] = ("camera", "coffee", "chelsea", "rocket", "coins", "moon", "page", "cell")
 BLURRY_PHOTOS: tuple[str, ...] = ("brick", "grass", "gravel", "text", "hubble_deep_field", "retina")
 TEST_PHOTOS: tuple[str, ...] = ("astronaut", "motorcycle", "immunohistochemistry")
@@ -117,7 +117,7 @@ class Domains:
     naive_pairs: tuple[torch.Tensor, torch.Tensor]  # (blurry, sharp) of S crops under naive linear blur: VSyn only
     test_kernels: np.ndarray  # (n_test, k, k) the true kernels of test_blurry (for the non-blind oracles)
 
-# %% ../../nbs/chapters/21_semgud.ipynb #0f5766ee
+# %% ../../nbs/chapters/21_semgud.ipynb #b00238ea
 @dataclass(frozen=True)
 class SemgudConfig:
     "Sizes of one scale's experiment."
@@ -173,7 +173,7 @@ def make_domains(cfg: SemgudConfig, seed: int) -> Domains:
     return Domains(sharp, blurry, blurry_wide[..., m:-m, m:-m].contiguous(), test_wide[..., m:-m, m:-m].contiguous(), test_blurry, unseen,
                    (true_b, sharp), (naive_b, sharp), test_k)
 
-# %% ../../nbs/chapters/21_semgud.ipynb #ba8b8e79
+# %% ../../nbs/chapters/21_semgud.ipynb #96f344da
 CONFIGS: dict[str, SemgudConfig] = {
     "smoke": SemgudConfig(steps=40, n_sharp=96, n_blurry=96, n_test=12, n_map=4, refresh=8, replicates=2,
                           arms=("V0", "V1", "V3"), bench_side=128),
@@ -186,7 +186,7 @@ CONFIGS: dict[str, SemgudConfig] = {
 }
 FIRST_REPLICATE: dict[str, int] = {"smoke": 0, "laptop": 10, "gpu": 20}
 
-# %% ../../nbs/chapters/21_semgud.ipynb #839e6717
+# %% ../../nbs/chapters/21_semgud.ipynb #7daf4764
 def unfold_patches(x: torch.Tensor, *, patch: int = 8, stride: int = 4) -> torch.Tensor:
     "(B, C, H, W) → (B, n, C·p²): every p×p patch at the given stride, one row per patch."
     if x.ndim != 4:
@@ -223,7 +223,7 @@ def rpc_loss(generated: torch.Tensor, redegraded: torch.Tensor, *, k: int = 8, p
     return (patch_pca(generated, k, patch=patch, stride=stride)
             - patch_pca(redegraded.detach(), k, patch=patch, stride=stride)).abs().mean()
 
-# %% ../../nbs/chapters/21_semgud.ipynb #ff962966
+# %% ../../nbs/chapters/21_semgud.ipynb #83c0773d
 class ConvBlock(nn.Sequential):
     "Two 3×3 convolutions with LeakyReLU."
     def __init__(self, cin: int, cout: int):
@@ -356,7 +356,7 @@ def make_reconstructor(cfg: SemgudConfig) -> nn.Module:
         return NAFNetLite(cfg.r_width)
     raise ValueError(f"r_arch must be 'unet' or 'nafnet', got {cfg.r_arch!r}")
 
-# %% ../../nbs/chapters/21_semgud.ipynb #4ebe9a3e
+# %% ../../nbs/chapters/21_semgud.ipynb #12ff195a
 @dataclass(frozen=True)
 class Arm:
     "One training recipe (a variant of the ablation)."
@@ -378,7 +378,7 @@ ARMS: dict[str, Arm] = {
     "VSyn": Arm("VSyn", supervised="naive"),  # supervised on naive synthetic pairs
 }
 
-# %% ../../nbs/chapters/21_semgud.ipynb #438d8bee
+# %% ../../nbs/chapters/21_semgud.ipynb #af7987ac
 def gaussian_kernel(sigma: float, size: int = 7) -> np.ndarray:
     "An isotropic Gaussian kernel (size, size), sum 1: the fixed mild re-degradation Ď."
     r = np.arange(size) - size // 2
@@ -474,7 +474,7 @@ def _pseudo_pairs(R: nn.Module, G: nn.Module, b: torch.Tensor, rng: torch.Genera
         s_hat = R(b).clamp(0, 1)
         return dict(b=b.clone(), s_hat=s_hat, b_hat=G(s_hat, torch.randn(s_hat.shape, generator=rng)))
 
-# %% ../../nbs/chapters/21_semgud.ipynb #05be48f4
+# %% ../../nbs/chapters/21_semgud.ipynb #ebe115f9
 @torch.no_grad()
 def restore(R: nn.Module, blurry: torch.Tensor, *, batch: int = 64) -> torch.Tensor:
     "R on (N, 1, H, W) blurry images, in batches, clipped to [0, 1]; a clear error on RGB input."
@@ -513,7 +513,7 @@ def step_flops(cfg: SemgudConfig, arm: Arm, dom: Domains) -> int:
         train_arm(one, replace(arm, steps=1), dom, 0)
     return counter.get_total_flops()
 
-# %% ../../nbs/chapters/21_semgud.ipynb #540df02c
+# %% ../../nbs/chapters/21_semgud.ipynb #b3a5c709
 def _psnr_np(x: np.ndarray, y: torch.Tensor, border: int) -> float:
     "PSNR of one (H, W) NumPy restoration against a (1, H, W) tensor, inside the border."
     return psnr(torch.as_tensor(np.clip(x, 0, 1), dtype=torch.float32)[None, None], y[None].float(), border=border).item()
@@ -537,7 +537,7 @@ def classical_baselines(dom: Domains, cfg: SemgudConfig, *, n_map: int | None = 
             out["blind MAP"].append(_psnr_np(restored, s, cfg.border))
     return {key: np.array(v) for key, v in out.items()}
 
-# %% ../../nbs/chapters/21_semgud.ipynb #4d5619bc
+# %% ../../nbs/chapters/21_semgud.ipynb #1da2f49f
 def compute_matched_steps(cfg: SemgudConfig, f_v1: int, f_v3: int) -> int:
     "Steps of V1 that cost as many FLOPs as V3's run (warm-up steps cost f_v1, the rest f_v3)."
     warm = round(cfg.warmup * cfg.steps)
@@ -559,6 +559,7 @@ def run_replicate(cfg: SemgudConfig, seed: int, *, arms: tuple[str, ...], v1c_st
         tenth = max(1, len(h) // 10)
         undone = 1 - h[-tenth:].mean() / g[-tenth:].mean() if len(g) else float("nan")
         rows.append(dict(seed=seed, method=arm.name, **ev, seconds=t.seconds, undone=undone,
+                         gap=g[-tenth:].mean() if len(g) else float("nan"),
                          finite=bool(all(np.isfinite(v).all() for v in t.history.values() if v))))
         if keep:
             kept[arm.name] = t
@@ -570,20 +571,20 @@ def run_replicate(cfg: SemgudConfig, seed: int, *, arms: tuple[str, ...], v1c_st
     rows.append(dict(seed=seed, method="MAP seconds", seconds=float(base["MAP seconds"].mean())))
     return rows, kept, dom, base
 
-# %% ../../nbs/chapters/21_semgud.ipynb #3035b211
-# Pinned verdicts: smoke and laptop from the SEED = 0 run of that scale; gpu is the paper's expectation, provisional
-# (no gpu run in this session).
+# %% ../../nbs/chapters/21_semgud.ipynb #2d416347
+# Pinned verdicts. smoke: the SEED = 0 smoke run. laptop: PROVISIONAL, set before the laptop run (to be replaced by
+# the verdicts of its SEED = 0 run, reports/laptop/semgud). gpu: the paper's expectation, provisional (no gpu run).
 PINS: dict[str, dict[str, str]] = {
-    "se-improves-reconstruction": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
-    "se-beats-compute-matched": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
+    "se-improves-reconstruction": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
+    "se-beats-compute-matched": {"smoke": NOT_CHECKABLE, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "se-helps-without-rpc": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "rpc-realistic-blur": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "rpc-improves-psnr": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "rpc-beats-pixel": {"smoke": NOT_CHECKABLE, "laptop": NOT_CHECKABLE, "gpu": REPRODUCED},
-    "unsupervised-works": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
-    "beats-blind-map": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
-    "beats-unpaired-baseline": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
-    "beats-naive-synthetic": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
+    "unsupervised-works": {"smoke": NOT_REPRODUCED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
+    "beats-blind-map": {"smoke": REPRODUCED, "laptop": REPRODUCED, "gpu": REPRODUCED},
+    "beats-unpaired-baseline": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
+    "beats-naive-synthetic": {"smoke": NOT_CHECKABLE, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "no-inference-cost": {"smoke": REPRODUCED, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "faster-than-blind-map": {"smoke": REPRODUCED, "laptop": REPRODUCED, "gpu": REPRODUCED},
 }
@@ -629,7 +630,7 @@ CLAIMS: list[ClaimSpec] = [
               "Introduction", "seed", "qualitative", compared=True, explanation="why-cost"),
 ]
 
-# %% ../../nbs/chapters/21_semgud.ipynb #bbd429fa
+# %% ../../nbs/chapters/21_semgud.ipynb #acf5c812
 def arm_difference(results: pd.DataFrame, a: str, b: str, column: str = "psnr") -> Measurement | NotMeasured:
     "Paired per-replicate difference of `column` between methods a and b, or NotMeasured when an arm did not run."
     table = results.pivot_table(index="seed", columns="method", values=column)
