@@ -10,7 +10,7 @@ __all__ = ['SHARP_PHOTOS', 'BLURRY_PHOTOS', 'TEST_PHOTOS', 'CONFIGS', 'FIRST_REP
            'train_arm', 'restore', 'evaluate', 'r_flops', 'step_flops', 'classical_baselines', 'compute_matched_steps',
            'run_replicate', 'arm_difference', 'timing_ratios']
 
-# %% ../../nbs/chapters/21_semgud.ipynb #bd945242
+# %% ../../nbs/chapters/21_semgud.ipynb #9c81c226
 import copy
 import math
 import time
@@ -34,7 +34,7 @@ from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED,
 from ..core.imaging import blind_deconvolve, blur_features, camera_blur, convolve, linear_kernel, psnr, shake_kernel
 from ..core.metrics import frechet_distance
 
-# %% ../../nbs/chapters/21_semgud.ipynb #50dc4e41
+# %% ../../nbs/chapters/21_semgud.ipynb #3901d045
 SHARP_PHOTOS: tuple[str, ...] = ("camera", "coffee", "chelsea", "rocket", "coins", "moon", "page", "cell")
 BLURRY_PHOTOS: tuple[str, ...] = ("brick", "grass", "gravel", "text", "hubble_deep_field", "retina")
 TEST_PHOTOS: tuple[str, ...] = ("astronaut", "motorcycle", "immunohistochemistry")
@@ -117,7 +117,7 @@ class Domains:
     naive_pairs: tuple[torch.Tensor, torch.Tensor]  # (blurry, sharp) of S crops under naive linear blur: VSyn only
     test_kernels: np.ndarray  # (n_test, k, k) the true kernels of test_blurry (for the non-blind oracles)
 
-# %% ../../nbs/chapters/21_semgud.ipynb #b00238ea
+# %% ../../nbs/chapters/21_semgud.ipynb #181978f9
 @dataclass(frozen=True)
 class SemgudConfig:
     "Sizes of one scale's experiment."
@@ -173,7 +173,7 @@ def make_domains(cfg: SemgudConfig, seed: int) -> Domains:
     return Domains(sharp, blurry, blurry_wide[..., m:-m, m:-m].contiguous(), test_wide[..., m:-m, m:-m].contiguous(), test_blurry, unseen,
                    (true_b, sharp), (naive_b, sharp), test_k)
 
-# %% ../../nbs/chapters/21_semgud.ipynb #96f344da
+# %% ../../nbs/chapters/21_semgud.ipynb #714e1428
 CONFIGS: dict[str, SemgudConfig] = {
     "smoke": SemgudConfig(steps=40, n_sharp=96, n_blurry=96, n_test=12, n_map=4, refresh=8, replicates=2,
                           arms=("V0", "V1", "V3"), bench_side=128),
@@ -186,7 +186,7 @@ CONFIGS: dict[str, SemgudConfig] = {
 }
 FIRST_REPLICATE: dict[str, int] = {"smoke": 0, "laptop": 10, "gpu": 20}
 
-# %% ../../nbs/chapters/21_semgud.ipynb #7daf4764
+# %% ../../nbs/chapters/21_semgud.ipynb #54a0c8ac
 def unfold_patches(x: torch.Tensor, *, patch: int = 8, stride: int = 4) -> torch.Tensor:
     "(B, C, H, W) → (B, n, C·p²): every p×p patch at the given stride, one row per patch."
     if x.ndim != 4:
@@ -223,7 +223,7 @@ def rpc_loss(generated: torch.Tensor, redegraded: torch.Tensor, *, k: int = 8, p
     return (patch_pca(generated, k, patch=patch, stride=stride)
             - patch_pca(redegraded.detach(), k, patch=patch, stride=stride)).abs().mean()
 
-# %% ../../nbs/chapters/21_semgud.ipynb #83c0773d
+# %% ../../nbs/chapters/21_semgud.ipynb #791c7863
 class ConvBlock(nn.Sequential):
     "Two 3×3 convolutions with LeakyReLU."
     def __init__(self, cin: int, cout: int):
@@ -356,7 +356,7 @@ def make_reconstructor(cfg: SemgudConfig) -> nn.Module:
         return NAFNetLite(cfg.r_width)
     raise ValueError(f"r_arch must be 'unet' or 'nafnet', got {cfg.r_arch!r}")
 
-# %% ../../nbs/chapters/21_semgud.ipynb #12ff195a
+# %% ../../nbs/chapters/21_semgud.ipynb #58902167
 @dataclass(frozen=True)
 class Arm:
     "One training recipe (a variant of the ablation)."
@@ -378,7 +378,7 @@ ARMS: dict[str, Arm] = {
     "VSyn": Arm("VSyn", supervised="naive"),  # supervised on naive synthetic pairs
 }
 
-# %% ../../nbs/chapters/21_semgud.ipynb #af7987ac
+# %% ../../nbs/chapters/21_semgud.ipynb #9220666f
 def gaussian_kernel(sigma: float, size: int = 7) -> np.ndarray:
     "An isotropic Gaussian kernel (size, size), sum 1: the fixed mild re-degradation Ď."
     r = np.arange(size) - size // 2
@@ -474,7 +474,7 @@ def _pseudo_pairs(R: nn.Module, G: nn.Module, b: torch.Tensor, rng: torch.Genera
         s_hat = R(b).clamp(0, 1)
         return dict(b=b.clone(), s_hat=s_hat, b_hat=G(s_hat, torch.randn(s_hat.shape, generator=rng)))
 
-# %% ../../nbs/chapters/21_semgud.ipynb #ebe115f9
+# %% ../../nbs/chapters/21_semgud.ipynb #f81d795c
 @torch.no_grad()
 def restore(R: nn.Module, blurry: torch.Tensor, *, batch: int = 64) -> torch.Tensor:
     "R on (N, 1, H, W) blurry images, in batches, clipped to [0, 1]; a clear error on RGB input."
@@ -513,7 +513,7 @@ def step_flops(cfg: SemgudConfig, arm: Arm, dom: Domains) -> int:
         train_arm(one, replace(arm, steps=1), dom, 0)
     return counter.get_total_flops()
 
-# %% ../../nbs/chapters/21_semgud.ipynb #b3a5c709
+# %% ../../nbs/chapters/21_semgud.ipynb #3610c7ab
 def _psnr_np(x: np.ndarray, y: torch.Tensor, border: int) -> float:
     "PSNR of one (H, W) NumPy restoration against a (1, H, W) tensor, inside the border."
     return psnr(torch.as_tensor(np.clip(x, 0, 1), dtype=torch.float32)[None, None], y[None].float(), border=border).item()
@@ -537,7 +537,7 @@ def classical_baselines(dom: Domains, cfg: SemgudConfig, *, n_map: int | None = 
             out["blind MAP"].append(_psnr_np(restored, s, cfg.border))
     return {key: np.array(v) for key, v in out.items()}
 
-# %% ../../nbs/chapters/21_semgud.ipynb #1da2f49f
+# %% ../../nbs/chapters/21_semgud.ipynb #c54da33a
 def compute_matched_steps(cfg: SemgudConfig, f_v1: int, f_v3: int) -> int:
     "Steps of V1 that cost as many FLOPs as V3's run (warm-up steps cost f_v1, the rest f_v3)."
     warm = round(cfg.warmup * cfg.steps)
@@ -571,7 +571,7 @@ def run_replicate(cfg: SemgudConfig, seed: int, *, arms: tuple[str, ...], v1c_st
     rows.append(dict(seed=seed, method="MAP seconds", seconds=float(base["MAP seconds"].mean())))
     return rows, kept, dom, base
 
-# %% ../../nbs/chapters/21_semgud.ipynb #2d416347
+# %% ../../nbs/chapters/21_semgud.ipynb #c5aadd82
 # Pinned verdicts. smoke: the SEED = 0 smoke run. laptop: PROVISIONAL, set before the laptop run (to be replaced by
 # the verdicts of its SEED = 0 run, reports/laptop/semgud). gpu: the paper's expectation, provisional (no gpu run).
 PINS: dict[str, dict[str, str]] = {
@@ -630,7 +630,7 @@ CLAIMS: list[ClaimSpec] = [
               "Introduction", "seed", "qualitative", compared=True, explanation="why-cost"),
 ]
 
-# %% ../../nbs/chapters/21_semgud.ipynb #acf5c812
+# %% ../../nbs/chapters/21_semgud.ipynb #ebb612e5
 def arm_difference(results: pd.DataFrame, a: str, b: str, column: str = "psnr") -> Measurement | NotMeasured:
     "Paired per-replicate difference of `column` between methods a and b, or NotMeasured when an arm did not run."
     table = results.pivot_table(index="seed", columns="method", values=column)
