@@ -10,7 +10,7 @@ __all__ = ['SHARP_PHOTOS', 'BLURRY_PHOTOS', 'TEST_PHOTOS', 'CONFIGS', 'FIRST_REP
            'train_arm', 'restore', 'evaluate', 'r_flops', 'step_flops', 'classical_baselines', 'compute_matched_steps',
            'run_replicate', 'arm_difference', 'timing_ratios']
 
-# %% ../../nbs/chapters/21_semgud.ipynb #9c81c226
+# %% ../../nbs/chapters/21_semgud.ipynb #c178b94a
 import copy
 import math
 import time
@@ -34,7 +34,7 @@ from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED,
 from ..core.imaging import blind_deconvolve, blur_features, camera_blur, convolve, linear_kernel, psnr, shake_kernel
 from ..core.metrics import frechet_distance
 
-# %% ../../nbs/chapters/21_semgud.ipynb #3901d045
+# %% ../../nbs/chapters/21_semgud.ipynb #6aaf7b61
 SHARP_PHOTOS: tuple[str, ...] = ("camera", "coffee", "chelsea", "rocket", "coins", "moon", "page", "cell")
 BLURRY_PHOTOS: tuple[str, ...] = ("brick", "grass", "gravel", "text", "hubble_deep_field", "retina")
 TEST_PHOTOS: tuple[str, ...] = ("astronaut", "motorcycle", "immunohistochemistry")
@@ -117,7 +117,7 @@ class Domains:
     naive_pairs: tuple[torch.Tensor, torch.Tensor]  # (blurry, sharp) of S crops under naive linear blur: VSyn only
     test_kernels: np.ndarray  # (n_test, k, k) the true kernels of test_blurry (for the non-blind oracles)
 
-# %% ../../nbs/chapters/21_semgud.ipynb #181978f9
+# %% ../../nbs/chapters/21_semgud.ipynb #86377f51
 @dataclass(frozen=True)
 class SemgudConfig:
     "Sizes of one scale's experiment."
@@ -173,7 +173,7 @@ def make_domains(cfg: SemgudConfig, seed: int) -> Domains:
     return Domains(sharp, blurry, blurry_wide[..., m:-m, m:-m].contiguous(), test_wide[..., m:-m, m:-m].contiguous(), test_blurry, unseen,
                    (true_b, sharp), (naive_b, sharp), test_k)
 
-# %% ../../nbs/chapters/21_semgud.ipynb #714e1428
+# %% ../../nbs/chapters/21_semgud.ipynb #19e93966
 CONFIGS: dict[str, SemgudConfig] = {
     "smoke": SemgudConfig(steps=40, n_sharp=96, n_blurry=96, n_test=12, n_map=4, refresh=8, replicates=2,
                           arms=("V0", "V1", "V3"), bench_side=128),
@@ -186,7 +186,7 @@ CONFIGS: dict[str, SemgudConfig] = {
 }
 FIRST_REPLICATE: dict[str, int] = {"smoke": 0, "laptop": 10, "gpu": 20}
 
-# %% ../../nbs/chapters/21_semgud.ipynb #54a0c8ac
+# %% ../../nbs/chapters/21_semgud.ipynb #7b1b539a
 def unfold_patches(x: torch.Tensor, *, patch: int = 8, stride: int = 4) -> torch.Tensor:
     "(B, C, H, W) → (B, n, C·p²): every p×p patch at the given stride, one row per patch."
     if x.ndim != 4:
@@ -223,7 +223,7 @@ def rpc_loss(generated: torch.Tensor, redegraded: torch.Tensor, *, k: int = 8, p
     return (patch_pca(generated, k, patch=patch, stride=stride)
             - patch_pca(redegraded.detach(), k, patch=patch, stride=stride)).abs().mean()
 
-# %% ../../nbs/chapters/21_semgud.ipynb #791c7863
+# %% ../../nbs/chapters/21_semgud.ipynb #a8ee5119
 class ConvBlock(nn.Sequential):
     "Two 3×3 convolutions with LeakyReLU."
     def __init__(self, cin: int, cout: int):
@@ -356,7 +356,7 @@ def make_reconstructor(cfg: SemgudConfig) -> nn.Module:
         return NAFNetLite(cfg.r_width)
     raise ValueError(f"r_arch must be 'unet' or 'nafnet', got {cfg.r_arch!r}")
 
-# %% ../../nbs/chapters/21_semgud.ipynb #58902167
+# %% ../../nbs/chapters/21_semgud.ipynb #9f6716a5
 @dataclass(frozen=True)
 class Arm:
     "One training recipe (a variant of the ablation)."
@@ -378,7 +378,7 @@ ARMS: dict[str, Arm] = {
     "VSyn": Arm("VSyn", supervised="naive"),  # supervised on naive synthetic pairs
 }
 
-# %% ../../nbs/chapters/21_semgud.ipynb #9220666f
+# %% ../../nbs/chapters/21_semgud.ipynb #8297888f
 def gaussian_kernel(sigma: float, size: int = 7) -> np.ndarray:
     "An isotropic Gaussian kernel (size, size), sum 1: the fixed mild re-degradation Ď."
     r = np.arange(size) - size // 2
@@ -474,7 +474,7 @@ def _pseudo_pairs(R: nn.Module, G: nn.Module, b: torch.Tensor, rng: torch.Genera
         s_hat = R(b).clamp(0, 1)
         return dict(b=b.clone(), s_hat=s_hat, b_hat=G(s_hat, torch.randn(s_hat.shape, generator=rng)))
 
-# %% ../../nbs/chapters/21_semgud.ipynb #f81d795c
+# %% ../../nbs/chapters/21_semgud.ipynb #3457500c
 @torch.no_grad()
 def restore(R: nn.Module, blurry: torch.Tensor, *, batch: int = 64) -> torch.Tensor:
     "R on (N, 1, H, W) blurry images, in batches, clipped to [0, 1]; a clear error on RGB input."
@@ -513,7 +513,7 @@ def step_flops(cfg: SemgudConfig, arm: Arm, dom: Domains) -> int:
         train_arm(one, replace(arm, steps=1), dom, 0)
     return counter.get_total_flops()
 
-# %% ../../nbs/chapters/21_semgud.ipynb #3610c7ab
+# %% ../../nbs/chapters/21_semgud.ipynb #063ea699
 def _psnr_np(x: np.ndarray, y: torch.Tensor, border: int) -> float:
     "PSNR of one (H, W) NumPy restoration against a (1, H, W) tensor, inside the border."
     return psnr(torch.as_tensor(np.clip(x, 0, 1), dtype=torch.float32)[None, None], y[None].float(), border=border).item()
@@ -537,7 +537,7 @@ def classical_baselines(dom: Domains, cfg: SemgudConfig, *, n_map: int | None = 
             out["blind MAP"].append(_psnr_np(restored, s, cfg.border))
     return {key: np.array(v) for key, v in out.items()}
 
-# %% ../../nbs/chapters/21_semgud.ipynb #c54da33a
+# %% ../../nbs/chapters/21_semgud.ipynb #72db8aaa
 def compute_matched_steps(cfg: SemgudConfig, f_v1: int, f_v3: int) -> int:
     "Steps of V1 that cost as many FLOPs as V3's run (warm-up steps cost f_v1, the rest f_v3)."
     warm = round(cfg.warmup * cfg.steps)
@@ -571,21 +571,22 @@ def run_replicate(cfg: SemgudConfig, seed: int, *, arms: tuple[str, ...], v1c_st
     rows.append(dict(seed=seed, method="MAP seconds", seconds=float(base["MAP seconds"].mean())))
     return rows, kept, dom, base
 
-# %% ../../nbs/chapters/21_semgud.ipynb #c5aadd82
-# Pinned verdicts. smoke: the SEED = 0 smoke run. laptop: PROVISIONAL, set before the laptop run (to be replaced by
-# the verdicts of its SEED = 0 run, reports/laptop/semgud). gpu: the paper's expectation, provisional (no gpu run).
+# %% ../../nbs/chapters/21_semgud.ipynb #62955e49
+# Pinned verdicts. smoke: the SEED = 0 smoke run. laptop: the verdicts of the SEED = 0 laptop run at 82f59d4
+# (reports/laptop/semgud; it stopped at the claims cell, see the notebook). gpu: the paper's expectation, provisional
+# (no gpu run in this session).
 PINS: dict[str, dict[str, str]] = {
-    "se-improves-reconstruction": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
-    "se-beats-compute-matched": {"smoke": NOT_CHECKABLE, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
+    "se-improves-reconstruction": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
+    "se-beats-compute-matched": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "se-helps-without-rpc": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "rpc-realistic-blur": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "rpc-improves-psnr": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "rpc-beats-pixel": {"smoke": NOT_CHECKABLE, "laptop": NOT_CHECKABLE, "gpu": REPRODUCED},
     "unsupervised-works": {"smoke": NOT_REPRODUCED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "beats-blind-map": {"smoke": REPRODUCED, "laptop": REPRODUCED, "gpu": REPRODUCED},
-    "beats-unpaired-baseline": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
+    "beats-unpaired-baseline": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "beats-naive-synthetic": {"smoke": NOT_CHECKABLE, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
-    "no-inference-cost": {"smoke": REPRODUCED, "laptop": REPRODUCED, "gpu": REPRODUCED},
+    "no-inference-cost": {"smoke": REPRODUCED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "faster-than-blind-map": {"smoke": REPRODUCED, "laptop": REPRODUCED, "gpu": REPRODUCED},
 }
 
@@ -630,7 +631,7 @@ CLAIMS: list[ClaimSpec] = [
               "Introduction", "seed", "qualitative", compared=True, explanation="why-cost"),
 ]
 
-# %% ../../nbs/chapters/21_semgud.ipynb #ebb612e5
+# %% ../../nbs/chapters/21_semgud.ipynb #46accb19
 def arm_difference(results: pd.DataFrame, a: str, b: str, column: str = "psnr") -> Measurement | NotMeasured:
     "Paired per-replicate difference of `column` between methods a and b, or NotMeasured when an arm did not run."
     table = results.pivot_table(index="seed", columns="method", values=column)
