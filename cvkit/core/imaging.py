@@ -6,7 +6,7 @@
 __all__ = ['shake_trajectory', 'rasterise_path', 'shake_kernel', 'linear_kernel', 'disc_kernel', 'convolve', 'camera_blur',
            'psnr', 'ssim', 'blur_features', 'psf2otf', 'blind_deconvolve']
 
-# %% ../../nbs/core/20_imaging.ipynb #6d81026e
+# %% ../../nbs/core/20_imaging.ipynb #38e9fd60
 import math
 
 import numpy as np
@@ -16,7 +16,7 @@ from skimage.metrics import structural_similarity
 from skimage.restoration import richardson_lucy
 from skimage.transform import rescale, resize
 
-# %% ../../nbs/core/20_imaging.ipynb #f22e20de
+# %% ../../nbs/core/20_imaging.ipynb #ba08dbc4
 def shake_trajectory(
     length: float,  # path length in pixels, > 0
     *,
@@ -111,7 +111,7 @@ def disc_kernel(
     k = ((r[None, :] ** 2 + r[:, None] ** 2) <= (diameter / 2) ** 2).astype(np.float64)
     return k / k.sum()
 
-# %% ../../nbs/core/20_imaging.ipynb #941ba0e0
+# %% ../../nbs/core/20_imaging.ipynb #581ead52
 def _check_images(x: torch.Tensor, what: str = "x") -> None:
     "A clear error unless x is a finite (N, C, H, W) tensor."
     if not isinstance(x, torch.Tensor) or x.ndim != 4:
@@ -142,7 +142,7 @@ def convolve(
     weight = k.flip(-1, -2).repeat_interleave(C, dim=0)[:, None]  # (N·C, 1, kh, kw)
     return F.conv2d(padded, weight, groups=N * C).reshape(N, C, H, W)
 
-# %% ../../nbs/core/20_imaging.ipynb #01b85610
+# %% ../../nbs/core/20_imaging.ipynb #b1ac78bc
 def camera_blur(
     sharp: torch.Tensor,  # (N, C, H, W) gamma-encoded images in [0, 1]
     kernels: torch.Tensor | np.ndarray,  # (N, kh, kw) the main kernel of each image
@@ -179,7 +179,7 @@ def camera_blur(
         out = torch.round(out * levels) / levels
     return out
 
-# %% ../../nbs/core/20_imaging.ipynb #290e114d
+# %% ../../nbs/core/20_imaging.ipynb #6272f6e8
 def _crop(x: torch.Tensor, border: int) -> torch.Tensor:
     "Drop `border` pixels on each side of (N, C, H, W) images."
     if border < 0 or 2 * border >= min(x.shape[-2:]):
@@ -217,7 +217,7 @@ def ssim(
                                                     sigma=1.5, use_sample_covariance=False)
                               for c in range(a.shape[1])]) for i in range(len(a))])
 
-# %% ../../nbs/core/20_imaging.ipynb #eae181dc
+# %% ../../nbs/core/20_imaging.ipynb #ca4c449f
 def blur_features(
     x: torch.Tensor,  # (N, 1, H, W) grey images in [0, 1]
     *,
@@ -243,7 +243,7 @@ def blur_features(
     hist = torch.stack([torch.histc(m, bins=grad_bins, min=0, max=0.5) for m in mag]) / mag.shape[1]
     return torch.cat([torch.log10(radial + 1e-8), torch.sqrt(hist)], 1).numpy()
 
-# %% ../../nbs/core/20_imaging.ipynb #88eacbb0
+# %% ../../nbs/core/20_imaging.ipynb #aba7cf1d
 def psf2otf(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     "The FFT of a (kh, kw) kernel zero-padded to `shape` with its centre moved to the origin (circular convolution)."
     kh, kw = kernel.shape
