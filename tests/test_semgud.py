@@ -142,3 +142,22 @@ def test_claims_and_configs_are_consistent():
     assert sum(c.central for c in CLAIMS) == 1 and CLAIMS[0].central
     assert all(set(p) == {"smoke", "laptop", "gpu"} for p in PINS.values())
     assert CONFIGS["laptop"].replicates >= 5 and {"V0", "V1", "V3"} <= set(CONFIGS["laptop"].arms)
+
+
+def test_bad_inputs_name_the_argument():
+    with pytest.raises(ValueError, match="refresh"):
+        SemgudConfig(refresh=0)
+    with pytest.raises(ValueError, match="crop"):
+        SemgudConfig(crop=30)
+    with pytest.raises(ValueError, match="warmup"):
+        SemgudConfig(warmup=1.0)
+    with pytest.raises(ValueError, match="arms"):
+        SemgudConfig(arms=("V9",))
+    with pytest.raises(ValueError, match="sigma"):
+        gaussian_kernel(0.0)
+    with pytest.raises(ValueError, match="odd"):
+        gaussian_kernel(1.0, 6)
+    with pytest.raises(ValueError, match="f_v1"):
+        compute_matched_steps(TINY, 0, 10)
+    with pytest.raises(ValueError, match="empty"):
+        restore(UNet(1, 8), torch.zeros(0, 1, 32, 32))

@@ -152,6 +152,26 @@ class SemgudConfig:
     replicates: int = 3
     arms: tuple[str, ...] = ("V0", "V1", "V3")
 
+    def __post_init__(self):
+        "Reject sizes the experiment cannot run with, naming the field."
+        for name in ("steps", "batch", "refresh", "replicates", "n_sharp", "n_blurry", "n_test", "k", "r_width", "g_width", "d_width"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)!r}")
+        if self.crop % 4 or self.crop < self.patch or (self.crop - self.patch) % self.stride:
+            raise ValueError(f"crop must be a multiple of 4 that {self.patch}×{self.patch} patches at stride "
+                             f"{self.stride} tile exactly, got {self.crop}")
+        if self.ksize % 2 == 0 or self.ksize < self.unseen_length[1] + 2:
+            raise ValueError(f"ksize must be odd and at least the unseen family's longest path + 2, got {self.ksize}")
+        if not 0 <= self.warmup < 1:
+            raise ValueError(f"warmup must be a fraction in [0, 1), got {self.warmup!r}")
+        if self.redeg not in ("fixed", "cycle") or self.r_arch not in ("unet", "nafnet"):
+            raise ValueError(f"redeg must be 'fixed' or 'cycle' and r_arch 'unet' or 'nafnet', got {self.redeg!r}, {self.r_arch!r}")
+        if not 0 <= self.border < self.crop // 2 or self.n_map < 0:
+            raise ValueError(f"border must lie in [0, crop / 2) and n_map be at least 0, got {self.border}, {self.n_map}")
+        unknown = [a for a in self.arms if a not in ("V0", "V1", "V2", "V3", "VP", "VS", "VSyn")]
+        if unknown:
+            raise ValueError(f"arms: unknown arm(s) {unknown}")
+
 
 def make_domains(cfg: SemgudConfig, seed: int) -> Domains:
     "S, B and the test sets of one replicate: photos split by source (no photo in two sets), crops and blur from `seed`."
@@ -405,6 +425,10 @@ ARMS: dict[str, Arm] = {
 # %% ../../nbs/chapters/21_semgud.ipynb #8297888f
 def gaussian_kernel(sigma: float, size: int = 7) -> np.ndarray:
     "An isotropic Gaussian kernel (size, size), sum 1: the fixed mild re-degradation Ď."
+    if not sigma > 0:
+        raise ValueError(f"sigma must be a positive number of pixels, got {sigma!r}")
+    if size < 1 or size % 2 == 0:
+        raise ValueError(f"size must be a positive odd integer, got {size!r}")
     r = np.arange(size) - size // 2
     g = np.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2 * sigma ** 2))
     return g / g.sum()
@@ -504,6 +528,8 @@ def restore(R: nn.Module, blurry: torch.Tensor, *, batch: int = 64) -> torch.Ten
     "R on (N, 1, H, W) blurry images, in batches, clipped to [0, 1]; a clear error on RGB input."
     if blurry.ndim != 4 or blurry.shape[1] != 1:
         raise ValueError(f"this reconstructor is grey: it takes (N, 1, H, W), got {tuple(blurry.shape)}")
+    if len(blurry) == 0:
+        raise ValueError("blurry holds no image (an empty batch)")
     if not torch.isfinite(blurry).all():
         raise ValueError("the blurry images contain NaN or infinite values")
     return torch.cat([R(blurry[i:i + batch]).clamp(0, 1) for i in range(0, len(blurry), batch)])
@@ -564,6 +590,8 @@ def classical_baselines(dom: Domains, cfg: SemgudConfig, *, n_map: int | None = 
 # %% ../../nbs/chapters/21_semgud.ipynb #72db8aaa
 def compute_matched_steps(cfg: SemgudConfig, f_v1: int, f_v3: int) -> int:
     "Steps of V1 that cost as many FLOPs as V3's run (warm-up steps cost f_v1, the rest f_v3)."
+    if not (f_v1 > 0 and f_v3 > 0):
+        raise ValueError(f"the FLOPs per step f_v1 and f_v3 must be positive, got {f_v1!r} and {f_v3!r}")
     warm = round(cfg.warmup * cfg.steps)
     return int(round((warm * f_v1 + (cfg.steps - warm) * f_v3) / f_v1))
 
