@@ -185,6 +185,8 @@ def test_bad_input_gets_clear_errors(tiny):
         entail(model, feats.tokens[0], [""])
     with pytest.raises(ValueError, match="tokens must be"):
         model(torch.zeros(2, 9, 4, 96), feats.text[:2], feats.mask[:2])
+    with pytest.raises(ValueError, match="single-frame"):
+        entail(model, feats.tokens[0, :1], clips.captions[:1])
 
 
 def test_claims_are_declared_with_pins_for_every_scale():
@@ -236,3 +238,66 @@ def test_bad_inputs_raise_clear_errors_and_atp_ties_get_no_credit_bias():
         atp_choices([], 3, n_options=1)
     assert atp_credit(np.array([0.9, 0.1, 0.2])) == 1.0 and atp_credit(np.array([0.1, 0.9])) == 0.0
     assert atp_credit(np.array([0.5, 0.5, 0.5, 0.1])) == pytest.approx(1 / 3)  # a tie is 1/m, not a win
+
+
+def test_folds_are_stratified_so_every_fold_holds_every_group():
+    """Issue 23 item 4: every fold gets at least one clip of every group it is used for; the folds partition the
+    clips; a group on fewer clips than folds is a clear error naming it."""
+    from cvkit.papers.videocon import folds
+    rng = np.random.default_rng(0)
+    for seed in range(20):
+        groups = {"order": rng.choice(25, 4, replace=False), "rare": rng.choice(25, 3, replace=False),
+                  "all": np.repeat(np.arange(25), 2)}
+        parts = folds(25, 3, seed, groups)
+        assert sorted(np.concatenate(parts).tolist()) == list(range(25))
+        assert max(map(len, parts)) - min(map(len, parts)) <= 1
+        for clips in groups.values():
+            assert all(np.isin(f, clips).any() for f in parts)
+    assert [f.tolist() for f in folds(10, 2, 1, {"g": [1, 2]})] == [f.tolist() for f in folds(10, 2, 1, {"g": [2, 1]})]
+    assert any(1 in f and 2 not in f for f in folds(10, 2, 1, {"g": [1, 2]}))  # the two clips land in different folds
+    with pytest.raises(CvkitError, match="'order, visible throughout'"):
+        folds(25, 5, 0, {"order, visible throughout": np.array([1, 2, 3])})
+    with pytest.raises(ValueError, match="outside"):
+        folds(5, 2, 0, {"g": np.array([0, 7])})
+
+
+def test_order_flips_are_tagged_visible_only_between_events_in_view_throughout():
+    from cvkit.papers.videocon import events_visible_throughout
+    clip = two_event_clip()  # move, then grow: both objects in view in every frame
+    order = [p for p in contrasts_of(clip, seed=0) if p.type == "order"]
+    assert order and all(p.visible for p in order) and events_visible_throughout(clip.script)
+    assert not any(p.visible for p in contrasts_of(clip, seed=0) if p.type != "order")
+    s = Script((BANK.get("red circle"), BANK.get("blue square")), ((16.0, 20.0), (46.0, 44.0)),
+               (Event("move", 0, 1, 4, "right"), Event("appear", 1, 5, 6)), n_frames=8, size=64)
+    appear = make_video(s)
+    assert not events_visible_throughout(appear.script)
+    assert [p.visible for p in contrasts_of(appear, seed=0) if p.type == "order"] == [False]
+
+
+def test_training_pairs_have_disjoint_seeds_across_runs():
+    from cvkit.papers.videocon import VideoConConfig, pair_seeds
+    cfg = VideoConConfig(pairs=5)
+    assert len(set(pair_seeds(cfg, 0))) == 5 and not set(pair_seeds(cfg, 0)) & set(pair_seeds(cfg, 1))
+    with pytest.raises(ValueError, match="pairs"):
+        VideoConConfig(pairs=1)
+
+
+def test_read_video_samples_crops_and_resizes(tmp_path):
+    from cvkit.papers.videocon import read_video
+    with pytest.raises(ValueError, match="n_frames"):
+        read_video(tmp_path / "none.avi", n_frames=1, size=64)
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    path = tmp_path / "square.mp4"
+    writer = imageio_ffmpeg.write_frames(str(path), (96, 64), fps=10, macro_block_size=1, quality=9)
+    writer.send(None)
+    for t in range(20):  # a white square moving right on black, 96 × 64
+        frame = np.zeros((64, 96, 3), np.uint8)
+        frame[24:40, 10 + 3 * t:26 + 3 * t] = 255
+        writer.send(frame)
+    writer.close()
+    clip = read_video(path, n_frames=4, size=32)
+    assert clip.shape == (4, 3, 32, 32) and clip.dtype == np.uint8
+    xs = [np.flatnonzero(f[0].max(0) > 128).mean() for f in clip]
+    assert all(a < b for a, b in zip(xs, xs[1:]))  # the centre crop keeps the square moving right
+    with pytest.raises(ValueError, match="fewer than n_frames"):
+        read_video(path, n_frames=50, size=32)

@@ -40,7 +40,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from tqdm.auto import tqdm
 
 from ..core.backbones import MobileNetV2, TinyViT, extract_tokens, extract_vit_tokens, load_mobilenet_v2, pretrain_vit
-from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED, Claim, ClaimSpec, Measurement,
+from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED, scale_rules, Claim, ClaimSpec, Measurement,
                                NotMeasured, decide, mean_interval, paired, replicate_seeds, seeded_init, side_of,
                                stream_seed, torch_stream)
 
@@ -1120,15 +1120,11 @@ PINS: dict[str, dict[str, str]] = {  # claim id → scale → pinned verdict
 }
 
 
-def _rules(claim: str, threshold: float) -> dict[str, tuple[float, str]]:
-    return {scale: (threshold, verdict) for scale, verdict in PINS[claim].items()}
-
-
 SPECS: list[ClaimSpec] = [
     ClaimSpec("brightness-improves-few-shot",
               "A point-wise FroFA such as brightness improves few-shot accuracy over the MAP head trained without it",
               "accuracy(brightness) − accuracy(MAP) at the fewest shots, points, paired per episode", ">",
-              _rules("brightness-improves-few-shot", 0.0),
+              scale_rules(PINS["brightness-improves-few-shot"], 0.0),
               paper_ref="Abstract; ILSVRC-2012 1-shot table (project page)", source="seed",
               paper_value="improves (abstract); +4.8 over MAP at 1 shot (table)", central=True, compared=True,
               explanation="why-brightness"),
@@ -1136,19 +1132,19 @@ SPECS: list[ClaimSpec] = [
               "Stylistic FroFAs give steady improvements beyond one shot: brightness still improves over MAP at 5 shots "
               "(the central claim's companion)",
               "accuracy(brightness) − accuracy(MAP) at the second-fewest shot count (5), points, paired per episode", ">",
-              _rules("brightness-improves-5-shot", 0.0),
+              scale_rules(PINS["brightness-improves-5-shot"], 0.0),
               paper_ref="Introduction (steady improvements on 1-, 5- and 10-shot settings); ILSVRC-2012 table",
               source="seed", paper_value="steady improvements (introduction); +1.1 over MAP at 5 shots (table)",
               compared=True, explanation="why-brightness"),
     ClaimSpec("brightness-gain-at-least-1pt",
               "At the fewest shots the brightness gain is at least one point",
-              "the same paired gain as the central claim, points", ">=", _rules("brightness-gain-at-least-1pt", 1.0),
+              "the same paired gain as the central claim, points", ">=", scale_rules(PINS["brightness-gain-at-least-1pt"], 1.0),
               paper_ref="ILSVRC-2012 1-shot table (project page)", source="paper-table",
               paper_value="+4.8", compared=True, explanation="why-brightness"),
     ClaimSpec("c2-brightness-improves-few-shot",
               "c²-brightness, the best FroFA of the paper's feature-wise table, improves few-shot accuracy over MAP",
               "accuracy(c²-brightness) − accuracy(MAP) at the fewest shots, points, paired per episode", ">",
-              _rules("c2-brightness-improves-few-shot", 0.0),
+              scale_rules(PINS["c2-brightness-improves-few-shot"], 0.0),
               paper_ref="feature-wise table (project page)", source="paper-table", paper_value="+6.1 at 1 shot",
               compared=True, explanation="why-brightness"),
     ClaimSpec("geometric-never-helps",
@@ -1157,27 +1153,27 @@ SPECS: list[ClaimSpec] = [
               "count (intersection–union: reproduced only when every shot count's 95 % interval passes; not reproduced "
               "when some shot count's Bonferroni interval, level 1 − 0.05/k over k shot counts, lies wholly on the "
               "failing side); the interval shown is the least favourable shot count's", "<=",
-              _rules("geometric-never-helps", 0.2),
+              scale_rules(PINS["geometric-never-helps"], 0.2),
               paper_ref="Introduction, insight 1; ILSVRC-2012 table (project page)", source="seed",
               paper_value="always worse (introduction); −0.1 … −1.4 (table)", compared=True,
               explanation="why-geometric"),
     ClaimSpec("geometric-hurts-low-shot",
               "Geometric FroFAs lower accuracy at the fewest shots",
               "mean accuracy of the five geometric FroFAs − accuracy(MAP) at the fewest shots, points, paired per "
-              "episode", "<", _rules("geometric-hurts-low-shot", 0.0),
+              "episode", "<", scale_rules(PINS["geometric-hurts-low-shot"], 0.0),
               paper_ref="ILSVRC-2012 table (project page)", source="paper-table",
               paper_value="−1.3 (rotate), −1.4 (translate-y) at 1 shot", compared=True, explanation="why-geometric"),
     ClaimSpec("gains-diminish-with-shots",
               "The brightness gain shrinks as the shots grow",
               "brightness gain at the fewest shots − brightness gain at the most shots, points, paired per episode; "
               "precondition: the fewest-shot gain's 95 % interval lies wholly above 0 (a gain must exist before it can "
-              "diminish), otherwise not checkable", ">", _rules("gains-diminish-with-shots", 0.0),
+              "diminish), otherwise not checkable", ">", scale_rules(PINS["gains-diminish-with-shots"], 0.0),
               paper_ref="ILSVRC-2012 table (project page)", source="paper-table", paper_value="+4.8 → +0.1",
               compared=True, explanation="why-diminish"),
     ClaimSpec("stylistic-beats-geometric",
               "Stylistic FroFAs (brightness, contrast, posterize) beat geometric ones at the fewest shots",
               "mean accuracy of brightness, contrast, posterize − mean accuracy of the five geometric FroFAs at the "
-              "fewest shots, points, paired per episode", ">=", _rules("stylistic-beats-geometric", 1.0),
+              "fewest shots, points, paired per episode", ">=", scale_rules(PINS["stylistic-beats-geometric"], 1.0),
               paper_ref="Introduction, insight 1; ILSVRC-2012 table (project page)", source="paper-table",
               paper_value="+3.8 vs −1.35 at 1 shot: derived means (ours) of the table's +4.8, +2.8, +3.7 and of its "
                           "two listed geometric gains, −1.3 and −1.4", compared=True, explanation="why-stylistic"),
@@ -1185,7 +1181,7 @@ SPECS: list[ClaimSpec] = [
               "Channel-wise c²-brightness is at least as good as plain brightness",
               "accuracy(c²-brightness) − accuracy(brightness), points, paired per episode, at each of the two fewest "
               "shot counts (intersection–union, as for geometric-never-helps); the interval shown is the least "
-              "favourable shot count's", ">=", _rules("c2-brightness-at-least-plain", -0.3),
+              "favourable shot count's", ">=", scale_rules(PINS["c2-brightness-at-least-plain"], -0.3),
               paper_ref="feature-wise table (project page)", source="paper-table",
               paper_value="+6.1 vs +4.8 (1 shot), +1.6 vs +1.1 (5 shots)", compared=True, explanation="why-c2"),
     ClaimSpec("paper-numbers",

@@ -30,7 +30,7 @@ from scipy.stats import spearmanr
 from torch.func import hessian, vmap
 from tqdm.auto import tqdm
 
-from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED, ClaimSpec, Measurement,
+from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED, scale_rules, ClaimSpec, Measurement,
                                NotMeasured, numpy_stream, paired, replicate_seeds, replicates)
 from ..core.spectral import (check_mesh, deterministic_sign, fibonacci_sphere, geodesic_distances, icosphere,
                                  largest_component, lbo_basis, lumped_mass, submesh, unit_area, vertex_normals, wks)
@@ -791,59 +791,55 @@ PINS: dict[str, dict[str, str]] = {  # claim id → scale → pinned verdict (sm
 }
 
 
-def _rules(claim: str, threshold: float) -> dict[str, tuple[float, str]]:
-    return {scale: (threshold, verdict) for scale, verdict in PINS[claim].items()}
-
-
 SPECS: list[ClaimSpec] = [
     ClaimSpec("hybrid-beats-lbo-on-creases",
               "In non-isometric settings with bends and creases, the hybrid LB + elastic basis lowers the mean geodesic "
               "error of the functional-map pipeline at the same basis size (up to 15 %)",
               "error(hybrid ZoomOut) − f × error(LBO ZoomOut) per crease pair at the main K (×100 geodesic error on "
-              "unit area; f = 0.90 at laptop and gpu, 1.0 at smoke)", "<=", _rules("hybrid-beats-lbo-on-creases", 0.0),
+              "unit area; f = 0.90 at laptop and gpu, 1.0 at smoke)", "<=", scale_rules(PINS["hybrid-beats-lbo-on-creases"], 0.0),
               paper_ref="Abstract", source="seed", paper_value="up to 15 % lower mean geodesic error", central=True,
               compared=True, explanation="why-central"),
     ClaimSpec("gain-grows-with-bending",
               "The elastic basis captures extrinsic bending that the LBO misses: the gain grows with the bend",
               "Spearman correlation between hinge angle and error(hybrid)/error(LBO) over the angle sweep, per shape "
               "(angles where LBO's error is 0 are left out: the ratio is undefined there)",
-              "<=", _rules("gain-grows-with-bending", -0.6), paper_ref="Abstract; Introduction (bending and creases)",
+              "<=", scale_rules(PINS["gain-grows-with-bending"], -0.6), paper_ref="Abstract; Introduction (bending and creases)",
               source="seed", paper_value="qualitative", explanation="why-bending"),
     ClaimSpec("isometry-kept",
               "Keeping the LBO part preserves the robustness to near-isometric deformations",
               "error(hybrid) − 1.05 × error(LBO) per near-isometric pair at the main K", "<=",
-              _rules("isometry-kept", 0.0), paper_ref="Introduction; FAUST/SCAPE rows (notes)", source="seed",
+              scale_rules(PINS["isometry-kept"], 0.0), paper_ref="Introduction; FAUST/SCAPE rows (notes)", source="seed",
               paper_value="FAUST 1.6 → 1.4, SCAPE 1.9 → 1.8 (notes, unverified)", compared=True,
               explanation="why-isometry"),
     ClaimSpec("elastic-only-worse",
               "The elastic basis alone is worse than the hybrid on near-isometric shapes (why the two are mixed)",
               "error(elastic-only) − 1.05 × error(hybrid) per near-isometric pair at the main K", ">=",
-              _rules("elastic-only-worse", 0.0), paper_ref="Ablation (notes)", source="paper-table",
+              scale_rules(PINS["elastic-only-worse"], 0.0), paper_ref="Ablation (notes)", source="paper-table",
               paper_value="elastic-only worse on near-isometric sets", compared=True, explanation="why-elastic-only"),
     ClaimSpec("holes-axiomatic",
               "With topological noise (holes) the hybrid basis lowers the error a lot (reported for the axiomatic "
               "pipeline here)", "error(hybrid) − 0.90 × error(LBO) per pair with holes at the main K", "<=",
-              _rules("holes-axiomatic", 0.0), paper_ref="Abstract (TOPKIDS)", source="seed",
+              scale_rules(PINS["holes-axiomatic"], 0.0), paper_ref="Abstract (TOPKIDS)", source="seed",
               paper_value="up to 45 % lower error", compared=True, explanation="why-holes"),
     ClaimSpec("hybrid-beats-lbo-remeshed",
               "The hybrid basis lowers the error on non-isometric pairs evaluated as the paper evaluates them, with "
               "source and target triangulated independently (the remeshed benchmark sets)",
               "error(hybrid) − 0.90 × error(LBO) per remeshed crease pair at the main K", "<=",
-              _rules("hybrid-beats-lbo-remeshed", 0.0), paper_ref="Abstract; remeshed test sets (FAUST_r, SCAPE_r, "
+              scale_rules(PINS["hybrid-beats-lbo-remeshed"], 0.0), paper_ref="Abstract; remeshed test sets (FAUST_r, SCAPE_r, "
               "SMAL_r)", source="seed", paper_value="up to 15 % lower mean geodesic error", compared=True,
               explanation="why-remeshed"),
     ClaimSpec("real-lion-cat",
               "On a real non-isometric pair (lion → cat, K = 50, axiomatic) the hybrid basis is no worse than LBO-only",
               "error(hybrid) − 1.0 × error(LBO) on lion → cat, bootstrap over vertices, landmark vertices excluded",
-              "<=", _rules("real-lion-cat", 0.0), paper_ref="issue 20 (real-data check)", source="seed",
+              "<=", scale_rules(PINS["real-lion-cat"], 0.0), paper_ref="issue 20 (real-data check)", source="seed",
               paper_value="hybrid ≤ LBO", compared=True),
     ClaimSpec("holes-learned",
               "With topological noise the hybrid basis lowers the learned pipeline's error by up to 45 %",
-              "error(hybrid GeomFmaps) / error(GeomFmaps) on pairs with holes", "<=", _rules("holes-learned", 0.90),
+              "error(hybrid GeomFmaps) / error(GeomFmaps) on pairs with holes", "<=", scale_rules(PINS["holes-learned"], 0.90),
               paper_ref="Abstract (TOPKIDS)", source="seed", paper_value="up to 45 %", compared=True),
     ClaimSpec("learned-pipeline-gain",
               "The hybrid basis also improves a learned (GeomFmaps-style) pipeline on non-isometric shapes",
-              "error(hybrid GeomFmaps) / error(GeomFmaps) on crease pairs", "<=", _rules("learned-pipeline-gain", 0.95),
+              "error(hybrid GeomFmaps) / error(GeomFmaps) on crease pairs", "<=", scale_rules(PINS["learned-pipeline-gain"], 0.95),
               paper_ref="Abstract (supervised and unsupervised settings)", source="seed",
               paper_value="improvements in both settings", compared=True),
 ]

@@ -26,7 +26,7 @@ from sklearn.metrics import average_precision_score, balanced_accuracy_score
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED, ClaimSpec, Measurement, NotMeasured,
+from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED, scale_rules, ClaimSpec, Measurement, NotMeasured,
                                numpy_stream, paired, replicate_seeds, replicates, seeded_init, stream_seed, torch_stream)
 from ..core.motion import ACTIONS, body_clouds, body_forward, generate_clip
 from ..core.points import (farthest_point_sampling, gather_points, knn, mean_spacing, point_mlp,
@@ -816,64 +816,58 @@ PINS: dict[str, dict[str, str]] = {  # claim id → scale → pinned verdict
 }
 
 
-def _rules(claim: str, threshold: float | dict[str, float]) -> dict[str, tuple[float, str]]:
-    "Per scale (threshold, pinned verdict); `threshold` is one number or one per scale."
-    return {scale: (threshold[scale] if isinstance(threshold, dict) else threshold, verdict)
-            for scale, verdict in PINS[claim].items()}
-
-
 SPECS: list[ClaimSpec] = [
     ClaimSpec("tpatches-beat-no-tracking",
               "Tracking local patches through time (t-patches) recognises actions better than grouping points afresh in "
               "every frame with the same network widths (the PointNet++-style no-tracking ablation)",
               "frame top-1 (t-patches) − frame top-1 (B2), points, paired per test subject", ">=",
-              _rules("tpatches-beat-no-tracking", {"smoke": -2.0, "laptop": 3.0, "gpu": 3.0}),
+              scale_rules(PINS["tpatches-beat-no-tracking"], {"smoke": -2.0, "laptop": 3.0, "gpu": 3.0}),
               paper_ref="Abstract (improved performance on DFAUST and IKEA ASM); ablations", source="seed",
               paper_value="improved performance (abstract); no number retrieved", central=True, compared=True,
               explanation="why-central"),
     ClaimSpec("tpatches-beat-per-frame",
               "t-patches beat a per-frame PointNet pooled over time by a clear margin",
               "frame top-1 (t-patches) − frame top-1 (B1), points, paired per test subject", ">=",
-              _rules("tpatches-beat-per-frame", 5.0), paper_ref="DFAUST table (PointNet baseline), via the notes",
+              scale_rules(PINS["tpatches-beat-per-frame"], 5.0), paper_ref="DFAUST table (PointNet baseline), via the notes",
               source="not-retrieved", paper_value="not retrieved", compared=True, explanation="why-per-frame"),
     ClaimSpec("per-frame-blind-to-order",
               "A per-frame classifier pooled over time cannot tell a time-reversed pair apart (walk forward vs backward)",
               "B1's pairwise accuracy on each test subject's walk forward / walk backward clips (0, ½ or 1)", "<=",
-              _rules("per-frame-blind-to-order", 0.65), paper_ref="the notes' temporal-structure claim", source="seed",
+              scale_rules(PINS["per-frame-blind-to-order"], 0.65), paper_ref="the notes' temporal-structure claim", source="seed",
               paper_value="temporal information matters (introduction)", explanation="why-order"),
     ClaimSpec("tpatches-see-order",
               "t-patches tell the time-reversed pair apart",
               "t-patches' pairwise accuracy on each test subject's walk forward / walk backward clips", ">=",
-              _rules("tpatches-see-order", 0.85), paper_ref="the notes' temporal-structure claim", source="seed",
+              scale_rules(PINS["tpatches-see-order"], 0.85), paper_ref="the notes' temporal-structure claim", source="seed",
               paper_value="temporal information matters (introduction)", explanation="why-order"),
     ClaimSpec("nn-beats-randn",
               "Nearest-neighbour tracking beats a random walk among the k neighbours (the sampling-mode ablation)",
               "frame top-1 (nn) − frame top-1 (randn), points, paired per test subject", ">=",
-              _rules("nn-beats-randn", 2.0), paper_ref="t-patch sampling ablation, via the notes",
+              scale_rules(PINS["nn-beats-randn"], 2.0), paper_ref="t-patch sampling ablation, via the notes",
               source="not-retrieved", paper_value="not retrieved", compared=True, explanation="why-tracking"),
     ClaimSpec("nn-drift-small",
               "nn-tracked centres stay on their body point: after T frames the drift is under two mean point spacings",
               "drift of forward nn centres after the last frame / mean point spacing, per test clip (fixed mode)", "<",
-              _rules("nn-drift-small", 2.0), paper_ref="the notes' tracking-quality claim", source="seed",
+              scale_rules(PINS["nn-drift-small"], 2.0), paper_ref="the notes' tracking-quality claim", source="seed",
               paper_value="tracks without correspondences (abstract)", explanation="why-tracking"),
     ClaimSpec("nn-drift-below-randn",
               "nn tracking drifts less than randn",
               "drift (nn) − drift (randn) after the last frame, normalised units, paired per test clip", "<",
-              _rules("nn-drift-below-randn", 0.0), paper_ref="the notes' tracking-quality claim", source="seed",
+              scale_rules(PINS["nn-drift-below-randn"], 0.0), paper_ref="the notes' tracking-quality claim", source="seed",
               paper_value="qualitative", compared=True, explanation="why-tracking"),
     ClaimSpec("bidirectional-helps-visible",
               "Bidirectional t-patches beat forward-only ones when surface appears mid-clip (visible side only)",
               "frame top-1 (bidirectional) − frame top-1 (forward only), visible-side clouds, points, per test subject",
-              ">=", _rules("bidirectional-helps-visible", 1.0), paper_ref="bidirectional ablation, via the notes",
+              ">=", scale_rules(PINS["bidirectional-helps-visible"], 1.0), paper_ref="bidirectional ablation, via the notes",
               source="not-retrieved", paper_value="not retrieved", compared=True, explanation="why-bidirectional"),
     ClaimSpec("robust-to-resampling",
               "Trained at one point count, t-patches lose under 3 points when tested at 0.75× or 1.5× the points or 3× the noise",
               "largest frame top-1 drop over the three resampled test sets, points, per test subject", "<",
-              _rules("robust-to-resampling", 3.0), paper_ref="robustness ablation (points, noise), via the notes",
+              scale_rules(PINS["robust-to-resampling"], 3.0), paper_ref="robustness ablation (points, noise), via the notes",
               source="not-retrieved", paper_value="not retrieved", explanation="why-robust"),
     ClaimSpec("robust-as-b2",
               "t-patches are no less robust to resampling than per-frame grouping (drop at most B2's + 1 point)",
               "largest drop (t-patches) − largest drop (B2), points, paired per test subject", "<=",
-              _rules("robust-as-b2", 1.0), paper_ref="robustness ablation, via the notes", source="not-retrieved",
+              scale_rules(PINS["robust-as-b2"], 1.0), paper_ref="robustness ablation, via the notes", source="not-retrieved",
               paper_value="not retrieved", compared=True, explanation="why-robust"),
 ]

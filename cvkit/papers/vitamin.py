@@ -25,7 +25,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..core.backbones import TinyViT
-from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED, ClaimSpec, NotMeasured, paired,
+from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED, scale_rules, ClaimSpec, NotMeasured, paired,
                                replicate_seeds, replicates, seeded_init, torch_stream, numpy_stream)
 from ..core.clip import (EMBEDDING_DIM, LockedText, TextTransformer, WordTokenizer, count_macs, count_params,
                              embed_images, recall_at_k, train_clip, zero_shot_classifier, zero_shot_predict)
@@ -694,9 +694,6 @@ def cell_scores(scores: pd.DataFrame, *, text: str = "LTT", size: str, block: st
     return sub.pivot_table(index="replicate", columns=["tower", "budget"], values="avg-tasks")
 
 
-def _rules(pins: dict[str, str], thresholds: dict[str, float]) -> dict[str, tuple[float, str]]:
-    return {scale: (thresholds[scale], verdict) for scale, verdict in pins.items()}
-
 
 # Declared before the pinned runs: one recipe for every tower (AdamW, lr 2e-3, batch 64, 10 % warm-up, cosine, one
 # pass), replicate streams "data", "eval", "order/<budget>", "init/<size>/<tower>", "init/text"; the thresholds.
@@ -722,64 +719,64 @@ SPECS: list[ClaimSpec] = [
               "At equal size, data and recipe, ViTamin beats the ViT of the same output stride (the paper's central claim)."
               + NOTE,
               "avg-tasks(ViTamin) − avg-tasks(ViT/p) at the smallest budget, points, paired per replicate", ">=",
-              _rules(PINS["vitamin-beats-vit"], {"smoke": 2.0, "laptop": 3.0, "gpu": 3.0}),
+              scale_rules(PINS["vitamin-beats-vit"], {"smoke": 2.0, "laptop": 3.0, "gpu": 3.0}),
               paper_ref="Abstract (ViTamin-L +2.0 % ImageNet zero-shot over ViT-L); MODEL_HUB table via the notes",
               source="seed", paper_value="+2.0 (abstract); S at 128M: 43.3 vs 38.4 (+4.9, table)", central=True,
               compared=True, explanation="why-central"),
     ClaimSpec("vitamin-matches-finer-vit",
               "ViTamin is at least as good as the ViT with half the patch (four times the tokens and more MACs), within a point",
               "avg-tasks(ViTamin) − avg-tasks(ViT/(p/2)) at the smallest budget, points, paired", ">=",
-              _rules(PINS["vitamin-matches-finer-vit"], {"smoke": -1.0, "laptop": -1.0, "gpu": -1.0}),
+              scale_rules(PINS["vitamin-matches-finer-vit"], {"smoke": -1.0, "laptop": -1.0, "gpu": -1.0}),
               paper_ref="MODEL_HUB table via the notes", source="paper-table",
               paper_value="ViTamin-L 73.9 vs ViT-L/14 72.3 at 1.28B", compared=True, explanation="why-others"),
     ClaimSpec("every-tower-scales",
               "Every tower improves with more seen samples, and with a bigger model",
               "the smallest paired increase of avg-tasks over (tower, consecutive budgets) and over tiny → small at the "
               "middle budget (ViTamin, ViT/p), points per replicate", ">",
-              _rules(PINS["every-tower-scales"], {"smoke": 0.0, "laptop": 0.0, "gpu": 0.0}),
+              scale_rules(PINS["every-tower-scales"], {"smoke": 0.0, "laptop": 0.0, "gpu": 0.0}),
               paper_ref="MODEL_HUB table via the notes", source="paper-table", paper_value="ViT-S/16 38.4 → 53.8 → 59.8",
               explanation="why-others"),
     ClaimSpec("vitamin-ahead-every-cell",
               "ViTamin is ahead of ViT/p at every data budget",
               "the smallest gap avg-tasks(ViTamin) − avg-tasks(ViT/p) over the budgets, points per replicate", ">=",
-              _rules(PINS["vitamin-ahead-every-cell"], {"smoke": 0.0, "laptop": 0.0, "gpu": 0.0}),
+              scale_rules(PINS["vitamin-ahead-every-cell"], {"smoke": 0.0, "laptop": 0.0, "gpu": 0.0}),
               paper_ref="MODEL_HUB table via the notes", source="paper-table",
               paper_value="S: +4.9, +3.5, +2.4 at 128M / 512M / 1.28B", explanation="why-others"),
     ClaimSpec("lead-shrinks",
               "ViTamin's lead over ViT/p shrinks as the data grows",
               "max(gap(largest budget) − gap(smallest budget), 1 − gap(smallest budget)), gap = avg-tasks(ViTamin) − "
               "avg-tasks(ViT/p), points per replicate: the second term fails a replicate without a lead to shrink", "<=",
-              _rules(PINS["lead-shrinks"], {"smoke": 1.0, "laptop": 1.0, "gpu": 1.0}),
+              scale_rules(PINS["lead-shrinks"], {"smoke": 1.0, "laptop": 1.0, "gpu": 1.0}),
               paper_ref="MODEL_HUB table via the notes", source="paper-table", paper_value="S: 4.9 → 3.5 → 2.4",
               compared=True, explanation="why-others"),
     ClaimSpec("lead-stays-positive",
               "ViTamin's lead over ViT/p stays positive at the largest budget",
               "avg-tasks(ViTamin) − avg-tasks(ViT/p) at the largest budget, points, paired", ">",
-              _rules(PINS["lead-stays-positive"], {"smoke": 0.0, "laptop": 0.0, "gpu": 0.0}),
+              scale_rules(PINS["lead-stays-positive"], {"smoke": 0.0, "laptop": 0.0, "gpu": 0.0}),
               paper_ref="MODEL_HUB table via the notes", source="paper-table", paper_value="+2.4 (S, 1.28B)",
               compared=True, explanation="why-others"),
     ClaimSpec("vitamin-vs-convnet",
               "ViTamin is no worse than a ConvNeXt-style ConvNet of equal size at any budget (within a point)",
               "the smallest gap avg-tasks(ViTamin) − avg-tasks(ConvNet) over the budgets, points per replicate", ">=",
-              _rules(PINS["vitamin-vs-convnet"], {"smoke": -1.0, "laptop": -1.0, "gpu": -1.0}),
+              scale_rules(PINS["vitamin-vs-convnet"], {"smoke": -1.0, "laptop": -1.0, "gpu": -1.0}),
               paper_ref="MODEL_HUB table via the notes", source="paper-table",
               paper_value="ConvNeXt-T 37.0 / 53.3 / 59.9 vs ViTamin-S 43.3 / 57.3 / 62.2", explanation="why-others"),
     ClaimSpec("finer-patches-help",
               "A higher final feature resolution helps: ViT/(p/2) beats ViT/p at equal width and depth",
               "avg-tasks(ViT/(p/2)) − avg-tasks(ViT/p) at the largest budget, points, paired", ">=",
-              _rules(PINS["finer-patches-help"], {"smoke": 2.0, "laptop": 2.0, "gpu": 2.0}),
+              scale_rules(PINS["finer-patches-help"], {"smoke": 2.0, "laptop": 2.0, "gpu": 2.0}),
               paper_ref="MODEL_HUB table via the notes", source="paper-table",
               paper_value="ViT-L/32 67.5, L/16 71.9, L/14 72.3 (1.28B)", compared=True, explanation="why-others"),
     ClaimSpec("ltt-helps",
               "Locked-text tuning (a frozen pretrained text tower) beats a text tower trained from scratch",
               "avg-tasks(ViTamin, locked MiniLM) − avg-tasks(ViTamin, scratch text) at the smallest budget, points, paired",
-              ">=", _rules(PINS["ltt-helps"], {"smoke": 3.0, "laptop": 3.0, "gpu": 3.0}),
+              ">=", scale_rules(PINS["ltt-helps"], {"smoke": 3.0, "laptop": 3.0, "gpu": 3.0}),
               paper_ref="MODEL_HUB table via the notes", source="paper-table",
               paper_value="ViTamin-S-LTT 63.4 vs ViTamin-S 62.2; B: 70.8 vs 68.9", compared=True,
               explanation="why-others"),
     ClaimSpec("paper-absolutes",
               "ImageNet and avg-38 zero-shot accuracies; ViTamin-XL 82.9 % with 436 M parameters beats EVA-E (4.4 B) at 82.0 %",
-              "ImageNet zero-shot top-1, %", ">=", _rules(PINS["paper-absolutes"], {"smoke": 82.0, "laptop": 82.0, "gpu": 82.0}),
+              "ImageNet zero-shot top-1, %", ">=", scale_rules(PINS["paper-absolutes"], {"smoke": 82.0, "laptop": 82.0, "gpu": 82.0}),
               paper_ref="Abstract", source="seed", paper_value="82.9 % (XL) vs 82.0 % (EVA-E)"),
 ]
 SPEC_BY_ID: dict[str, ClaimSpec] = {s.id: s for s in SPECS}
