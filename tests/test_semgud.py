@@ -1,0 +1,163 @@
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.decomposition import PCA
+
+from cvkit.core.claims import Measurement, NotMeasured
+from cvkit.papers.semgud import (ARMS, BLURRY_PHOTOS, CLAIMS, CONFIGS, PINS, SHARP_PHOTOS, TEST_PHOTOS, BlurGenerator,
+                                 NAFNetLite, PatchDiscriminator, SemgudConfig, UNet, arm_difference, compute_matched_steps,
+                                 fold_patches, gaussian_kernel, load_photo, make_domains, make_reconstructor, patch_pca,
+                                 r_flops, random_crops, restore, rpc_loss, train_arm, unfold_patches)
+
+TINY = SemgudConfig(n_sharp=16, n_blurry=16, n_test=4, steps=12, batch=4, refresh=3, n_map=2)
+
+
+@pytest.fixture(scope="module")
+def dom():
+    return make_domains(TINY, 0)
+
+
+def test_split_shares_no_photo_and_photos_are_offline():
+    assert len(SHARP_PHOTOS) == 8 and len(BLURRY_PHOTOS) == 6 and len(TEST_PHOTOS) == 3
+    assert not set(SHARP_PHOTOS) & set(BLURRY_PHOTOS) and not set(TEST_PHOTOS) & (set(SHARP_PHOTOS) | set(BLURRY_PHOTOS))
+    for name in SHARP_PHOTOS + BLURRY_PHOTOS + TEST_PHOTOS:
+        img = load_photo(name, side=64)
+        assert min(img.shape) == 64 and img.min() >= 0 and img.max() <= 1
+    with pytest.raises(ValueError, match="unknown"):
+        load_photo("brain_mri", side=64)
+
+
+def test_domains_are_seed_deterministic(dom):
+    again = make_domains(TINY, 0)
+    assert torch.equal(again.sharp, dom.sharp) and torch.equal(again.blurry, dom.blurry)
+    assert not torch.equal(make_domains(TINY, 1).blurry, dom.blurry)
+    assert dom.sharp.shape == (16, 1, 32, 32) and dom.test_blurry.shape == (4, 1, 32, 32)
+    assert dom.test_kernels.shape == (4, TINY.ksize, TINY.ksize)
+    with pytest.raises(ValueError, match="at least one image"):
+        random_crops([], 3, 8, rng=np.random.default_rng(0))
+
+
+def test_unfold_fold_round_trip_and_errors():
+    x = torch.rand(2, 1, 32, 32)
+    X = unfold_patches(x)
+    assert X.shape == (2, 49, 64)
+    assert torch.allclose(fold_patches(X, (32, 32)), x, atol=1e-6)
+    with pytest.raises(ValueError, match="multiple of 4"):
+        unfold_patches(torch.rand(1, 1, 30, 30))
+
+
+def test_patch_pca_matches_sklearn():
+    x = torch.rand(3, 1, 24, 24, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    for k in (1, 3, 8):
+        ours = patch_pca(x, k)
+        for i in range(3):
+            X = unfold_patches(x[i:i + 1])[0].numpy()
+            p = PCA(n_components=k, svd_solver="full").fit(X)
+            ref = fold_patches(torch.tensor(p.inverse_transform(p.transform(X)))[None], (24, 24))
+            assert torch.allclose(ours[i:i + 1], ref, atol=1e-8)
+    assert torch.allclose(patch_pca(x, 25), x, atol=1e-8)  # 25 patches: full rank is the identity
+    with pytest.raises(ValueError, match="k must lie"):
+        patch_pca(x, 100)
+
+
+def test_rpc_loss_gradient_flows_only_into_the_generated_image():
+    g = torch.rand(2, 1, 16, 16, requires_grad=True)
+    d = torch.rand(2, 1, 16, 16, requires_grad=True)
+    loss = rpc_loss(g, d, k=4)
+    loss.backward()
+    assert g.grad is not None and g.grad.abs().sum() > 0 and d.grad is None
+    assert rpc_loss(d.detach(), d.detach(), k=4).item() == 0.0
+
+
+def test_networks_shapes_identity_start_and_errors():
+    x = torch.rand(2, 1, 32, 32)
+    assert torch.equal(UNet(1, 8)(x), x)
+    G = BlurGenerator(4, ksize=7)
+    y = G(x, torch.randn_like(x))
+    assert y.shape == x.shape and 0 <= y.min() and y.max() <= 1
+    k = G.kernels(torch.randn_like(x))
+    assert k.shape == (2, 1, 7, 7) and torch.allclose(k.sum((1, 2, 3)), torch.ones(2))
+    with pytest.raises(ValueError, match="odd"):
+        BlurGenerator(4, ksize=4)
+    with pytest.raises(ValueError, match="shape of s"):
+        G(x, torch.randn(2, 1, 16, 16))
+    assert NAFNetLite(8)(x).shape == x.shape and PatchDiscriminator(8)(x).shape == (2, 1, 8, 8)
+    with pytest.raises(ValueError, match="multiples of 4"):
+        UNet(1, 8)(torch.rand(1, 1, 30, 30))
+    with pytest.raises(ValueError, match="multiples of 8"):
+        NAFNetLite(8)(torch.rand(1, 1, 36, 36))
+    with pytest.raises(ValueError, match="grey"):
+        BlurGenerator(4)(torch.rand(1, 3, 32, 32), torch.rand(1, 1, 32, 32))
+    with pytest.raises(ValueError, match="r_arch"):
+        make_reconstructor(replace(TINY, r_arch="resnet"))
+
+
+def test_restore_rejects_rgb_and_nan():
+    R = UNet(1, 8)
+    with pytest.raises(ValueError, match="grey"):
+        restore(R, torch.rand(1, 3, 32, 32))
+    with pytest.raises(ValueError, match="NaN"):
+        restore(R, torch.full((1, 1, 32, 32), float("nan")))
+
+
+def test_se_refreshes_every_m_steps_and_identity_control(dom):
+    t = train_arm(TINY, ARMS["V3"], dom, 0, keep_pseudo=-1)
+    warm = round(TINY.warmup * TINY.steps)
+    assert [p["step"] for p in t.pseudo] == list(range(warm, TINY.steps, TINY.refresh))
+    assert all(v == 0 for v in t.history["se"][:warm]) and all(v > 0 for v in t.history["se"][warm:])
+    v1 = train_arm(TINY, ARMS["V1"], dom, 0)
+    zero = train_arm(TINY, replace(ARMS["V3"], lambda_se=0.0), dom, 0)
+    assert all(torch.equal(a, b) for a, b in zip(v1.R.parameters(), zero.R.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(v1.R.parameters(), t.R.parameters()))
+    assert all(np.isfinite(v).all() for v in t.history.values())
+
+
+def test_supervised_arms_train_only_r(dom):
+    t = train_arm(TINY, ARMS["VS"], dom, 0)
+    assert t.G is None and len(t.history["rec"]) == TINY.steps
+    with pytest.raises(ValueError, match="at least one crop"):
+        train_arm(TINY, ARMS["V0"], replace(dom, blurry=dom.blurry[:0]), 0)
+
+
+def test_flops_and_compute_matching():
+    assert r_flops(UNet(1, 8), 32) == r_flops(UNet(1, 8), 32) > 0
+    assert r_flops(UNet(1, 8), 64) == 4 * r_flops(UNet(1, 8), 32)
+    assert compute_matched_steps(replace(TINY, steps=10, warmup=0.2), 5, 10) == 18  # 2·5 + 8·10 = 18·5
+
+
+def test_gaussian_kernel_and_arm_difference():
+    k = gaussian_kernel(1.0, 7)
+    assert k.sum() == pytest.approx(1) and k[3, 3] == k.max() and np.allclose(k, k.T)
+    res = pd.DataFrame({"seed": [0, 0, 1, 1], "method": ["V3", "V1", "V3", "V1"], "psnr": [25.0, 24.0, 26.0, 24.5]})
+    m = arm_difference(res, "V3", "V1")
+    assert isinstance(m, Measurement) and m.values == (1.0, 1.5)
+    assert isinstance(arm_difference(res, "V3", "VP"), NotMeasured)
+
+
+def test_claims_and_configs_are_consistent():
+    assert [c.id for c in CLAIMS] == list(PINS)
+    assert sum(c.central for c in CLAIMS) == 1 and CLAIMS[0].central
+    assert all(set(p) == {"smoke", "laptop", "gpu"} for p in PINS.values())
+    assert CONFIGS["laptop"].replicates >= 5 and {"V0", "V1", "V3"} <= set(CONFIGS["laptop"].arms)
+
+
+def test_bad_inputs_name_the_argument():
+    with pytest.raises(ValueError, match="refresh"):
+        SemgudConfig(refresh=0)
+    with pytest.raises(ValueError, match="crop"):
+        SemgudConfig(crop=30)
+    with pytest.raises(ValueError, match="warmup"):
+        SemgudConfig(warmup=1.0)
+    with pytest.raises(ValueError, match="arms"):
+        SemgudConfig(arms=("V9",))
+    with pytest.raises(ValueError, match="sigma"):
+        gaussian_kernel(0.0)
+    with pytest.raises(ValueError, match="odd"):
+        gaussian_kernel(1.0, 6)
+    with pytest.raises(ValueError, match="f_v1"):
+        compute_matched_steps(TINY, 0, 10)
+    with pytest.raises(ValueError, match="empty"):
+        restore(UNet(1, 8), torch.zeros(0, 1, 32, 32))
