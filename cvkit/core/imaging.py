@@ -187,6 +187,13 @@ def _crop(x: torch.Tensor, border: int) -> torch.Tensor:
     return x[..., border:x.shape[-2] - border, border:x.shape[-1] - border]
 
 
+def _check_pair(x: torch.Tensor, y: torch.Tensor) -> None:
+    "Both image batches valid (see `_check_images`) and of the same shape, for a metric that compares them."
+    _check_images(x); _check_images(y, "y")
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must have the same shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+
+
 def psnr(
     x: torch.Tensor,  # (N, C, H, W) restored images in [0, 1]
     y: torch.Tensor,  # (N, C, H, W) ground truth in [0, 1]
@@ -194,9 +201,7 @@ def psnr(
     border: int = 0,  # pixels ignored on each side
 ) -> torch.Tensor:
     "PSNR in dB per image (N,), data range 1, inside the border."
-    _check_images(x); _check_images(y, "y")
-    if x.shape != y.shape:
-        raise ValueError(f"x and y must have the same shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+    _check_pair(x, y)
     mse = ((_crop(x, border) - _crop(y, border)) ** 2).flatten(1).mean(1).clamp_min(1e-12)
     return -10 * torch.log10(mse)
 
@@ -208,9 +213,7 @@ def ssim(
     border: int = 0,  # pixels ignored on each side
 ) -> np.ndarray:
     "SSIM per image (N,): Gaussian window σ = 1.5, K1 = 0.01, K2 = 0.03, data range 1, mean over channels."
-    _check_images(x); _check_images(y, "y")
-    if x.shape != y.shape:
-        raise ValueError(f"x and y must have the same shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+    _check_pair(x, y)
     a = _crop(x, border).detach().double().cpu().numpy()
     b = _crop(y, border).detach().double().cpu().numpy()
     return np.array([np.mean([structural_similarity(a[i, c], b[i, c], data_range=1.0, gaussian_weights=True,
