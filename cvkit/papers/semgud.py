@@ -627,8 +627,8 @@ def run_replicate(cfg: SemgudConfig, seed: int, *, arms: tuple[str, ...], v1c_st
 # Pinned verdicts. smoke: the SEED = 0 smoke run. laptop: the verdicts of the SEED = 0 laptop run at 4244f18
 # (reports/laptop/semgud; every sanity check passes; it stopped at the final pin check, the last cell, because five
 # verdicts differed from the pins of the failed 640-step run, which these replace), except beats-blind-map, measured
-# against the better of blind MAP and the input since review 6 (pinned from the confirming run in
-# reports/laptop/semgud-confirm, which holds every pin).
+# against the better of blind MAP and the input since review 6 (pinned from the SEED 0 smoke and laptop runs of
+# f155743; the confirming laptop run in reports/laptop/semgud-confirm holds every pin).
 # gpu: the paper's expectation, provisional (the gpu scale is declared, not run).
 PINS: dict[str, dict[str, str]] = {
     "se-improves-reconstruction": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
@@ -638,7 +638,7 @@ PINS: dict[str, dict[str, str]] = {
     "rpc-improves-psnr": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "rpc-beats-pixel": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "unsupervised-works": {"smoke": NOT_REPRODUCED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
-    "beats-blind-map": {"smoke": NOT_CHECKABLE, "laptop": NOT_CHECKABLE, "gpu": REPRODUCED},
+    "beats-blind-map": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "beats-unpaired-baseline": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "beats-naive-synthetic": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "no-inference-cost": {"smoke": REPRODUCED, "laptop": REPRODUCED, "gpu": REPRODUCED},
