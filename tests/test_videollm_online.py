@@ -176,7 +176,37 @@ def test_teacher_forced_metrics_are_finite_and_per_turn():
         s = [dialogue_sequence(DIALOGUE, TOK, tokens_per_frame=5, layout=layout)]
         m = teacher_forced(tiny_model(), s, feats(), TOK, layout=layout)
         assert len(m["ppl"]) == 2 and np.isfinite(m["ppl"]).all() and (m["fluency"] <= 1).all()
+        assert len(m["correctness"]) == 2 and ((0 <= m["correctness"]) & (m["correctness"] <= 1)).all()
     assert len(seqs[0]) > 0
+
+
+class _TargetModel:
+    "A stand-in LM whose argmax is each position's target, except at the positions listed in `wrong`."
+
+    def __init__(self, seq, vocab: int, wrong: tuple[int, ...] = ()):
+        self.seq, self.vocab, self.wrong = seq, vocab, wrong
+
+    def embed_inputs(self, word, feat, is_frame):
+        return word
+
+    def __call__(self, x):
+        logits = torch.zeros(1, x.shape[1], self.vocab)
+        tgt = torch.from_numpy(self.seq.target).clamp(min=0)
+        logits[0, torch.arange(len(tgt)), tgt] = 5.0
+        for p in self.wrong:
+            logits[0, p, (tgt[p] + 1) % self.vocab] = 10.0
+        return (logits,)
+
+
+def test_lm_correctness_counts_right_tokens_before_the_first_mistake():
+    s = dialogue_sequence(DIALOGUE, TOK, tokens_per_frame=5)
+    perfect = teacher_forced(_TargetModel(s, len(TOK)), [s], feats(), TOK, layout="live")
+    assert np.allclose(perfect["correctness"], 1.0)
+    first_turn = np.flatnonzero(s.turn == 0)
+    assert len(first_turn) >= 3
+    # a mistake at the turn's second token: one right token before it, whatever follows
+    m = teacher_forced(_TargetModel(s, len(TOK), wrong=(int(first_turn[1]),)), [s], feats(), TOK, layout="live")
+    assert m["correctness"][0] == pytest.approx(1 / len(first_turn)) and m["correctness"][1] == 1.0
 
 
 def test_training_pairs_methods_and_never_touches_the_encoder():

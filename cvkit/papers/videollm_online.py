@@ -454,9 +454,11 @@ def turn_scores(speak: dict[int, bool], due: list[int], query_frame: int, n_fram
 def teacher_forced(model: LiveLM, seqs: list[Sequence], feats: torch.Tensor, tok: Tokenizer, *, layout: str,
                    theta: float = 0.5, batch: int = 32) -> dict[str, np.ndarray]:
     """Teacher-forced metrics on ground-truth sequences, per response turn: 'ppl' (exp of the mean cross-entropy of
-    the turn's words and its closing <eos>), 'frame_diff' and 'fluency' (see `turn_scores`); one forward per batch."""
+    the turn's words and its closing <eos>), 'correctness' (the official LM-Correctness: the share of those tokens
+    the argmax predicts right before its first mistake), 'frame_diff' and 'fluency' (see `turn_scores`); one
+    forward per batch."""
     silent = silent_token(layout, tok)
-    out: dict[str, list] = {"ppl": [], "frame_diff": [], "fluency": []}
+    out: dict[str, list] = {"ppl": [], "correctness": [], "frame_diff": [], "fluency": []}
     for s0 in range(0, len(seqs), batch):
         chunk = seqs[s0:s0 + batch]
         b = collate(chunk, feats)
@@ -475,6 +477,7 @@ def teacher_forced(model: LiveLM, seqs: list[Sequence], feats: torch.Tensor, tok
                 right = (lp[cp].argmax(-1) == tgt).numpy()
                 correct.append(int(np.argmin(right)) if not right.all() else len(right))
                 length.append(len(cp))
+                out["correctness"].append(correct[-1] / length[-1])
             d, f = turn_scores(speak, due, s.dialogue.query_frame, s.dialogue.n_frames, correct, length)
             out["frame_diff"] += d
             out["fluency"] += f
@@ -695,7 +698,8 @@ def layout_of(method: str) -> str:
 
 def evaluate_methods(models: dict[str, LiveLM], test: list[Dialogue], feats: torch.Tensor, tok: Tokenizer,
                      cfg: LiveConfig, *, every: int, progress: bool = True) -> dict[str, dict[str, float]]:
-    """Every metric of every method on the test dialogues: teacher-forced LM-PPL, TimeDiff (s) and Fluency (%), and
+    """Every metric of every method on the test dialogues: teacher-forced LM-PPL, LM-Correctness (%),
+    TimeDiff (s) and Fluency (%), and
     free-running precision/recall/F1, timing error and exact match; the interleaved model also under the two naive
     policies ('per-clip', 'every k frames')."""
     G = feats.shape[2]
@@ -709,7 +713,8 @@ def evaluate_methods(models: dict[str, LiveLM], test: list[Dialogue], feats: tor
         row: dict[str, float] = {}
         if policy == "model":
             tf = teacher_forced(model, seqs[layout], feats, tok, layout=layout, theta=cfg.theta)
-            row = {"LM-PPL": float(tf["ppl"].mean()), "TimeDiff": float(np.abs(tf["frame_diff"]).mean() / FPS),
+            row = {"LM-PPL": float(tf["ppl"].mean()), "LM-Correctness": float(100 * tf["correctness"].mean()),
+                   "TimeDiff": float(np.abs(tf["frame_diff"]).mean() / FPS),
                    "Fluency": float(100 * tf["fluency"].mean())}
         results = [run_stream(model, feats[d.video, d.start:d.start + d.n_frames], tok, query_frame=d.query_frame,
                               query=d.query, theta=cfg.theta, layout=layout, policy=policy, every=every) for d in free]
