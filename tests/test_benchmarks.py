@@ -51,6 +51,18 @@ def test_hybrid_fmaps_benchmark_solves_the_same_eigenproblem():
     assert "hybrid" in pipeline.quality and pipeline.ours_s > 0
 
 
+def test_glow_benchmark_matches_art_pgd_and_coco_ap50():
+    from benchmarks.glow import map_rows, pgd_rows, random_detections
+
+    for row in pgd_rows(quick=True):  # ART installed: the same attack gives the same images
+        assert row.ours_s > 0 and row.reference_s > 0
+        assert float(row.quality.split("max |Δ| ")[1].split()[0]) <= 1e-6
+    for row in map_rows(quick=True):  # pycocotools installed: 101-point vs all-point interpolation, nearly equal
+        assert float(row.quality.split("|Δ| ")[1]) < 0.01
+    dets, truths = random_detections(5, 3, __import__("numpy").random.default_rng(1))
+    assert len(dets) == len(truths) == 5 and all((d.boxes[:, 2:] > d.boxes[:, :2]).all() for d in dets)
+
+
 def test_amg_benchmark_finds_the_same_neighbours():
     from benchmarks.amg import run
 
