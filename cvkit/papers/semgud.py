@@ -668,6 +668,8 @@ def run_replicate(cfg: SemgudConfig, seed: int, *, arms: tuple[str, ...], v1c_st
 # verdicts differed from the pins of the failed 640-step run, which these replace), except beats-blind-map, measured
 # against the better of blind MAP and the input since review 6 (pinned from the SEED 0 smoke and laptop runs of
 # f155743; the confirming laptop run in reports/laptop/semgud-confirm holds every pin).
+# The laptop run at 0ad102a (SSIM, back-to-back MAP timing, the clock experiment, the L_rec check; reports/laptop/semgud)
+# holds every one of these pins.
 # gpu: the paper's expectation, provisional (the gpu scale is declared, not run).
 PINS: dict[str, dict[str, str]] = {
     "se-improves-reconstruction": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
