@@ -7,10 +7,12 @@ import torch
 from sklearn.decomposition import PCA
 
 from cvkit.core.claims import Measurement, NotMeasured
+from cvkit.core.imaging import convolve
 from cvkit.papers.semgud import (ARMS, BLURRY_PHOTOS, CLAIMS, CONFIGS, PINS, SHARP_PHOTOS, TEST_PHOTOS, BlurGenerator,
-                                 NAFNetLite, PatchDiscriminator, SemgudConfig, UNet, arm_difference, compute_matched_steps,
-                                 fold_patches, gaussian_kernel, load_photo, make_domains, make_reconstructor, patch_pca,
-                                 r_flops, random_crops, restore, rpc_loss, train_arm, unfold_patches)
+                                 NAFNetLite, PatchDiscriminator, SemgudConfig, UNet, arm_difference, classical_baselines,
+                                 compute_matched_steps, evaluate, fold_patches, gaussian_kernel, interleaved_seconds,
+                                 load_photo, make_domains, make_reconstructor, patch_pca, r_flops, random_crops, restore,
+                                 rpc_loss, run_replicate, train_arm, unfold_patches)
 
 TINY = SemgudConfig(n_sharp=16, n_blurry=16, n_test=4, steps=12, batch=4, refresh=3, n_map=2)
 
@@ -161,3 +163,30 @@ def test_bad_inputs_name_the_argument():
         compute_matched_steps(TINY, 0, 10)
     with pytest.raises(ValueError, match="empty"):
         restore(UNet(1, 8), torch.zeros(0, 1, 32, 32))
+
+
+def test_blur_effect_rises_with_gaussian_sigma():
+    from skimage.measure import blur_effect
+    img = torch.tensor(load_photo("camera", side=96), dtype=torch.float32)[None, None]
+    scores = [blur_effect(img[0, 0].numpy())]
+    for sigma in (0.8, 1.6, 3.2):
+        scores.append(blur_effect(convolve(img.double(), gaussian_kernel(sigma, 15))[0, 0].numpy()))
+    assert all(a < b for a, b in zip(scores, scores[1:])), scores
+
+
+def test_ssim_and_fall_columns_and_interleaved_timing(dom):
+    cfg = replace(TINY, steps=6, arms=("V0", "V3"))
+    rows, kept, _, base = run_replicate(cfg, 0, arms=cfg.arms, n_map=1, keep=True)
+    table = pd.DataFrame(rows)
+    for method in ("V0", "V3", "input", "RL oracle", "Wiener oracle", "blind MAP"):
+        value = table.loc[table.method == method, "ssim"].item()
+        assert -1 <= value <= 1, (method, value)
+    assert np.isfinite(table.loc[table.method == "V3", ["rec_fall", "gap_fall"]].values).all()
+    assert len(base["blind MAP ssim"]) == 1 and len(base["input ssim"]) == cfg.n_test
+    # R starts as the identity: an untrained R scores the input's SSIM exactly
+    untrained = replace(kept["V3"], R=make_reconstructor(cfg).eval())
+    assert evaluate(untrained, dom, cfg, 0)["ssim"] == pytest.approx(float(classical_baselines(dom, cfg, n_map=0)["input ssim"].mean()), abs=1e-6)
+    map_s, r_s = interleaved_seconds(kept["V3"].R, dom.test_blurry[:3], cfg)
+    assert map_s.shape == r_s.shape == (3,) and (map_s > 0).all() and (r_s > 0).all()
+    with pytest.raises(ValueError, match="non-empty"):
+        interleaved_seconds(kept["V3"].R, dom.test_blurry[:0], cfg)

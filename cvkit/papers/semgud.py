@@ -7,8 +7,8 @@ __all__ = ['SHARP_PHOTOS', 'BLURRY_PHOTOS', 'TEST_PHOTOS', 'CONFIGS', 'FIRST_REP
            'random_crops', 'realistic_blur', 'naive_blur', 'Domains', 'SemgudConfig', 'make_domains', 'unfold_patches',
            'fold_patches', 'patch_pca', 'rpc_loss', 'ConvBlock', 'UNet', 'LayerNorm2d', 'NAFBlock', 'NAFNetLite',
            'PatchDiscriminator', 'BlurGenerator', 'make_reconstructor', 'Arm', 'gaussian_kernel', 'Trained',
-           'train_arm', 'restore', 'evaluate', 'r_flops', 'step_flops', 'classical_baselines', 'compute_matched_steps',
-           'run_replicate', 'arm_difference', 'timing_ratios']
+           'train_arm', 'restore', 'evaluate', 'r_flops', 'step_flops', 'classical_baselines', 'interleaved_seconds',
+           'compute_matched_steps', 'run_replicate', 'arm_difference', 'timing_ratios']
 
 # %% ../../nbs/chapters/21_semgud.ipynb #c178b94a
 import copy
@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED, ClaimSpec, Measurement, NotMeasured,
                                numpy_stream, paired, scale_rules, seeded_init, stream_seed, torch_stream)
-from ..core.imaging import blind_deconvolve, blur_features, camera_blur, convolve, linear_kernel, psnr, shake_kernel
+from ..core.imaging import blind_deconvolve, blur_features, camera_blur, convolve, linear_kernel, psnr, shake_kernel, ssim
 from ..core.metrics import frechet_distance
 
 # %% ../../nbs/chapters/21_semgud.ipynb #6aaf7b61
@@ -537,10 +537,12 @@ def restore(R: nn.Module, blurry: torch.Tensor, *, batch: int = 64) -> torch.Ten
 
 def evaluate(t: Trained, dom: Domains, cfg: SemgudConfig, seed: int, *, n_map: int | None = None) -> dict[str, float]:
     """Mean test PSNR inside the border (in distribution, on the first n_map crops for the pairing with blind MAP, and
-    on the unseen kernel family) and, for arms with a G, the blur realism FD of G(s) against B."""
-    per_crop = psnr(restore(t.R, dom.test_blurry), dom.test_sharp, border=cfg.border)
+    on the unseen kernel family), mean SSIM inside the border (in distribution) and, for arms with a G, the blur realism FD of G(s) against B."""
+    restored = restore(t.R, dom.test_blurry)
+    per_crop = psnr(restored, dom.test_sharp, border=cfg.border)
     n_map = len(per_crop) if n_map is None else n_map
     out = {"psnr": per_crop.mean().item(), "psnr_map_crops": per_crop[:n_map].mean().item(),
+           "ssim": float(ssim(restored, dom.test_sharp, border=cfg.border).mean()),
            "psnr_unseen": psnr(restore(t.R, dom.unseen_blurry), dom.test_sharp, border=cfg.border).mean().item()}
     if t.G is not None:
         with torch.no_grad():
@@ -569,23 +571,56 @@ def _psnr_np(x: np.ndarray, y: torch.Tensor, border: int) -> float:
     return psnr(torch.as_tensor(np.clip(x, 0, 1), dtype=torch.float32)[None, None], y[None].float(), border=border).item()
 
 
+def _ssim_np(x: np.ndarray, y: torch.Tensor, border: int) -> float:
+    "SSIM of one (H, W) NumPy restoration against a (1, H, W) tensor, inside the border."
+    return float(ssim(torch.as_tensor(np.clip(x, 0, 1), dtype=torch.float32)[None, None], y[None].float(), border=border)[0])
+
+
 def classical_baselines(dom: Domains, cfg: SemgudConfig, *, n_map: int | None = None) -> dict[str, np.ndarray]:
     """Per test crop: PSNR of the blurry input, of Richardson–Lucy (30 iterations) and Wiener with the TRUE kernel
-    (non-blind oracles), and of blind MAP (`blind_deconvolve`) on the first n_map crops, plus MAP's seconds per crop."""
+    (non-blind oracles), and of blind MAP (`blind_deconvolve`) on the first n_map crops, plus MAP's seconds per crop.
+    The key "<method> ssim" holds the same crops' SSIM inside the border."""
     m = cfg.ksize // 2
     n_map = len(dom.test_blurry) if n_map is None else n_map
-    out = {key: [] for key in ("input", "RL oracle", "Wiener oracle", "blind MAP", "MAP seconds")}
+    methods = ("input", "RL oracle", "Wiener oracle", "blind MAP")
+    out = {key: [] for key in methods + tuple(f"{key} ssim" for key in methods) + ("MAP seconds",)}
+
+    def add(key: str, x: np.ndarray, s: torch.Tensor) -> None:
+        out[key].append(_psnr_np(x, s, cfg.border))
+        out[f"{key} ssim"].append(_ssim_np(x, s, cfg.border))
+
     for i, (b, s, k) in enumerate(zip(dom.test_blurry[:, 0].double().numpy(), dom.test_sharp, dom.test_kernels)):
         bp = np.pad(b, m, mode="reflect")
-        out["input"].append(_psnr_np(b, s, cfg.border))
-        out["RL oracle"].append(_psnr_np(richardson_lucy(bp, k, num_iter=30, clip=True)[m:-m, m:-m], s, cfg.border))
-        out["Wiener oracle"].append(_psnr_np(wiener(bp, k, balance=0.02, clip=True)[m:-m, m:-m], s, cfg.border))
+        add("input", b, s)
+        add("RL oracle", richardson_lucy(bp, k, num_iter=30, clip=True)[m:-m, m:-m], s)
+        add("Wiener oracle", wiener(bp, k, balance=0.02, clip=True)[m:-m, m:-m], s)
         if i < n_map:
             start = time.perf_counter()
             restored, _ = blind_deconvolve(b, kernel_size=cfg.ksize, gamma=cfg.map_gamma)
             out["MAP seconds"].append(time.perf_counter() - start)
-            out["blind MAP"].append(_psnr_np(restored, s, cfg.border))
+            add("blind MAP", restored, s)
     return {key: np.array(v) for key, v in out.items()}
+
+
+def interleaved_seconds(R: nn.Module, blurry: torch.Tensor, cfg: SemgudConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Wall seconds per crop of blind MAP and of R on the same (n, 1, h, w) crops, taken back to back and in
+    alternating order (MAP first on even crops, R first on odd ones), so that both see the same machine load.
+    Returns ((n,) MAP seconds, (n,) R seconds)."""
+    if blurry.ndim != 4 or len(blurry) == 0:
+        raise ValueError(f"blurry must be a non-empty (n, 1, h, w) batch, got {tuple(blurry.shape)}")
+    map_s, r_s = [], []
+    for i in range(len(blurry)):
+        crop = blurry[i:i + 1]
+        order = ("map", "r") if i % 2 == 0 else ("r", "map")
+        for which in order:
+            start = time.perf_counter()
+            if which == "map":
+                blind_deconvolve(crop[0, 0].double().numpy(), kernel_size=cfg.ksize, gamma=cfg.map_gamma)
+                map_s.append(time.perf_counter() - start)
+            else:
+                restore(R, crop)
+                r_s.append(time.perf_counter() - start)
+    return np.array(map_s), np.array(r_s)
 
 # %% ../../nbs/chapters/21_semgud.ipynb #72db8aaa
 def compute_matched_steps(cfg: SemgudConfig, f_v1: int, f_v3: int) -> int:
@@ -599,7 +634,8 @@ def compute_matched_steps(cfg: SemgudConfig, f_v1: int, f_v3: int) -> int:
 def run_replicate(cfg: SemgudConfig, seed: int, *, arms: tuple[str, ...], v1c_steps: int | None = None,
                   n_map: int | None = None, keep: bool = False, progress: bool = False) -> tuple[list[dict], dict, Domains, dict]:
     """One replicate: its domains, every arm trained from the replicate's streams, and the classical baselines.
-    Returns (rows: one dict per arm or baseline with mean PSNRs, FD and seconds; the trained arms if keep; domains;
+    Returns (rows: one dict per arm or baseline with mean PSNRs, SSIM, FD, seconds and, for arms, the fall of L_rec
+    and of ‖G(s) − s‖₁ from the first to the last tenth of training; the trained arms if keep; domains;
     the classical baselines per crop)."""
     dom = make_domains(cfg, seed)
     rows, kept = [], {}
@@ -612,13 +648,16 @@ def run_replicate(cfg: SemgudConfig, seed: int, *, arms: tuple[str, ...], v1c_st
         undone = 1 - h[-tenth:].mean() / g[-tenth:].mean() if len(g) else float("nan")
         rows.append(dict(seed=seed, method=arm.name, **ev, seconds=t.seconds, undone=undone,
                          gap=g[-tenth:].mean() if len(g) else float("nan"),
+                         rec_fall=1 - h[-tenth:].mean() / h[:tenth].mean(),
+                         gap_fall=1 - g[-tenth:].mean() / g[:tenth].mean() if len(g) else float("nan"),
                          finite=bool(all(np.isfinite(v).all() for v in t.history.values() if v))))
         if keep:
             kept[arm.name] = t
     base = classical_baselines(dom, cfg, n_map=n_map)
     n = len(base["blind MAP"])
     for key in ("input", "RL oracle", "Wiener oracle", "blind MAP"):
-        rows.append(dict(seed=seed, method=key, psnr=float(base[key].mean()), psnr_map_crops=float(base[key][:n].mean())))
+        rows.append(dict(seed=seed, method=key, psnr=float(base[key].mean()), psnr_map_crops=float(base[key][:n].mean()),
+                         ssim=float(base[f"{key} ssim"].mean())))
     rows.append(dict(seed=seed, method="input (unseen)", psnr=psnr(dom.unseen_blurry, dom.test_sharp, border=cfg.border).mean().item()))
     rows.append(dict(seed=seed, method="MAP seconds", seconds=float(base["MAP seconds"].mean())))
     return rows, kept, dom, base
@@ -629,6 +668,8 @@ def run_replicate(cfg: SemgudConfig, seed: int, *, arms: tuple[str, ...], v1c_st
 # verdicts differed from the pins of the failed 640-step run, which these replace), except beats-blind-map, measured
 # against the better of blind MAP and the input since review 6 (pinned from the SEED 0 smoke and laptop runs of
 # f155743; the confirming laptop run in reports/laptop/semgud-confirm holds every pin).
+# The laptop run at 0ad102a (SSIM, back-to-back MAP timing, the clock experiment, the L_rec check; reports/laptop/semgud)
+# holds every one of these pins.
 # gpu: the paper's expectation, provisional (the gpu scale is declared, not run).
 PINS: dict[str, dict[str, str]] = {
     "se-improves-reconstruction": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
