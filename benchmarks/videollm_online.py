@@ -10,24 +10,30 @@ from transformers import GPT2Config, GPT2LMHeadModel
 from transformers.utils import logging as hf_logging
 
 from benchmarks.common import BenchmarkRow, fastest
+from cvkit.core.claims import seeded_init
 from cvkit.papers.videollm_online import LiveLM, TrainConfig
 
 TOKENS_PER_FRAME = 5  # the chapter's frame tokens: 4 grid cells and their mean
 FEAT_DIM = 1280  # MobileNetV2's last feature width, the connector's input
 
 
-def _models(vocab_size: int, cfg: TrainConfig) -> tuple[LiveLM, GPT2LMHeadModel]:
-    """Our LM and a GPT-2 of the same width, depth, heads and positions, both in eval mode."""
+def _models(*, vocab_size: int, cfg: TrainConfig) -> tuple[LiveLM, GPT2LMHeadModel]:
+    """Our LM and a GPT-2 of the same width, depth, heads and positions, both in eval mode; their random initial
+    weights come from named streams of seed 0 (the caller's global generator is left untouched)."""
+    if vocab_size < 1:
+        raise ValueError(f"vocab_size must be ≥ 1, got {vocab_size}")
     hf_logging.set_verbosity_error()
-    torch.manual_seed(0)
-    ours = LiveLM(vocab_size, FEAT_DIM, d=cfg.d, layers=cfg.layers, heads=cfg.heads, max_len=cfg.max_len).eval()
-    gpt2 = GPT2LMHeadModel(GPT2Config(vocab_size=vocab_size, n_positions=cfg.max_len, n_embd=cfg.d,
-                                      n_layer=cfg.layers, n_head=cfg.heads)).eval()
+    with seeded_init(0, "ours"):
+        ours = LiveLM(vocab_size, FEAT_DIM, d=cfg.d, layers=cfg.layers, heads=cfg.heads, max_len=cfg.max_len).eval()
+    with seeded_init(0, "gpt2"):
+        gpt2 = GPT2LMHeadModel(GPT2Config(vocab_size=vocab_size, n_positions=cfg.max_len, n_embd=cfg.d,
+                                          n_layer=cfg.layers, n_head=cfg.heads)).eval()
     return ours, gpt2
 
 
-def run(quick: bool = False) -> list[BenchmarkRow]:
-    """Per-frame LM time at frames 10 and 100 (quick) or 10, 100 and 1,000 of a random feature stream."""
+def run(*, quick: bool = False) -> list[BenchmarkRow]:
+    """Per-frame LM time at frames 10 and 100 (quick) or 10, 100 and 1,000 of a random feature stream of
+    (frames, 5 tokens, 1280) MobileNetV2-sized features; one row per frame index."""
     cfg = TrainConfig()
     ours, gpt2 = _models(vocab_size=200, cfg=cfg)
     frames = (10, 100) if quick else (10, 100, 1000)

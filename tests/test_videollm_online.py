@@ -12,8 +12,8 @@ from cvkit.core.sprites import SpriteBank
 from cvkit.papers.videollm_online import (ASSISTANT, EOS, NO_ANSWER, PINS, RESPONSE, SILENT, SPEAK, SPECS, SYS,
                                           Dialogue, LiveConfig, LiveLM, StreamResult, TrainConfig, build_tokenizer,
                                           collate, cut_windows, detection, dialogue_sequence, encode_videos,
-                                          frame_features, make_videos, match_events, mean_gap, remind_query,
-                                          role_weights, run_stream, speaks, stream_dialogue, streaming_loss,
+                                          frame_features, make_videos, match_events, mean_gap, reference_timing,
+                                          remind_query, role_weights, run_stream, speaks, stream_dialogue, streaming_loss,
                                           teacher_forced, train_live, train_methods, turn_scores, video_seed,
                                           words_of)
 
@@ -138,6 +138,37 @@ def test_turn_scores_hand_cases():
     assert turn_scores(never, [6], 2, 12, [3], [3])[0] == [-3]  # searched min(F − 1, 5) = 3 frames
 
 
+def test_late_search_horizon_is_the_official_one():
+    # The official code: a middle turn silent up to its due frame searches min(next turn's frames, F − 1) later
+    # frames, the next turn's due frame included. Query after frame 1, turns due at 6 and 8: turn 0 has F = 5 stream
+    # targets (frames 2..6) and the next turn holds frames 7 and 8, so 2 frames are searched and speaking first at
+    # frame 8 (the second of them) counts −2, as in the official count (the old one-short horizon gave −1).
+    at_next_due = {t: t == 8 for t in range(2, 12)}
+    assert turn_scores(at_next_due, [6, 8], 1, 12, [3, 3], [3, 3]) == ([-2, 0], [4 / 8, 1.0])
+    never = {t: False for t in range(2, 12)}
+    # turn 0 searched 2 frames; the last turn (frames 7..8, F = 2) searches min(F − 1, 3 frames left) = 1 (our rule)
+    assert turn_scores(never, [6, 8], 1, 12, [3, 3], [3, 3])[0] == [-2, -1]
+    # F − 1 still caps a short turn: query 1, due 3 then 10 → F = 2, one frame searched though 7 follow
+    assert turn_scores({t: t == 5 for t in range(2, 12)}, [3, 10], 1, 12, [3, 3], [3, 3])[0][0] == -1
+
+
+def test_reference_timing_by_hand():
+    # DIALOGUE: query after frame 3, turns due at 7 (5 words + <eos>) and 11 (6 words + <eos>) in 14 frames, F = 4 each
+    oracle = reference_timing([DIALOGUE], TOK, "oracle")
+    assert oracle == {"TimeDiff": 0.0, "Fluency": 100.0}  # on time with every word right: Fluency is exactly 100 %
+    never = reference_timing([DIALOGUE], TOK, "never speak")
+    # turn 0 searches min(3, 4 frames of the next turn) = 3 → −3; the last turn min(3, 2 frames left) = 2 → −2
+    assert never["TimeDiff"] == pytest.approx((3 + 2) / 2 / 2)
+    assert never["Fluency"] == pytest.approx(100 * (3 / 10 + 3 / 11) / 2)
+    always = reference_timing([DIALOGUE], TOK, "always speak")  # speaks at the first target frame: 3 frames early
+    assert always["TimeDiff"] == pytest.approx(1.5)
+    assert always["Fluency"] == pytest.approx(100 * (1 / 10 + 1 / 11) / 2)
+    with pytest.raises(ValueError, match="policy"):
+        reference_timing([DIALOGUE], TOK, "sometimes")
+    with pytest.raises(ValueError, match="dialogues"):
+        reference_timing([], TOK, "oracle")
+
+
 def test_matching_counts_one_hit_and_one_false_alarm():
     assert match_events([5, 6], [6], tol=1) == [(1, 0)]
     assert len(match_events([5, 6, 14], [6, 12], tol=1)) == 1
@@ -260,6 +291,31 @@ def test_bad_inputs_raise_clear_errors():
     res = StreamResult([(7, "the blue fish grows.")], np.zeros(14))
     with pytest.raises(ValueError, match="one StreamResult per dialogue"):
         detection([res], [DIALOGUE, DIALOGUE])
+
+
+def test_more_bad_inputs_name_their_argument():
+    with pytest.raises(ValueError, match="targets"):
+        Dialogue(0, 0, 14, 3, DIALOGUE.query, ((11, "The red star moves left."), (7, "The blue fish grows.")))
+    with pytest.raises(ValueError, match="targets"):
+        Dialogue(0, 0, 14, 3, DIALOGUE.query, ((7, "The blue fish grows."), (7, "The red star jumps.")))
+    for ids in ([-1], [len(TOK)]):
+        with pytest.raises(ValueError, match="ids"):
+            TOK.decode(ids)
+    assert TOK.decode(TOK.encode("the red star jumps.")) == "the red star jumps."
+    for kw, name in [({"theta": 1.5}, "theta"), ({"theta": -0.1}, "theta"), ({"remind_prob": 2.0}, "remind_prob"),
+                     ({"n_free": 0}, "n_free"), ({"ablation": (1.0,)}, "ablation"), ({"ablation": (-1.0,)}, "ablation"),
+                     ({"ablation": (0.5, 0.5)}, "ablation"), ({"ablation": (float("nan"),)}, "ablation"),
+                     ({"ablation": (0.5,), "ablation_replicates": 3}, "ablation_replicates")]:
+        with pytest.raises(ValueError, match=name):
+            LiveConfig(**kw)
+    LiveConfig(ablation=(0.5, 2.0), ablation_replicates=2)  # replicates = 2 by default: fine
+    with pytest.raises(ValueError, match="max_len"):
+        LiveLM(len(TOK), 16, d=16, max_len=0)
+    with pytest.raises(ValueError, match="narrations"):
+        mean_gap([])
+    assert mean_gap([((1, "a"),)]) == 4 and mean_gap([((1, "a"), (4, "b"), (9, "c"))]) == 4
+    with pytest.raises(ValueError, match="seqs"):
+        train_live([], feats(), len(TOK), TrainConfig(steps=1, batch=1, d=16), seed=0)
 
 
 def test_timing_error_is_nan_not_a_sentinel_when_nothing_matched():

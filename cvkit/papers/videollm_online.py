@@ -4,12 +4,13 @@
 
 # %% auto #0
 __all__ = ['FPS', 'SPECIALS', 'PAD', 'EOS', 'SYS', 'USER', 'ASSISTANT', 'SYSTEM_PROMPT', 'NARRATE_QUERIES', 'REMIND_QUERY',
-           'NO_ANSWER', 'NONE', 'RESPONSE', 'SPEAK', 'SILENT', 'LAYOUTS', 'Cache', 'POLICIES', 'METHODS', 'PINS',
-           'SPECS', 'words_of', 'Tokenizer', 'build_tokenizer', 'Dialogue', 'remind_query', 'stream_dialogue',
-           'cut_windows', 'Sequence', 'dialogue_sequence', 'role_weights', 'Block', 'LiveLM', 'Batch', 'collate',
-           'streaming_loss', 'TrainConfig', 'train_live', 'silent_token', 'speaks', 'turn_scores', 'teacher_forced',
-           'StreamResult', 'run_stream', 'match_events', 'detection', 'LiveConfig', 'video_seed', 'make_videos',
-           'encode_videos', 'frame_features', 'train_methods', 'layout_of', 'evaluate_methods', 'mean_gap']
+           'NO_ANSWER', 'NONE', 'RESPONSE', 'SPEAK', 'SILENT', 'LAYOUTS', 'Cache', 'REFERENCE_POLICIES', 'POLICIES',
+           'METHODS', 'PINS', 'SPECS', 'words_of', 'Tokenizer', 'build_tokenizer', 'Dialogue', 'remind_query',
+           'stream_dialogue', 'cut_windows', 'Sequence', 'dialogue_sequence', 'role_weights', 'Block', 'LiveLM',
+           'Batch', 'collate', 'streaming_loss', 'TrainConfig', 'train_live', 'silent_token', 'speaks', 'turn_scores',
+           'teacher_forced', 'reference_timing', 'StreamResult', 'run_stream', 'match_events', 'detection',
+           'LiveConfig', 'video_seed', 'make_videos', 'encode_videos', 'frame_features', 'train_methods', 'layout_of',
+           'evaluate_methods', 'mean_gap']
 
 # %% ../../nbs/chapters/43_videollm_online.ipynb #4e55e545
 import math
@@ -77,6 +78,9 @@ class Tokenizer:
 
     def decode(self, ids: list[int]) -> str:
         "The sentence of word ids, punctuation glued back: decode(encode(s)) == s for a lower-case sentence."
+        bad = [i for i in ids if not 0 <= i < len(self.vocab)]
+        if bad:
+            raise ValueError(f"ids must be word ids in [0, {len(self.vocab) - 1}] (this vocabulary), got {bad[:5]}")
         text = " ".join(self.vocab[i] for i in ids if i not in (PAD, EOS))
         for p in ".,?":
             text = text.replace(f" {p}", p)
@@ -109,6 +113,10 @@ class Dialogue:
             if not self.query_frame < t < self.n_frames:
                 raise ValueError(f"a response at frame {t} must follow the query (frame {self.query_frame}) inside "
                                  f"the window's {self.n_frames} frames")
+        frames = [t for t, _ in self.targets]
+        if frames != sorted(set(frames)):
+            raise ValueError(f"targets must be in increasing frame order, at most one response per frame, got frames "
+                             f"{frames}")
 
 
 def remind_query(sentence: str) -> str:
@@ -284,6 +292,9 @@ class LiveLM(nn.Module):
     def __init__(self, vocab_size: int, feat_dim: int, *, d: int = 64, layers: int = 2, heads: int = 2,
                  max_len: int = 6144):
         super().__init__()
+        if min(vocab_size, feat_dim, d, layers, heads, max_len) < 1:
+            raise ValueError(f"vocab_size, feat_dim, d, layers, heads and max_len must all be ≥ 1, got {vocab_size}, "
+                             f"{feat_dim}, {d}, {layers}, {heads}, {max_len}")
         self.connector = nn.Sequential(nn.Linear(feat_dim, d), nn.GELU(), nn.Linear(d, d))
         self.embed = nn.Embedding(vocab_size, d)
         self.pos = nn.Embedding(max_len, d)
@@ -384,6 +395,8 @@ def train_live(seqs: list[Sequence], feats: torch.Tensor, vocab_size: int, cfg: 
     Initial weights come from stream 'init' of `seed`, the dialogues of each step from stream 'order': two methods
     trained with the same seed see the same dialogues in the same order from the same start (w = 0: interleaved
     dialogue; w = 1: LIVE). AdamW, cosine schedule with 5 % warm-up (the paper's recipe, shortened)."""
+    if not seqs:
+        raise ValueError("seqs must hold at least one training Sequence, got none")
     with seeded_init(seed, "init"):
         model = LiveLM(vocab_size, feats.shape[-1], d=cfg.d, layers=cfg.layers, heads=cfg.heads, max_len=cfg.max_len)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
@@ -424,8 +437,9 @@ def turn_scores(speak: dict[int, bool], due: list[int], query_frame: int, n_fram
                 content_len: list[int]) -> tuple[list[int], list[float]]:
     """Per response turn, the official TimeDiff frame difference and Fluency. A turn's stream targets are the frames
     after the previous turn (or the query) up to its due frame g, F of them. Early (the model speaks at the k-th of
-    them, k < F − 1): diff = F − 1 − k; on time: 0; late: −(m + 1) for the first of up to min(F − 1, frames to the
-    next turn) later frames where it speaks, −(frames searched) if never. Fluency = share of consecutive right
+    them, k < F − 1): diff = F − 1 − k; on time: 0; late: −(m + 1) for the first of up to min(F − 1, H) later frames
+    where it speaks, −min(F − 1, H) if never; H = the next turn's frames, its due frame included (the official
+    horizon), or, after the last turn, the frames left in the window (ours: the official code counts 0 there). Fluency = share of consecutive right
     decisions: on time (F + words right before the first error)/(F + T), early (F − diff)/(F + T), late (F − 1)/(F + T)."""
     diffs, flu = [], []
     prev = query_frame
@@ -440,7 +454,7 @@ def turn_scores(speak: dict[int, bool], due: list[int], query_frame: int, n_fram
             diff = 0
             flu.append((V + content_correct[r]) / (V + T))
         else:
-            horizon = (due[r + 1] if r + 1 < len(due) else n_frames) - g - 1
+            horizon = due[r + 1] - g if r + 1 < len(due) else n_frames - 1 - g
             cap = min(V - 1, horizon)
             later = [m for m in range(cap) if speak.get(g + 1 + m, False)]
             diff = -(later[0] + 1) if later else -cap
@@ -482,6 +496,28 @@ def teacher_forced(model: LiveLM, seqs: list[Sequence], feats: torch.Tensor, tok
             out["frame_diff"] += d
             out["fluency"] += f
     return {k: np.asarray(v, dtype=float) for k, v in out.items()}
+
+
+REFERENCE_POLICIES: tuple[str, ...] = ("oracle", "always speak", "never speak")
+
+
+def reference_timing(dialogues: list[Dialogue], tok: Tokenizer, policy: str) -> dict[str, float]:
+    """TimeDiff (s) and Fluency (%) of a fixed timing on `dialogues` with every word right, the metric's reference
+    points: 'oracle' speaks exactly at each due frame, 'always speak' after every frame after the query, 'never
+    speak' never. A turn's tokens are its words and the closing <eos>."""
+    if policy not in REFERENCE_POLICIES:
+        raise ValueError(f"policy must be one of {REFERENCE_POLICIES}, got {policy!r}")
+    if not any(d.targets for d in dialogues):
+        raise ValueError("dialogues must hold at least one response turn to score")
+    diffs, flu = [], []
+    for d in dialogues:
+        due = dict(d.targets)
+        speak = {t: policy == "always speak" or (policy == "oracle" and t in due)
+                 for t in range(d.query_frame + 1, d.n_frames)}
+        n = [len(tok.encode(s)) + 1 for _, s in d.targets]
+        dd, ff = turn_scores(speak, list(due), d.query_frame, d.n_frames, n, n)
+        diffs, flu = diffs + dd, flu + ff
+    return {"TimeDiff": float(np.abs(diffs).mean() / FPS), "Fluency": 100 * float(np.mean(flu))}
 
 
 POLICIES: tuple[str, ...] = ("model", "per-clip", "every")
@@ -627,6 +663,19 @@ class LiveConfig:
     def __post_init__(self):
         if self.window > self.video_frames or self.n_free > self.n_test_windows or self.replicates < 1:
             raise ValueError("need window ≤ video_frames, n_free ≤ n_test_windows and replicates ≥ 1")
+        if not 0.0 <= self.theta <= 1.0:
+            raise ValueError(f"theta must lie in [0, 1], got {self.theta}")
+        if not 0.0 <= self.remind_prob <= 1.0:
+            raise ValueError(f"remind_prob must be a probability in [0, 1], got {self.remind_prob}")
+        if self.n_free < 1:
+            raise ValueError(f"n_free must be ≥ 1 (dialogues that also run free), got {self.n_free}")
+        if self.ablation and (len(set(self.ablation)) != len(self.ablation)
+                              or not all(math.isfinite(w) and w >= 0 and w != 1.0 for w in self.ablation)):
+            raise ValueError(f"ablation must hold distinct finite weights w ≥ 0 other than 1 (w = 1 is LIVE), got "
+                             f"{self.ablation}")
+        if self.ablation and not 1 <= self.ablation_replicates <= self.replicates:
+            raise ValueError(f"ablation_replicates must lie in [1, replicates = {self.replicates}], got "
+                             f"{self.ablation_replicates}")
 
 
 def video_seed(seed: int, i: int, split: str) -> int:
@@ -693,6 +742,7 @@ def train_methods(windows: list[Dialogue], feats: torch.Tensor, tok: Tokenizer, 
 
 
 def layout_of(method: str) -> str:
+    "The sequence layout a method was trained on: 'per-frame' for per-frame dialogue, 'live' for every other method."
     return "per-frame" if method == "per-frame" else "live"
 
 
@@ -724,7 +774,10 @@ def evaluate_methods(models: dict[str, LiveLM], test: list[Dialogue], feats: tor
 
 
 def mean_gap(narrations: list) -> int:
-    "The mean number of frames between consecutive events of the training videos (the fixed-interval policy's k)."
+    """The mean number of frames between consecutive events of the training videos (the fixed-interval policy's k),
+    rounded, at least 1; 4 when no video has two events."""
+    if len(narrations) == 0:
+        raise ValueError("narrations must hold at least one video's timed narration, got none")
     gaps = [b[0] - a[0] for n in narrations for a, b in zip(n, n[1:])]
     return max(1, int(round(float(np.mean(gaps))))) if gaps else 4
 
