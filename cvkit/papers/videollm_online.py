@@ -785,9 +785,10 @@ def mean_gap(narrations: list) -> int:
 # Thresholds: the issue's starting thresholds, fixed before any run and never loosened. Replicates: independent
 # trainings (window draw, initial weights, data order; the videos and test dialogues are shared) for the method
 # claims; timing repeats for the speed claims; dialogues for the token count.
-# Pins: smoke from the SEED = 0 smoke run of this code; laptop from the SEED = 0 laptop run at c341465
-# (reports/laptop/videollm_online/: named random streams, the w ablation in all 5 replicates, the never-speak claims,
-# recompute-grows timed 5 times); gpu provisional: the paper's expectation (not run).
+# Pins: smoke from the SEED = 0 smoke run of this code (2beb28c: the official late-TimeDiff horizon moved no smoke
+# verdict); laptop from the SEED = 0 laptop run at 9de80a6 (reports/laptop/videollm_online/, with tables.md: the
+# official middle-turn horizon and LM-Correctness; every verdict equals that of the earlier runs at c341465 and
+# c448ec9); gpu provisional: the paper's expectation (not run).
 PINS: dict[str, dict[str, str]] = {
     "live-timediff": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "live-fluency": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
