@@ -220,6 +220,9 @@ class _TargetModel:
     def embed_inputs(self, word, feat, is_frame):
         return word
 
+    def parameters(self):  # teacher_forced reads the model's device from its first parameter
+        return iter([torch.zeros(1)])
+
     def __call__(self, x):
         logits = torch.zeros(1, x.shape[1], self.vocab)
         tgt = torch.from_numpy(self.seq.target).clamp(min=0)
@@ -238,6 +241,17 @@ def test_lm_correctness_counts_right_tokens_before_the_first_mistake():
     # a mistake at the turn's second token: one right token before it, whatever follows
     m = teacher_forced(_TargetModel(s, len(TOK), wrong=(int(first_turn[1]),)), [s], feats(), TOK, layout="live")
     assert m["correctness"][0] == pytest.approx(1 / len(first_turn)) and m["correctness"][1] == 1.0
+
+
+def test_device_argument_keeps_the_cpu_path_bit_identical():
+    seqs = [dialogue_sequence(DIALOGUE, TOK, tokens_per_frame=5)] * 2
+    cfg = TrainConfig(steps=2, batch=2, d=16, layers=1, heads=2, max_len=256)
+    m_default, a = train_live(seqs, feats(), len(TOK), cfg, seed=3, progress=False)
+    m_cpu, b = train_live(seqs, feats(), len(TOK), cfg, seed=3, progress=False, device="cpu")
+    assert a == b and all(torch.equal(p, q) for p, q in zip(m_default.parameters(), m_cpu.parameters()))
+    batch = collate(seqs, feats())
+    moved = batch.to("cpu")
+    assert all(torch.equal(getattr(batch, f), getattr(moved, f)) for f in ("word", "feat", "is_frame", "target", "turn"))
 
 
 def test_training_pairs_methods_and_never_touches_the_encoder():

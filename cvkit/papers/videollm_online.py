@@ -336,6 +336,10 @@ class Batch:
     decision: torch.Tensor
     turn: torch.Tensor
 
+    def to(self, device: str | torch.device) -> "Batch":
+        "The same batch on `device` (the model's): collate builds it on the CPU, where the features live."
+        return Batch(*(getattr(self, f).to(device) for f in ("word", "feat", "is_frame", "target", "role", "decision", "turn")))
+
 
 def collate(seqs: list[Sequence], feats: torch.Tensor) -> Batch:
     """Right-pad sequences to one length and read each frame position's features from `feats` (V, L, G, C): the
@@ -390,15 +394,18 @@ class TrainConfig:
 
 
 def train_live(seqs: list[Sequence], feats: torch.Tensor, vocab_size: int, cfg: TrainConfig, *, seed: int,
-               w: float = 1.0, layout: str = "live", progress: bool = True) -> tuple[LiveLM, list[float]]:
+               w: float = 1.0, layout: str = "live", progress: bool = True,
+               device: str | torch.device = "cpu") -> tuple[LiveLM, list[float]]:
     """Train LiveLM-tiny on the dialogues (one Sequence each, in `layout`) with the streaming loss of weight `w`.
     Initial weights come from stream 'init' of `seed`, the dialogues of each step from stream 'order': two methods
     trained with the same seed see the same dialogues in the same order from the same start (w = 0: interleaved
-    dialogue; w = 1: LIVE). AdamW, cosine schedule with 5 % warm-up (the paper's recipe, shortened)."""
+    dialogue; w = 1: LIVE). AdamW, cosine schedule with 5 % warm-up (the paper's recipe, shortened). The weights are
+    drawn on the CPU and then moved to `device`, so a GPU run starts from the same weights as a CPU run."""
     if not seqs:
         raise ValueError("seqs must hold at least one training Sequence, got none")
     with seeded_init(seed, "init"):
         model = LiveLM(vocab_size, feats.shape[-1], d=cfg.d, layers=cfg.layers, heads=cfg.heads, max_len=cfg.max_len)
+    model = model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
     warm = max(1, cfg.steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -407,7 +414,7 @@ def train_live(seqs: list[Sequence], feats: torch.Tensor, vocab_size: int, cfg: 
     losses = []
     model.train()
     for _ in tqdm(range(cfg.steps), desc=f"train {layout} w={w:g}", disable=not progress):
-        b = collate([seqs[i] for i in order.integers(len(seqs), size=cfg.batch)], feats)
+        b = collate([seqs[i] for i in order.integers(len(seqs), size=cfg.batch)], feats).to(device)
         logits, _ = model(model.embed_inputs(b.word, b.feat, b.is_frame))
         loss = streaming_loss(logits, b, w=w, layout=layout)
         opt.zero_grad()
@@ -475,8 +482,8 @@ def teacher_forced(model: LiveLM, seqs: list[Sequence], feats: torch.Tensor, tok
     out: dict[str, list] = {"ppl": [], "correctness": [], "frame_diff": [], "fluency": []}
     for s0 in range(0, len(seqs), batch):
         chunk = seqs[s0:s0 + batch]
-        b = collate(chunk, feats)
-        logp = model(model.embed_inputs(b.word, b.feat, b.is_frame))[0].log_softmax(-1)
+        b = collate(chunk, feats).to(next(model.parameters()).device)
+        logp = model(model.embed_inputs(b.word, b.feat, b.is_frame))[0].log_softmax(-1).cpu()
         for i, s in enumerate(chunk):
             lp = logp[i, :len(s)]
             pos = np.flatnonzero(s.decision >= 0)
@@ -553,7 +560,8 @@ def run_stream(model: LiveLM, frames: torch.Tensor, tok: Tokenizer, *, query_fra
         raise ValueError(f"the query must come after a frame in [0, {len(frames) - 2}], got {query_frame}")
     silent = silent_token(layout, tok)
     speaks(torch.zeros(1), torch.zeros(1, dtype=torch.bool), theta)  # validates θ
-    banned = torch.tensor([PAD, SYS, USER, ASSISTANT])
+    device = next(model.parameters()).device  # frames arrive on the CPU; the LM runs where its weights are
+    banned = torch.tensor([PAD, SYS, USER, ASSISTANT], device=device)
     cache: Cache | None = None
 
     def feed(x: torch.Tensor) -> torch.Tensor:
@@ -562,7 +570,7 @@ def run_stream(model: LiveLM, frames: torch.Tensor, tok: Tokenizer, *, query_fra
         return logits[0, -1]
 
     def words(ids: list[int]) -> torch.Tensor:
-        return feed(model.embed(torch.tensor(ids)))
+        return feed(model.embed(torch.tensor(ids, device=device)))
 
     words([SYS] + tok.encode(SYSTEM_PROMPT))
     query_ids = [USER] + tok.encode(query)
@@ -570,7 +578,7 @@ def run_stream(model: LiveLM, frames: torch.Tensor, tok: Tokenizer, *, query_fra
     p_trace = np.full(len(frames), np.nan)
     responses = []
     for t in range(len(frames)):
-        last = feed(model.connector(frames[t].float()))
+        last = feed(model.connector(frames[t].float().to(device)))
         if t <= query_frame:
             if t == query_frame:
                 words(query_ids)
@@ -722,10 +730,11 @@ METHODS: tuple[str, ...] = ("LIVE", "interleaved", "per-frame")
 
 
 def train_methods(windows: list[Dialogue], feats: torch.Tensor, tok: Tokenizer, cfg: LiveConfig, *, seed: int,
-                  ablation: bool = True, progress: bool = True) -> tuple[dict[str, LiveLM], dict[str, list[float]]]:
+                  ablation: bool = True, progress: bool = True, device: str | torch.device = "cpu"
+                  ) -> tuple[dict[str, LiveLM], dict[str, list[float]]]:
     """LIVE (w = 1), interleaved dialogue (w = 0), per-frame dialogue and the w ablation, all from the same initial
     weights on the same dialogues in the same order (`seed`'s streams); the ablation's weights only with `ablation`.
-    Returns models and loss curves."""
+    Returns models (on `device`) and loss curves."""
     G = feats.shape[2]
     live = [dialogue_sequence(d, tok, tokens_per_frame=G) for d in windows]
     arms = {"LIVE": (live, 1.0, "live"), "interleaved": (live, 0.0, "live")}
@@ -737,7 +746,7 @@ def train_methods(windows: list[Dialogue], feats: torch.Tensor, tok: Tokenizer, 
     models, curves = {}, {}
     for name, (seqs, w, layout) in arms.items():
         models[name], curves[name] = train_live(seqs, feats, len(tok), cfg.train, seed=seed, w=w, layout=layout,
-                                                progress=progress)
+                                                progress=progress, device=device)
     return models, curves
 
 
