@@ -340,3 +340,20 @@ def test_gumbel_top_k_draws_on_the_generators_device_unchanged_on_cpu():
     u = torch.rand(logits.shape, generator=torch.Generator().manual_seed(2)).clamp_(1e-12, 1 - 1e-12)
     want = torch.zeros(5, 9, dtype=torch.bool).scatter_(1, (logits - torch.log(-torch.log(u))).topk(4, dim=1).indices, True)
     assert torch.equal(got, want)  # the CPU draws are the ones before the device change, draw for draw
+
+
+def test_adamae_pretraining_trains_its_sampler_and_the_focus_bias_changes_its_run():
+    cfg = CONFIGS["smoke"]
+    clips = standardise(stack_clips(make_cohort(CineSpec(size=64, frames=8), 8, seed=6)))
+    roi = torch.zeros(8, 16, dtype=torch.bool)
+    roi[:, [5, 6, 9, 10]] = True
+    kw = dict(model_kw=cfg.model_kw, steps=3, batch=4, seed=2, progress=False)
+    plain = pretrain(clips, roi, Masking("adamae"), **kw)
+    focus = pretrain(clips, roi, Masking("adamae", 2.0), **kw)
+    assert plain.sampler is not None and len(plain.losses) == 3 and np.isfinite(plain.losses).all()
+    assert plain.losses[0] != focus.losses[0]  # same weights and noise, the bias moves the first mask
+    with torch.no_grad():
+        from cvkit.core.claims import seeded_init
+        with seeded_init(2, "sampler"):
+            fresh = TokenSampler(plain.model.dim, plain.model.n_tokens)
+    assert any(not torch.equal(p, q) for p, q in zip(fresh.parameters(), plain.sampler.parameters()))
