@@ -299,3 +299,61 @@ def test_probe_predictions_agree_with_probe_accuracy():
     assert [p.shape for p in preds] == [(12,), (12,)] and set(np.concatenate(preds)) <= {0, 1}
     accs = probe_accuracy(feats, labels, folds)
     assert accs.tolist() == [float((p == labels[te]).mean()) for p, (_, te) in zip(preds, folds)]
+
+
+def test_vit_on_frames_helpers_split_clips_into_frames_and_score_each_frame():
+    from cvkit.core.backbones import VideoMAE
+    from cvkit.papers.focusmae import ClipClassifier, clip_frames, frame_scores, image_model_kw
+
+    clips = torch.randn(3, 1, 4, 32, 32, generator=torch.Generator().manual_seed(0))
+    frames = clip_frames(clips)
+    assert frames.shape == (12, 1, 1, 32, 32)
+    assert torch.equal(frames[2 * 4 + 3, 0, 0], clips[2, 0, 3])  # frame k of clip b at b·T + k
+    kw = image_model_kw(dict(frames=4, size=32, patch=16, dim=16, depth=1, heads=2, decoder_dim=8, decoder_depth=1))
+    assert kw["frames"] == 1 and kw["tubelet"] == 1
+    torch.manual_seed(0)
+    net = ClipClassifier(VideoMAE(**kw)).eval()
+    assert net.mae.grid == (1, 2, 2)
+    scores = frame_scores(net, clips)
+    assert scores.shape == (3, 4) and ((scores > 0) & (scores < 1)).all()
+    one = predict_proba(net, clips[1:2, :, 2:3])  # clip 1, frame 2, scored alone
+    assert abs(float(one[0]) - float(scores[1, 2])) < 1e-6
+    with pytest.raises(ValueError, match="clips must be"):
+        clip_frames(clips[0])
+    video_net = ClipClassifier(VideoMAE(**{**kw, "frames": 4, "tubelet": 2})).eval()
+    with pytest.raises(ValueError, match="single-frame"):
+        frame_scores(video_net, clips)
+
+
+def test_laptop_decides_the_adamae_claim_on_every_seed_at_equal_steps_within_the_pair():
+    cfg = CONFIGS["laptop"]
+    assert cfg.adamae and cfg.adamae_seeds is None and cfg.seeds >= 5  # measured on every pretraining seed, n >= 5
+    assert cfg.adamae_steps is not None and 0 < cfg.adamae_steps <= cfg.pretrain_steps
+    assert cfg.frame_vit
+
+
+def test_gumbel_top_k_draws_on_the_generators_device_unchanged_on_cpu():
+    from cvkit.core.backbones import gumbel_top_k_mask
+
+    logits = torch.randn(5, 9, generator=torch.Generator().manual_seed(1))
+    got = gumbel_top_k_mask(logits, 4, generator=torch.Generator().manual_seed(2))
+    u = torch.rand(logits.shape, generator=torch.Generator().manual_seed(2)).clamp_(1e-12, 1 - 1e-12)
+    want = torch.zeros(5, 9, dtype=torch.bool).scatter_(1, (logits - torch.log(-torch.log(u))).topk(4, dim=1).indices, True)
+    assert torch.equal(got, want)  # the CPU draws are the ones before the device change, draw for draw
+
+
+def test_adamae_pretraining_trains_its_sampler_and_the_focus_bias_changes_its_run():
+    cfg = CONFIGS["smoke"]
+    clips = standardise(stack_clips(make_cohort(CineSpec(size=64, frames=8), 8, seed=6)))
+    roi = torch.zeros(8, 16, dtype=torch.bool)
+    roi[:, [5, 6, 9, 10]] = True
+    kw = dict(model_kw=cfg.model_kw, steps=3, batch=4, seed=2, progress=False)
+    plain = pretrain(clips, roi, Masking("adamae"), **kw)
+    focus = pretrain(clips, roi, Masking("adamae", 2.0), **kw)
+    assert plain.sampler is not None and len(plain.losses) == 3 and np.isfinite(plain.losses).all()
+    assert plain.losses[0] != focus.losses[0]  # same weights and noise, the bias moves the first mask
+    with torch.no_grad():
+        from cvkit.core.claims import seeded_init
+        with seeded_init(2, "sampler"):
+            fresh = TokenSampler(plain.model.dim, plain.model.n_tokens)
+    assert any(not torch.equal(p, q) for p, q in zip(fresh.parameters(), plain.sampler.parameters()))

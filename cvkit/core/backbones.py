@@ -385,7 +385,9 @@ def gumbel_top_k_mask(logits: torch.Tensor, k: int, *, generator: torch.Generato
     "(B, M) logits → (B, M) bool, True on k items drawn without replacement with weights exp(logits) (Gumbel top-k)."
     if logits.ndim != 2 or not 0 < k <= logits.shape[1]:
         raise ValueError(f"need (B, M) logits and 0 < k <= M, got shape {tuple(logits.shape)} and k={k}")
-    u = torch.rand(logits.shape, generator=generator, device=logits.device).clamp_(1e-12, 1 - 1e-12)
+    # the noise comes from the generator's device (a CPU stream gives the same draws whatever device the model is on)
+    noise_device = logits.device if generator is None else generator.device
+    u = torch.rand(logits.shape, generator=generator, device=noise_device).clamp_(1e-12, 1 - 1e-12).to(logits.device)
     keys = logits.detach().float() - torch.log(-torch.log(u))
     out = torch.zeros(logits.shape, dtype=torch.bool, device=logits.device)
     return out.scatter_(1, keys.topk(k, dim=1).indices, True)

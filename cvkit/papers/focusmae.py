@@ -8,7 +8,8 @@ __all__ = ['CLIP_MEAN', 'CLIP_STD', 'LESION_CONTRAST', 'CONFIGS', 'PINS', 'SPECS
            'roi_lesion_coverage', 'roi_tokens', 'Masking', 'focus_draw', 'focus_tube_mask', 'expected_roi_share',
            'TokenSampler', 'adamae_mask', 'sampling_loss', 'draw_mask', 'Pretrained', 'pretrain', 'ClipClassifier',
            'finetune', 'predict_proba', 'binary_metrics', 'patient_folds', 'probe_predictions', 'probe_accuracy',
-           'clip_features', 'FocusConfig', 'roi_share_replicates', 'load_us_cine', 'speckle_stats']
+           'clip_features', 'image_model_kw', 'clip_frames', 'frame_scores', 'FocusConfig', 'roi_share_replicates',
+           'load_us_cine', 'speckle_stats']
 
 # %% ../../nbs/chapters/52_focusmae.ipynb #fm005
 import math
@@ -341,7 +342,7 @@ def focus_tube_mask(roi: torch.Tensor, t: int, *, ratio: float, delta: float, bi
     if not math.isfinite(delta):
         raise ValueError(f"delta must be finite, got {delta}")
     n_m, n_v = mask_counts(roi.shape[1], ratio)
-    zeros = torch.zeros(roi.shape)
+    zeros = torch.zeros(roi.shape, device=roi.device)
     if bias_target == "masked":
         spatial = focus_draw(zeros, roi, k=n_m, delta=delta, sign=1.0, generator=generator)
     else:
@@ -450,15 +451,17 @@ def pretrain(clips: torch.Tensor, rois: torch.Tensor, masking: Masking, *, model
     """Masked pretraining of a fresh VideoMAE on (N, 1, T, H, W) clips with (N, h·w) ROI indicators.
 
     Three named streams: "mae" (initial weights), "order" (which clips form each batch), "treatment" (the masks).
-    Arms that differ only in δ share the first two, so δ = 0 reproduces random tube masking exactly."""
+    Arms that differ only in δ share the first two, so δ = 0 reproduces random tube masking exactly. The model lives
+    on `clips.device`; weights are initialised and masks drawn on the CPU streams and moved there, so a GPU run starts
+    from the same weights and masks as a CPU run."""
     if clips.ndim != 5 or len(rois) != len(clips):
         raise ValueError(f"clips must be (N, 1, T, H, W) with one ROI row each; got {tuple(clips.shape)}, {tuple(rois.shape)}")
     with seeded_init(seed, "mae"):
-        model = VideoMAE(**model_kw)
+        model = VideoMAE(**model_kw).to(clips.device)
     sampler = None
     if masking.base == "adamae":
         with seeded_init(seed, "sampler"):
-            sampler = TokenSampler(model.dim, model.n_tokens)
+            sampler = TokenSampler(model.dim, model.n_tokens).to(clips.device)
     order, gen = numpy_stream(seed, "order"), torch_stream(seed, "treatment")
     params = [p for n, p in model.named_parameters()] + ([] if sampler is None else list(sampler.parameters()))
     opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.95), weight_decay=0.05)
@@ -469,11 +472,12 @@ def pretrain(clips: torch.Tensor, rois: torch.Tensor, masking: Masking, *, model
         idx = torch.as_tensor(order.choice(len(clips), batch, replace=False))
         x = clips[idx]
         if sampler is None:
-            mask = draw_mask(masking, x, rois[idx], model.grid, ratio=ratio, generator=gen, focus_path=focus_path)
+            mask = draw_mask(masking, x, rois[idx], model.grid, ratio=ratio, generator=gen,
+                             focus_path=focus_path).to(x.device)
             loss = model.loss(x, mask)
         else:
             logits = sampler(model.embed_tokens(x).detach())
-            mask, log_p = adamae_mask(logits, tile_over_time(rois[idx], model.grid[0]), ratio=ratio,
+            mask, log_p = adamae_mask(logits, tile_over_time(rois[idx], model.grid[0]).to(x.device), ratio=ratio,
                                       delta=masking.delta, bias_target=masking.bias_target, generator=gen)
             errors = model.token_errors(x, mask)
             loss = errors[mask].mean() + 1e-4 * sampling_loss(log_p, errors, mask)
@@ -501,7 +505,7 @@ class ClipClassifier(nn.Module):
 def finetune(state: dict | None, clips: torch.Tensor, labels: np.ndarray, *, model_kw: dict, steps: int, batch: int,
              lr: float = 5e-4, seed: int = 0, progress: bool = False) -> ClipClassifier:
     """Fine-tune an encoder (weights `state` from pretraining, or None: random init) with a fresh linear head on
-    labelled clips, cross-entropy, AdamW with warm-up and cosine decay, random horizontal flips."""
+    labelled clips, cross-entropy, AdamW with warm-up and cosine decay, random horizontal flips. Runs on `clips.device`."""
     labels_t = torch.as_tensor(np.asarray(labels), dtype=torch.long)
     if len(labels_t) != len(clips) or len(clips) < batch:
         raise ValueError(f"need one label per clip and at least batch={batch} clips, got {len(clips)} clips, "
@@ -511,7 +515,8 @@ def finetune(state: dict | None, clips: torch.Tensor, labels: np.ndarray, *, mod
     if state is not None:
         mae.load_state_dict(state)
     with seeded_init(seed, "head"):
-        net = ClipClassifier(mae)
+        net = ClipClassifier(mae).to(clips.device)
+    labels_t = labels_t.to(clips.device)
     order, flips = numpy_stream(seed, "finetune-order"), numpy_stream(seed, "finetune-flip")
     params = [p for n, p in net.named_parameters() if not n.startswith(("mae.decoder", "mae.to_decoder", "mae.mask_token", "mae.head"))]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.05)
@@ -520,7 +525,7 @@ def finetune(state: dict | None, clips: torch.Tensor, labels: np.ndarray, *, mod
     for _ in tqdm(range(steps), desc="fine-tune", disable=not progress, leave=False):
         idx = torch.as_tensor(order.choice(len(clips), batch, replace=False))
         x = clips[idx]
-        flip = torch.as_tensor(flips.random(len(idx)) < 0.5)
+        flip = torch.as_tensor(flips.random(len(idx)) < 0.5, device=x.device)
         x = torch.where(flip[:, None, None, None, None], x.flip(-1), x)
         loss = F.cross_entropy(net(x), labels_t[idx])
         opt.zero_grad()
@@ -537,7 +542,7 @@ def predict_proba(net: ClipClassifier, clips: torch.Tensor, *, batch: int = 64) 
     for s in range(0, len(clips), batch):
         x = clips[s:s + batch]
         out.append(((net(x).softmax(-1) + net(x.flip(-1)).softmax(-1)) / 2)[:, 1])
-    return torch.cat(out).numpy()
+    return torch.cat(out).cpu().numpy()
 
 
 def binary_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
@@ -583,7 +588,28 @@ def probe_accuracy(features: np.ndarray, labels: np.ndarray, folds: list[tuple[n
 @torch.no_grad()
 def clip_features(model: VideoMAE, clips: torch.Tensor, *, batch: int = 64) -> np.ndarray:
     "(B, dim) frozen encoder features (mean of all tokens) of every clip."
-    return torch.cat([model.features(clips[s:s + batch]) for s in range(0, len(clips), batch)]).numpy()
+    return torch.cat([model.features(clips[s:s + batch]) for s in range(0, len(clips), batch)]).cpu().numpy()
+
+
+def image_model_kw(model_kw: dict) -> dict:
+    "The same encoder family on single frames: the `VideoMAE` keywords with one frame and tubelet 1 (a 2-D ViT)."
+    return {**model_kw, "frames": 1, "tubelet": 1}
+
+
+def clip_frames(clips: torch.Tensor) -> torch.Tensor:
+    "(B, C, T, H, W) clips → (B·T, C, 1, H, W) single frames, clip-major (frame k of clip b at index b·T + k)."
+    if clips.ndim != 5:
+        raise ValueError(f"clips must be (B, C, T, H, W), got {tuple(clips.shape)}")
+    B, C, T, H, W = clips.shape
+    return clips.permute(0, 2, 1, 3, 4).reshape(B * T, C, 1, H, W)
+
+
+def frame_scores(net: ClipClassifier, clips: torch.Tensor, *, batch: int = 256) -> np.ndarray:
+    "P(malignant) of every frame of (B, C, T, H, W) clips under a single-frame classifier (mirror-averaged): (B, T)."
+    if net.mae.frames != 1:
+        raise ValueError(f"net must be a single-frame classifier (frames=1), got frames={net.mae.frames}")
+    return predict_proba(net, clip_frames(clips), batch=batch).reshape(clips.shape[0], clips.shape[2])
+
 
 # %% ../../nbs/chapters/52_focusmae.ipynb #fm033
 @dataclass(frozen=True)
@@ -610,6 +636,8 @@ class FocusConfig:
     finetune_lr: float = 1e-3
     adamae: bool = False  # pretrain the AdaMAE and Focus-AdaMAE arms (probes)
     adamae_seeds: int | None = None  # pretrain them on the first this many seeds only (report-only); None: every seed
+    adamae_steps: int | None = None  # pretraining steps of the two AdaMAE arms (compared with each other); None: pretrain_steps
+    frame_vit: bool = True  # the ViT-on-frames image baseline: the same encoder, image-MAE pretrained and fine-tuned on frames
     sweep: tuple[float, ...] = ()  # extra δ for Fig. 1b (fine-tuned)
     visible_arm: bool = False  # the code's bias_target="visible" (fine-tuned)
     mc_draws: int = 4000  # Monte Carlo masks for the mechanism claim
@@ -626,13 +654,17 @@ CONFIGS: dict[str, FocusConfig] = {
     "smoke": FocusConfig(CineSpec(size=64, frames=8, lesion_contrast=LESION_CONTRAST), patch=16, dim=64, depth=2,
                          heads=4, decoder_dim=32, decoder_depth=1, n_unlabelled=64, n_labelled=64, pretrain_steps=40,
                          finetune_steps=20, folds=3, seeds=2, scratch=False),
+    # laptop: five seeds of every arm; the AdaMAE pair at half the steps and 180 fine-tuning steps keep one core's 15
+    # minutes with the ViT-on-frames baseline (see Deviations); no room for the no-pretraining baseline
     "laptop": FocusConfig(CineSpec(size=64, frames=16, lesion_contrast=LESION_CONTRAST), patch=16, dim=96, depth=3,
                           heads=4, decoder_dim=48, decoder_depth=1, n_unlabelled=400, n_labelled=300,
-                          pretrain_steps=400, finetune_steps=250, folds=3, seeds=5, adamae=True, adamae_seeds=1,
-                          scratch=False),  # five seeds leave no room for the no-pretraining baseline in 15 CPU minutes
-    "gpu": FocusConfig(CineSpec(size=112, frames=16, lesion_contrast=LESION_CONTRAST), patch=8, dim=384, depth=6,
-                       heads=6, decoder_dim=192, decoder_depth=2, n_unlabelled=3000, n_labelled=600,
-                       pretrain_steps=4000, finetune_steps=1500, batch=32, folds=5, seeds=5, adamae=True,
+                          pretrain_steps=400, finetune_steps=180, folds=3, seeds=5, adamae=True, adamae_steps=200,
+                          scratch=False),
+    # gpu: untested (no GPU here); sized by a FLOP estimate for 30 minutes of one H100: patch 16 at 112² (392 tokens,
+    # not the paper's 1,568), 3 folds, 1,000 pretraining and 200 fine-tuning steps for 7 arms × 5 seeds
+    "gpu": FocusConfig(CineSpec(size=112, frames=16, lesion_contrast=LESION_CONTRAST), patch=16, dim=384, depth=6,
+                       heads=6, decoder_dim=192, decoder_depth=2, n_unlabelled=2000, n_labelled=600,
+                       pretrain_steps=1000, finetune_steps=200, batch=32, folds=3, seeds=5, adamae=True,
                        sweep=(1.0, 5.0), visible_arm=True, lr=1.5e-3),
 }
 
@@ -659,14 +691,13 @@ def roi_share_replicates(roi: torch.Tensor, *, ratio: float, delta: float, draws
     return np.array(dev), np.array(rise), exact
 
 
-# Pins: smoke from the SEED = 0 smoke run of this code (commit 4321e91 and later, confirmed at a129f50). Laptop: the
-# verdicts of the SEED = 0 laptop run at a129f50 (reports/laptop/focusmae/report.md); focus-adamae-beats-adamae and
-# inverted-u are not checkable at laptop by construction (AdaMAE arms on one seed, report-only; no δ sweep). Gpu: not
-# run (DEVICE unused, the loops run on the CPU); the paper's expectations, provisional.
+# Pins: smoke from the SEED = 0 smoke run of this code. Laptop: the verdicts of the SEED = 0 laptop run at b25f0e1
+# (reports/laptop/focusmae/report.md); inverted-u is not checkable at laptop (no δ sweep). Gpu: untested (no GPU
+# here); the paper's expectations, provisional.
 PINS: dict[str, dict[str, str]] = {
     "roi-share-closed-form": {"smoke": REPRODUCED, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "focus-beats-tube": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
-    "focus-adamae-beats-adamae": {"smoke": NOT_CHECKABLE, "laptop": NOT_CHECKABLE, "gpu": REPRODUCED},
+    "focus-adamae-beats-adamae": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "video-beats-images": {"smoke": NOT_REPRODUCED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "pretraining-learns": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "inverted-u": {"smoke": NOT_CHECKABLE, "laptop": NOT_CHECKABLE, "gpu": REPRODUCED},
@@ -684,11 +715,11 @@ SPECS: list[ClaimSpec] = [
               source="seed", paper_value="96.4 % (FocusMAE) vs lower for VideoMAE's random masking", central=True,
               compared=True, explanation="why-central"),
     ClaimSpec("focus-adamae-beats-adamae", "FocusMAE beats the video SOTA AdaMAE",
-              "linear-probe accuracy, Focus-AdaMAE − AdaMAE (points)", ">=",
+              "linear-probe accuracy, Focus-AdaMAE − AdaMAE at equal steps (points)", ">=",
               scale_rules(PINS["focus-adamae-beats-adamae"], 0.0), paper_ref="Abstract", source="seed",
               paper_value="96.4 % vs 94.7 %", compared=True, explanation="why-adamae"),
     ClaimSpec("video-beats-images", "The video model beats image-based detectors by a wide margin",
-              "fine-tuned Focus-tube accuracy − best frozen-image baseline (points)", ">=",
+              "fine-tuned Focus-tube accuracy − best image baseline (MobileNetV2 probes, ViT on frames) (points)", ">=",
               scale_rules(PINS["video-beats-images"], 5.0), paper_ref="Abstract", source="seed",
               paper_value="96.4 % vs 84 % (GBCNet, RadFormer)", compared=True, explanation="why-video"),
     ClaimSpec("pretraining-learns", "Masked pretraining learns features a linear classifier can use",
