@@ -213,12 +213,41 @@ def test_central_block_is_fresh_and_used_by_the_central_claim():
     assert sorted(set(central["replicate"])) == [10, 11] and set(central["budget"]) == {128}
     assert set(central["tower"]) == {"ViTamin", "ViT/8"}
     m = claim_measurements(r, cfg)
-    cells = cell_scores(r.scores, size="tiny", block="central")
+    # the central claim pools the grid's replicates (0, 1) of its cell with the block's (10, 11): n = 4
+    cells = pd.concat([cell_scores(r.scores, size="tiny")[[("ViTamin", 128), ("ViT/8", 128)]],
+                       cell_scores(r.scores, size="tiny", block="central")])
+    assert m["vitamin-beats-vit"].n == 4
     assert np.allclose(m["vitamin-beats-vit"].values, (cells[("ViTamin", 128)] - cells[("ViT/8", 128)]).to_numpy())
-    assert m["vitamin-beats-vit"].chance == pytest.approx(np.mean([chance_levels(r.eval_sets[i])["avg-tasks"] for i in (10, 11)]))
+    assert m["vitamin-beats-vit"].chance == pytest.approx(np.mean([chance_levels(r.eval_sets[i])["avg-tasks"]
+                                                                   for i in (0, 1, 10, 11)]))
     with pytest.raises(ValueError, match="overlap"):
         run_experiment(RunConfig(image_size=32, budgets=(128,), towers=("ViTamin", "ViT/8"), seeds=2, batch=64,
                                  eval_n=12, central_seeds=2, central_first=1), 0, progress=False)
+
+
+def test_every_budget_limits_the_other_towers_to_the_smallest_budget_and_lifts():
+    from cvkit.papers.vitamin import tower_lifts
+    cfg = RunConfig(image_size=32, budgets=(64, 128), towers=("ViTamin", "ViT/8", "ViT/4"), seeds=1, batch=32, eval_n=12,
+                    every_budget=("ViTamin", "ViT/8"))
+    r = run_experiment(cfg, 0, progress=False)
+    cells = set(zip(r.scores["tower"], r.scores["budget"]))
+    assert cells == {("ViTamin", 64), ("ViTamin", 128), ("ViT/8", 64), ("ViT/8", 128), ("ViT/4", 64)}
+    m = claim_measurements(r, cfg)
+    vit4, vit8 = cell_scores(r.scores, size="tiny")[("ViT/4", 64)], cell_scores(r.scores, size="tiny")[("ViT/8", 64)]
+    assert np.allclose(m["finer-patches-help"].values, (vit4 - vit8).to_numpy())  # at the largest budget ViT/4 runs
+    lifts = tower_lifts(r)
+    chance = chance_levels(r.eval_sets[0])["avg-tasks"]
+    row = r.scores.query("tower == 'ViT/4'").iloc[0]
+    assert lifts[("tiny", "ViT/4", 64)] == pytest.approx(row["avg-tasks"] - chance) and len(lifts) == 5
+    with pytest.raises(ValueError, match="every_budget"):
+        run_experiment(RunConfig(image_size=32, budgets=(64,), towers=("ViTamin", "ViT/8"), seeds=1, batch=32,
+                                 eval_n=12, every_budget=("ConvNet",)), 0, progress=False)
+
+
+def test_laptop_config_is_the_declared_design():
+    lap = CONFIGS["laptop"]
+    assert lap.budgets[0] == 8192 and lap.batch == 32 and lap.every_budget == ("ViTamin", "ViT/8")
+    assert lap.seeds + lap.central_seeds >= 10 and lap.central_first >= 200  # fresh ids, never in an earlier pinned run
 
 
 def test_lead_shrinks_needs_a_lead():
