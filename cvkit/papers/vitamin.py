@@ -851,7 +851,7 @@ def cell_scores(scores: pd.DataFrame, *, text: str = "LTT", size: str, block: st
 
 
 
-# Declared before the pinned runs: one recipe for every tower (AdamW, lr 2e-3, batch 64, 10 % warm-up, cosine, one
+# Declared before the pinned runs: one recipe for every tower (AdamW, lr 2e-3, batch 32, 10 % warm-up, cosine, one
 # pass), replicate streams "data", "eval", "order/<budget>", "init/<size>/<tower>", "init/text"; the thresholds.
 # Pins: smoke from the SEED = 0 smoke run (replicate ids 0-2) of this code (per-class MNIST split, chance passed to
 # the comparisons); laptop from the SEED = 0 laptop run of bda5bce (grid ids 0-4, central block ids 200-204; CPU 805 s,
