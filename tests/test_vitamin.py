@@ -41,18 +41,73 @@ def test_mbconv_shapes_shortcut_and_stride_error():
     # the pooled shortcut: AvgPool(3, 2, pad 1, count_include_pad=False) then 1×1 conv
     down = MbConvLNBlock(8, 12, stride=2)
     pooled = F.avg_pool2d(x, 3, 2, 1, count_include_pad=False)
-    assert torch.allclose(down.shortcut(x), F.conv2d(pooled, down.shortcut[1].weight, down.shortcut[1].bias), atol=1e-6)
+    assert torch.allclose(down.shortcut(x), F.conv2d(pooled, down.shortcut.expand.weight, down.shortcut.expand.bias), atol=1e-6)
+    # the official layout drops the 1×1 conv on a strided block that keeps the width: the shortcut is the pool alone
+    same_width = MbConvLNBlock(8, 8, stride=2, official=True)
+    assert torch.equal(same_width.shortcut(x), pooled) and not list(same_width.shortcut.parameters())
+    assert sum(p.numel() for p in MbConvLNBlock(8, 8, stride=2).shortcut.parameters()) == 8 * 8 + 8  # teaching layout
     with pytest.raises(ValueError, match="stride"):
         MbConvLNBlock(8, 8, stride=3)
+
+
+def test_official_key_list_and_checkpoint_loading(tmp_path):
+    from cvkit.papers.vitamin import load_vitamin_checkpoint, official_keys
+    # the paper's S at 224 px has exactly the official layout's names and shapes (a list written independently)
+    with torch.device("meta"):
+        s = ViTamin(VITAMIN_SIZES["S"], image_size=224, embed_dim=384)
+    keys = official_keys(VITAMIN_SIZES["S"], image_size=224, embed_dim=384)
+    assert {k: tuple(v.shape) for k, v in s.state_dict().items()} == keys
+    assert "patch_embed.backbone.stages.0.0.shortcut.expand.weight" not in keys  # 64 → 64 at stride 2: pool only
+    assert "blocks.13.mlp.w0.weight" in keys and keys["blocks.0.mlp.norm.weight"] == (768,)
+    # a small official-layout size: a state_dict built from the key list alone loads by path, strictly
+    cfg = ViTaminConfig("official-test", (8, 16), 32, 2, 2, official=True)
+    gen = torch.Generator().manual_seed(0)
+    state = {k: torch.randn(shape, generator=gen) for k, shape in official_keys(cfg, image_size=32, embed_dim=24).items()}
+    path = tmp_path / "vitamin.pt"
+    torch.save({"state_dict": {"visual.trunk." + k: v for k, v in state.items()}}, path)
+    model = load_vitamin_checkpoint(ViTamin(cfg, image_size=32, embed_dim=24), str(path), prefix="visual.trunk.")
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in state.items())
+    assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 24)
+    # missing, unexpected and mis-shaped keys are refused with the key named
+    for bad, match in (({k: v for k, v in state.items() if k != "head.bias"}, "1 missing"),
+                       ({**state, "blocks.0.mlp.fc2.weight": torch.zeros(1)}, "1 unexpected"),
+                       ({**state, "pos_embed": torch.zeros(1, 16, 32)}, "wrong shape")):
+        torch.save(bad, path)
+        with pytest.raises(ValueError, match=match):
+            load_vitamin_checkpoint(ViTamin(cfg, image_size=32, embed_dim=24), str(path))
+    with pytest.raises(FileNotFoundError, match="nothing is downloaded"):
+        load_vitamin_checkpoint(model, str(tmp_path / "absent.pt"))
+    with pytest.raises(ValueError, match="teaching size"):
+        official_keys(VITAMIN_SIZES["tiny"], image_size=32)
+
+
+def test_frozen_mobilenet_tower_trains_only_its_head():
+    from cvkit.core.backbones import MobileNetV2
+    from cvkit.papers.vitamin import FrozenMobileNetTower
+    with seeded_init(0, "test"):
+        tower = FrozenMobileNetTower(MobileNetV2(), input_size=32, embed_dim=16)
+    trainable = {n for n, p in tower.named_parameters() if p.requires_grad}
+    assert trainable == {"norm.weight", "norm.bias", "proj.weight", "proj.bias"}
+    bn = tower.backbone.features[1].conv[0][1]
+    before = bn.running_mean.clone()
+    tower.train()
+    assert not tower.backbone.training and tower.proj.training  # the backbone's BatchNorm stays in eval mode
+    out = tower(torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(0)))
+    out.sum().backward()
+    assert out.shape == (3, 16) and torch.equal(bn.running_mean, before) and tower.proj.weight.grad is not None
+    with pytest.raises(ValueError, match="input_size"):
+        FrozenMobileNetTower(MobileNetV2(), input_size=16)
+    with pytest.raises(ValueError, match="expected images"):
+        tower(torch.zeros(2, 1, 32, 32))
 
 
 def test_geglu_hand_case_and_tfb_equivariance():
     mlp = GeGluMlp(3, 4)
     x = torch.randn(2, 3)
-    ref = mlp.fc2(F.gelu(x @ mlp.fc1_g.weight.T + mlp.fc1_g.bias) * (x @ mlp.fc1_x.weight.T + mlp.fc1_x.bias))
+    ref = mlp.w2(F.gelu(x @ mlp.w0.weight.T + mlp.w0.bias) * (x @ mlp.w1.weight.T + mlp.w1.bias))
     assert torch.allclose(mlp(x), ref, atol=1e-6)
     block = TFBGeGLU(8, 2)
-    assert block.mlp.fc1_g.out_features == 16  # hidden = 2·D
+    assert block.mlp.w0.out_features == 16  # hidden = 2·D
     t = torch.randn(1, 5, 8)
     perm = torch.tensor([4, 2, 0, 1, 3])
     assert torch.allclose(block(t)[:, perm], block(t[:, perm]), atol=1e-5)
@@ -77,9 +132,18 @@ def test_paper_sizes_have_stride_16_and_token_grid():
     with torch.device("meta"):
         s = ViTamin(VITAMIN_SIZES["S"], image_size=224)
     assert s.grid == 14 and s.pos_embed.shape == (1, 196, 384)
-    # backbone without the CLIP projection: about the notes' 22.0 M for vitamin_small_224 (not bit-checked against timm)
+    # the official layout counted by hand: stem, two MBConv-LN stages, the strided conv, positions, 14 TFB-GeGLU blocks
+    # (12D² + 13D for attention and norms, 3·(2D·D) + 2D + D + 2·2D for the GeGLU with its inner norm), fc_norm
+    D, c1, c2 = 384, 64, 128
+    def mb(cin, cout, shortcut):  # pre_norm, 1×1 expand, depthwise 3×3, 1×1 project (+ shortcut conv)
+        mid = 4 * cout
+        return 2 * cin + (cin * mid + mid) + (9 * mid + mid) + (mid * cout + cout) + shortcut
+    stem = (27 * c1 + c1) + 2 * c1 + (9 * c1 * c1 + c1)
+    stages = mb(c1, c1, 0) + mb(c1, c1, 0) + mb(c1, c2, c1 * c2 + c2) + 3 * mb(c2, c2, 0)
+    pool = 2 * c2 + (9 * c2 * D + D)
+    block = (2 * D + 3 * D * D + 3 * D + D * D + D + 2 * D) + (2 * (D * 2 * D + 2 * D) + 2 * 2 * D + 2 * D * D + D)
     backbone = count_params(s) - sum(p.numel() for p in s.head.parameters())
-    assert 20e6 < backbone < 24e6
+    assert backbone == stem + stages + pool + 196 * D + 14 * block + 2 * D
 
 
 def test_bad_inputs_are_refused():
@@ -213,12 +277,41 @@ def test_central_block_is_fresh_and_used_by_the_central_claim():
     assert sorted(set(central["replicate"])) == [10, 11] and set(central["budget"]) == {128}
     assert set(central["tower"]) == {"ViTamin", "ViT/8"}
     m = claim_measurements(r, cfg)
-    cells = cell_scores(r.scores, size="tiny", block="central")
+    # the central claim pools the grid's replicates (0, 1) of its cell with the block's (10, 11): n = 4
+    cells = pd.concat([cell_scores(r.scores, size="tiny")[[("ViTamin", 128), ("ViT/8", 128)]],
+                       cell_scores(r.scores, size="tiny", block="central")])
+    assert m["vitamin-beats-vit"].n == 4
     assert np.allclose(m["vitamin-beats-vit"].values, (cells[("ViTamin", 128)] - cells[("ViT/8", 128)]).to_numpy())
-    assert m["vitamin-beats-vit"].chance == pytest.approx(np.mean([chance_levels(r.eval_sets[i])["avg-tasks"] for i in (10, 11)]))
+    assert m["vitamin-beats-vit"].chance == pytest.approx(np.mean([chance_levels(r.eval_sets[i])["avg-tasks"]
+                                                                   for i in (0, 1, 10, 11)]))
     with pytest.raises(ValueError, match="overlap"):
         run_experiment(RunConfig(image_size=32, budgets=(128,), towers=("ViTamin", "ViT/8"), seeds=2, batch=64,
                                  eval_n=12, central_seeds=2, central_first=1), 0, progress=False)
+
+
+def test_every_budget_limits_the_other_towers_to_the_smallest_budget_and_lifts():
+    from cvkit.papers.vitamin import tower_lifts
+    cfg = RunConfig(image_size=32, budgets=(64, 128), towers=("ViTamin", "ViT/8", "ViT/4"), seeds=1, batch=32, eval_n=12,
+                    every_budget=("ViTamin", "ViT/8"))
+    r = run_experiment(cfg, 0, progress=False)
+    cells = set(zip(r.scores["tower"], r.scores["budget"]))
+    assert cells == {("ViTamin", 64), ("ViTamin", 128), ("ViT/8", 64), ("ViT/8", 128), ("ViT/4", 64)}
+    m = claim_measurements(r, cfg)
+    vit4, vit8 = cell_scores(r.scores, size="tiny")[("ViT/4", 64)], cell_scores(r.scores, size="tiny")[("ViT/8", 64)]
+    assert np.allclose(m["finer-patches-help"].values, (vit4 - vit8).to_numpy())  # at the largest budget ViT/4 runs
+    lifts = tower_lifts(r)
+    chance = chance_levels(r.eval_sets[0])["avg-tasks"]
+    row = r.scores.query("tower == 'ViT/4'").iloc[0]
+    assert lifts[("tiny", "ViT/4", 64)] == pytest.approx(row["avg-tasks"] - chance) and len(lifts) == 5
+    with pytest.raises(ValueError, match="every_budget"):
+        run_experiment(RunConfig(image_size=32, budgets=(64,), towers=("ViTamin", "ViT/8"), seeds=1, batch=32,
+                                 eval_n=12, every_budget=("ConvNet",)), 0, progress=False)
+
+
+def test_laptop_config_is_the_declared_design():
+    lap = CONFIGS["laptop"]
+    assert lap.budgets[0] == 8192 and lap.batch == 32 and lap.every_budget == ("ViTamin", "ViT/8")
+    assert lap.seeds + lap.central_seeds >= 10 and lap.central_first >= 200  # fresh ids, never in an earlier pinned run
 
 
 def test_lead_shrinks_needs_a_lead():
