@@ -15,7 +15,7 @@ from cvkit.papers.tpatches import (ACTION_NAMES, ARMS, CONFIGS, SPECS, WALK_PAIR
                                    clip_positions, extract_tpatches, frame_groups, frame_metrics, group_points,
                                    level_groupings, make_clouds, normalise_sequence, pair_accuracy, patch_points,
                                    run_experiment, tpatch_loss, track_patches, tracking_drift, train_arm,
-                                   walk_order)
+                                   walk_order, _on)
 
 TINY = TPatchConfig(clips_per_action=3, train_per_action=2, frames=8, points=64, patches=(16, 4), k=4,
                     widths=((8, 8), (8, 16)), temporal_kernels=(3, 3), head=(16, 16), head_kernel=3, epochs=1,
@@ -281,6 +281,17 @@ def test_walk_order_measures_by_hand():
     assert math.isclose(w["margin"], (2.0 + 1.0 + 1.0 - 0.5) / 4)
     with pytest.raises(KeyError, match="no walk clips"):
         walk_order(exp, "tpatch")
+
+
+def test_device_path_on_cpu_is_the_default_path():
+    "DEVICE: an explicit CPU device trains bit-identically to the default; batches already there are not copied."
+    train, test = make_clouds([0, 1], 3, 8, 64), make_clouds([2], 3, 8, 64)
+    a = train_arm("tpatch", train, test, TINY, 3)
+    b = train_arm("tpatch", train, test, TINY, 3, device=torch.device("cpu"))
+    assert torch.equal(a.test_logits, b.test_logits) and a.test_logits.device.type == "cpu"
+    groups = [Grouping(torch.zeros(1, 2, 8, 4, dtype=torch.long), torch.zeros(1, 2, 8, 3))]
+    x, moved = _on(test.clouds[:1], groups, torch.device("cpu"))
+    assert x.data_ptr() == test.clouds[:1].data_ptr() and moved[0].idx is groups[0].idx
 
 
 def test_seed_options_are_checked():
