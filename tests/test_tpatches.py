@@ -3,17 +3,19 @@ plumbing and its claims; hand-computed cases, agreement with scikit-learn, invar
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.metrics import average_precision_score, balanced_accuracy_score
 
 from cvkit.core.claims import Measurement, NotMeasured, seeded_init
 from cvkit.core.points import farthest_point_sampling, gather_points
-from cvkit.papers.tpatches import (ACTION_NAMES, ARMS, CONFIGS, SPECS, WALK_PAIR, Grouping, PerFramePointNet,
+from cvkit.papers.tpatches import (ACTION_NAMES, ARMS, CONFIGS, SPECS, WALK_PAIR, Experiment, Grouping, PerFramePointNet,
                                    TemporalConv, TPatchConfig, TPatchNet, build_model, claim_measurements, clip_logits,
                                    clip_positions, extract_tpatches, frame_groups, frame_metrics, group_points,
                                    level_groupings, make_clouds, normalise_sequence, pair_accuracy, patch_points,
-                                   run_experiment, tpatch_loss, track_patches, tracking_drift, train_arm)
+                                   run_experiment, tpatch_loss, track_patches, tracking_drift, train_arm,
+                                   walk_order, _on)
 
 TINY = TPatchConfig(clips_per_action=3, train_per_action=2, frames=8, points=64, patches=(16, 4), k=4,
                     widths=((8, 8), (8, 16)), temporal_kernels=(3, 3), head=(16, 16), head_kernel=3, epochs=1,
@@ -230,11 +232,75 @@ def test_experiment_and_claims_plumbing():
     m = claim_measurements(exp)
     assert set(m) == {s.id for s in SPECS}
     assert all(isinstance(v, Measurement) for v in m.values())  # TINY trains every arm and runs robustness
-    assert m["tpatches-beat-no-tracking"].n == 1 and m["nn-drift-small"].n == 9  # one test subject, nine clips
+    assert m["tpatches-beat-no-tracking"].n == 1 and m["nn-drift-small"].n == 9  # one training seed, nine clips
+    assert m["tpatches-beat-no-tracking"].unit == "training seed"
     assert set(exp.per_clip["condition"]) == {"standard", "48 points", "96 points", "3× noise"}
     smoke_like = TPatchConfig(**{**TINY.__dict__, "arms": ("tpatch", "b1", "b2"), "robustness": False})
     m2 = claim_measurements(run_experiment(smoke_like, 5, progress=False))
     assert isinstance(m2["nn-beats-randn"], NotMeasured) and isinstance(m2["robust-as-b2"], NotMeasured)
+
+
+def test_training_seeds_are_the_replicates():
+    "Each training seed trains both arms of a pair afresh; its value is the pair's difference on that seed's test clips."
+    two = TPatchConfig(**{**TINY.__dict__, "arms": ("tpatch", "b2"), "first_seed_arms": ("b1",), "seeds": 2,
+                          "robustness": False})
+    exp = run_experiment(two, 5, progress=False)
+    assert exp.seeds == [5000, 5001] and set(exp.runs) == {"tpatch", "b2", "b1"}
+    assert set(exp.per_clip.loc[exp.per_clip["arm"] == "b1", "seed"]) == {5000}  # first-seed arm: one training only
+    m = claim_measurements(exp)
+    central = m["tpatches-beat-no-tracking"]
+    assert central.n == 2 and central.unit == "training seed"
+    for i, s in enumerate(exp.seeds):
+        rows = exp.per_clip[(exp.per_clip["seed"] == s) & (exp.per_clip["condition"] == "standard")]
+        by_arm = {a: 100 * g["correct frames"].sum() / g["frames"].sum() for a, g in rows.groupby("arm")}
+        assert math.isclose(central.values[i], by_arm["tpatch"] - by_arm["b2"], abs_tol=1e-8)
+    assert isinstance(m["tpatches-beat-per-frame"], Measurement) and m["tpatches-beat-per-frame"].n == 1
+    # the first training seed is the one-seed run: same subjects, same streams, same numbers
+    one = run_experiment(TPatchConfig(**{**two.__dict__, "seeds": 1, "first_seed_arms": ()}), 5, progress=False)
+    first = exp.per_clip[(exp.per_clip["seed"] == 5000) & (exp.per_clip["arm"] == "tpatch")]
+    assert np.array_equal(first["correct frames"].to_numpy(),
+                          one.per_clip.loc[one.per_clip["arm"] == "tpatch", "correct frames"].to_numpy())
+    assert exp.drift["seed"].nunique() == 2 and exp.drift["clip"].nunique() == 18  # drift on both seeds' clips
+
+
+def test_walk_order_measures_by_hand():
+    "Pairwise accuracy, AUC of z_backward − z_forward, and the mean margin, on logits chosen by hand."
+    f, b = WALK_PAIR
+    rows = []
+    # seed 0: subject 0 ranks both right (d = -2 for forward, +1 for backward); subject 1 calls both forward (d = -1, -0.5)
+    for subject, label, d in ((0, f, -2.0), (0, b, 1.0), (1, f, -1.0), (1, b, -0.5)):
+        z = np.zeros(9)
+        z[b] = d
+        rows.append({"seed": 0, "arm": "b1", "condition": "standard", "subject": subject, "label": label,
+                     "clip logits": z})
+    exp = Experiment(TINY, {}, pd.DataFrame(rows), pd.DataFrame(), pd.DataFrame(), None, [0])
+    w = walk_order(exp, "b1").loc[0]
+    assert w["pairwise accuracy"] == 0.75  # 3 of 4 clips: forward clips right twice, backward right once
+    # AUC: backward d's {1, -0.5} vs forward d's {-2, -1}: all 4 pairs ordered → 1.0
+    assert w["AUC"] == 1.0
+    assert math.isclose(w["margin"], (2.0 + 1.0 + 1.0 - 0.5) / 4)
+    with pytest.raises(KeyError, match="no walk clips"):
+        walk_order(exp, "tpatch")
+
+
+def test_device_path_on_cpu_is_the_default_path():
+    "DEVICE: an explicit CPU device trains bit-identically to the default; batches already there are not copied."
+    train, test = make_clouds([0, 1], 3, 8, 64), make_clouds([2], 3, 8, 64)
+    a = train_arm("tpatch", train, test, TINY, 3)
+    b = train_arm("tpatch", train, test, TINY, 3, device=torch.device("cpu"))
+    assert torch.equal(a.test_logits, b.test_logits) and a.test_logits.device.type == "cpu"
+    groups = [Grouping(torch.zeros(1, 2, 8, 4, dtype=torch.long), torch.zeros(1, 2, 8, 3))]
+    x, moved = _on(test.clouds[:1], groups, torch.device("cpu"))
+    assert x.data_ptr() == test.clouds[:1].data_ptr() and moved[0].idx is groups[0].idx
+
+
+def test_seed_options_are_checked():
+    with pytest.raises(ValueError, match="seeds"):
+        TPatchConfig(**{**TINY.__dict__, "seeds": 0})
+    with pytest.raises(ValueError, match="first_seed_arms"):
+        TPatchConfig(**{**TINY.__dict__, "first_seed_arms": ("b1",)})
+    with pytest.raises(ValueError, match="unknown arms"):
+        TPatchConfig(**{**TINY.__dict__, "arms": ("tpatch",), "first_seed_arms": ("b9",)})
 
 
 def test_configs_and_pins():
@@ -243,7 +309,8 @@ def test_configs_and_pins():
     central = [s for s in SPECS if s.central]
     assert len(central) == 1 and central[0].rule("laptop").threshold == 3.0 and central[0].rule("smoke").threshold == -2.0
     lap = CONFIGS["laptop"]
-    assert lap.clips_per_action - lap.train_per_action >= 5  # n ≥ 5 test subjects decide the compared claims
+    assert lap.seeds >= 5  # n ≥ 5 independently trained pairs decide the compared claims
+    assert set(lap.arms) >= {"tpatch", "b1", "b2", "randn", "vis_bi", "vis_fwd"}  # every compared arm, on every seed
 
 
 def test_three_levels_as_at_gpu(clips):
