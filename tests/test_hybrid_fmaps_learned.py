@@ -117,15 +117,16 @@ def test_overfits_a_tiny_set_and_gradients_reach_every_weight(tiny_pair):
     pair, x, y, d = tiny_pair
     for k_lb, k_el in ((12, 0), (8, 4)):
         lp = [learned_pair(pair, x, y, k_lb, k_el, dist_x=d)]
-        model, _ = train_geomfmaps(lp, 3, epochs=0, width=16, d_out=32)
+        model, _ = train_geomfmaps(lp, 3, epochs=0)
         loss = map_loss(predict_fmaps(model, lp[0].x, lp[0].y), lp[0].C_gt, lp[0].x, lp[0].y)
         loss.backward()
         assert all(p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0
                    for p in model.parameters())
         before = learned_errors(model, lp)[0]
-        model, history = train_geomfmaps(lp, 3, epochs=150, width=16, d_out=32)
-        assert history[-1] < 0.2 * history[0]
-        assert learned_errors(model, lp)[0] < before
+        # without the commutativity penalty (weight 0) the ground-truth map is reachable: the loss must fall far
+        model, history = train_geomfmaps(lp, 3, epochs=200, weight=0.0)
+        assert history[-1] < 0.5 * history[0]
+        assert learned_errors(model, lp, weight=0.0)[0] < before
 
 
 def test_training_is_deterministic_and_rejects_bad_input(tiny_pair):
@@ -178,3 +179,52 @@ def test_learned_configs_follow_the_issue():
     assert 10 * 4**lap.subdivisions + 2 == 642 and 2 * lap.train_pairs == 40  # 40 training shapes of 642 vertices
     assert lap.replicates >= 5 and split_sizes(lap.k, 0.3) == (21, 9)
     assert all(c.first_replicate >= 600 for c in LEARNED_CONFIGS.values())  # disjoint from the axiomatic ids
+
+
+def test_read_vertex_map_and_landmarks(tmp_path):
+    from cvkit.papers.hybrid_fmaps import read_landmark_pairs, read_vertex_map
+
+    f = tmp_path / "map.txt"
+    f.write_text("0\n3\n2\n")
+    assert read_vertex_map(f, 3, 4).tolist() == [0, 3, 2]
+    with pytest.raises(ValueError, match="has 3 lines but the shape it follows has 4 vertices"):
+        read_vertex_map(f, 4, 4)  # wrong length
+    with pytest.raises(ValueError, match=r"\[0, 2\]"):
+        read_vertex_map(f, 3, 3)  # out of range
+    f.write_text("0\n1.5\n2\n")
+    with pytest.raises(ValueError, match="integer"):
+        read_vertex_map(f, 3, 4)
+    g = tmp_path / "landmarks.txt"
+    g.write_text("1 2\n3 0\n")
+    assert read_landmark_pairs(g, 4, 3).tolist() == [[1, 2], [3, 0]]
+    with pytest.raises(ValueError, match="column 1"):
+        read_landmark_pairs(g, 3, 3)
+    g.write_text("1 2 3\n")
+    with pytest.raises(ValueError, match="two columns"):
+        read_landmark_pairs(g, 4, 4)
+
+
+def test_official_hybrid_zoomout_schedule_ends_one_to_one():
+    from cvkit.papers.hybrid_fmaps import zoomout_schedule_blocks
+
+    s = zoomout_schedule_blocks((20, 10), (100, 100))
+    assert s[0] == (20, 10) and s[-1] == (100, 100) and len(s) == 171
+    assert all(b[0] >= a[0] and b[1] >= a[1] and sum(b) - sum(a) == 1 for a, b in zip(s, s[1:]))
+    assert zoomout_schedule_blocks((14, 6), (35, 15))[-1] == (35, 15)
+    assert zoomout_schedule_blocks((5, 5), (5, 5)) == [(5, 5)]
+    assert zoomout_schedule_blocks((20, 10), (100, 100), step=50)[-1] == (100, 100)
+    with pytest.raises(ValueError, match="end ≥ start"):
+        zoomout_schedule_blocks((20, 10), (10, 100))
+    with pytest.raises(ValueError, match="step"):
+        zoomout_schedule_blocks((20, 10), (100, 100), step=0)
+
+
+def test_official_schedule_runs_on_a_pair(tiny_pair):
+    from cvkit.papers.hybrid_fmaps import descriptor_fmaps, descriptors, pointmap_from_fmaps, zoomout, \
+        zoomout_schedule_blocks
+
+    pair, x, y, d = tiny_pair
+    p0 = pointmap_from_fmaps(*descriptor_fmaps(x, y, descriptors(x, pair.landmarks[0]), descriptors(y, pair.landmarks[1]),
+                                                4, 2), x, y)
+    p = zoomout(p0, x, y, zoomout_schedule_blocks((4, 2), (4, 4)))  # ends 1:1 (4 + 4) within the bases held
+    assert p.shape == (y.n,) and p.min() >= 0 and p.max() < x.n

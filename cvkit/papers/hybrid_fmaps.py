@@ -9,17 +9,19 @@ __all__ = ['FAMILIES', 'ARMS', 'CONFIGS', 'LEARNED_CONFIGS', 'FACTORS', 'PINS', 
            'elastic_basis', 'SpectralShape', 'spectral_shape', 'gram', 'psd_sqrt', 'mass_pinv', 'hs_norm',
            'fmap_adjoint', 'nearest_rows', 'fmaps_from_pointmap', 'hybrid_embeddings', 'pointmap_from_fmaps', 'zoomout',
            'solve_fmap_lb', 'solve_fmap_hs', 'descriptors', 'descriptor_fmaps', 'split_sizes', 'zoomout_schedule',
-           'geodesic_errors', 'pck_curve', 'pck_auc', 'basis_sizes', 'prepare_source', 'match_pair', 'HybridConfig',
-           'ExperimentResult', 'run_experiment', 'fmap_solve_torch', 'SpectralDiffusion', 'DiffusionBlock',
-           'MiniDiffusionNet', 'LearnedShape', 'learned_shape', 'predict_fmaps', 'map_loss', 'LearnedPair',
-           'learned_pair', 'train_geomfmaps', 'learned_errors', 'LearnedConfig', 'LearnedResult', 'run_learned',
-           'learned_errors_by_replicate', 'family_errors', 'scaled_difference', 'claim_measurements']
+           'zoomout_schedule_blocks', 'geodesic_errors', 'pck_curve', 'pck_auc', 'basis_sizes', 'prepare_source',
+           'match_pair', 'HybridConfig', 'ExperimentResult', 'run_experiment', 'fmap_solve_torch', 'SpectralDiffusion',
+           'DiffusionBlock', 'MiniDiffusionNet', 'LearnedShape', 'learned_shape', 'predict_fmaps', 'map_loss',
+           'LearnedPair', 'learned_pair', 'train_geomfmaps', 'learned_errors', 'LearnedConfig', 'LearnedResult',
+           'run_learned', 'learned_errors_by_replicate', 'family_errors', 'scaled_difference', 'claim_measurements',
+           'read_vertex_map', 'read_landmark_pairs']
 
 # %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #4de81e1f
 import dataclasses
 import math
 import time
 import warnings
+from pathlib import Path
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -596,6 +598,30 @@ def zoomout_schedule(
         ks.append(int(k_end))
     return [split_sizes(k, elastic_share) for k in ks]
 
+
+def zoomout_schedule_blocks(
+    start: tuple[int, int],  # (k_lb, k_el) of the initial map
+    end: tuple[int, int],  # (k_lb, k_el) at the end, each ≥ its start
+    *,
+    step: int = 1,  # growth of K = k_lb + k_el per iteration
+) -> list[tuple[int, int]]:
+    "Both blocks grown together from `start` to `end`, K by `step`, the elastic share moving linearly (official: (20, 10) → (100, 100))."
+    (l0, e0), (l1, e1) = (int(v) for v in start), (int(v) for v in end)
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
+        raise ValueError(f"step must be an integer ≥ 1, got {step!r}")
+    if min(l0, e0) < 0 or l0 + e0 < 1 or l1 < l0 or e1 < e0:
+        raise ValueError(f"need start ≥ 0 with K ≥ 1 and end ≥ start in both blocks, got start={start}, end={end}")
+    k0, k1 = l0 + e0, l1 + e1
+    ks = list(range(k0, k1 + 1, int(step)))
+    if ks[-1] != k1:
+        ks.append(k1)
+    out = []
+    for k in ks:
+        k_el = e0 if k1 == k0 else int(round(e0 + (k - k0) / (k1 - k0) * (e1 - e0)))
+        k_el = min(max(k_el, e0, k - l1), e1, k - l0)  # each block between its start and its end
+        out.append((k - k_el, k_el))
+    return out
+
 # %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #101c42e7
 def geodesic_errors(
     p: np.ndarray,  # (n_y,) predicted pointmap Y → X
@@ -1081,7 +1107,7 @@ PINS: dict[str, dict[str, str]] = {  # claim id → scale → pinned verdict (sm
     "holes-axiomatic": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "hybrid-beats-lbo-remeshed": {"smoke": NOT_CHECKABLE, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "real-lion-cat": {"smoke": NOT_CHECKABLE, "laptop": NOT_CHECKABLE, "gpu": NOT_CHECKABLE},
-    "holes-learned": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
+    "holes-learned": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "learned-pipeline-gain": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
 }
 
@@ -1204,3 +1230,40 @@ def claim_measurements(result: ExperimentResult, cfg: HybridConfig, scale: str, 
     else:
         out["hybrid-beats-lbo-remeshed"] = NotMeasured("this scale runs no remeshed pairs (laptop and gpu do)")
     return out
+
+# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #0275363a
+def read_vertex_map(
+    path: str | Path,  # a text file with one vertex index per line (0-based)
+    n_from: int,  # vertices of the shape whose vertices the lines follow
+    n_to: int,  # vertices of the shape the values index
+) -> np.ndarray:
+    "A vertex-to-vertex correspondence file (n_from,) int64, checked: one line per vertex, every value in [0, n_to)."
+    values = np.loadtxt(path, dtype=np.float64, ndmin=1)
+    if values.ndim != 1:
+        raise ValueError(f"{path}: expected one index per line, got an array of shape {values.shape}")
+    if len(values) != n_from:
+        raise ValueError(f"{path}: the ground truth has {len(values)} lines but the shape it follows has {n_from} vertices")
+    if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
+        raise ValueError(f"{path}: every entry must be an integer vertex index")
+    if values.min() < 0 or values.max() >= n_to:
+        raise ValueError(f"{path}: indices must lie in [0, {n_to - 1}] (0-based), got [{int(values.min())}, "
+                         f"{int(values.max())}]")
+    return values.astype(np.int64)
+
+
+def read_landmark_pairs(
+    path: str | Path,  # two columns: a vertex of shape A, the matching vertex of shape B (0-based)
+    n_a: int,
+    n_b: int,
+) -> np.ndarray:
+    "Landmark pairs (L, 2) int64 from a two-column file, checked against both shapes' vertex counts."
+    values = np.loadtxt(path, dtype=np.float64, ndmin=2)
+    if values.shape[1] != 2:
+        raise ValueError(f"{path}: expected two columns (a vertex of each shape), got {values.shape[1]}")
+    if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
+        raise ValueError(f"{path}: every entry must be an integer vertex index")
+    for col, n in ((0, n_a), (1, n_b)):
+        if values[:, col].min() < 0 or values[:, col].max() >= n:
+            raise ValueError(f"{path}: column {col + 1} must lie in [0, {n - 1}] (0-based), got "
+                             f"[{int(values[:, col].min())}, {int(values[:, col].max())}]")
+    return values.astype(np.int64)
