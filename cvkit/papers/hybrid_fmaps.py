@@ -1172,7 +1172,8 @@ SPECS: list[ClaimSpec] = [
 # %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #ebd43d85
 LEARNED_MISSING = "no learned run was passed (claim_measurements(..., learned=run_learned(...)))"
 LION_CAT_MISSING = ("the lion → cat pair (approximate many-to-one ground truth, 20 landmark pairs, vertex bootstrap) is "
-                    "not implemented in this version; DATA_ROOT is read by nothing yet")
+                    "not matched in this version: its files are only read and checked (read_vertex_map, "
+                    "read_landmark_pairs) when present")
 
 
 def family_errors(table: pd.DataFrame, family: str, K: int, *, part: str = "family") -> pd.DataFrame:
