@@ -185,7 +185,7 @@ def test_vit_closed_form_and_matching():
 @pytest.mark.parametrize("size", ["tiny", "small"])
 def test_matched_towers_within_ten_percent(size):
     table = tower_table(size, 32)
-    assert list(table.index) == ["ViTamin", "ViT/8", "ViT/4", "ConvNet"]
+    assert list(table.index) == ["ViTamin", "ViT/8", "ViT/4", "ConvNet", "CoAtNet"]
     assert table["params / ViTamin"].between(0.9, 1.1).all()
     assert table.loc["ViT/4", "MACs"] > table.loc["ViT/8", "MACs"]  # four times the tokens
     settings = tower_settings(size, 32)
@@ -383,3 +383,63 @@ def test_paste_and_render_helpers():
     assert digit.shape == (32, 32, 3) and digit.max() > 100
     prompts = all_prompts()
     assert all(p in prompts for t in TASKS for group in task_prompts(t)[1] for p in group)
+
+
+def test_relative_index_by_hand_and_bias_is_translation_equivariant():
+    from cvkit.papers.vitamin import relative_index
+    idx = relative_index(2)  # tokens (0,0), (0,1), (1,0), (1,1); offsets (Δr + 1)·3 + (Δc + 1)
+    assert idx.tolist() == [[4, 3, 1, 0], [5, 4, 2, 1], [7, 6, 4, 3], [8, 7, 5, 4]]
+    idx3 = relative_index(3)
+    assert idx3.shape == (9, 9) and idx3.min() == 0 and idx3.max() == 24 and (idx3.diagonal() == 12).all()
+    # two query/key pairs with the same offset share one bias entry: (0,0)→(1,1) and (1,1)→(2,2)
+    assert idx3[0, 4] == idx3[4, 8]
+
+
+def test_relative_attention_bias_changes_logits_and_bad_token_count():
+    from cvkit.papers.vitamin import RelativeAttention
+    with seeded_init(0, "test"):
+        attn = RelativeAttention(8, 8, 2, grid=3)
+    x = torch.randn(2, 9, 8, generator=torch.Generator().manual_seed(0))
+    before = attn(x)
+    with torch.no_grad():
+        attn.bias_table[:, 12] = 5.0  # the zero offset: every token attends more to itself
+    assert not torch.allclose(before, attn(x))
+    with pytest.raises(ValueError, match="9 tokens"):
+        attn(torch.randn(1, 8, 8))
+    with pytest.raises(ValueError, match="divisible"):
+        RelativeAttention(8, 10, 4, grid=2)
+
+
+def test_coatnet_shapes_matching_stride_and_bad_inputs():
+    from cvkit.papers.vitamin import CoAtNet, MbConvBNBlock, match_coatnet
+    cfg = VITAMIN_SIZES["tiny"]
+    target = count_params(ViTamin(cfg, image_size=32))
+    settings = match_coatnet(target, cfg, image_size=32)
+    net = CoAtNet(**settings)
+    assert abs(count_params(net) / target - 1) < 0.1
+    assert settings["cfg"].stride == cfg.stride and settings["cfg"].dim % (4 * cfg.heads) == 0
+    feats = net.stages(net.stem(torch.zeros(2, 3, 32, 32)))
+    assert feats.shape[-2:] == (32 // cfg.stride, 32 // cfg.stride)  # ViTamin's token grid
+    assert net(torch.zeros(2, 3, 32, 32)).shape == (2, 384)
+    with pytest.raises(ValueError, match="expected images"):
+        net(torch.zeros(2, 3, 16, 16))
+    with pytest.raises(ValueError, match="divisible"):
+        CoAtNet(cfg, image_size=36)
+    block = MbConvBNBlock(8, 16, stride=2)
+    assert block(torch.zeros(2, 8, 8, 8)).shape == (2, 16, 4, 4)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in block.modules())  # what ViTamin replaces by LayerNorm
+    with pytest.raises(ValueError, match="stride"):
+        MbConvBNBlock(8, 8, stride=3)
+    with pytest.raises(ValueError, match="unknown tower kind"):
+        build_tower("coatnet-7", {})
+
+
+def test_coatnet_trains_in_a_paired_run():
+    cfg = RunConfig(image_size=32, budgets=(64,), towers=("ViTamin", "ViT/8", "CoAtNet"), seeds=1, batch=32, eval_n=12)
+    r = run_experiment(cfg, 0, progress=False)
+    again = run_experiment(cfg, 0, progress=False)
+    row = r.scores.query("tower == 'CoAtNet'")
+    assert len(row) == 1 and np.isfinite(row["avg-tasks"]).all()
+    assert r.scores["avg-tasks"].tolist() == again.scores["avg-tasks"].tolist()  # same streams, same scores
+    assert set(claim_measurements(r, cfg)) >= {"vitamin-beats-vit"}  # the claims read the first four towers only
+    assert "CoAtNet" in CONFIGS["gpu"].towers and "CoAtNet" not in CONFIGS["laptop"].towers

@@ -7,11 +7,13 @@ __all__ = ['VITAMIN_SIZES', 'SHAPES', 'PALETTE', 'PATTERNS', 'SIZES', 'POSITIONS
            'CONFIGS', 'PINS', 'NOTE', 'SPECS', 'SPEC_BY_ID', 'LEAVES_CHANCE_MARGIN', 'LayerNorm2d', 'Stem',
            'PoolShortcut', 'MbConvLNBlock', 'Attention', 'GeGluMlp', 'TFBGeGLU', 'ViTaminConfig', 'StridedConv',
            'ConvStages', 'HybridEmbed', 'ViTamin', 'official_keys', 'load_vitamin_checkpoint', 'ViTTower',
-           'ConvNeXtBlock', 'ConvNet', 'vit_params', 'match_vit', 'match_convnet', 'tower_settings', 'build_tower',
-           'tower_table', 'describe', 'caption_of', 'parse_caption', 'sprite', 'paste_rgba', 'interleave_classes',
-           'mnist_digits', 'digit_image', 'random_object', 'render_scene', 'make_pairs', 'task_prompts', 'all_prompts',
-           'EvalSet', 'make_eval_set', 'task_labels', 'evaluate', 'chance_levels', 'RunConfig', 'RunResult',
-           'run_experiment', 'cell_scores', 'claim_measurements', 'tower_lifts', 'FrozenMobileNetTower']
+           'ConvNeXtBlock', 'ConvNet', 'SqueezeExcite', 'MbConvBNBlock', 'relative_index', 'RelativeAttention',
+           'CoAtTransformerBlock', 'CoAtNet', 'match_coatnet', 'vit_params', 'match_vit', 'match_convnet',
+           'tower_settings', 'build_tower', 'tower_table', 'describe', 'caption_of', 'parse_caption', 'sprite',
+           'paste_rgba', 'interleave_classes', 'mnist_digits', 'digit_image', 'random_object', 'render_scene',
+           'make_pairs', 'task_prompts', 'all_prompts', 'EvalSet', 'make_eval_set', 'task_labels', 'evaluate',
+           'chance_levels', 'RunConfig', 'RunResult', 'run_experiment', 'cell_scores', 'claim_measurements',
+           'tower_lifts', 'FrozenMobileNetTower']
 
 # %% ../../nbs/chapters/40_vitamin.ipynb #5cf854fc
 import time
@@ -401,6 +403,151 @@ class ConvNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.proj(self.norm(self.features(x).mean((2, 3))))
 
+# %% ../../nbs/chapters/40_vitamin.ipynb #c0a7e001
+class SqueezeExcite(nn.Module):
+    "Squeeze-excitation: x · sigmoid(conv1×1(GELU(conv1×1_reduce(mean_hw(x))))). (B, C, H, W) → same."
+
+    def __init__(self, chs: int, reduced: int):
+        super().__init__()
+        if reduced < 1:
+            raise ValueError(f"the squeeze width must be ≥ 1, got {reduced}")
+        self.reduce = nn.Conv2d(chs, reduced, 1)
+        self.expand = nn.Conv2d(reduced, chs, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(self.expand(F.gelu(self.reduce(x.mean((2, 3), keepdim=True)))))
+
+
+class MbConvBNBlock(nn.Module):
+    """CoAtNet's pre-activation MBConv: x + conv1×1(SE(GELU(dwconv3×3_s(GELU(conv1×1_expand(BN(x))))))), SE reducing
+    to a quarter of the input width. On a stride the shortcut is MaxPool(3, 2, pad 1) then a 1×1 conv; on a width
+    change at stride 1, a 1×1 conv. What ViTamin's MBConv-LN removes from it: BatchNorm (→ LayerNorm) and the SE.
+    (B, C_in, H, W) → (B, C_out, H/s, W/s)."""
+
+    def __init__(self, in_chs: int, out_chs: int, *, stride: int = 1, expand: int = 4):
+        super().__init__()
+        if stride not in (1, 2):
+            raise ValueError(f"stride must be 1 or 2, got {stride}")
+        mid = expand * out_chs
+        if stride == 2:
+            self.shortcut = nn.Sequential(nn.MaxPool2d(3, 2, padding=1), nn.Conv2d(in_chs, out_chs, 1))
+        else:
+            self.shortcut = nn.Identity() if in_chs == out_chs else nn.Conv2d(in_chs, out_chs, 1)
+        self.pre_norm = nn.BatchNorm2d(in_chs)
+        self.conv1_1x1 = nn.Conv2d(in_chs, mid, 1)
+        self.conv2_kxk = nn.Conv2d(mid, mid, 3, stride=stride, padding=1, groups=mid)
+        self.se = SqueezeExcite(mid, max(1, in_chs // 4))
+        self.conv3_1x1 = nn.Conv2d(mid, out_chs, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.gelu(self.conv1_1x1(self.pre_norm(x)))
+        h = self.conv3_1x1(self.se(F.gelu(self.conv2_kxk(h))))
+        return self.shortcut(x) + h
+
+
+def relative_index(grid: int) -> torch.Tensor:
+    """For a grid × grid token map, the index of every (query i, key j) pair's offset (Δrow, Δcol) in a table of
+    (2·grid − 1)² offsets: (N, N) long, N = grid². Tokens are in row-major order."""
+    rows, cols = torch.meshgrid(torch.arange(grid), torch.arange(grid), indexing="ij")
+    coords = torch.stack([rows.flatten(), cols.flatten()])  # (2, N)
+    delta = coords[:, :, None] - coords[:, None, :] + grid - 1  # (2, N, N), each in 0 … 2·grid − 2
+    return delta[0] * (2 * grid - 1) + delta[1]
+
+
+class RelativeAttention(nn.Module):
+    """CoAtNet's relative attention: softmax(QKᵀ/√d + w[i − j]) V per head, with one learned scalar per head and 2-D
+    offset i − j (a translation-equivariant bias, the convolution-like term). Input width `in_dim` (the first block of a
+    stage changes the width), output `dim`. (B, N = grid², in_dim) → (B, N, dim)."""
+
+    def __init__(self, in_dim: int, dim: int, heads: int, grid: int):
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"width {dim} must be divisible by the number of heads {heads}")
+        self.heads, self.grid = heads, grid
+        self.qkv = nn.Linear(in_dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.bias_table = nn.Parameter(torch.zeros(heads, (2 * grid - 1) ** 2))
+        self.register_buffer("index", relative_index(grid), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, N, _ = x.shape
+        if N != self.grid ** 2:
+            raise ValueError(f"expected {self.grid ** 2} tokens (a {self.grid}×{self.grid} grid), got {N}")
+        dim = self.proj.in_features
+        q, k, v = self.qkv(x).reshape(B, N, 3, self.heads, dim // self.heads).permute(2, 0, 3, 1, 4)  # (B, h, N, d)
+        logits = q @ k.transpose(-2, -1) / (dim // self.heads) ** 0.5 + self.bias_table[:, self.index]  # (B, h, N, N)
+        out = logits.softmax(-1) @ v
+        return self.proj(out.transpose(1, 2).reshape(B, N, dim))
+
+
+class CoAtTransformerBlock(nn.Module):
+    """Pre-norm transformer block with relative attention and a 4× GELU MLP. With `downsample` (the first block of a
+    transformer stage, as in CoAtNet) both branches see the map max-pooled by 2 and the shortcut is a linear
+    projection to the new width. (B, in_dim, H, W) → (B, dim, H/s, W/s)."""
+
+    def __init__(self, in_dim: int, dim: int, heads: int, grid: int, *, downsample: bool = False):
+        super().__init__()
+        self.pool = nn.MaxPool2d(3, 2, padding=1) if downsample else nn.Identity()
+        self.shortcut = nn.Linear(in_dim, dim) if in_dim != dim else nn.Identity()
+        self.norm1 = nn.LayerNorm(in_dim)
+        self.attn = RelativeAttention(in_dim, dim, heads, grid)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(x)
+        B, _, H, W = x.shape
+        t = x.flatten(2).transpose(1, 2)  # (B, N, in_dim)
+        t = self.shortcut(t) + self.attn(self.norm1(t))
+        t = t + self.mlp(self.norm2(t))
+        return t.transpose(1, 2).reshape(B, -1, H, W)
+
+
+class CoAtNet(nn.Module):
+    """A CoAtNet-style hybrid (Dai et al. 2021; the paper's CoAtNet-0 row), laid out like ViTamin so that only the block
+    designs differ: stem (conv3×3/2 → BN + GELU → conv3×3) → stage 1, stage 2 of MBConv-BN-SE blocks (widths C1, C2;
+    stage 2's first block at `cfg.stage2_stride`) → a transformer stage of relative-attention blocks at width D whose
+    first block downsamples by 2 → mean of the tokens → LN → projection. Output stride = ViTamin's. (B, 3, S, S) → (B, E)."""
+
+    def __init__(self, cfg: ViTaminConfig, *, image_size: int, embed_dim: int = EMBEDDING_DIM):
+        super().__init__()
+        if image_size % cfg.stride:
+            raise ValueError(f"image side {image_size} must be divisible by the output stride {cfg.stride}")
+        c1, c2 = cfg.widths
+        self.image_size = image_size
+        self.stem = nn.Sequential(nn.Conv2d(3, c1, 3, stride=2, padding=1), nn.BatchNorm2d(c1), nn.GELU(),
+                                  nn.Conv2d(c1, c1, 3, padding=1))
+        stage1 = [MbConvBNBlock(c1, c1, stride=2 if i == 0 else 1, expand=cfg.expand) for i in range(cfg.stage_depths[0])]
+        stage2 = [MbConvBNBlock(c1 if i == 0 else c2, c2, stride=cfg.stage2_stride if i == 0 else 1, expand=cfg.expand)
+                  for i in range(cfg.stage_depths[1])]
+        grid = image_size // cfg.stride
+        stage3 = [CoAtTransformerBlock(c2 if i == 0 else cfg.dim, cfg.dim, cfg.heads, grid, downsample=i == 0)
+                  for i in range(cfg.depth)]
+        self.stages = nn.Sequential(nn.Sequential(*stage1), nn.Sequential(*stage2), nn.Sequential(*stage3))
+        self.norm = nn.LayerNorm(cfg.dim)
+        self.proj = nn.Linear(cfg.dim, embed_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1] != 3 or x.shape[-1] != self.image_size or x.shape[-2] != self.image_size:
+            raise ValueError(f"expected images (B, 3, {self.image_size}, {self.image_size}), got {tuple(x.shape)}")
+        return self.proj(self.norm(self.stages(self.stem(x)).mean((2, 3))))
+
+
+def match_coatnet(target: int, cfg: ViTaminConfig, *, image_size: int, embed_dim: int = EMBEDDING_DIM) -> dict:
+    """CoAtNet settings closest to `target` parameters: ViTamin's depths, heads and strides, widths (D/4, D/2, D) with
+    D a multiple of 4·heads (so every width divides evenly)."""
+    step = 4 * cfg.heads
+    best = None
+    for dim in range(step, 4097, step):  # the count grows with D: stop at the first one past the target
+        trial = ViTaminConfig(f"CoAtNet-{dim}", (dim // 4, dim // 2), dim, cfg.depth, cfg.heads,
+                              stage_depths=cfg.stage_depths, expand=cfg.expand, stage2_stride=cfg.stage2_stride)
+        n = count_params(CoAtNet(trial, image_size=image_size, embed_dim=embed_dim))
+        if best is None or abs(n - target) < abs(best[1] - target):
+            best = (trial, n)
+        if n >= target:
+            break
+    return dict(cfg=best[0], image_size=image_size, embed_dim=embed_dim)
+
 # %% ../../nbs/chapters/40_vitamin.ipynb #9c7e85ff
 def vit_params(dim: int, depth: int, *, patch: int, image_size: int, embed_dim: int = EMBEDDING_DIM) -> int:
     "Parameters of a ViTTower in closed form: patch conv, positions, 12D² + 13D per block, final LN, projection."
@@ -433,24 +580,28 @@ def match_convnet(target: int, *, depths: tuple[int, ...] = (2, 2), embed_dim: i
 def tower_settings(size: str, image_size: int) -> dict[str, tuple[str, dict]]:
     """The compared image towers at one ViTamin size: ViTamin; ViT/p (p = ViTamin's output stride, same token grid, same
     depth, width matched to ViTamin's parameters); ViT/(p/2) (ViT/p's width and depth, twice the grid); a ConvNet matched
-    to ViTamin's parameters. name → (kind, keyword settings)."""
+    to ViTamin's parameters; a CoAtNet-style hybrid matched the same way. name → (kind, keyword settings); the first four
+    are the claims' towers, in this order."""
     cfg = VITAMIN_SIZES[size]
     target = count_params(ViTamin(cfg, image_size=image_size))
     vit = match_vit(target, depth=cfg.depth, heads=cfg.heads, patch=cfg.stride, image_size=image_size)
     p = cfg.stride
     return {"ViTamin": ("vitamin", dict(cfg=cfg, image_size=image_size)), f"ViT/{p}": ("vit", vit),
-            f"ViT/{p // 2}": ("vit", {**vit, "patch": p // 2}), "ConvNet": ("convnet", match_convnet(target))}
+            f"ViT/{p // 2}": ("vit", {**vit, "patch": p // 2}), "ConvNet": ("convnet", match_convnet(target)),
+            "CoAtNet": ("coatnet", match_coatnet(target, cfg, image_size=image_size))}
 
 
 def build_tower(kind: str, settings: dict) -> nn.Module:
-    "An image tower from its kind ('vitamin', 'vit', 'convnet') and settings (as `tower_settings` gives them)."
+    "An image tower from its kind ('vitamin', 'vit', 'convnet', 'coatnet') and settings (as `tower_settings` gives them)."
     if kind == "vitamin":
         return ViTamin(settings["cfg"], image_size=settings["image_size"])
     if kind == "vit":
         return ViTTower(**settings)
     if kind == "convnet":
         return ConvNet(**settings)
-    raise ValueError(f"unknown tower kind {kind!r}: expected 'vitamin', 'vit' or 'convnet'")
+    if kind == "coatnet":
+        return CoAtNet(**settings)
+    raise ValueError(f"unknown tower kind {kind!r}: expected 'vitamin', 'vit', 'convnet' or 'coatnet'")
 
 
 def tower_table(size: str, image_size: int) -> pd.DataFrame:
@@ -724,7 +875,7 @@ class RunConfig:
     "One scale's experiment: image side, seen-sample budgets, towers, replicates, batch, learning rate, test items."
     image_size: int
     budgets: tuple[int, ...]  # seen samples, one pass each; smaller budgets see a prefix of the larger ones' pairs
-    towers: tuple[str, ...]  # names from `tower_settings` (ViTamin, ViT/p, ViT/(p/2), ConvNet)
+    towers: tuple[str, ...]  # names from `tower_settings` (ViTamin, ViT/p, ViT/(p/2), ConvNet, CoAtNet)
     seeds: int  # replicates (paired: every arm of a replicate sees the same pairs in the same order)
     batch: int = 128
     lr: float = 2e-3
@@ -838,8 +989,10 @@ CONFIGS: dict[str, RunConfig] = {
     "laptop": RunConfig(image_size=32, budgets=(8192, 16384), towers=("ViTamin", "ViT/8", "ViT/4", "ConvNet"),
                         seeds=5, batch=32, lr=2e-3, eval_n=256, bigger="small", scratch_text=True,
                         central_seeds=5, central_first=200, every_budget=("ViTamin", "ViT/8")),
-    # gpu (not run here): 96 px would need the stride-16 layout; kept at 32 px with far larger budgets
-    "gpu": RunConfig(image_size=32, budgets=(65536, 262144, 1048576), towers=("ViTamin", "ViT/8", "ViT/4", "ConvNet"),
+    # gpu (not run here): 96 px would need the stride-16 layout; kept at 32 px with far larger budgets; the CoAtNet-style
+    # hybrid is the fifth tower (trained at every budget; no claim reads it, the tables and figures show it)
+    "gpu": RunConfig(image_size=32, budgets=(65536, 262144, 1048576),
+                     towers=("ViTamin", "ViT/8", "ViT/4", "ConvNet", "CoAtNet"),
                      seeds=5, batch=256, lr=2e-3, eval_n=1024, bigger="small", scratch_text=True),
 }
 
@@ -944,7 +1097,7 @@ def claim_measurements(result: RunResult, cfg: RunConfig) -> dict[str, object]:
     "Each claim's replicates (paired over the run's replicates), or why it was not measured at this scale."
     cells = cell_scores(result.scores, size=cfg.size)
     towers = list(tower_settings(cfg.size, cfg.image_size))
-    vitamin, vit_p, vit_half, convnet = towers
+    vitamin, vit_p, vit_half, convnet = towers[:4]  # the claims' towers (CoAtNet is report only)
     small, large = min(cfg.budgets), max(cfg.budgets)
     have = set(cells.columns)
     # the chance level of avg-tasks on the replicates' own test sets (it moves a little with the retrieval pool's size),
