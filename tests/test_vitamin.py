@@ -443,3 +443,24 @@ def test_coatnet_trains_in_a_paired_run():
     assert r.scores["avg-tasks"].tolist() == again.scores["avg-tasks"].tolist()  # same streams, same scores
     assert set(claim_measurements(r, cfg)) >= {"vitamin-beats-vit"}  # the claims read the first four towers only
     assert "CoAtNet" in CONFIGS["gpu"].towers and "CoAtNet" not in CONFIGS["laptop"].towers
+
+
+def test_stamp_eval_set_prompts_and_balanced_accuracy():
+    from cvkit.core.sprites import SpriteBank
+    from cvkit.papers.vitamin import balanced_accuracy, stamp_eval_set, stamp_prompts
+    bank = SpriteBank.procedural(seed=0, n=30, size=20)  # stands in for Tux Paint's bank (two categories)
+    images, labels, categories = stamp_eval_set(bank, 32, np.random.default_rng(0), per_category=4)
+    assert images.shape == (4 * len(categories), 32, 32, 3) and images.dtype == np.uint8
+    assert sorted(set(labels.tolist())) == list(range(len(categories)))
+    assert (images[:, 0, 0] == 128).all() and (images[:, 16, 16] != 128).any()  # grey canvas, a stamp in the centre
+    prompts = stamp_prompts(["animals", "unlisted"])
+    assert prompts[0][0] == "a picture of an animal" and prompts[1][1] == "a drawing of unlisted"
+    labels = np.array([0, 0, 0, 1])
+    assert balanced_accuracy(np.array([0, 0, 0, 0]), labels) == 50.0  # all one class: chance for two classes
+    assert balanced_accuracy(labels, labels) == 100.0
+    with pytest.raises(ValueError, match="larger than"):
+        stamp_eval_set(bank, 8, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="per_category"):
+        stamp_eval_set(bank, 32, np.random.default_rng(0), per_category=0)
+    with pytest.raises(ValueError, match="equal"):
+        balanced_accuracy(np.array([0]), labels)

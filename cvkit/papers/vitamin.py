@@ -4,16 +4,17 @@
 
 # %% auto #0
 __all__ = ['VITAMIN_SIZES', 'SHAPES', 'PALETTE', 'PATTERNS', 'SIZES', 'POSITIONS', 'DIGIT_WORDS', 'MNIST_TRAIN', 'TASKS',
-           'CONFIGS', 'PINS', 'NOTE', 'SPECS', 'SPEC_BY_ID', 'LEAVES_CHANCE_MARGIN', 'LayerNorm2d', 'Stem',
-           'PoolShortcut', 'MbConvLNBlock', 'Attention', 'GeGluMlp', 'TFBGeGLU', 'ViTaminConfig', 'StridedConv',
-           'ConvStages', 'HybridEmbed', 'ViTamin', 'official_keys', 'load_vitamin_checkpoint', 'ViTTower',
-           'ConvNeXtBlock', 'ConvNet', 'SqueezeExcite', 'MbConvBNBlock', 'relative_index', 'RelativeAttention',
-           'CoAtTransformerBlock', 'CoAtNet', 'match_coatnet', 'vit_params', 'match_vit', 'match_convnet',
-           'tower_settings', 'build_tower', 'tower_table', 'describe', 'caption_of', 'parse_caption', 'sprite',
-           'paste_rgba', 'interleave_classes', 'mnist_digits', 'digit_image', 'random_object', 'render_scene',
-           'make_pairs', 'task_prompts', 'all_prompts', 'EvalSet', 'make_eval_set', 'task_labels', 'evaluate',
-           'chance_levels', 'RunConfig', 'RunResult', 'run_experiment', 'cell_scores', 'claim_measurements',
-           'tower_lifts', 'FrozenMobileNetTower']
+           'CONFIGS', 'PINS', 'NOTE', 'SPECS', 'SPEC_BY_ID', 'LEAVES_CHANCE_MARGIN', 'TUXPAINT_WORDS',
+           'TUXPAINT_TEMPLATES', 'LayerNorm2d', 'Stem', 'PoolShortcut', 'MbConvLNBlock', 'Attention', 'GeGluMlp',
+           'TFBGeGLU', 'ViTaminConfig', 'StridedConv', 'ConvStages', 'HybridEmbed', 'ViTamin', 'official_keys',
+           'load_vitamin_checkpoint', 'ViTTower', 'ConvNeXtBlock', 'ConvNet', 'SqueezeExcite', 'MbConvBNBlock',
+           'relative_index', 'RelativeAttention', 'CoAtTransformerBlock', 'CoAtNet', 'match_coatnet', 'vit_params',
+           'match_vit', 'match_convnet', 'tower_settings', 'build_tower', 'tower_table', 'describe', 'caption_of',
+           'parse_caption', 'sprite', 'paste_rgba', 'interleave_classes', 'mnist_digits', 'digit_image',
+           'random_object', 'render_scene', 'make_pairs', 'task_prompts', 'all_prompts', 'EvalSet', 'make_eval_set',
+           'task_labels', 'evaluate', 'chance_levels', 'RunConfig', 'RunResult', 'run_experiment', 'cell_scores',
+           'claim_measurements', 'tower_lifts', 'stamp_eval_set', 'stamp_prompts', 'balanced_accuracy',
+           'FrozenMobileNetTower']
 
 # %% ../../nbs/chapters/40_vitamin.ipynb #5cf854fc
 import time
@@ -32,7 +33,7 @@ from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED,
                                replicate_seeds, replicates, seeded_init, torch_stream, numpy_stream)
 from ..core.clip import (EMBEDDING_DIM, LockedText, TextTransformer, WordTokenizer, count_macs, count_params,
                              embed_images, recall_at_k, train_clip, zero_shot_classifier, zero_shot_predict)
-from ..core.sprites import COLOURS, make_background, render_procedural
+from ..core.sprites import COLOURS, SpriteBank, make_background, render_procedural
 
 # %% ../../nbs/chapters/40_vitamin.ipynb #4032cf21
 class LayerNorm2d(nn.LayerNorm):
@@ -1163,6 +1164,50 @@ def tower_lifts(result: RunResult) -> pd.Series:
     lift = ltt["avg-tasks"] - ltt["replicate"].map(chance)
     return lift.groupby([ltt["size"], ltt["tower"], ltt["budget"]]).mean().rename("points above chance")
 
+
+# %% ../../nbs/chapters/40_vitamin.ipynb #c0a7e002
+TUXPAINT_WORDS: dict[str, str] = {  # Tux Paint's stamp folders → the words of the zero-shot prompts
+    "animals": "an animal", "clothes": "clothes", "food": "food", "hobbies": "a hobby", "household": "a household object",
+    "medical": "medicine", "military": "a military object", "naturalforces": "a force of nature", "people": "people",
+    "plants": "a plant", "seasonal": "a seasonal decoration", "space": "outer space", "sports": "sports",
+    "symbols": "a symbol", "town": "a building in town", "vehicles": "a vehicle"}
+TUXPAINT_TEMPLATES: tuple[str, ...] = ("a picture of {}", "a drawing of {}", "a stamp of {}")
+
+
+def stamp_eval_set(bank: SpriteBank, size: int, rng: np.random.Generator, *,
+                   per_category: int = 12) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Real stamps as a zero-shot test: up to `per_category` sprites of every category (drawn without replacement),
+    each centred on a plain grey canvas of `size` pixels. Returns images (n, size, size, 3) uint8, labels (n,) int into
+    the returned category list (the bank's categories, sorted)."""
+    if per_category < 1:
+        raise ValueError(f"per_category must be ≥ 1, got {per_category}")
+    categories = list(bank.categories)
+    images, labels = [], []
+    for k, category in enumerate(categories):
+        members = [s for s in bank.sprites if s.category == category]
+        for i in rng.choice(len(members), min(per_category, len(members)), replace=False):
+            rgba = members[int(i)].rgba
+            if max(rgba.shape[:2]) > size:
+                raise ValueError(f"sprite {members[int(i)].name!r} is {rgba.shape[1]}×{rgba.shape[0]} px, larger than "
+                                 f"the {size}-px canvas: build the bank with a smaller size")
+            canvas = np.full((size, size, 3), 128, np.uint8)
+            paste_rgba(canvas, rgba, size / 2, size / 2)
+            images.append(canvas)
+            labels.append(k)
+    return np.stack(images), np.array(labels), categories
+
+
+def stamp_prompts(categories: list[str]) -> list[list[str]]:
+    "Zero-shot prompts per category (every template), with the readable words of `TUXPAINT_WORDS` where known."
+    return [[t.format(TUXPAINT_WORDS.get(c, c)) for t in TUXPAINT_TEMPLATES] for c in categories]
+
+
+def balanced_accuracy(pred: np.ndarray, labels: np.ndarray) -> float:
+    "Mean over the classes present in `labels` of the share of that class predicted right (%); chance = 100 / classes."
+    pred, labels = np.asarray(pred), np.asarray(labels)
+    if pred.shape != labels.shape or labels.size == 0:
+        raise ValueError(f"pred and labels must be equal, non-empty shapes, got {pred.shape} and {labels.shape}")
+    return float(np.mean([(pred[labels == c] == c).mean() for c in np.unique(labels)]) * 100)
 
 # %% ../../nbs/chapters/40_vitamin.ipynb #1221b887
 class FrozenMobileNetTower(nn.Module):
