@@ -7,12 +7,12 @@ __all__ = ['CATEGORIES', 'SKY', 'LOOKS', 'BASE_HEIGHT', 'ASPECT', 'SCENE_TYPES',
            'MAX_OBJECTS', 'BOX_SCALES', 'BOX_SHIFTS', 'ARMS_R1', 'CONFIGS', 'CLAIMS_SOURCE', 'PINS', 'CLAIM_SPECS',
            'Layout', 'sample_layout', 'render_layout', 'make_world', 'to_tensor_images', 'cache_features',
            'train_detector', 'detect', 'as_layout', 'CooccurrenceChecker', 'GeometryChecker', 'calibrate', 'flagged_by',
-           'context_features', 'AutoencoderChecker', 'box_code', 'LayoutTransformer', 'encode_layouts', 'query',
-           'train_layout_model', 'edit_log_probs', 'Edit', 'Plan', 'check_request', 'candidate_boxes', 'glow_scores',
-           'glow_plan', 'category_plan', 'conventional_plan', 'localise_victim', 'attack_targets', 'attack_loss',
-           'pgd_attack', 'attack_images', 'roc_auc', 'GlowConfig', 'sample_requests', 'merge', 'plan_request',
-           'realised', 'World', 'build_world', 'run_replicate', 'arm_table', 'compare', 'score_aucs', 'fp_bound',
-           'measure_claims']
+           'fails_pass', 'context_features', 'AutoencoderChecker', 'box_code', 'LayoutTransformer', 'encode_layouts',
+           'query', 'train_layout_model', 'edit_log_probs', 'Edit', 'Plan', 'check_request', 'candidate_boxes',
+           'glow_scores', 'glow_plan', 'category_plan', 'conventional_plan', 'localise_victim', 'attack_targets',
+           'attack_loss', 'pgd_attack', 'attack_images', 'roc_auc', 'GlowConfig', 'sample_requests', 'merge',
+           'plan_request', 'realised', 'World', 'build_world', 'run_replicate', 'arm_table', 'compare', 'score_aucs',
+           'fp_bound', 'measure_claims']
 
 # %% ../../nbs/chapters/50_glow.ipynb #5ab37e21
 import time
@@ -312,6 +312,12 @@ def calibrate(checker, layouts: list[Layout], *, fpr: float = 0.05):
 def flagged_by(checkers: dict, layout: Layout) -> dict[str, bool]:
     "Each checker's verdict on one layout (True = flagged as inconsistent)."
     return {name: bool(ch.flags(layout)) for name, ch in checkers.items()}
+
+
+def fails_pass(checkers: dict, layout: Layout) -> bool:
+    "The claims' flag: D1 or D2 flags the layout (D3, where fit, is reported beside the claims, never inside them)."
+    flags = flagged_by(checkers, layout)
+    return flags["D1"] or flags["D2"]
 
 # %% ../../nbs/chapters/50_glow.ipynb #9e327e99
 def context_features(layout: Layout) -> np.ndarray:
