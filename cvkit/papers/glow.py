@@ -343,9 +343,10 @@ def context_features(layout: Layout) -> np.ndarray:
 class AutoencoderChecker:
     """D3: a learned layout auto-encoder. Every object of a clean layout becomes a vector of itself in its context
     (`context_features`, standardised with the fitting set's mean and spread); a small MLP squeezes it through a
-    `code`-dimensional bottleneck and reconstructs it. An object's score is minus its mean squared reconstruction
-    error, a layout's the minimum over its objects (its least typical object), so a lower score is more anomalous,
-    as for D1 and D2; `calibrate` sets the threshold."""
+    `code`-dimensional bottleneck and reconstructs it. An object's score is minus the mean squared reconstruction
+    error of its own part (its category and its three geometry features: the context is input, shared by the
+    layout's objects, and its error would only add noise), a layout's the minimum over its objects (its least typical
+    object), so a lower score is more anomalous, as for D1 and D2; `calibrate` sets the threshold."""
 
     def __init__(self, layouts: list[Layout], *, hidden: int = 32, code: int = 6, steps: int = 400,
                  lr: float = 1e-2, seed: int = 0):
@@ -376,11 +377,11 @@ class AutoencoderChecker:
         self.threshold = -np.inf
 
     def object_scores(self, layout: Layout) -> np.ndarray:
-        "(n,) minus the mean squared reconstruction error of each object in its context (standardised units)."
+        "(n,) minus the mean squared reconstruction error of each object's own K + 3 features (standardised units)."
         if len(layout) == 0:
             return np.zeros(0)
         z = torch.tensor((context_features(layout) - self.mean) / self.scale, dtype=torch.float32)
-        return -((self.net(z) - z) ** 2).mean(1).double().numpy()
+        return -((self.net(z) - z)[:, :K + 3] ** 2).mean(1).double().numpy()
 
     def score(self, layout: Layout) -> float:
         return float(self.object_scores(layout).min()) if len(layout) else 0.0
