@@ -1001,7 +1001,8 @@ CONFIGS: dict[str, GlowConfig] = {
 # %% ../../nbs/chapters/50_glow.ipynb #7dbb0473
 CLAIMS_SOURCE = "Abstract"
 # Thresholds: the issue's starting thresholds, fixed before any run. Pins: smoke from the SEED = 0 smoke run of this
-# code; laptop: the verdicts of the SEED = 0 laptop run at bc3d3b0 (reports/laptop/glow/; every sanity check passes);
+# code; laptop: the verdicts of the SEED = 0 laptop run at bc3d3b0, confirmed value for value by the run of the D3 code at
+# eb250ff (reports/laptop/glow/; every sanity check passes, D3's two included);
 # gpu: placeholders (the paper's expectation), not verdicts: that scale has never run and DEVICE is unused.
 PINS: dict[str, dict[str, str]] = {
     "premise-conventional-flagged": {"smoke": NOT_CHECKABLE, "laptop": REPRODUCED, "gpu": REPRODUCED},
