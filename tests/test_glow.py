@@ -255,6 +255,13 @@ def test_d3_bad_input(layouts):
             AutoencoderChecker(layouts[:20], **bad)
     with pytest.raises(ValueError, match="lr"):
         AutoencoderChecker(layouts[:20], lr=float("nan"))
+    d3 = AutoencoderChecker(layouts[:20], steps=5)
+    with pytest.raises(ValueError, match="category indices"):
+        d3.score(Layout(np.array([0, K]), np.array([[1, 1, 5, 5], [10, 10, 20, 20]], float), 96))  # unknown label
+    with pytest.raises(ValueError, match="finite"):
+        d3.score(Layout(np.array([0, 1]), np.array([[1, 1, 5, np.nan], [10, 10, 20, 20]]), 96))
+    with pytest.raises(ValueError, match="finite"):
+        d3.score(Layout(np.array([0, 1]), np.array([[1, 1, 5, 5]], float), 96))  # one box for two labels
 
 
 def test_d3_runs_only_where_the_issue_asks_and_enters_a_replicate():

@@ -325,12 +325,17 @@ def context_features(layout: Layout) -> np.ndarray:
     log(h / S), the mean one-hot category of the other objects (K), the mean log height ratio to the other objects,
     and the number of other objects / 5. Nothing reads x, so a horizontal flip leaves every row unchanged."""
     n = len(layout)
+    labels, boxes = np.asarray(layout.labels), np.asarray(layout.boxes, float)
+    if boxes.shape != (n, 4) or not np.all(np.isfinite(boxes)):
+        raise ValueError(f"layout boxes must be a finite ({n}, 4) array for its {n} labels, got shape {boxes.shape}")
+    if n and (labels.min() < 0 or labels.max() >= K):
+        raise ValueError(f"layout labels must be category indices in [0, {K}), got {labels.tolist()}")
     out = np.zeros((n, 2 * K + 5))
     if n == 0:
         return out
-    b = np.asarray(layout.boxes, float) / layout.size
+    b = boxes / layout.size
     w, h = np.maximum(b[:, 2] - b[:, 0], 1e-3), np.maximum(b[:, 3] - b[:, 1], 1e-3)
-    onehot = np.eye(K)[np.asarray(layout.labels, int)]
+    onehot = np.eye(K)[labels.astype(int)]
     out[:, :K] = onehot
     out[:, K], out[:, K + 1], out[:, K + 2] = (b[:, 1] + b[:, 3]) / 2, np.log(w), np.log(h)
     if n > 1:
