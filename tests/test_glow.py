@@ -1,14 +1,15 @@
 """cvkit.papers.glow: the world's layout rules, the checkers (calibration, flip invariance, implausible layouts), the
 layout model's probabilities, plan enumeration and scoring (identity = conventional), the attack loss against finite
-differences, PGD's budget and batch independence, the realised metric on hand cases, and bad-input errors."""
+differences, PGD's budget and batch independence, the realised metric on hand cases, bad-input errors, and D3 (the
+learned layout auto-encoder): its threshold, implausible layouts, bad input and its place in one replicate."""
 import numpy as np
 import pytest
 import torch
 
 from cvkit.core.claims import numpy_stream, seeded_init
 from cvkit.core.detection import CenterNetHead, box_iou
-from cvkit.papers.glow import (CATEGORIES, K, SKY, CooccurrenceChecker, Edit, GeometryChecker, Layout, Plan,
-                               attack_loss, attack_targets, calibrate, candidate_boxes, category_plan, check_request,
+from cvkit.papers.glow import (CATEGORIES, CONFIGS, K, SKY, AutoencoderChecker, CooccurrenceChecker, Edit,
+                               GeometryChecker, Layout, Plan, attack_loss, attack_targets, calibrate, candidate_boxes, category_plan, check_request,
                                conventional_plan, edit_log_probs, encode_layouts, fp_bound, glow_plan, glow_scores,
                                localise_victim, make_world, merge, pgd_attack, realised, render_layout, roc_auc,
                                sample_layout, sample_requests, train_layout_model)
@@ -205,3 +206,83 @@ def test_attack_loss_of_an_image_does_not_depend_on_its_chunk():
             grads.append((loss[pos].detach(), grad[pos]))
         for loss, grad in grads[1:]:
             assert torch.equal(loss, grads[0][0]) and torch.equal(grad, grads[0][1]), f"trial {trial}"
+
+
+def car_in_sky(l: Layout) -> Layout:
+    labels, boxes = l.labels.copy(), l.boxes.copy()
+    h = boxes[0, 3] - boxes[0, 1]
+    labels[0], boxes[0, 1], boxes[0, 3] = CATEGORIES.index("car"), 1, 1 + h
+    return Layout(labels, boxes, l.size)
+
+
+def test_d3_threshold_implausible_flip_and_seed(layouts):
+    fit, thresh, held = layouts[:150], layouts[150:250], layouts[450:]
+    d3 = calibrate(AutoencoderChecker(fit, seed=0), thresh)
+    # the threshold is the 5 % quantile of the threshold set's 100 scores: at most 5 % of that set fall below it
+    assert np.mean([d3.flags(l) for l in thresh]) <= 0.05
+    # in general the interpolated quantile leaves at most floor(0.05 (n - 1)) + 1 of n below: 8 of the laptop's 150
+    wide = layouts[150:300]
+    calibrate(d3, wide)
+    assert np.sum([d3.flags(l) for l in wide]) <= int(0.05 * 149) + 1
+    calibrate(d3, thresh)
+    assert np.mean([d3.flags(l) for l in held]) < 0.15  # and other clean layouts are flagged rarely
+    assert np.mean([d3.flags(car_in_sky(l)) for l in held]) > 0.5  # a car floating in the sky is anomalous
+    # an impossible box: a bird as large as the image, standing on the ground, in a clean layout with a bird
+    impossible = []
+    for l in held:
+        birds = np.flatnonzero(l.labels == CATEGORIES.index("bird"))
+        if len(birds):
+            boxes = l.boxes.copy()
+            boxes[birds[0]] = (1, 8, 95, 95)
+            impossible.append(Layout(l.labels, boxes, l.size))
+    assert impossible and np.mean([d3.flags(l) for l in impossible]) > 0.9
+    assert all(abs(d3.score(mirror(l)) - d3.score(l)) < 1e-6 for l in held)  # nothing reads x
+    again = AutoencoderChecker(fit, seed=0)
+    assert np.array_equal(again.object_scores(held[0]), d3.object_scores(held[0]))  # seeded, no global state
+    assert d3.score(Layout(np.zeros(0, int), np.zeros((0, 4)), 96)) == 0.0 and len(d3.object_scores(held[0])) == len(held[0])
+
+
+def test_d3_bad_input(layouts):
+    empty = Layout(np.zeros(0, int), np.zeros((0, 4)), 96)
+    with pytest.raises(ValueError, match="non-empty"):
+        AutoencoderChecker([])
+    with pytest.raises(ValueError, match="non-empty"):
+        AutoencoderChecker([empty, empty])
+    with pytest.raises(ValueError, match="bottleneck"):
+        AutoencoderChecker(layouts[:20], code=2 * K + 5)
+    for bad in ({"steps": 0}, {"hidden": -1}, {"code": 1.5}):
+        with pytest.raises(ValueError, match="positive integers"):
+            AutoencoderChecker(layouts[:20], **bad)
+    with pytest.raises(ValueError, match="lr"):
+        AutoencoderChecker(layouts[:20], lr=float("nan"))
+    d3 = AutoencoderChecker(layouts[:20], steps=5)
+    with pytest.raises(ValueError, match="category indices"):
+        d3.score(Layout(np.array([0, K]), np.array([[1, 1, 5, 5], [10, 10, 20, 20]], float), 96))  # unknown label
+    with pytest.raises(ValueError, match="finite"):
+        d3.score(Layout(np.array([0, 1]), np.array([[1, 1, 5, np.nan], [10, 10, 20, 20]]), 96))
+    with pytest.raises(ValueError, match="finite"):
+        d3.score(Layout(np.array([0, 1]), np.array([[1, 1, 5, 5]], float), 96))  # one box for two labels
+
+
+def test_d3_runs_only_where_the_issue_asks_and_enters_a_replicate():
+    assert not CONFIGS["smoke"].d3 and CONFIGS["laptop"].d3 and CONFIGS["gpu"].d3
+    from dataclasses import replace
+
+    from cvkit.core.backbones import load_mobilenet_v2
+    from cvkit.papers.glow import build_world, run_replicate
+    try:
+        backbone = load_mobilenet_v2()
+    except (FileNotFoundError, OSError) as err:  # the weights come from `cvkit data`
+        pytest.skip(f"MobileNetV2 weights not installed: {err}")
+    cfg = replace(CONFIGS["smoke"], pool=140, train=80, calibrate=40, layouts=60, det_steps=120, layout_steps=3, r1=3,
+                  steps=1, d3=True)
+    world = build_world(backbone, cfg, 5)
+    res = run_replicate(backbone, world, cfg, 5, identity_check=1)
+    assert set(res["checkers"]) == {"D1", "D2", "D3"} and 0 <= res["clean_fp_D3"] <= 1
+    for rec in res["records"]:
+        assert {"flag_D3", "clean_flag_D3", "consistent_D123"} <= set(rec)
+        assert rec["consistent_D123"] == (rec["consistent"] and not rec["flag_D3"])
+        assert rec["pass"] == (not (rec["flag_D1"] or rec["flag_D2"]))  # the claims' pass does not read D3
+    off = run_replicate(backbone, world, replace(cfg, d3=False), 5, identity_check=1)
+    strip = ("flag_D3", "clean_flag_D3", "consistent_D123")
+    assert [{k: v for k, v in r.items() if k not in strip} for r in res["records"]] == off["records"]  # D3 changes nothing else

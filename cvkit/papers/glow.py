@@ -7,11 +7,12 @@ __all__ = ['CATEGORIES', 'SKY', 'LOOKS', 'BASE_HEIGHT', 'ASPECT', 'SCENE_TYPES',
            'MAX_OBJECTS', 'BOX_SCALES', 'BOX_SHIFTS', 'ARMS_R1', 'CONFIGS', 'CLAIMS_SOURCE', 'PINS', 'CLAIM_SPECS',
            'Layout', 'sample_layout', 'render_layout', 'make_world', 'to_tensor_images', 'cache_features',
            'train_detector', 'detect', 'as_layout', 'CooccurrenceChecker', 'GeometryChecker', 'calibrate', 'flagged_by',
-           'box_code', 'LayoutTransformer', 'encode_layouts', 'query', 'train_layout_model', 'edit_log_probs', 'Edit',
-           'Plan', 'check_request', 'candidate_boxes', 'glow_scores', 'glow_plan', 'category_plan', 'conventional_plan',
-           'localise_victim', 'attack_targets', 'attack_loss', 'pgd_attack', 'attack_images', 'roc_auc', 'GlowConfig',
-           'sample_requests', 'merge', 'plan_request', 'realised', 'World', 'build_world', 'run_replicate', 'arm_table',
-           'compare', 'score_aucs', 'fp_bound', 'measure_claims']
+           'fails_pass', 'context_features', 'AutoencoderChecker', 'box_code', 'LayoutTransformer', 'encode_layouts',
+           'query', 'train_layout_model', 'edit_log_probs', 'Edit', 'Plan', 'check_request', 'candidate_boxes',
+           'glow_scores', 'glow_plan', 'category_plan', 'conventional_plan', 'localise_victim', 'attack_targets',
+           'attack_loss', 'pgd_attack', 'attack_images', 'roc_auc', 'GlowConfig', 'sample_requests', 'merge',
+           'plan_request', 'realised', 'World', 'build_world', 'run_replicate', 'arm_table', 'compare', 'score_aucs',
+           'fp_bound', 'measure_claims']
 
 # %% ../../nbs/chapters/50_glow.ipynb #5ab37e21
 import time
@@ -311,6 +312,88 @@ def calibrate(checker, layouts: list[Layout], *, fpr: float = 0.05):
 def flagged_by(checkers: dict, layout: Layout) -> dict[str, bool]:
     "Each checker's verdict on one layout (True = flagged as inconsistent)."
     return {name: bool(ch.flags(layout)) for name, ch in checkers.items()}
+
+
+def fails_pass(checkers: dict, layout: Layout) -> bool:
+    "The claims' flag: D1 or D2 flags the layout (D3, where fit, is reported beside the claims, never inside them)."
+    flags = flagged_by(checkers, layout)
+    return flags["D1"] or flags["D2"]
+
+# %% ../../nbs/chapters/50_glow.ipynb #9e327e99
+def context_features(layout: Layout) -> np.ndarray:
+    """(n, 2K + 5) one row per object of `layout`: its category (one-hot, K), vertical centre / S, log(w / S),
+    log(h / S), the mean one-hot category of the other objects (K), the mean log height ratio to the other objects,
+    and the number of other objects / 5. Nothing reads x, so a horizontal flip leaves every row unchanged."""
+    n = len(layout)
+    labels, boxes = np.asarray(layout.labels), np.asarray(layout.boxes, float)
+    if boxes.shape != (n, 4) or not np.all(np.isfinite(boxes)):
+        raise ValueError(f"layout boxes must be a finite ({n}, 4) array for its {n} labels, got shape {boxes.shape}")
+    if n and (labels.min() < 0 or labels.max() >= K):
+        raise ValueError(f"layout labels must be category indices in [0, {K}), got {labels.tolist()}")
+    out = np.zeros((n, 2 * K + 5))
+    if n == 0:
+        return out
+    b = boxes / layout.size
+    w, h = np.maximum(b[:, 2] - b[:, 0], 1e-3), np.maximum(b[:, 3] - b[:, 1], 1e-3)
+    onehot = np.eye(K)[labels.astype(int)]
+    out[:, :K] = onehot
+    out[:, K], out[:, K + 1], out[:, K + 2] = (b[:, 1] + b[:, 3]) / 2, np.log(w), np.log(h)
+    if n > 1:
+        out[:, K + 3:2 * K + 3] = (onehot.sum(0, keepdims=True) - onehot) / (n - 1)
+        out[:, 2 * K + 3] = np.log(h) - (np.log(h).sum() - np.log(h)) / (n - 1)
+    out[:, 2 * K + 4] = (n - 1) / 5
+    return out
+
+
+class AutoencoderChecker:
+    """D3: a learned layout auto-encoder. Every object of a clean layout becomes a vector of itself in its context
+    (`context_features`, standardised with the fitting set's mean and spread); a small MLP squeezes it through a
+    `code`-dimensional bottleneck and reconstructs it. An object's score is minus the mean squared reconstruction
+    error of its own part (its category and its three geometry features: the context is input, shared by the
+    layout's objects, and its error would only add noise), a layout's the minimum over its objects (its least typical
+    object), so a lower score is more anomalous, as for D1 and D2; `calibrate` sets the threshold."""
+
+    def __init__(self, layouts: list[Layout], *, hidden: int = 32, code: int = 6, steps: int = 400,
+                 lr: float = 1e-2, seed: int = 0):
+        if not isinstance(hidden, int) or not isinstance(code, int) or not isinstance(steps, int) \
+                or min(hidden, code, steps) < 1:
+            raise ValueError(f"hidden, code and steps must be positive integers, got {hidden}, {code} and {steps}")
+        if code >= 2 * K + 5:
+            raise ValueError(f"code must be smaller than the {2 * K + 5} features (a bottleneck), got {code}")
+        if not lr > 0:
+            raise ValueError(f"lr must be positive, got {lr}")
+        rows = [context_features(l) for l in layouts if len(l)]
+        if not rows:
+            raise ValueError("AutoencoderChecker needs at least one non-empty clean layout to fit: got none")
+        x = np.concatenate(rows)
+        self.mean, self.scale = x.mean(0), x.std(0) + 0.05  # + 0.05: a feature constant in the fit set stays finite
+        with seeded_init(seed, "d3-init"):
+            self.net = nn.Sequential(nn.Linear(x.shape[1], hidden), nn.Tanh(), nn.Linear(hidden, code), nn.Tanh(),
+                                     nn.Linear(code, hidden), nn.Tanh(), nn.Linear(hidden, x.shape[1]))
+        z = torch.tensor((x - self.mean) / self.scale, dtype=torch.float32)
+        opt = torch.optim.Adam(self.net.parameters(), lr=lr)
+        for _ in range(steps):  # full batch: a few hundred objects
+            loss = ((self.net(z) - z) ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        self.net.eval().requires_grad_(False)
+        self.fit_loss = float(loss.detach())
+        self.threshold = -np.inf
+
+    def object_scores(self, layout: Layout) -> np.ndarray:
+        "(n,) minus the mean squared reconstruction error of each object's own K + 3 features (standardised units)."
+        if len(layout) == 0:
+            return np.zeros(0)
+        z = torch.tensor((context_features(layout) - self.mean) / self.scale, dtype=torch.float32)
+        return -((self.net(z) - z)[:, :K + 3] ** 2).mean(1).double().numpy()
+
+    def score(self, layout: Layout) -> float:
+        return float(self.object_scores(layout).min()) if len(layout) else 0.0
+
+    def flags(self, layout: Layout) -> bool:
+        return self.score(layout) < self.threshold
+
 
 # %% ../../nbs/chapters/50_glow.ipynb #9840e278
 BINS: int = 16  # per box coordinate: (x centre, y centre, √w, √h) / S, each cut into BINS equal bins of [0, 1]
@@ -705,6 +788,7 @@ class GlowConfig:
     replicates: int
     lam: float = 1.0  # λ, the weight of the geometric term in S(P)
     blackbox: bool = False  # train detector B and score the R1 attacks on it
+    d3: bool = False  # fit D3, the learned layout auto-encoder (the issue: laptop and gpu)
 
 
 ARMS_R1: tuple[str, ...] = ("conventional", "category", "glow")
@@ -831,6 +915,8 @@ def run_replicate(backbone: MobileNetV2, world: World, cfg: GlowConfig, seed: in
     half = len(cal_dets) // 2
     checkers = {"D1": calibrate(CooccurrenceChecker(cal_dets[:half]), cal_dets[half:]),
                 "D2": calibrate(GeometryChecker(cal_dets[:half]), cal_dets[half:])}
+    if cfg.d3:  # fit and thresholded exactly like D1 and D2; no claim's pass reads it (see building block 3)
+        checkers["D3"] = calibrate(AutoencoderChecker(cal_dets[:half], seed=seed), cal_dets[half:])
     gen_layouts = [sample_layout(numpy_stream(seed * 1_000_003 + k, "layout-world"), size=size)
                    for k in range(cfg.layouts)]
     model = train_layout_model(gen_layouts, dim=cfg.layout_dim, layers=cfg.layout_layers, steps=cfg.layout_steps,
@@ -875,18 +961,23 @@ def run_replicate(backbone: MobileNetV2, world: World, cfg: GlowConfig, seed: in
     for q, (kind, arm, req, plan) in enumerate(jobs):
         lay = test_layouts[req["scene"]]
         flags = flagged_by(checkers, adv_layouts[q])
+        clean_lay_flags = flagged_by(checkers, lay)  # (every request's scene has two or more detections)
         rec = {"kind": kind, "arm": arm, "scene": req["scene"], "edits": len(plan.edits),
                "helpers": len(plan.edits) - len(req["targets"]),
                "box_changed": any(tuple(e.box) != tuple(lay.boxes[e.index]) for e in plan.edits),
                "plan_score": float(glow_scores(model, lay, [plan], lam=cfg.lam)[0]) if plan.edits else float("nan"),
                "realised": realised(plan, lay, lay, adv_layouts[q]),
                "flag_D1": flags["D1"], "flag_D2": flags["D2"],
-               "clean_flag": bool(len(lay) and any(flagged_by(checkers, lay).values())),
+               "clean_flag": bool(clean_lay_flags["D1"] or clean_lay_flags["D2"]),
                "cross_band": "victim" in req and (CATEGORIES[req["targets"][0]] in SKY)
                != (CATEGORIES[int(lay.labels[req["victim"]])] in SKY),
                "linf": float((adv[q] - to_tensor_images(world.images[scene_idx[q]:scene_idx[q] + 1])[0]).abs().max())}
         rec["pass"] = not (rec["flag_D1"] or rec["flag_D2"])
         rec["consistent"] = rec["realised"] and rec["pass"]
+        if "D3" in checkers:  # D3's verdict and consistency against all three checkers, next to the claims' D1 and D2
+            rec["flag_D3"] = flags["D3"]
+            rec["clean_flag_D3"] = clean_lay_flags["D3"]
+            rec["consistent_D123"] = rec["consistent"] and not flags["D3"]
         if detector_b is not None:
             fb = flagged_by(checkers, b_adv[q])
             rec["b_realised"] = realised(plan, lay, b_clean[req["scene"]], b_adv[q])
@@ -896,6 +987,7 @@ def run_replicate(backbone: MobileNetV2, world: World, cfg: GlowConfig, seed: in
             "clean_fp": float(np.mean([f["D1"] or f["D2"] for f in clean_flags])),
             "clean_fp_D1": float(np.mean([f["D1"] for f in clean_flags])),
             "clean_fp_D2": float(np.mean([f["D2"] for f in clean_flags])),
+            "clean_fp_D3": float(np.mean([f["D3"] for f in clean_flags])) if "D3" in checkers else float("nan"),
             "identity_gap": identity_gap, "identity_same_plan": identity_same, "detector_b": detector_b,
             "test_layouts": test_layouts, "test_index": te, "jobs": jobs, "adv": adv, "adv_layouts": adv_layouts}
 
@@ -905,16 +997,17 @@ CONFIGS: dict[str, GlowConfig] = {
                         layout_layers=1, layout_steps=80, r1=24, r2=0, r3=0, eps=16 / 255, steps=10, replicates=1),
     "laptop": GlowConfig(size=96, pool=1500, train=1000, calibrate=300, layouts=4000, det_steps=400, layout_dim=64,
                          layout_layers=2, layout_steps=300, r1=60, r2=30, r3=30, eps=8 / 255, steps=12, replicates=5,
-                         blackbox=True),
+                         blackbox=True, d3=True),
     "gpu": GlowConfig(size=128, pool=20000, train=16000, calibrate=2000, layouts=100000, det_steps=8000, layout_dim=128,
                       layout_layers=4, layout_steps=5000, r1=400, r2=300, r3=300, eps=8 / 255, steps=100, replicates=5,
-                      blackbox=True),
+                      blackbox=True, d3=True),
 }
 
 # %% ../../nbs/chapters/50_glow.ipynb #7dbb0473
 CLAIMS_SOURCE = "Abstract"
 # Thresholds: the issue's starting thresholds, fixed before any run. Pins: smoke from the SEED = 0 smoke run of this
-# code; laptop: the verdicts of the SEED = 0 laptop run at bc3d3b0 (reports/laptop/glow/; every sanity check passes);
+# code; laptop: the verdicts of the SEED = 0 laptop run at bc3d3b0, confirmed value for value by the run of the D3 code at
+# eb250ff (reports/laptop/glow/; every sanity check passes, D3's two included);
 # gpu: placeholders (the paper's expectation), not verdicts: that scale has never run and DEVICE is unused.
 PINS: dict[str, dict[str, str]] = {
     "premise-conventional-flagged": {"smoke": NOT_CHECKABLE, "laptop": REPRODUCED, "gpu": REPRODUCED},
