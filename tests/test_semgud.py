@@ -201,9 +201,10 @@ def test_rl_oracle_works_in_linear_light():
     blurry = (convolve(img ** 2.2, k[None]) ** (1 / 2.2))[0, 0].numpy()
     truth = img[0, 0].numpy()
     err = lambda x: np.abs(x[8:-8, 8:-8] - truth[8:-8, 8:-8]).mean()
-    lin = rl_linear(blurry, k)
-    gam = richardson_lucy(blurry, k, num_iter=30, clip=True)
-    assert err(lin) < 0.7 * err(blurry) and err(lin) < err(gam)
+    padded = np.pad(blurry, 5, mode="reflect")  # the chapter's boundary rule for the oracles
+    lin = rl_linear(padded, k)[5:-5, 5:-5]
+    gam = richardson_lucy(padded, k, num_iter=30, clip=True)[5:-5, 5:-5]
+    assert err(lin) < 0.7 * err(blurry) and err(lin) < 0.8 * err(gam)  # measured: 0.043 vs 0.074 input, 0.062 gamma RL
     with pytest.raises(ValueError, match="blurry"):
         rl_linear(blurry * 2, k)
 
