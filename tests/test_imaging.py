@@ -5,7 +5,8 @@ from scipy import ndimage
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from cvkit.core.imaging import (blind_deconvolve, blur_features, camera_blur, convolve, disc_kernel, linear_kernel,
-                                psf2otf, psnr, rasterise_path, shake_kernel, shake_trajectory, ssim)
+                                path_extent, psf2otf, psnr, rasterise_path, shake_kernel, shake_trajectory,
+                                ssim)
 from cvkit.core.metrics import frechet_distance
 
 
@@ -24,6 +25,29 @@ def test_shake_kernels_are_seed_deterministic_with_lengths_in_range():
         shake_kernel(rng=np.random.default_rng(0), length=(5, 30))
     with pytest.raises(ValueError, match="inertia"):
         shake_trajectory(5, rng=np.random.default_rng(0), inertia=1.0)
+
+
+def test_shake_extents_follow_lengths_with_inertia():
+    """A walk with inertia travels: over the issue's 5–21 px lengths the extent (largest distance between two points)
+    is close to the length, at every step size. The curling walk of the first version (0.25 rad turn per 0.25-px step)
+    had a median extent of 0.37–0.65 of the length and fails this test."""
+    rng = np.random.default_rng(123)
+    lengths = rng.uniform(5, 21, 400)
+    ext = np.array([path_extent(shake_trajectory(length, rng=rng)) for length in lengths])
+    ratio = ext / lengths
+    assert (ext <= lengths + 1e-9).all()
+    assert np.median(ratio) >= 0.85 and np.percentile(ratio, 10) >= 0.6
+    lo, mid, hi = np.percentile(ext, [5, 50, 95])
+    assert 4.5 <= lo <= 7 and 9 <= mid <= 13 and 15 <= hi <= 21  # extents span the documented 5–21 px
+    by_step = [np.median([path_extent(shake_trajectory(13.0, rng=np.random.default_rng(i), step=step)) / 13
+                          for i in range(200)]) for step in (0.1, 0.5)]
+    assert abs(by_step[0] - by_step[1]) < 0.03  # the turning statistics are per pixel, not per step
+    straight = shake_trajectory(13.0, rng=np.random.default_rng(0), turn=0.0)
+    assert path_extent(straight) == pytest.approx(13.0)
+    with pytest.raises(ValueError, match="turn"):
+        shake_trajectory(5, rng=np.random.default_rng(0), turn=-1.0)
+    with pytest.raises(ValueError, match="points"):
+        path_extent(np.zeros((3, 3)))
 
 
 def test_linear_and_disc_kernels_by_hand():
