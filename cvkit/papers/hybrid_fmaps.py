@@ -1012,6 +1012,7 @@ class LearnedConfig:
     epochs: int
     first_replicate: int  # replicate ids start here within the run's block (disjoint from the axiomatic ids)
     families: tuple[str, ...] = ("creases", "holes")
+    weight: float = 0.1  # the solve's commutativity weight α (both arms; training and scoring)
 
 
 LEARNED_CONFIGS: dict[str, LearnedConfig] = {
@@ -1042,6 +1043,8 @@ def run_learned(
     "GeomFmaps LBO-only vs hybrid at equal K: per replicate and family, fresh pairs, one model per arm trained alike."
     if cfg.replicates < 1 or cfg.train_pairs < 1 or cfg.test_pairs < 1:
         raise ValueError(f"replicates, train_pairs and test_pairs must be ≥ 1, got {cfg}")
+    if not (math.isfinite(cfg.weight) and cfg.weight >= 0):
+        raise ValueError(f"cfg.weight (the solve's α) must be finite and ≥ 0, got {cfg.weight}")
     rids = replicate_seeds(seed, cfg.first_replicate + cfg.replicates)[cfg.first_replicate:]
     arms = {"lbo": split_sizes(cfg.k, 0.0), "hybrid": split_sizes(cfg.k, ARMS["hybrid"])}
     k_el = arms["hybrid"][1]
@@ -1065,13 +1068,15 @@ def run_learned(
             for arm, (kl, ke) in run_arms.items():
                 lp = [learned_pair(p, sources[j][0], y, kl, ke, dist_x=sources[j][1], device=device)
                       for j, (p, y) in enumerate(zip(pairs, targets))]
-                models[arm], histories[rid, family, arm] = train_geomfmaps(lp[:cfg.train_pairs], rid, epochs=cfg.epochs)
-                errors[arm] = learned_errors(models[arm], lp[cfg.train_pairs:])
+                models[arm], histories[rid, family, arm] = train_geomfmaps(lp[:cfg.train_pairs], rid, epochs=cfg.epochs,
+                                                                           weight=cfg.weight)
+                errors[arm] = learned_errors(models[arm], lp[cfg.train_pairs:], weight=cfg.weight)
                 if arm != "hybrid, 0 % elastic":
                     rows += [dict(replicate=rid, family=family, arm=arm, pair=j, error=e) for j, e in enumerate(errors[arm])]
                 if first and arm == "lbo":
-                    untrained, _ = train_geomfmaps(lp[:cfg.train_pairs], rid, epochs=0)
-                    untrained_ratio = float(errors[arm].mean() / learned_errors(untrained, lp[cfg.train_pairs:]).mean())
+                    untrained, _ = train_geomfmaps(lp[:cfg.train_pairs], rid, epochs=0, weight=cfg.weight)
+                    untrained_ratio = float(errors[arm].mean() / learned_errors(untrained, lp[cfg.train_pairs:],
+                                                                                weight=cfg.weight).mean())
             if first:
                 weights = zip(models["lbo"].state_dict().values(), models["hybrid, 0 % elastic"].state_dict().values())
                 identity_gap = max(float(np.abs(errors["lbo"] - errors["hybrid, 0 % elastic"]).max()),
