@@ -280,3 +280,71 @@ def test_training_pairs_have_disjoint_seeds_across_runs():
     assert len(set(pair_seeds(cfg, 0))) == 5 and not set(pair_seeds(cfg, 0)) & set(pair_seeds(cfg, 1))
     with pytest.raises(ValueError, match="pairs"):
         VideoConConfig(pairs=1)
+
+
+def test_filter_drops_the_pairs_one_frame_decides_and_tau_sets_half_of_object_attribute():
+    """The temporally-challenging filter by hand: a pair whose middle-frame margin exceeds τ is dropped, the others
+    kept; τ is the median margin over object and attribute pairs; τ = +inf keeps every pair; bad inputs are errors."""
+    from cvkit.papers.videocon import filter_threshold, keep_pairs
+    margin = np.array([0.9, 0.1, 0.2, -0.3, 0.5])
+    kinds = np.array(["object", "attribute", "count", "object", "order"])
+    tau = filter_threshold(margin, kinds)
+    assert tau == pytest.approx(0.1)  # median of 0.9, 0.1, −0.3 (the object and attribute pairs)
+    assert keep_pairs(margin, tau).tolist() == [False, True, False, True, False]  # 0.9, 0.2, 0.5 are decided by one frame
+    assert keep_pairs(margin, math.inf).all() and not keep_pairs(margin, -math.inf).any()
+    assert filter_threshold(margin, kinds, quantile=1.0) == pytest.approx(0.9)
+    with pytest.raises(ValueError, match="equal length"):
+        filter_threshold(margin, kinds[:3])
+    with pytest.raises(ValueError, match="NaN"):
+        filter_threshold(np.array([np.nan, 0.1]), np.array(["object", "object"]))
+    with pytest.raises(ValueError, match="quantile"):
+        filter_threshold(margin, kinds, quantile=1.5)
+    with pytest.raises(ValueError, match="no pair"):
+        filter_threshold(margin, kinds, types=("relation",))
+    with pytest.raises(ValueError, match="NaN"):
+        keep_pairs(margin, float("nan"))
+    with pytest.raises(ValueError, match="finite"):
+        keep_pairs(np.array([np.inf]), 0.0)
+
+
+def test_filter_with_infinite_tau_reproduces_con_exactly_and_dropping_changes_the_inputs(tiny):
+    """Identity: keep = all True gives the unfiltered inputs, and training on them is Con bit for bit; dropping every
+    contrast of a clip removes that clip, dropping one pair removes just that pair, and the filtered Con differs."""
+    from cvkit.papers.videocon import VideoConData, keep_pairs, training_inputs
+    clips, feats, words = tiny
+    data = VideoConData({"train": clips}, [], np.zeros(0, dtype=int), feats, {"train": np.arange(6)}, words)
+    base = training_inputs(data)
+    full = training_inputs(data, keep_pairs(np.zeros(len(clips.pairs)), math.inf))
+    assert np.array_equal(base[0], full[0]) and base[1] == full[1] and base[2] == full[2] and base[3] == full[3]
+    cfg = TrainConfig(steps=4, batch=4, d=32)
+    run = lambda inputs: train_entailment(feats, *inputs, len(words), cfg, seed=3, contrast_fraction=1.0,
+                                          progress=False)[0]
+    con, same = run(base), run(full)
+    assert all(torch.equal(a, b) for a, b in zip(con.parameters(), same.parameters()))
+    keep = np.array([p.clip != 0 for p in clips.pairs])  # every contrast of clip 0 is easy
+    keep[int(np.flatnonzero(keep)[0])] = False  # and one pair of another clip
+    dropped = training_inputs(data, keep)
+    assert 0 not in dropped[0].tolist() and len(dropped[0]) == 5
+    assert sum(map(len, dropped[2].values())) == int(keep.sum())
+    assert all(p in [q for q, k in zip(clips.pairs, keep) if k] for ps in dropped[2].values() for p in ps)
+    filtered = run(dropped)
+    assert any(not torch.equal(a, b) for a, b in zip(con.parameters(), filtered.parameters()))
+    with pytest.raises(ValueError, match="keep"):
+        training_inputs(data, np.ones(3, dtype=bool))
+
+
+def test_filter_split_and_seed_are_disjoint_from_training():
+    """The filter's model never sees a training clip (split seed 10·SEED + 5, disjoint clip seeds at every size) and
+    never shares a training pair's seed; bad filter options are clear errors."""
+    from cvkit.papers.videocon import VideoConConfig, assert_disjoint_splits, filter_seed, pair_seeds
+    for seed in (0, 1, 7):
+        assert_disjoint_splits({"train": (40_000, 10 * seed + 1), "test": (2_000, 10 * seed + 2),
+                                "unseen": (500, 10 * seed + 3), "filter": (10_000, 10 * seed + 5)})
+        cfg = VideoConConfig(pairs=5)
+        assert filter_seed(seed) not in {s for k in range(3) for s in pair_seeds(cfg, k)}
+    with pytest.raises(CvkitError, match="share clip seed"):
+        assert_disjoint_splits({"train": (10, 1), "filter": (10, 1)})
+    with pytest.raises(ValueError, match="n_filter"):
+        VideoConConfig(n_filter=0)
+    with pytest.raises(ValueError, match="filter_quantile"):
+        VideoConConfig(filter_quantile=-0.1)

@@ -12,7 +12,9 @@ __all__ = ['EVENTS', 'TYPES', 'TRAIN_TYPES', 'HELD_OUT_TYPES', 'KIT_KIND', 'HELD
            'train_entailment', 'train_dual', 'score', 'auc', 'average_precision', 'recall_at', 'folds', 'ssv2_lite',
            'atp_credit', 'atp_choices', 'VideoConConfig', 'VideoConData', 'assert_disjoint_splits', 'build_data',
            'training_inputs', 'train_pair', 'pair_seeds', 'train_arms', 'train_replicas', 'arm_tokens', 'score_items',
-           'reversal_items', 'Evaluation', 'explain', 'slot_correct', 'fold_groups', 'evaluate', 'claim_measurements']
+           'reversal_items', 'Evaluation', 'explain', 'slot_correct', 'fold_groups', 'evaluate', 'filter_seed',
+           'filter_data', 'train_filter_model', 'pair_margins', 'filter_threshold', 'keep_pairs', 'train_filtered',
+           'claim_measurements']
 
 # %% ../../nbs/chapters/42_videocon.ipynb #vc0005
 import difflib
@@ -31,7 +33,7 @@ from tqdm.auto import tqdm
 from ..core.backbones import MobileNetV2, video_tokens
 from ..core.chapters import CvkitError
 from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED, scale_rules, ClaimSpec, Measurement,
-                               NotMeasured, numpy_stream, paired, replicate_seeds, replicates, seeded_init,
+                               NotMeasured, REPLICATE_STRIDE, numpy_stream, paired, replicate_seeds, replicates, seeded_init,
                                torch_stream)
 from ..core.sprites import (CONTRAST_KINDS, Clip, Event, Script, SpriteBank, caption_text, clip_statements,
                                 contrast_captions, holds_in_script, make_video, random_script, relation_swap,
@@ -615,6 +617,8 @@ class VideoConConfig:
     layer: int = 13  # MobileNetV2's last stride-16 stage
     grid: int = 2
     train: TrainConfig = field(default_factory=TrainConfig)
+    n_filter: int = 100  # clips of the filter split, on which the temporally-challenging filter's model trains
+    filter_quantile: float = 0.5  # τ: this quantile of the margins on object and attribute training pairs
 
     def __post_init__(self):
         if min(self.n_train, self.n_test, self.n_unseen, self.ssv2_queries, self.ssv2_per_query) < 1:
@@ -625,6 +629,12 @@ class VideoConConfig:
             raise ValueError(f"order and reversal need n_frames ≥ 2, got {self.n_frames}")
         if self.pairs < 2:
             raise ValueError(f"the central claim needs pairs ≥ 2 independent Con/Rand trainings, got {self.pairs}")
+        if self.pairs >= REPLICATE_STRIDE:
+            raise ValueError(f"pairs must be < {REPLICATE_STRIDE} (the filter model owns the last replicate seed)")
+        if self.n_filter < 1:
+            raise ValueError(f"n_filter must be ≥ 1, got {self.n_filter}")
+        if not 0.0 <= self.filter_quantile <= 1.0:
+            raise ValueError(f"filter_quantile must be in [0, 1], got {self.filter_quantile}")
 
 
 @dataclass
@@ -677,15 +687,28 @@ def build_data(cfg: VideoConConfig, seed: int, backbone: MobileNetV2, progress: 
     return VideoConData(sets, ssv2_texts, owner, Features(tokens, text, mask, text_rows), rows, words)
 
 
-def training_inputs(data: VideoConData) -> tuple[np.ndarray, list[str], dict[int, list[Pair]], dict[Pair, tuple[int, int, int]]]:
-    "What every arm trains on: the training rows, a caption per feature row ('' off the training split), contrasts, NLE targets."
+def training_inputs(data: VideoConData, keep: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, list[str], dict[int, list[Pair]], dict[Pair, tuple[int, int, int]]]:
+    """What every arm trains on: the training rows, a caption per feature row ('' off the training split), contrasts,
+    NLE targets. `keep` (bool, one per training pair, see `keep_pairs`) drops the other pairs, and a clip whose every
+    contrast was dropped leaves the training rows; `keep=None` or all True gives exactly the unfiltered inputs."""
     train, clips = data.sets["train"], data.rows["train"]
+    if keep is not None:
+        keep = np.asarray(keep)
+        if keep.dtype != bool or keep.shape != (len(train.pairs),):
+            raise ValueError(f"keep must be a bool array of shape ({len(train.pairs)},) (one per training pair), got "
+                             f"{keep.dtype} {keep.shape}")
+        had = {p.clip for p in train.pairs}
+        left = {p.clip for p, k in zip(train.pairs, keep) if k}
+        clips = np.array([r for i, r in enumerate(clips) if i not in had or i in left], dtype=clips.dtype)
     captions = [""] * len(data.feats.tokens)  # only the training rows get a caption: arms train on them alone
     for r, c in zip(clips, train.captions):
         captions[r] = c
     pairs: dict[int, list[Pair]] = {}
-    for p in train.pairs:
-        pairs.setdefault(int(clips[p.clip]), []).append(p)
+    rows = data.rows["train"]
+    for k, p in enumerate(train.pairs):
+        if keep is None or keep[k]:
+            pairs.setdefault(int(rows[p.clip]), []).append(p)
     return clips, captions, pairs, {p: explanation_targets(p, data.words) for p in train.pairs}
 
 
@@ -909,14 +932,88 @@ def evaluate(models: dict[str, nn.Module], data: VideoConData, cfg: VideoConConf
                       "held out": held_slots}, kinds, examples, reversal, free_gap, pair_auc, in_domain_auc, order_auc,
                       slot_pairs)
 
+# %% ../../nbs/chapters/42_videocon.ipynb #filterfns
+def filter_seed(seed: int) -> int:
+    "The training seed of the filter's middle-frame model: the last replicate seed of run `seed`, never a pair's."
+    return replicate_seeds(seed, REPLICATE_STRIDE)[-1]
+
+
+def filter_data(cfg: VideoConConfig, seed: int, backbone: MobileNetV2, words: dict[str, int], *,
+                progress: bool = True) -> VideoConData:
+    """The filter split: `cfg.n_filter` clips of the trained types from split seed 10·SEED + 5, whose clip seeds are
+    disjoint from the train, test and unseen splits' (asserted), with their own feature cache (kept apart from
+    `build_data`'s, so the other arms' features do not change). The filter's model trains on these clips only."""
+    s = 10 * seed + 5
+    assert_disjoint_splits({"train": (cfg.n_train, 10 * seed + 1), "test": (cfg.n_test, 10 * seed + 2),
+                            "unseen": (cfg.n_unseen, 10 * seed + 3), "filter": (cfg.n_filter, s)})
+    clips = make_clips(cfg.n_filter, s, n_frames=cfg.n_frames, size=cfg.size, types=TRAIN_TYPES, progress=progress)
+    tokens = video_tokens(backbone, clips.frames, size=cfg.size, layer=cfg.layer, grid=cfg.grid, progress=progress)
+    text, mask, rows = cache_text(clips.captions + [t for p in clips.pairs for t in (p.caption, p.contrast)])
+    return VideoConData({"train": clips}, [], np.zeros(0, dtype=int), Features(tokens, text, mask, rows),
+                        {"train": np.arange(cfg.n_filter)}, words)
+
+
+def train_filter_model(fdata: VideoConData, cfg: VideoConConfig, seed: int, *, progress: bool = True) -> ConLite:
+    """The filter's middle-frame model: Con's recipe (steps, clips per step, explanation losses) on frame T/2 of the
+    filter split's clips (`filter_data`), from `filter_seed(seed)`: it never sees a training clip."""
+    clips, captions, pairs, targets = training_inputs(fdata)
+    mid = cfg.n_frames // 2
+    return train_entailment(fdata.feats, clips, captions, pairs, targets, n_words=len(fdata.words), cfg=cfg.train,
+                            seed=filter_seed(seed), contrast_fraction=1.0, frames=slice(mid, mid + 1),
+                            progress=progress)[0]
+
+
+def pair_margins(model: nn.Module, data: VideoConData, n_frames: int) -> np.ndarray:
+    "s(V, C) − s(V, C') of `model` on every training pair of `data`, (P,): how surely it tells caption from contrast."
+    train, rows = data.sets["train"], data.rows["train"]
+    pos = score_items(model, data, [(int(rows[p.clip]), p.caption, False) for p in train.pairs], n_frames)
+    neg = score_items(model, data, [(int(rows[p.clip]), p.contrast, False) for p in train.pairs], n_frames)
+    return pos - neg
+
+
+def filter_threshold(margin: np.ndarray, kinds: np.ndarray, *, quantile: float = 0.5,
+                     types: tuple[str, ...] = ("object", "attribute")) -> float:
+    "τ: the `quantile` of the (P,) margins over the pairs whose kind (P,) is in `types` (the notes: drop about half)."
+    margin, kinds = np.asarray(margin, dtype=float), np.asarray(kinds)
+    if margin.shape != kinds.shape or margin.ndim != 1:
+        raise ValueError(f"margin and kinds must be (P,) arrays of equal length, got {margin.shape} and {kinds.shape}")
+    if not np.all(np.isfinite(margin)):
+        raise ValueError("margin holds NaN or infinite values")
+    if not 0.0 <= quantile <= 1.0:
+        raise ValueError(f"quantile must be in [0, 1], got {quantile}")
+    chosen = margin[np.isin(kinds, types)]
+    if len(chosen) == 0:
+        raise ValueError(f"no pair of the types {types} to set τ on")
+    return float(np.quantile(chosen, quantile))
+
+
+def keep_pairs(margin: np.ndarray, tau: float) -> np.ndarray:
+    """The temporally-challenging filter, bool (P,): a pair is dropped when the middle-frame model already separates
+    it by more than τ (margin > τ: one frame decides it), kept otherwise; τ = +inf keeps every pair."""
+    margin = np.asarray(margin, dtype=float)
+    if margin.ndim != 1 or not np.all(np.isfinite(margin)):
+        raise ValueError(f"margin must be a finite (P,) array, got shape {margin.shape}")
+    if math.isnan(tau):
+        raise ValueError("tau must be a number or +inf, got NaN")
+    return margin <= tau
+
+
+def train_filtered(data: VideoConData, cfg: VideoConConfig, seed: int, keep: np.ndarray, *,
+                   progress: bool = True) -> ConLite:
+    "Con (filtered): Con of pair 0 (its seed, steps and clips per step) on the kept training pairs only (`keep_pairs`)."
+    clips, captions, pairs, targets = training_inputs(data, keep)
+    return train_entailment(data.feats, clips, captions, pairs, targets, n_words=len(data.words), cfg=cfg.train,
+                            seed=pair_seeds(cfg, seed)[0], contrast_fraction=1.0, progress=progress)[0]
+
+
 # %% ../../nbs/chapters/42_videocon.ipynb #vc0056
 # Thresholds are the issue's starting thresholds, fixed before any run and never loosened. Replicates: the folds of
 # test clips (per-clip metrics), the SSv2-lite queries, the ATP-lite clips, the in-domain contrasts (slots).
 # Replicates of the central claim: independent Con/Rand training pairs (replicate_seeds(SEED, pairs)).
 # Pins: smoke from the SEED = 0 smoke run of this configuration (pairs, visible-order subset, stratified folds: the
-# same verdicts as before); laptop from the SEED = 0 laptop run at commit 2440b71 (reports/laptop/videocon/; it
-# stopped at the pin check because it carried the previous laptop pins; no confirming run yet); gpu provisional:
-# the paper's expectation (not run).
+# same verdicts as before); laptop from the SEED = 0 laptop run at commit 2440b71 (it stopped at the pin check
+# because it carried the previous laptop pins), confirmed with identical claim values by the runs at aba1282 and
+# b908e9b (reports/laptop/videocon/, with the filter); gpu provisional: the paper's expectation (not run).
 PINS: dict[str, dict[str, str]] = {
     "con-beats-rand": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "order-con": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
