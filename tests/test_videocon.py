@@ -325,6 +325,8 @@ def test_filter_with_infinite_tau_reproduces_con_exactly_and_dropping_changes_th
     keep[int(np.flatnonzero(keep)[0])] = False  # and one pair of another clip
     dropped = training_inputs(data, keep)
     assert 0 not in dropped[0].tolist() and len(dropped[0]) == 5
+    # every kept row keeps its OWN caption (review videocon3 B1: a zip over the shortened row list shifted them)
+    assert all(dropped[1][r] == clips.captions[r] for r in dropped[0].tolist()) and dropped[1][0] == ""
     assert sum(map(len, dropped[2].values())) == int(keep.sum())
     assert all(p in [q for q, k in zip(clips.pairs, keep) if k] for ps in dropped[2].values() for p in ps)
     filtered = run(dropped)

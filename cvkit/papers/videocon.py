@@ -701,9 +701,10 @@ def training_inputs(data: VideoConData, keep: np.ndarray | None = None
         had = {p.clip for p in train.pairs}
         left = {p.clip for p, k in zip(train.pairs, keep) if k}
         clips = np.array([r for i, r in enumerate(clips) if i not in had or i in left], dtype=clips.dtype)
-    captions = [""] * len(data.feats.tokens)  # only the training rows get a caption: arms train on them alone
-    for r, c in zip(clips, train.captions):
-        captions[r] = c
+    own = {int(r): c for r, c in zip(data.rows["train"], train.captions)}  # every training row's own caption
+    captions = [""] * len(data.feats.tokens)  # only the kept training rows get a caption: arms train on them alone
+    for r in clips:
+        captions[int(r)] = own[int(r)]
     pairs: dict[int, list[Pair]] = {}
     rows = data.rows["train"]
     for k, p in enumerate(train.pairs):
