@@ -181,12 +181,13 @@ def test_reversal_b1_blind_tpatch_net_not(clips):
                                   atol=1e-4)
 
 
-def test_every_arm_builds_and_runs(clips):
+def test_every_arm_builds_and_runs(clips, fixed_clips):
     for key, arm in ARMS.items():
-        groups = level_groupings(clips.clouds[:2], arm, TINY, torch.Generator().manual_seed(0))
+        x = (fixed_clips if arm.data == "fixed" else clips).clouds[:2]  # the oracle needs clouds with correspondence
+        groups = level_groupings(x, arm, TINY, torch.Generator().manual_seed(0))
         model = build_model(arm, TINY).eval()
         with torch.no_grad():
-            out = model(clips.clouds[:2], groups)
+            out = model(x, groups)
         assert out.shape == (2, 8, 9), key
 
 
@@ -378,3 +379,34 @@ def test_drift_replicates_are_subjects():
     with pytest.raises(KeyError, match="no drift"):
         drift_per_subject(exp, "gt")
 
+
+
+def test_bad_inputs_review_12(clips, fixed_clips):
+    "Inputs that an earlier version accepted silently or answered with a library's error now get a clear ValueError."
+    x = clips.clouds[:2]
+    with pytest.raises(ValueError, match="correspondence"):  # the oracle on clouds sampled afresh every frame
+        extract_tpatches(x, 4, 3, mode="gt")
+    tp = extract_tpatches(fixed_clips.clouds[:2], 4, 3, mode="gt")  # with correspondence it runs
+    assert tp.idx.shape == (2, 4, 8, 3)
+    with pytest.raises(ValueError, match="at least one subject"):
+        make_clouds([], 3, 8, 64)
+    with pytest.raises(ValueError, match="at least one clip"):
+        extract_tpatches(torch.zeros(1, 0, 64, 3), 4, 3)
+    with pytest.raises(ValueError, match="at least one clip"):
+        extract_tpatches(torch.zeros(0, 8, 64, 3), 4, 3)
+    with pytest.raises(ValueError, match="radius"):
+        frame_groups(x, 4, 3, radius=-1.0)
+    with pytest.raises(ValueError, match="seeds must be indices"):
+        track_patches(x, torch.full((2, 4), 999), 3)
+    with pytest.raises(ValueError, match="seeds must be indices"):
+        track_patches(x, torch.zeros(3, 4, dtype=torch.long), 3)
+    with pytest.raises(ValueError, match="pair must be two different classes"):
+        pair_accuracy(torch.zeros(2, 4, 9), torch.tensor([0, 1]), pair=(0, 20))
+    with pytest.raises(ValueError, match="labels must lie"):
+        tpatch_loss(torch.zeros(1, 4, 9), torch.tensor([12]))
+    with pytest.raises(ValueError, match="NaN"):
+        frame_metrics(torch.full((1, 4, 9), float("nan")), torch.tensor([1]))
+    for change, message in (({"k": 0}, "k ≥ 1"), ({"patches": (0, 0)}, "patch"), ({"noise": -1.0}, "noise"),
+                            ({"radii": (-0.2, 0.4)}, "radii"), ({"global_widths": (8,), "global_kernel": 9}, "global")):
+        with pytest.raises(ValueError, match=message):
+            TPatchConfig(**{**TINY.__dict__, **change})

@@ -91,6 +91,8 @@ def make_clouds(
     sampling: str = "sampling",  # the name of the sampling stream (another name: another draw of the same motions)
 ) -> CloudSet:
     "The nine actions of every subject as normalised cloud sequences."
+    if len(subjects) == 0:
+        raise ValueError("subjects must name at least one subject id (each performs all nine actions), got none")
     clouds, labels, subj = [], [], []
     for s in subjects:
         for a, action in enumerate(ACTION_NAMES):
@@ -120,6 +122,8 @@ class TPatches:
 def _check_clip(clouds: torch.Tensor, k: int) -> None:
     if not isinstance(clouds, torch.Tensor) or clouds.ndim != 4 or clouds.shape[-1] != 3:
         raise ValueError(f"clouds must be a tensor of shape (B, T, N, 3), got {getattr(clouds, 'shape', type(clouds))}")
+    if clouds.shape[0] == 0 or clouds.shape[1] == 0:
+        raise ValueError(f"clouds need at least one clip (B ≥ 1) of at least one frame (T ≥ 1), got shape {tuple(clouds.shape)}")
     if clouds.shape[2] < k:
         raise ValueError(f"every frame needs at least k = {k} points, but the frames have N = {clouds.shape[2]}")
     if not bool(torch.isfinite(clouds).all()):
@@ -148,6 +152,16 @@ def track_patches(
         raise ValueError(f"radius must be > 0 (or None for no clipping), got {radius}")
     _check_clip(clouds, k)
     B, T, N, _ = clouds.shape
+    if seeds.ndim != 2 or seeds.shape[0] != B or (seeds.numel() and (int(seeds.min()) < 0 or int(seeds.max()) >= N)):
+        raise ValueError(f"seeds must be indices (B = {B}, S) into the N = {N} points of frame 0, got shape "
+                         f"{tuple(seeds.shape)}" + (f" and values {int(seeds.min())} … {int(seeds.max())}" if seeds.numel() else ""))
+    if mode == "gt" and T > 1 and N > 1:  # the oracle follows point i, which must be the same body point in every frame
+        same = (clouds[:, 1:] - clouds[:, :-1]).norm(dim=-1).median()
+        other = (clouds[:, 1:] - clouds[:, :-1].roll(N // 2, dims=2)).norm(dim=-1).median()
+        if not same < 0.5 * other:
+            raise ValueError("mode 'gt' follows each seed's own index, which needs clouds with correspondence (point i "
+                             "the same body point in every frame, body_clouds(mode='fixed')); here point i jumps as far "
+                             f"between frames as a random other point (median {float(same):.3g} vs {float(other):.3g})")
     q = gather_points(clouds[:, 0], seeds)  # (B, S, 3): q_0, the seeds themselves
     idx_t, cen_t = [], []
     for t in range(T):
@@ -242,6 +256,8 @@ def frame_groups(
 ) -> TPatches:
     """PointNet++-style grouping redone in every frame, no tracking: FPS centres of each frame and their kNN. Patch s of
     frame t and patch s of frame t+1 are unrelated; each patch's local frame is its own centre (start = centre)."""
+    if radius is not None and not radius > 0:
+        raise ValueError(f"radius must be > 0 (or None for no clipping), got {radius}")
     _check_clip(clouds, k)
     B, T, N, _ = clouds.shape
     flat = clouds.reshape(B * T, N, 3)
@@ -394,7 +410,11 @@ def clip_logits(frame_logits: torch.Tensor) -> torch.Tensor:
 def tpatch_loss(frame_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """0.5 × per-frame cross-entropy + 0.5 × cross-entropy of the time-max-pooled logits (the official code uses BCE on
     log-softmax outputs; we use cross-entropy, a documented deviation). logits (B, T, K), labels (B,)."""
+    if frame_logits.ndim != 3 or labels.shape != (frame_logits.shape[0],):
+        raise ValueError(f"expected logits (B, T, K) and labels (B,), got {tuple(frame_logits.shape)} and {tuple(labels.shape)}")
     B, T, K = frame_logits.shape
+    if B and (int(labels.min()) < 0 or int(labels.max()) >= K):
+        raise ValueError(f"labels must lie in 0 … K−1 = {K - 1}, got {int(labels.min())} … {int(labels.max())}")
     per_frame = F.cross_entropy(frame_logits.reshape(B * T, K), labels.repeat_interleave(T))
     return 0.5 * per_frame + 0.5 * F.cross_entropy(clip_logits(frame_logits), labels)
 
@@ -412,6 +432,8 @@ def frame_metrics(frame_logits: torch.Tensor | np.ndarray, labels: torch.Tensor 
         raise ValueError(f"expected at least one clip of at least one frame, got logits {tuple(z.shape)}")
     if int(y.min()) < 0 or int(y.max()) >= K:
         raise ValueError(f"labels must lie in 0 … K−1 = {K - 1} (the logits' last axis), got {int(y.min())} … {int(y.max())}")
+    if not bool(torch.isfinite(z).all()):
+        raise ValueError("frame_logits contain NaN or infinite values (a diverged model?)")
     top3 = z.topk(min(3, K), dim=-1).indices
     top1 = (z.argmax(-1) == y[:, None]).float().mean(1)
     top3 = (top3 == y[:, None, None]).any(-1).float().mean(1)
@@ -430,6 +452,9 @@ def pair_accuracy(frame_logits: torch.Tensor, labels: torch.Tensor, pair: tuple[
     "Among clips of the two classes in `pair`, the fraction whose clip logits rank the true one of the two higher."
     z = clip_logits(torch.as_tensor(frame_logits))
     y = torch.as_tensor(labels)
+    K = z.shape[-1]
+    if len(pair) != 2 or pair[0] == pair[1] or not all(0 <= p < K for p in pair):
+        raise ValueError(f"pair must be two different classes in 0 … K−1 = {K - 1}, got {pair}")
     mask = (y == pair[0]) | (y == pair[1])
     if not bool(mask.any()):
         raise ValueError(f"no clip of classes {pair} among the labels")
@@ -483,6 +508,13 @@ class TPatchConfig:
         if self.epochs < 1 or not self.lr > 0 or not self.jitter >= 0 or self.batch < 1:
             raise ValueError(f"need epochs ≥ 1, lr > 0, jitter ≥ 0 and batch ≥ 1; got epochs={self.epochs}, lr={self.lr}, "
                              f"jitter={self.jitter}, batch={self.batch}")
+        if self.k < 1 or min(self.patches) < 1 or not self.noise >= 0:
+            raise ValueError(f"need k ≥ 1, at least one patch per level and noise ≥ 0; got k={self.k}, "
+                             f"patches={self.patches}, noise={self.noise}")
+        if any(r is not None and not r > 0 for r in self.radii):
+            raise ValueError(f"radii must be > 0 (or None for no clipping), got {self.radii}")
+        if self.global_widths and self.global_kernel > self.frames:
+            raise ValueError(f"the global temporal kernel ({self.global_kernel}) exceeds the frames per clip ({self.frames})")
         n_train = self.train_per_action * len(ACTION_NAMES)
         if n_train % self.batch == 1:
             raise ValueError(f"batch = {self.batch} leaves a last training batch of one clip ({n_train} training clips), "
