@@ -920,7 +920,7 @@ def _order(exp: Experiment, arm: str, chance: float | None) -> Measurement | Not
 
 
 def claim_measurements(exp: Experiment) -> dict[str, Measurement | NotMeasured]:
-    "Every claim's replicates: training seeds for the accuracy claims, test clips (of every seed) for the drift claims."
+    "Every claim's replicates: training seeds for the accuracy claims, test subjects (of every seed) for the drift claims."
     m: dict[str, Measurement | NotMeasured] = {}
     m["tpatches-beat-no-tracking"] = _compare(exp, "tpatch", "b2")
     m["tpatches-beat-per-frame"] = _compare(exp, "tpatch", "b1")
@@ -968,9 +968,9 @@ CONFIGS: dict[str, TPatchConfig] = {
 
 # %% ../../nbs/chapters/33_tpatches.ipynb #5df4d8c5
 # Declared before the pinned runs: thresholds are the starting thresholds (never loosened). The replicates of the
-# accuracy claims are training seeds (every compared arm trained afresh per seed), of the drift claims test clips.
+# accuracy claims are training seeds (every compared arm trained afresh per seed), of the drift claims test subjects.
 # Pins: smoke from the SEED = 0 smoke run of this configuration; laptop from the SEED = 0 laptop run of this
-# configuration at d5ca9e8 (five training seeds; reports/laptop/tpatches/); gpu provisional (never run; DEVICE-aware but untested on a GPU): the
+# configuration at d5ca9e8 (five training seeds), every pin confirmed by the run at 72206fe (reports/laptop/tpatches/); gpu provisional (never run; DEVICE-aware but untested on a GPU): the
 # paper's expectation.
 PINS: dict[str, dict[str, str]] = {  # claim id → scale → pinned verdict
     "tpatches-beat-no-tracking": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
