@@ -140,6 +140,7 @@ def track_patches(
     jitter: float = 0.0,  # σ of the Gaussian added to each new centre
     radius: float | None = None,  # neighbours farther than this from the query are replaced by the nearest one
     generator: torch.Generator | None = None,  # the jitter's and randn's random stream
+    check_correspondence: bool = True,  # "gt": refuse clouds whose point i is not one body point (False: level ≥ 2)
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Follow S seeds through the frames (notes §2): P_t = kNN_k(q_{t−1}, X_t), q_t = the nearest point of P_t (or a
     random one for "randn", or the seed's own index for "gt", which needs clouds with correspondence), plus jitter.
@@ -155,7 +156,7 @@ def track_patches(
     if seeds.ndim != 2 or seeds.shape[0] != B or (seeds.numel() and (int(seeds.min()) < 0 or int(seeds.max()) >= N)):
         raise ValueError(f"seeds must be indices (B = {B}, S) into the N = {N} points of frame 0, got shape "
                          f"{tuple(seeds.shape)}" + (f" and values {int(seeds.min())} … {int(seeds.max())}" if seeds.numel() else ""))
-    if mode == "gt" and T > 1 and N > 1:  # the oracle follows point i, which must be the same body point in every frame
+    if mode == "gt" and check_correspondence and T > 1 and N > 1:  # the oracle follows point i: one body point throughout
         same = (clouds[:, 1:] - clouds[:, :-1]).norm(dim=-1).median()
         other = (clouds[:, 1:] - clouds[:, :-1].roll(N // 2, dims=2)).norm(dim=-1).median()
         if not same < 0.5 * other:
@@ -194,6 +195,7 @@ def extract_tpatches(
     radius: float | None = None,
     bidirectional: bool = False,  # half the seeds from the last frame, tracked backwards
     generator: torch.Generator | None = None,
+    check_correspondence: bool = True,  # for "gt": see `track_patches`; level 2 tracks level-1 centres, which lag a frame
 ) -> TPatches:
     """t-patches of a batch of clips. Forward: FPS seeds on frame 0, tracked to frame T−1. Bidirectional: the first
     ⌈S/2⌉ seeds as forward, the other ⌊S/2⌋ are FPS seeds of the last frame tracked back to frame 0 (the time axis of
@@ -206,12 +208,14 @@ def extract_tpatches(
     n_fwd = num_patches - n_back
     parts = []
     seeds = farthest_point_sampling(clouds[:, 0], n_fwd)
-    idx, cen = track_patches(clouds, seeds, k, mode=mode, jitter=jitter, radius=radius, generator=generator)
+    idx, cen = track_patches(clouds, seeds, k, mode=mode, jitter=jitter, radius=radius, generator=generator,
+                             check_correspondence=check_correspondence)
     parts.append((idx, cen, torch.ones(B, n_fwd, dtype=torch.bool, device=clouds.device)))
     if n_back:
         rev = clouds.flip(1)
         seeds_b = farthest_point_sampling(rev[:, 0], n_back)
-        idx_b, cen_b = track_patches(rev, seeds_b, k, mode=mode, jitter=jitter, radius=radius, generator=generator)
+        idx_b, cen_b = track_patches(rev, seeds_b, k, mode=mode, jitter=jitter, radius=radius, generator=generator,
+                                     check_correspondence=check_correspondence)
         parts.append((idx_b.flip(2), cen_b.flip(2), torch.zeros(B, n_back, dtype=torch.bool, device=clouds.device)))
     idx = torch.cat([p[0] for p in parts], 1)
     cen = torch.cat([p[1] for p in parts], 1)
@@ -580,7 +584,7 @@ def level_groupings(
             origin = g.centres[:, :, :1].expand(-1, -1, T, -1)
         else:
             g = extract_tpatches(points, S, k, mode=arm.mode, jitter=cfg.jitter if arm.mode != "gt" else 0.0, radius=radius,
-                                 bidirectional=arm.bidirectional, generator=generator)
+                                 bidirectional=arm.bidirectional, generator=generator, check_correspondence=level == 0)
             origin = g.start[:, :, None, :].expand(-1, -1, T, -1)
         groups.append(Grouping(g.idx, origin))
         Np = points.shape[2]
