@@ -958,7 +958,7 @@ CLAIM_ARMS: tuple[str, ...] = ("tpatch", "b1", "b2", "randn", "vis_bi", "vis_fwd
 CONFIGS: dict[str, TPatchConfig] = {
     "smoke": TPatchConfig(clips_per_action=5, train_per_action=3, frames=16, points=256, patches=(64, 16), k=8,
                           widths=((16, 16, 32), (32, 32, 64)), temporal_kernels=(3, 3), head=(128, 64), head_kernel=7,
-                          epochs=12, arms=("tpatch", "b1", "b2"), batch=4, lr=2e-3, robustness=True,
+                          epochs=8, arms=("tpatch", "b1", "b2"), batch=4, lr=2e-3, robustness=True,
                           global_widths=(64, 64), seeds=2),
     "laptop": TPatchConfig(clips_per_action=18, train_per_action=12, frames=16, points=256, patches=(64, 16), k=8,
                            widths=((16, 16, 32), (32, 32, 64)), temporal_kernels=(3, 3), head=(128, 64), head_kernel=7,
