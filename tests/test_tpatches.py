@@ -15,7 +15,8 @@ from cvkit.papers.tpatches import (ACTION_NAMES, ARMS, CONFIGS, SPECS, WALK_PAIR
                                    clip_positions, extract_tpatches, frame_groups, frame_metrics, group_points,
                                    level_groupings, make_clouds, normalise_sequence, pair_accuracy, patch_points,
                                    run_experiment, tpatch_loss, track_patches, tracking_drift, train_arm,
-                                   walk_order, _on)
+                                   walk_order, _on, CONTROL, condition_drops, drift_per_action, drift_per_subject,
+                                   least_favourable, seed_scores)
 
 TINY = TPatchConfig(clips_per_action=3, train_per_action=2, frames=8, points=64, patches=(16, 4), k=4,
                     widths=((8, 8), (8, 16)), temporal_kernels=(3, 3), head=(16, 16), head_kernel=3, epochs=1,
@@ -180,12 +181,13 @@ def test_reversal_b1_blind_tpatch_net_not(clips):
                                   atol=1e-4)
 
 
-def test_every_arm_builds_and_runs(clips):
+def test_every_arm_builds_and_runs(clips, fixed_clips):
     for key, arm in ARMS.items():
-        groups = level_groupings(clips.clouds[:2], arm, TINY, torch.Generator().manual_seed(0))
+        x = (fixed_clips if arm.data == "fixed" else clips).clouds[:2]  # the oracle needs clouds with correspondence
+        groups = level_groupings(x, arm, TINY, torch.Generator().manual_seed(0))
         model = build_model(arm, TINY).eval()
         with torch.no_grad():
-            out = model(clips.clouds[:2], groups)
+            out = model(x, groups)
         assert out.shape == (2, 8, 9), key
 
 
@@ -232,9 +234,18 @@ def test_experiment_and_claims_plumbing():
     m = claim_measurements(exp)
     assert set(m) == {s.id for s in SPECS}
     assert all(isinstance(v, Measurement) for v in m.values())  # TINY trains every arm and runs robustness
-    assert m["tpatches-beat-no-tracking"].n == 1 and m["nn-drift-small"].n == 9  # one training seed, nine clips
-    assert m["tpatches-beat-no-tracking"].unit == "training seed"
-    assert set(exp.per_clip["condition"]) == {"standard", "48 points", "96 points", "3× noise"}
+    assert m["tpatches-beat-no-tracking"].n == 1 and m["nn-drift-small"].n == 1  # one training seed, one test subject
+    assert m["tpatches-beat-no-tracking"].unit == "training seed" and m["nn-drift-small"].unit == "test subject"
+    assert set(exp.per_clip["condition"]) == {"standard", CONTROL, "48 points", "96 points", "3× noise"}
+    # every trained arm's training-set fit is recorded, per training seed (the learning sanity checks use its minimum)
+    assert set(exp.train["arm"]) == set(TINY.arms) and exp.train["seed"].unique().tolist() == [5000]
+    assert exp.train.set_index("arm").loc["tpatch", "train frame top-1"] == exp.runs["tpatch"].train_accuracy
+    # the robustness claims: drops from the same-count control, one condition decided (no maximum over conditions)
+    drops = condition_drops(exp, "tpatch")
+    assert list(drops.columns) == ["48 points", "96 points", "3× noise"]
+    control = seed_scores(exp, "tpatch", CONTROL)
+    assert math.isclose(drops.loc[5000, "48 points"], control[5000] - seed_scores(exp, "tpatch", "48 points")[5000])
+    assert m["robust-to-resampling"].values[0] in {round(v, 9) for v in drops.loc[5000]}
     smoke_like = TPatchConfig(**{**TINY.__dict__, "arms": ("tpatch", "b1", "b2"), "robustness": False})
     m2 = claim_measurements(run_experiment(smoke_like, 5, progress=False))
     assert isinstance(m2["nn-beats-randn"], NotMeasured) and isinstance(m2["robust-as-b2"], NotMeasured)
@@ -301,6 +312,10 @@ def test_seed_options_are_checked():
         TPatchConfig(**{**TINY.__dict__, "first_seed_arms": ("b1",)})
     with pytest.raises(ValueError, match="unknown arms"):
         TPatchConfig(**{**TINY.__dict__, "arms": ("tpatch",), "first_seed_arms": ("b9",)})
+    with pytest.raises(ValueError, match="last training batch of one clip"):
+        TPatchConfig(**{**TINY.__dict__, "batch": 17})  # 18 training clips: batches of 17 and 1
+    for cfg in CONFIGS.values():  # every scale's batches have at least two clips
+        assert (cfg.train_per_action * len(ACTION_NAMES)) % cfg.batch != 1
 
 
 def test_configs_and_pins():
@@ -325,3 +340,73 @@ def test_three_levels_as_at_gpu(clips):
             groups = level_groupings(clips.clouds[:2], ARMS[key], cfg, torch.Generator().manual_seed(0))
             with torch.no_grad():
                 assert build_model(ARMS[key], cfg).eval()(clips.clouds[:2], groups).shape == (2, 8, 9)
+
+
+def test_least_favourable_is_an_intersection_union_choice():
+    "The robustness claims are decided on one condition: one wholly failing if any, else the one reaching highest."
+    ok = pd.DataFrame({"a": [0.0, 0.5, 1.0, 0.2, 0.4], "b": [1.0, 1.2, 0.8, 1.1, 0.9], "c": [-1.0, -2.0, -1.5, -1.0, -2.5]})
+    assert least_favourable(ok, 3.0) == "b"  # no condition fails: the highest upper bound (b's mean is highest)
+    wide = ok.assign(a=[-8.0, 9.0, -7.0, 8.0, 0.0])  # a straddles the threshold with the highest upper bound
+    assert least_favourable(wide, 3.0) == "a"
+    failing = wide.assign(c=[4.0, 4.1, 3.9, 4.2, 4.0])  # c lies wholly above 3: the claim fails, whatever a does
+    assert least_favourable(failing, 3.0) == "c"
+    # a per-seed maximum would be biased upwards: three conditions of pure noise around 0 give a positive mean maximum
+    noise = pd.DataFrame(np.random.default_rng(0).normal(size=(200, 3)), columns=list("xyz"))
+    assert noise.max(axis=1).mean() > 0.5 and abs(noise[least_favourable(noise, 3.0)].mean()) < 0.25
+    assert least_favourable(ok.iloc[:1], 3.0) == "b"  # one seed: the largest value
+    with pytest.raises(ValueError, match="at least one row"):
+        least_favourable(pd.DataFrame(), 3.0)
+
+
+def test_drift_replicates_are_subjects():
+    "Drift is averaged over each test subject's nine actions (the subject is the replicate), and shown per action."
+    rows = []
+    for seed in (0, 1):
+        for subject in (2, 3):
+            for a, action in enumerate(ACTION_NAMES):
+                for mode, base in (("nn", 0.1), ("randn", 0.3)):
+                    for frame, scale in ((0, 0.0), (7, 1.0)):
+                        rows.append({"seed": seed, "clip": 0, "subject": subject, "mode": mode, "action": action,
+                                     "frame": frame, "drift": scale * (base + 0.01 * a + seed), "spacing": 0.05})
+    exp = Experiment(TINY, {}, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(rows), None, [0, 1])
+    nn_ = drift_per_subject(exp, "nn")
+    assert len(nn_) == 4  # (seed, subject) pairs, not 36 clips
+    assert math.isclose(nn_.loc[(1, 3), "drift"], 0.1 + 0.01 * 4 + 1)  # the mean over the nine actions (a = 0 … 8)
+    assert math.isclose(nn_.loc[(0, 2), "drift / spacing"], (0.1 + 0.04) / 0.05)
+    per_action = drift_per_action(exp)
+    assert list(per_action.index) == list(ACTION_NAMES) and (per_action["subjects"] == 4).all()
+    assert math.isclose(per_action.loc["idle", "randn drift / spacing"], (0.3 + 0.08 + 0.5) / 0.05)
+    with pytest.raises(KeyError, match="no drift"):
+        drift_per_subject(exp, "gt")
+
+
+
+def test_bad_inputs_review_12(clips, fixed_clips):
+    "Inputs that an earlier version accepted silently or answered with a library's error now get a clear ValueError."
+    x = clips.clouds[:2]
+    with pytest.raises(ValueError, match="correspondence"):  # the oracle on clouds sampled afresh every frame
+        extract_tpatches(x, 4, 3, mode="gt")
+    tp = extract_tpatches(fixed_clips.clouds[:2], 4, 3, mode="gt")  # with correspondence it runs
+    assert tp.idx.shape == (2, 4, 8, 3)
+    with pytest.raises(ValueError, match="at least one subject"):
+        make_clouds([], 3, 8, 64)
+    with pytest.raises(ValueError, match="at least one clip"):
+        extract_tpatches(torch.zeros(1, 0, 64, 3), 4, 3)
+    with pytest.raises(ValueError, match="at least one clip"):
+        extract_tpatches(torch.zeros(0, 8, 64, 3), 4, 3)
+    with pytest.raises(ValueError, match="radius"):
+        frame_groups(x, 4, 3, radius=-1.0)
+    with pytest.raises(ValueError, match="seeds must be indices"):
+        track_patches(x, torch.full((2, 4), 999), 3)
+    with pytest.raises(ValueError, match="seeds must be indices"):
+        track_patches(x, torch.zeros(3, 4, dtype=torch.long), 3)
+    with pytest.raises(ValueError, match="pair must be two different classes"):
+        pair_accuracy(torch.zeros(2, 4, 9), torch.tensor([0, 1]), pair=(0, 20))
+    with pytest.raises(ValueError, match="labels must lie"):
+        tpatch_loss(torch.zeros(1, 4, 9), torch.tensor([12]))
+    with pytest.raises(ValueError, match="NaN"):
+        frame_metrics(torch.full((1, 4, 9), float("nan")), torch.tensor([1]))
+    for change, message in (({"k": 0}, "k ≥ 1"), ({"patches": (0, 0)}, "patch"), ({"noise": -1.0}, "noise"),
+                            ({"radii": (-0.2, 0.4)}, "radii"), ({"global_widths": (8,), "global_kernel": 9}, "global")):
+        with pytest.raises(ValueError, match=message):
+            TPatchConfig(**{**TINY.__dict__, **change})
