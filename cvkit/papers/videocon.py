@@ -1014,7 +1014,7 @@ def train_filtered(data: VideoConData, cfg: VideoConConfig, seed: int, keep: np.
 # Pins: smoke from the SEED = 0 smoke run of this configuration (pairs, visible-order subset, stratified folds: the
 # same verdicts as before); laptop from the SEED = 0 laptop run at commit 2440b71 (it stopped at the pin check
 # because it carried the previous laptop pins), confirmed with identical claim values by the runs at aba1282 and
-# b908e9b (reports/laptop/videocon/, with the filter); gpu provisional: the paper's expectation (not run).
+# 07868cb (reports/laptop/videocon/, with the filter); gpu provisional: the paper's expectation (not run).
 PINS: dict[str, dict[str, str]] = {
     "con-beats-rand": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "order-con": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
