@@ -350,3 +350,27 @@ def test_filter_split_and_seed_are_disjoint_from_training():
         VideoConConfig(n_filter=0)
     with pytest.raises(ValueError, match="filter_quantile"):
         VideoConConfig(filter_quantile=-0.1)
+
+
+def test_pair_metrics_score_all_items_and_batch_atp_like_one_clip_at_a_time(tiny):
+    """The per-training-pair metrics (review videocon3 B3): AUCs in [0, 1] over all items of each group, and ATP-lite
+    scored in one batch equals scoring every clip's options on their own."""
+    from cvkit.papers.videocon import (VideoConConfig, VideoConData, atp_choices, atp_credit, pair_metrics,
+                                       score_items)
+    from cvkit.papers.videocon import paraphrase
+    clips, feats, words = tiny
+    strings = clips.captions + [p.contrast for p in clips.pairs] + [p.caption for p in clips.pairs]
+    feats = Features(feats.tokens, *cache_text(strings + [paraphrase(x) for x in strings]))  # the held-out wording too
+    data = VideoConData({"train": clips, "test": clips}, [], np.zeros(0, dtype=int), feats,
+                        {"train": np.arange(6), "test": np.arange(6)}, words)
+    model = train_entailment(feats, list(range(6)), clips.captions, {}, {}, len(words), TrainConfig(steps=2, batch=4, d=32),
+                             seed=0, contrast_fraction=0.0, progress=False)[0]
+    cfg = VideoConConfig()
+    choices = atp_choices(clips.pairs, len(clips.captions), n_options=3)
+    assert choices, "the tiny clips must offer ATP questions"
+    m = pair_metrics(model, data, cfg, choices)
+    assert set(m) == {"held-out phrasing", "held-out types", "reversal", "ATP-lite"}
+    one_by_one = np.mean([atp_credit(score_items(model, data, [(c, o, False) for o in opts], cfg.n_frames))
+                          for c, opts in choices.items()])
+    assert m["ATP-lite"] == pytest.approx(one_by_one, abs=1e-12)
+    assert all(0.0 <= v <= 1.0 for v in m.values())
