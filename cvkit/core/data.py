@@ -76,7 +76,7 @@ REGISTRY: dict[str, Dataset] = {d.name: d for d in [
             files=(f"{BVH}/01_01.bvh", f"{BVH}/01_03.bvh", f"{BVH}/Boxing_Toes.bvh"),
             shared=((f"{BVH}/01_01.bvh", "motion/cmu_01_01.bvh"), (f"{BVH}/Boxing_Toes.bvh", "motion/boxing_toes.bvh"))),
     Dataset("tuxpaint-stamps", "796 cut-out stamps in 16 categories with captions, sounds and spoken descriptions",
-            ("core.sprites", "vitamin"), "debian", "GPL-2 (never copied into the repository)", "161 MB download, 230 MB unpacked",
+            ("core.sprites", "videocon", "vitamin"), "debian", "GPL-2 (never copied into the repository)", "161 MB download, 230 MB unpacked",
             package="tuxpaint-stamps-default", files=("usr/share/tuxpaint/stamps/animals",)),
     Dataset("opencv-samples", "real motion- and defocus-blurred photos, three videos and digits.png",
             ("semgud", "videocon", "videollm_online"),
