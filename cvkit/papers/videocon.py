@@ -1037,9 +1037,9 @@ def train_filtered(data: VideoConData, cfg: VideoConConfig, seed: int, keep: np.
 
 
 # %% ../../nbs/chapters/42_videocon.ipynb #vc0056
-# Thresholds are the starting thresholds, fixed before any run and never loosened. Replicates: the folds of
-# test clips (per-clip metrics), the SSv2-lite queries, the ATP-lite clips, the in-domain contrasts (slots).
-# Replicates of the central claim: independent Con/Rand training pairs (replicate_seeds(SEED, pairs)).
+# Thresholds are the starting thresholds, fixed before any run and never loosened. Replicates: independent
+# Con/Rand training pairs (replicate_seeds(SEED, pairs)) for the central claim, its four Con − Rand companions and the
+# slot accuracy; the folds of test clips for the single-arm order and order-free claims; the SSv2-lite queries.
 # Pins: smoke from the SEED = 0 smoke run of this configuration (the four Con − Rand companions decided over the
 # training pairs, review videocon3 B3: atp-over-rand moved from undecided to not reproduced, the others kept theirs); laptop from the SEED = 0 laptop run at commit 2440b71 (it stopped at the pin check
 # because it carried the previous laptop pins), confirmed with identical claim values by the runs at aba1282 and
