@@ -374,3 +374,23 @@ def test_pair_metrics_score_all_items_and_batch_atp_like_one_clip_at_a_time(tiny
                           for c, opts in choices.items()])
     assert m["ATP-lite"] == pytest.approx(one_by_one, abs=1e-12)
     assert all(0.0 <= v <= 1.0 for v in m.values())
+
+
+def test_no_gradient_can_reach_mobilenet_or_minilm():
+    """The frozen backbones (review videocon3 minor: the older check looked at cached tensors only): tokens from
+    `video_tokens` and `embed_tokens` carry no autograd graph, MiniLM's weights are frozen, and a training step on
+    MobileNetV2 tokens leaves every MobileNetV2 weight unchanged with no gradient."""
+    from cvkit.core.backbones import load_mobilenet_v2, video_tokens
+    from cvkit.core.text import embed_tokens, token_encoder
+    backbone = load_mobilenet_v2()
+    before = [p.detach().clone() for p in backbone.parameters()]
+    clip = torch.randint(0, 256, (2, 3, 3, 64, 64), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    tokens = video_tokens(backbone, clip, size=64, layer=13, grid=2, progress=False)
+    assert tokens.grad_fn is None and not tokens.requires_grad
+    states = embed_tokens(["a red circle moves left."])[0]
+    assert states.grad_fn is None and not any(p.requires_grad for p in token_encoder()[1].parameters())
+    tokens.requires_grad_(False)
+    loss = tokens.sum() * torch.ones(1, requires_grad=True)  # a graph that starts at the tokens
+    loss.sum().backward()
+    assert all(p.grad is None for p in backbone.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(before, backbone.parameters()))
