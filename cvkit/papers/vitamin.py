@@ -1166,6 +1166,8 @@ def tower_lifts(result: RunResult) -> pd.Series:
 
 
 # %% ../../nbs/chapters/40_vitamin.ipynb #c0a7e002
+from sklearn.metrics import balanced_accuracy_score
+
 TUXPAINT_WORDS: dict[str, str] = {  # Tux Paint's stamp folders → the words of the zero-shot prompts
     "animals": "an animal", "clothes": "clothes", "food": "food", "hobbies": "a hobby", "household": "a household object",
     "medical": "medicine", "military": "a military object", "naturalforces": "a force of nature", "people": "people",
@@ -1207,7 +1209,7 @@ def balanced_accuracy(pred: np.ndarray, labels: np.ndarray) -> float:
     pred, labels = np.asarray(pred), np.asarray(labels)
     if pred.shape != labels.shape or labels.size == 0:
         raise ValueError(f"pred and labels must be equal, non-empty shapes, got {pred.shape} and {labels.shape}")
-    return float(np.mean([(pred[labels == c] == c).mean() for c in np.unique(labels)]) * 100)
+    return float(balanced_accuracy_score(labels, pred) * 100)  # scikit-learn's: the mean recall over the true classes
 
 # %% ../../nbs/chapters/40_vitamin.ipynb #1221b887
 class FrozenMobileNetTower(nn.Module):
