@@ -8,7 +8,8 @@ from torch import nn
 from cvkit.core.claims import seeded_init
 from cvkit.core.clip import (EOT, MAX_LOGIT_SCALE, SOT, UNK, LockedText, LogitScale, TextTransformer, WordTokenizer,
                              clip_logits, clip_loss, cosine_lr, count_macs, count_params, embed_images, image_batch,
-                             recall_at_k, steps_for, train_clip, zero_shot_classifier, zero_shot_predict)
+                             recall_at_k, steps_for, train_clip, train_clip_stream, zero_shot_classifier,
+                             zero_shot_predict)
 
 
 def test_clip_loss_hand_case_and_symmetry():
@@ -195,3 +196,29 @@ def test_train_clip_stops_on_a_non_finite_loss():
     images = torch.zeros(8, 4, 4, 3, dtype=torch.uint8)
     with pytest.raises((FloatingPointError, ValueError), match="non-finite|diverged"):
         train_clip(Diverged(), text, images, captions, batch=4, lr=1e-3, order=torch.Generator().manual_seed(0))
+
+
+def test_train_clip_stream_equals_train_clip_on_the_same_batches_and_checks_its_input():
+    gen = torch.Generator().manual_seed(0)
+    images = (torch.rand(48, 8, 8, 3, generator=gen) * 255).to(torch.uint8)
+    captions = [f"item {i % 5}" for i in range(48)]
+
+    def towers():
+        with seeded_init(0, "toy-stream"):
+            return (nn.Sequential(nn.Flatten(), nn.Linear(192, 32)),
+                    TextTransformer(WordTokenizer(captions, context=6), width=16, depth=1, heads=2, embed_dim=32))
+
+    image, text = towers()
+    stored = train_clip(image, text, images, captions, batch=16, lr=1e-2, order=torch.Generator().manual_seed(3))
+    perm = torch.randperm(48, generator=torch.Generator().manual_seed(3))  # the order train_clip draws
+    batches = ((images[perm[s:s + 16]], [captions[i] for i in perm[s:s + 16].tolist()]) for s in range(0, 48, 16))
+    image2, text2 = towers()
+    streamed = train_clip_stream(image2, text2, batches, steps=3, lr=1e-2)
+    assert streamed == stored
+    assert all(torch.equal(a, b) for a, b in zip(image.parameters(), image2.parameters()))
+    with pytest.raises(ValueError, match="ran out"):
+        train_clip_stream(*towers(), iter([(images[:4], captions[:4])]), steps=2, lr=1e-3)
+    with pytest.raises(ValueError, match="pair up"):
+        train_clip_stream(*towers(), iter([(images[:4], captions[:3])]), steps=1, lr=1e-3)
+    with pytest.raises(ValueError, match="steps"):
+        train_clip_stream(*towers(), iter([]), steps=0, lr=1e-3)

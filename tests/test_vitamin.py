@@ -2,6 +2,7 @@
 and embedding shapes per configuration, the paper's sizes, baselines matched within ±10 % (closed-form ViT count), MACs,
 captions that parse back to their attributes, zero-shot tasks and prompts, a tiny paired run (same streams → same
 scores), the claim specs and measurements, and clear errors on bad input."""
+import dataclasses
 import json
 from pathlib import Path
 
@@ -14,9 +15,9 @@ import torch.nn.functional as F
 from cvkit.core.claims import NOT_CHECKABLE, Measurement, NotMeasured, decide, explanation_anchors, numpy_stream, seeded_init
 from cvkit.core.clip import count_macs, count_params
 from cvkit.papers.vitamin import (
-    CONFIGS, MNIST_TRAIN, PINS, SPECS, TASKS, VITAMIN_SIZES, ConvNet, GeGluMlp, LayerNorm2d, MbConvLNBlock, RunConfig, TFBGeGLU,
+    CONFIGS, MNIST_TRAIN, DevicePairs, composite, every_caption, PINS, SPECS, TASKS, VITAMIN_SIZES, ConvNet, GeGluMlp, LayerNorm2d, MbConvLNBlock, RunConfig, TFBGeGLU,
     ViTamin, ViTaminConfig, ViTTower, build_tower, caption_of, cell_scores, chance_levels, claim_measurements,
-    interleave_classes, make_eval_set, make_pairs, match_convnet, match_vit, mnist_digits, parse_caption, run_experiment, task_labels,
+    interleave_classes, make_eval_set, paste_rgba, make_pairs, match_convnet, match_vit, mnist_digits, parse_caption, run_experiment, task_labels,
     task_prompts, tower_settings, tower_table, vit_params)
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "nbs" / "chapters" / "40_vitamin.ipynb"
@@ -464,3 +465,72 @@ def test_stamp_eval_set_prompts_and_balanced_accuracy():
         stamp_eval_set(bank, 32, np.random.default_rng(0), per_category=0)
     with pytest.raises(ValueError, match="equal"):
         balanced_accuracy(np.array([0]), labels)
+
+
+def test_composite_equals_paste_rgba_with_clipping_and_absent_sprites():
+    rng = np.random.default_rng(0)
+    bank = rng.integers(0, 256, size=(5, 7, 7, 4), dtype=np.uint8)
+    bank[..., 3][rng.random((5, 7, 7)) < 0.3] = 0
+    canvas = rng.integers(0, 256, size=(6, 12, 12, 3), dtype=np.uint8)
+    index, top, left = np.array([0, 1, 2, 3, 4, 0]), np.array([-3, 0, 5, 9, 2, 4]), np.array([1, -6, 5, 8, 11, 4])
+    present = np.array([True, True, True, True, True, False])
+    out = composite(torch.as_tensor(canvas), torch.as_tensor(bank), torch.as_tensor(index), torch.as_tensor(top),
+                    torch.as_tensor(left), torch.as_tensor(present)).numpy()
+    for b in range(6):
+        expected = canvas[b].copy()
+        if present[b]:
+            paste_rgba(expected, bank[index[b]], left[b] + 3.5, top[b] + 3.5)
+        assert np.array_equal(out[b], expected), b
+    with pytest.raises(ValueError, match="canvas"):
+        composite(torch.as_tensor(canvas).float(), torch.as_tensor(bank), *map(torch.as_tensor, (index, top, left, present)))
+    with pytest.raises(ValueError, match="one entry per image"):
+        composite(torch.as_tensor(canvas), torch.as_tensor(bank), *map(torch.as_tensor, (index[:2], top, left, present)))
+
+
+def test_device_pairs_follow_make_pairs_law_and_are_reproducible():
+    pairs = DevicePairs(size=32, device="cpu", rng=numpy_stream(0, "bg"), background_pool=8, two_rate=0.3, digit_rate=0.1)
+    images, captions = pairs.draw(3000, numpy_stream(0, "draw"))
+    again, captions2 = DevicePairs(size=32, device="cpu", rng=numpy_stream(0, "bg"), background_pool=8).draw(
+        3000, numpy_stream(0, "draw"))
+    assert images.shape == (3000, 32, 32, 3) and images.dtype == torch.uint8
+    assert torch.equal(images, again) and captions == captions2
+    assert set(captions) <= set(every_caption())
+    kinds = pd.Series([c.split(":")[0] if ":" in c else "digit" for c in captions]).value_counts(normalize=True)
+    assert abs(kinds["digit"] - 0.1) < 0.02 and abs(kinds["two objects"] - 0.27) < 0.03  # 0.3 · (1 − 0.1)
+    singles = [parse_caption(c)[0] for c in captions if c.startswith("one object")]
+    shares = pd.Series([o["colour"] for o in singles]).value_counts(normalize=True)
+    assert len(shares) == 6 and shares.min() > 0.10  # six colours, about 1/6 each
+    digits = [i for i, c in enumerate(captions) if c.startswith("a handwritten")]
+    assert images[digits].float().mean() < images.float().mean()  # dark digit canvases
+    with pytest.raises(ValueError, match="multiple of 8"):
+        DevicePairs(size=30, device="cpu", rng=numpy_stream(0, "bg"))
+    with pytest.raises(ValueError, match="probability"):
+        DevicePairs(size=32, device="cpu", rng=numpy_stream(0, "bg"), two_rate=1.5)
+    with pytest.raises(ValueError, match="positive"):
+        pairs.draw(0, numpy_stream(0, "draw"))
+
+
+def test_every_caption_covers_make_pairs():
+    _, captions, _ = make_pairs(400, numpy_stream(3, "data"), size=32)
+    assert set(captions) <= set(every_caption())
+    assert len(every_caption()) == 6 * 6 * 3 * 2 * 5 + 36 + 10
+
+
+def test_gpu_configuration_runs_end_to_end_on_the_cpu():
+    """The gpu configuration's code path (96 px, ViTamin-S/2 and S in the official stride-16 layout, ViT/16 and ViT/8,
+    ConvNet, CoAtNet, pairs drawn by DevicePairs, the bigger size, scratch text) at tiny budgets, on the CPU: every
+    cell trains and is scored. Untested on a GPU (none was lent)."""
+    gpu = CONFIGS["gpu"]
+    assert gpu.image_size == 96 and gpu.stream and gpu.size == "S/2" and gpu.bigger == "S"
+    assert gpu.budgets == (262144, 1048576, 4194304)
+    assert list(tower_settings(gpu.size, gpu.image_size))[:3] == ["ViTamin", "ViT/16", "ViT/8"]
+    cfg = dataclasses.replace(gpu, budgets=(8, 16), seeds=1, batch=8, eval_n=4, background_pool=2)
+    result = run_experiment(cfg, 0, device="cpu", progress=False)
+    cells = set(zip(result.scores["text"], result.scores["size"], result.scores["tower"], result.scores["budget"]))
+    expected = {("LTT", "S/2", t, b) for t in ("ViTamin", "ViT/16") for b in (8, 16)}
+    expected |= {("LTT", "S/2", t, 8) for t in ("ViT/8", "ConvNet", "CoAtNet")}
+    expected |= {("LTT", "S", t, 16) for t in ("ViTamin", "ViT/16")} | {("scratch", "S/2", "ViTamin", 8)}
+    assert cells == expected
+    assert np.isfinite(result.scores["avg-tasks"]).all()
+    table = tower_table(gpu.size, gpu.image_size)
+    assert table["params / ViTamin"].between(0.9, 1.1).all()

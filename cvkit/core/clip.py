@@ -6,12 +6,12 @@
 __all__ = ['INIT_LOGIT_SCALE', 'MAX_LOGIT_SCALE', 'PAD', 'SOT', 'EOT', 'UNK', 'SPECIALS', 'LogitScale', 'clip_logits',
            'clip_loss', 'recall_at_k', 'zero_shot_classifier', 'zero_shot_predict', 'cosine_lr', 'steps_for',
            'count_macs', 'count_params', 'words', 'WordTokenizer', 'TextTransformer', 'LockedText', 'image_batch',
-           'embed_images', 'train_clip']
+           'embed_images', 'train_clip_stream', 'train_clip']
 
 # %% ../../nbs/core/19_clip.ipynb #0778cf00
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -258,20 +258,18 @@ def embed_images(tower: nn.Module, images: torch.Tensor, *, batch: int = 256) ->
     return torch.cat(out)
 
 
-def train_clip(image_tower: nn.Module, text_tower: nn.Module, images: torch.Tensor, captions: Sequence[str], *,
-               batch: int, lr: float, order: torch.Generator, warmup_fraction: float = 0.1, weight_decay: float = 0.1,
-               betas: tuple[float, float] = (0.9, 0.98), eps: float = 1e-6, progress: bool = False,
-               desc: str = "CLIP") -> dict[str, list[float]]:
-    """One pass over N seen pairs, (N, H, W, 3) uint8 images and N captions, in the order drawn from `order`: AdamW,
-    warm-up then cosine, symmetric InfoNCE with a learnable temperature. Returns the loss and s per step."""
+def train_clip_stream(image_tower: nn.Module, text_tower: nn.Module,
+                      batches: Iterator[tuple[torch.Tensor, list[str]]], *, steps: int, lr: float,
+                      warmup_fraction: float = 0.1, weight_decay: float = 0.1, betas: tuple[float, float] = (0.9, 0.98),
+                      eps: float = 1e-6, progress: bool = False, desc: str = "CLIP") -> dict[str, list[float]]:
+    """`steps` CLIP steps, each on the next item of `batches`: ((B, H, W, 3) uint8 images on any device, B captions).
+    AdamW, warm-up then cosine over the steps, symmetric InfoNCE with a learnable temperature. Returns the loss and s
+    per step. `train_clip` feeds it a shuffled pass over stored pairs; a scale too large to store its pairs feeds it
+    batches drawn on the fly (ViTamin's gpu scale)."""
     from tqdm.auto import tqdm
 
-    captions = list(captions)
-    if len(images) != len(captions):
-        raise ValueError(f"images and captions must pair up: {len(images)} images vs {len(captions)} captions")
-    if any(not isinstance(c, str) or not c.strip() for c in captions):
-        raise ValueError("every caption must be a non-empty string")
-    steps = steps_for(len(images), batch)
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive int, got {steps!r}")
     device = next(image_tower.parameters()).device
     scale = LogitScale().to(device)
     params = [p for m in (image_tower, text_tower) for p in m.parameters() if p.requires_grad]
@@ -280,21 +278,26 @@ def train_clip(image_tower: nn.Module, text_tower: nn.Module, images: torch.Tens
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=lr, betas=betas, eps=eps)
     warmup = min(steps - 1, round(warmup_fraction * steps))
-    perm = torch.randperm(len(images), generator=order)
     history = {"loss": [], "scale": []}
     image_tower.train()
     text_tower.train()
     for step in tqdm(range(steps), desc=desc, disable=not progress):
         for group in opt.param_groups:
             group["lr"] = cosine_lr(step, steps, base=lr, warmup=warmup)
-        idx = perm[step * batch:(step + 1) * batch]
-        u = image_tower(image_batch(images[idx]).to(device))
-        v = text_tower([captions[i] for i in idx.tolist()])
+        try:
+            images, captions = next(batches)
+        except StopIteration:
+            raise ValueError(f"the batches ran out after {step} of {steps} steps") from None
+        if len(images) != len(captions) or len(captions) == 0:
+            raise ValueError(f"a batch must pair up at least one image with one caption: {len(images)} images vs "
+                             f"{len(captions)} captions at step {step}")
+        u = image_tower(image_batch(images).to(device))
+        v = text_tower(list(captions)).to(device)
         s = scale()
         loss = clip_loss(u, v, s)
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"the CLIP loss became {float(loss)} at step {step} of {steps} (lr {lr}, batch {batch}): "
-                                     "training diverged; lower the learning rate")
+            raise FloatingPointError(f"the CLIP loss became {float(loss)} at step {step} of {steps} (lr {lr}, batch "
+                                     f"{len(captions)}): training diverged; lower the learning rate")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -303,3 +306,28 @@ def train_clip(image_tower: nn.Module, text_tower: nn.Module, images: torch.Tens
     image_tower.eval()
     text_tower.eval()
     return history
+
+
+def train_clip(image_tower: nn.Module, text_tower: nn.Module, images: torch.Tensor, captions: Sequence[str], *,
+               batch: int, lr: float, order: torch.Generator, warmup_fraction: float = 0.1, weight_decay: float = 0.1,
+               betas: tuple[float, float] = (0.9, 0.98), eps: float = 1e-6, progress: bool = False,
+               desc: str = "CLIP") -> dict[str, list[float]]:
+    """One pass over N seen pairs, (N, H, W, 3) uint8 images and N captions, in the order drawn from `order`: AdamW,
+    warm-up then cosine, symmetric InfoNCE with a learnable temperature. Returns the loss and s per step."""
+    captions = list(captions)
+    if len(images) != len(captions):
+        raise ValueError(f"images and captions must pair up: {len(images)} images vs {len(captions)} captions")
+    if any(not isinstance(c, str) or not c.strip() for c in captions):
+        raise ValueError("every caption must be a non-empty string")
+    steps = steps_for(len(images), batch)
+    perm = torch.randperm(len(images), generator=order)
+
+    def shuffled_pass() -> Iterator[tuple[torch.Tensor, list[str]]]:
+        for step in range(steps):
+            idx = perm[step * batch:(step + 1) * batch]
+            yield images[idx], [captions[i] for i in idx.tolist()]
+
+    return train_clip_stream(image_tower, text_tower, shuffled_pass(), steps=steps, lr=lr,
+                             warmup_fraction=warmup_fraction, weight_decay=weight_decay, betas=betas, eps=eps,
+                             progress=progress, desc=desc)
+
