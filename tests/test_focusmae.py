@@ -2,7 +2,9 @@
 identity at δ = 0, both bias targets), AdaMAE's sampler and loss, pretraining's pairing, metrics against sklearn,
 patient-disjoint folds, the real-cine loader and clear errors on bad input."""
 import math
+from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 import torch
@@ -357,3 +359,47 @@ def test_adamae_pretraining_trains_its_sampler_and_the_focus_bias_changes_its_ru
         with seeded_init(2, "sampler"):
             fresh = TokenSampler(plain.model.dim, plain.model.n_tokens)
     assert any(not torch.equal(p, q) for p, q in zip(fresh.parameters(), plain.sampler.parameters()))
+
+
+def test_dry_run_keeps_the_model_sizes_and_arms_and_shrinks_only_data_and_steps():
+    from cvkit.papers.focusmae import dry_run
+
+    gpu, dry = CONFIGS["gpu"], dry_run(CONFIGS["gpu"])
+    assert dry.model_kw == gpu.model_kw and dry.cine == gpu.cine  # 112², 16 frames, patch 16, 384-d, depth 6
+    assert (dry.adamae, dry.sweep, dry.visible_arm, dry.scratch, dry.frame_vit) == (True, (1.0, 5.0), True, True, True)
+    assert (dry.ratio, dry.delta, dry.inflate) == (gpu.ratio, gpu.delta, gpu.inflate)
+    assert dry.n_unlabelled < gpu.n_unlabelled and dry.pretrain_steps < gpu.pretrain_steps and dry.seeds == 1
+    assert dry_run(CONFIGS["laptop"]).adamae_steps == 2 and dry_run(CONFIGS["smoke"]).adamae_steps is None
+
+
+def test_the_gpu_configuration_runs_end_to_end_on_cpu(tmp_path, monkeypatch):
+    """The whole notebook at SCALE = "gpu" with DRY_RUN = True on the CPU: the gpu configuration's model sizes (112²,
+    16 frames, 392 tokens, 384-d, depth 6), every arm it trains (tube, Focus-tube, AdaMAE, Focus-AdaMAE, the δ sweep,
+    the code's "visible" reading), the no-pretraining and image baselines, claims, Explore and real data, on 8 + 8
+    clips, one seed and one or two steps per loop. It shows that the configuration runs, not what it would measure:
+    it has never run on a GPU."""
+    from nbclient import NotebookClient
+
+    from cvkit.core.claims import claims_from_notebook
+    from cvkit.core.settings import PINS_ENV
+
+    monkeypatch.delenv(PINS_ENV, raising=False)
+    src = Path(__file__).resolve().parents[1] / "nbs" / "chapters" / "52_focusmae.ipynb"
+    nb = nbformat.read(src, as_version=4)
+    params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    for old, new in (('SCALE = "smoke"', 'SCALE = "gpu"'), ('DEVICE = "auto"', 'DEVICE = "cpu"'),
+                     ("DRY_RUN = False", "DRY_RUN = True")):
+        assert old in params.source
+        params.source = params.source.replace(old, new)
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(src.parent)}}).execute()
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code), "the dry run stopped before the last cell"
+    text = "\n".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for c in code for o in c.outputs)
+    assert "DRY RUN of the gpu configuration on cpu" in text and "392 tokens; dim 384, depth 6" in text
+    arms = ("tube", "Focus-tube (δ=2)", "AdaMAE", "Focus-AdaMAE (δ=2)", "Focus-tube (δ=1)", "Focus-tube (δ=5)",
+            "Focus-tube (δ=2, visible)")
+    assert all(f"'{a}'" in text for a in arms), "an arm of the gpu configuration did not run"
+    claims = {c["id"]: c for c in claims_from_notebook(nb)}
+    assert set(claims) == {"roi-share-closed-form", "focus-beats-tube", "focus-adamae-beats-adamae",
+                           "video-beats-images", "pretraining-learns", "inverted-u"}
+    assert claims["inverted-u"]["n"] == 1 and claims["focus-adamae-beats-adamae"]["n"] == 1  # measured, not skipped

@@ -8,8 +8,8 @@ __all__ = ['CLIP_MEAN', 'CLIP_STD', 'LESION_CONTRAST', 'CONFIGS', 'PINS', 'SPECS
            'roi_lesion_coverage', 'roi_tokens', 'Masking', 'focus_draw', 'focus_tube_mask', 'expected_roi_share',
            'TokenSampler', 'adamae_mask', 'sampling_loss', 'draw_mask', 'Pretrained', 'pretrain', 'ClipClassifier',
            'finetune', 'predict_proba', 'binary_metrics', 'patient_folds', 'probe_predictions', 'probe_accuracy',
-           'clip_features', 'image_model_kw', 'clip_frames', 'frame_scores', 'FocusConfig', 'roi_share_replicates',
-           'load_us_cine', 'speckle_stats']
+           'clip_features', 'image_model_kw', 'clip_frames', 'frame_scores', 'FocusConfig', 'dry_run',
+           'roi_share_replicates', 'load_us_cine', 'speckle_stats']
 
 # %% ../../nbs/chapters/52_focusmae.ipynb #fm005
 import math
@@ -642,6 +642,7 @@ class FocusConfig:
     visible_arm: bool = False  # the code's bias_target="visible" (fine-tuned)
     mc_draws: int = 4000  # Monte Carlo masks for the mechanism claim
     scratch: bool = True  # fine-tune the no-pretraining baseline
+    identity_steps: int = 15  # pretraining steps of the in-run identity check (Focus code at δ = 0 vs random tube)
 
     @property
     def model_kw(self) -> dict:
@@ -667,6 +668,15 @@ CONFIGS: dict[str, FocusConfig] = {
                        pretrain_steps=1000, finetune_steps=200, batch=32, folds=3, seeds=5, adamae=True,
                        sweep=(1.0, 5.0), visible_arm=True, lr=1.5e-3),
 }
+
+
+def dry_run(cfg: FocusConfig) -> FocusConfig:
+    """The same configuration (frame size and length, patch, model and decoder sizes, arms, δ sweep, bias targets,
+    baselines) on 8 unlabelled and 8 labelled clips, one seed, two folds and one or two steps per loop: a check that
+    a scale's code path runs on this machine and device before its budget is spent. Its verdicts mean nothing."""
+    return replace(cfg, n_unlabelled=8, n_labelled=8, pretrain_steps=2, finetune_steps=1, batch=2, folds=2, seeds=1,
+                   adamae_seeds=None, adamae_steps=None if cfg.adamae_steps is None else 2, identity_steps=2, mc_draws=40)
+
 
 # %% ../../nbs/chapters/52_focusmae.ipynb #fm053
 def roi_share_replicates(roi: torch.Tensor, *, ratio: float, delta: float, draws: int, n_rep: int = 20,
