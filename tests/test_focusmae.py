@@ -399,7 +399,32 @@ def test_the_gpu_configuration_runs_end_to_end_on_cpu(tmp_path, monkeypatch):
     arms = ("tube", "Focus-tube (δ=2)", "AdaMAE", "Focus-AdaMAE (δ=2)", "Focus-tube (δ=1)", "Focus-tube (δ=5)",
             "Focus-tube (δ=2, visible)")
     assert all(f"'{a}'" in text for a in arms), "an arm of the gpu configuration did not run"
+    assert "by box source" in text and "'exact'" in text and "'classical'" in text  # the box-source arms ran
     claims = {c["id"]: c for c in claims_from_notebook(nb)}
     assert set(claims) == {"roi-share-closed-form", "focus-beats-tube", "focus-adamae-beats-adamae",
                            "video-beats-images", "pretraining-learns", "inverted-u"}
     assert claims["inverted-u"]["n"] == 1 and claims["focus-adamae-beats-adamae"]["n"] == 1  # measured, not skipped
+
+
+def test_focus_mask_probabilities_match_monte_carlo_and_conserve_the_masked_count():
+    from cvkit.papers.focusmae import focus_mask_probabilities
+
+    roi = torch.zeros(16, dtype=torch.bool)
+    roi[[1, 2, 5, 6, 9]] = True
+    rows = roi[None].expand(20000, -1)
+    for target in ("masked", "visible"):
+        p_in, p_out = focus_mask_probabilities(5, 11, ratio=0.75, delta=1.5, bias_target=target)
+        m = focus_tube_mask(rows, 1, ratio=0.75, delta=1.5, bias_target=target, generator=torch.Generator().manual_seed(4))
+        mc_in, mc_out = float(m[:, roi].float().mean()), float(m[:, ~roi].float().mean())
+        assert abs(mc_in - p_in) < 0.01 and abs(mc_out - p_out) < 0.01, (target, mc_in, p_in, mc_out, p_out)
+        assert 5 * p_in + 11 * p_out == pytest.approx(12)  # N_m = 12 tubes masked in every draw
+    assert focus_mask_probabilities(5, 11, ratio=0.75, delta=1.5)[0] > 0.75 > focus_mask_probabilities(
+        5, 11, ratio=0.75, delta=1.5, bias_target="visible")[0]
+    assert focus_mask_probabilities(5, 11, ratio=0.75, delta=0.0) == pytest.approx((0.75, 0.75))
+    assert focus_mask_probabilities(0, 16, ratio=0.75, delta=2.0) == (0.75, 0.75)
+    with pytest.raises(ValueError, match="bias_target"):
+        focus_mask_probabilities(5, 11, ratio=0.75, delta=1.0, bias_target="hidden")
+    with pytest.raises(ValueError, match="finite"):
+        focus_mask_probabilities(5, 11, ratio=0.75, delta=float("nan"))
+    with pytest.raises(ValueError, match="n_roi"):
+        focus_mask_probabilities(-1, 11, ratio=0.75, delta=1.0)

@@ -6,10 +6,10 @@
 __all__ = ['CLIP_MEAN', 'CLIP_STD', 'LESION_CONTRAST', 'CONFIGS', 'PINS', 'SPECS', 'CineSpec', 'Cine', 'fan_mask', 'make_cine',
            'make_cohort', 'stack_clips', 'standardise', 'echo_level', 'box_iou', 'noisy_boxes', 'classical_candidates',
            'roi_lesion_coverage', 'roi_tokens', 'Masking', 'focus_draw', 'focus_tube_mask', 'expected_roi_share',
-           'TokenSampler', 'adamae_mask', 'sampling_loss', 'draw_mask', 'Pretrained', 'pretrain', 'ClipClassifier',
-           'finetune', 'predict_proba', 'binary_metrics', 'patient_folds', 'probe_predictions', 'probe_accuracy',
-           'clip_features', 'image_model_kw', 'clip_frames', 'frame_scores', 'FocusConfig', 'dry_run',
-           'roi_share_replicates', 'load_us_cine', 'speckle_stats']
+           'focus_mask_probabilities', 'TokenSampler', 'adamae_mask', 'sampling_loss', 'draw_mask', 'Pretrained',
+           'pretrain', 'ClipClassifier', 'finetune', 'predict_proba', 'binary_metrics', 'patient_folds',
+           'probe_predictions', 'probe_accuracy', 'clip_features', 'image_model_kw', 'clip_frames', 'frame_scores',
+           'FocusConfig', 'dry_run', 'roi_share_replicates', 'load_us_cine', 'speckle_stats']
 
 # %% ../../nbs/chapters/52_focusmae.ipynb #fm005
 import math
@@ -374,6 +374,28 @@ def expected_roi_share(n_roi: int, n_other: int, k: int, pi: float) -> float:
         p = new
     return float((np.arange(n_roi + 1) * p).sum() / k)
 
+
+def focus_mask_probabilities(n_roi: int, n_other: int, *, ratio: float, delta: float,
+                             bias_target: str = "masked") -> tuple[float, float]:
+    """Exact P(masked) of one region tube and of one other tube under Focus-tube masking of n_roi + n_other spatial
+    tubes at masking ratio ρ and bias δ (from `expected_roi_share`). "masked": the N_m masked tubes are drawn with
+    weights π^r; "visible": the N_v visible ones are. With no region tube (or no other tube) every tube has ρ's share
+    N_m / N. Returns (p_region, p_other)."""
+    if bias_target not in ("masked", "visible"):
+        raise ValueError(f"bias_target must be 'masked' or 'visible', got {bias_target!r}")
+    if n_roi < 0 or n_other < 0 or not math.isfinite(delta):
+        raise ValueError(f"need n_roi, n_other >= 0 and a finite δ, got {n_roi}, {n_other}, {delta}")
+    n = n_roi + n_other
+    n_m, n_v = mask_counts(n, ratio)
+    if n_roi == 0 or n_other == 0:
+        return n_m / n, n_m / n
+    if bias_target == "masked":
+        roi_masked = expected_roi_share(n_roi, n_other, n_m, math.exp(delta)) * n_m
+    else:
+        roi_masked = n_roi - expected_roi_share(n_roi, n_other, n_v, math.exp(delta)) * n_v
+    return roi_masked / n_roi, (n_m - roi_masked) / n_other
+
+
 # %% ../../nbs/chapters/52_focusmae.ipynb #fm024
 class TokenSampler(nn.Module):
     "AdaMAE's sampler: patch embeddings + a learned position → one transformer block → linear → logits (B, N)."
@@ -640,6 +662,7 @@ class FocusConfig:
     frame_vit: bool = True  # the ViT-on-frames image baseline: the same encoder, image-MAE pretrained and fine-tuned on frames
     sweep: tuple[float, ...] = ()  # extra δ for Fig. 1b (fine-tuned)
     visible_arm: bool = False  # the code's bias_target="visible" (fine-tuned)
+    box_arms: tuple[str, ...] = ()  # Focus-tube pretrained with other boxes than the noisy ones: "exact", "classical" (fine-tuned)
     mc_draws: int = 4000  # Monte Carlo masks for the mechanism claim
     scratch: bool = True  # fine-tune the no-pretraining baseline
     identity_steps: int = 15  # pretraining steps of the in-run identity check (Focus code at δ = 0 vs random tube)
@@ -656,17 +679,17 @@ CONFIGS: dict[str, FocusConfig] = {
                          heads=4, decoder_dim=32, decoder_depth=1, n_unlabelled=64, n_labelled=64, pretrain_steps=40,
                          finetune_steps=20, folds=3, seeds=2, scratch=False),
     # laptop: five seeds of every arm; the AdaMAE pair at half the steps and 180 fine-tuning steps keep one core's 15
-    # minutes with the ViT-on-frames baseline (see Deviations); no room for the no-pretraining baseline
+    # minutes with the ViT-on-frames baseline (see Deviations); the no-pretraining baseline on the first seed's folds
     "laptop": FocusConfig(CineSpec(size=64, frames=16, lesion_contrast=LESION_CONTRAST), patch=16, dim=96, depth=3,
                           heads=4, decoder_dim=48, decoder_depth=1, n_unlabelled=400, n_labelled=300,
-                          pretrain_steps=400, finetune_steps=180, folds=3, seeds=5, adamae=True, adamae_steps=200,
-                          scratch=False),
+                          pretrain_steps=400, finetune_steps=180, folds=3, seeds=5, adamae=True, adamae_steps=200),
     # gpu: untested (no GPU here); sized by a FLOP estimate for 30 minutes of one H100: patch 16 at 112² (392 tokens,
-    # not the paper's 1,568), 3 folds, 1,000 pretraining and 200 fine-tuning steps for 7 arms × 5 seeds
+    # not the paper's 1,568), 3 folds, 1,000 pretraining and 200 fine-tuning steps for 7 arms × 5 seeds; the two
+    # box-source arms (exact, classical) were added later and are not in that estimate
     "gpu": FocusConfig(CineSpec(size=112, frames=16, lesion_contrast=LESION_CONTRAST), patch=16, dim=384, depth=6,
                        heads=6, decoder_dim=192, decoder_depth=2, n_unlabelled=2000, n_labelled=600,
                        pretrain_steps=1000, finetune_steps=200, batch=32, folds=3, seeds=5, adamae=True,
-                       sweep=(1.0, 5.0), visible_arm=True, lr=1.5e-3),
+                       sweep=(1.0, 5.0), visible_arm=True, box_arms=("exact", "classical"), lr=1.5e-3),
 }
 
 
