@@ -276,6 +276,45 @@ def test_bad_inputs_raise_named_errors():
         make_cine(CineSpec(size=0), label=0, patient=0, clip_seed=0, patient_seed=0)
 
 
+def test_more_bad_inputs_raise_named_errors():
+    kw = dict(size=32, frames=4, patch=16, dim=16, depth=1, heads=2, decoder_dim=8, decoder_depth=1)
+    clips = torch.zeros(4, 1, 4, 32, 32)
+    rois = torch.zeros(4, 4, dtype=torch.bool)
+    with pytest.raises(ValueError, match="steps"):
+        pretrain(clips, rois, Masking("tube"), model_kw=kw, steps=0, batch=2, progress=False)
+    with pytest.raises(ValueError, match="batch"):
+        pretrain(clips, rois, Masking("tube"), model_kw=kw, steps=1, batch=5, progress=False)
+    with pytest.raises(ValueError, match="finite"):
+        pretrain(torch.full_like(clips, float("nan")), rois, Masking("tube"), model_kw=kw, steps=1, batch=2, progress=False)
+    with pytest.raises(ValueError, match="steps"):
+        finetune(None, clips, np.array([0, 1, 0, 1]), model_kw=kw, steps=0, batch=2)
+    with pytest.raises(ValueError, match="finite"):
+        finetune(None, torch.full_like(clips, float("nan")), np.array([0, 1, 0, 1]), model_kw=kw, steps=1, batch=2)
+    with pytest.raises(ValueError, match="lesion_contrast"):
+        make_cine(CineSpec(size=32, frames=2, lesion_contrast=-1.0), label=1, patient=0, clip_seed=0, patient_seed=0)
+    with pytest.raises(ValueError, match="finite"):
+        noisy_boxes(np.array([[np.nan, 0, 10, 10]]), size=64, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="finite"):
+        classical_candidates(np.full((32, 32), np.nan), np.ones((32, 32), bool))
+    with pytest.raises(ValueError, match="t >= 1"):
+        focus_tube_mask(torch.zeros(1, 16, dtype=torch.bool), 0, ratio=0.8, delta=2.0)
+    with pytest.raises(ValueError, match="draws"):
+        roi_share_replicates(torch.arange(16) < 6, ratio=0.5, delta=1.0, draws=0)
+
+
+def test_finetune_trains_the_encoder_and_head_and_leaves_the_decoder_side_alone():
+    kw = dict(size=32, frames=4, patch=16, dim=16, depth=1, heads=2, decoder_dim=8, decoder_depth=1)
+    clips = torch.randn(8, 1, 4, 32, 32, generator=torch.Generator().manual_seed(0))
+    start = pretrain(clips, torch.zeros(8, 4, dtype=torch.bool), Masking("tube"), model_kw=kw, steps=1, batch=4,
+                     progress=False).model.state_dict()
+    net = finetune(start, clips, np.array([0, 1] * 4), model_kw=kw, steps=3, batch=4)
+    after = net.mae.state_dict()
+    for name in start:
+        moved = not torch.equal(start[name], after[name])
+        decoder_side = name.startswith(("decoder", "to_decoder", "mask_token", "head"))
+        assert moved != decoder_side, name
+
+
 def test_echo_level_hand_case_and_the_oracle_level_separates_lesion_from_the_box():
     assert echo_level(SPEC, 1.0, depth=0.0) == pytest.approx(math.log1p(30) / math.log1p(90))
     assert echo_level(SPEC, 1.25) < echo_level(SPEC, 1.6) < echo_level(SPEC, 1.25 * math.sqrt(2.5)) < echo_level(SPEC, 3.125)
@@ -402,7 +441,10 @@ def test_the_gpu_configuration_runs_end_to_end_on_cpu(tmp_path, monkeypatch):
     assert "by box source" in text and "'exact'" in text and "'classical'" in text  # the box-source arms ran
     claims = {c["id"]: c for c in claims_from_notebook(nb)}
     assert set(claims) == {"roi-share-closed-form", "focus-beats-tube", "focus-adamae-beats-adamae",
-                           "video-beats-images", "pretraining-learns", "inverted-u"}
+                           "video-beats-images", "pretraining-learns", "inverted-u", "gbusv-accuracy",
+                           "covid-ct-transfer"}
+    assert claims["gbusv-accuracy"]["verdict"] == claims["covid-ct-transfer"]["verdict"] == "not checkable"
+    assert "fine-tuned accuracy at gpu" in claims["focus-adamae-beats-adamae"]["metric"]
     assert claims["inverted-u"]["n"] == 1 and claims["focus-adamae-beats-adamae"]["n"] == 1  # measured, not skipped
 
 
