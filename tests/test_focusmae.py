@@ -228,6 +228,24 @@ def test_real_cine_loader_and_non_us_dicom():
         load_us_cine(get_testdata_file("CT_small.dcm", download=False))
 
 
+def test_the_real_cine_fits_the_gpu_model_at_the_gpu_size():
+    """Review s7 blocker 1: the real-data cell resizes the cine to the configuration's frame size, so the gpu model
+    (112², 16 frames, patch 16; dim reduced here) accepts it."""
+    pytest.importorskip("pydicom")
+    from pydicom.data import get_testdata_file
+
+    from cvkit.core.backbones import VideoMAE
+    from cvkit.papers.focusmae import load_us_cine
+
+    gpu = CONFIGS["gpu"]
+    real = load_us_cine(get_testdata_file("examples_ybr_color.dcm", download=False), size=gpu.cine.size)
+    assert real.shape == (30, 112, 112)
+    model = VideoMAE(**{**gpu.model_kw, "dim": 32, "depth": 1, "heads": 2, "decoder_dim": 16, "decoder_depth": 1})
+    clip = standardise(torch.from_numpy(real[:gpu.cine.frames]))[None, None]
+    mask = random_tube_mask(1, model.grid, ratio=gpu.ratio, generator=torch.Generator().manual_seed(0))
+    assert torch.isfinite(model.loss(clip, mask))
+
+
 def test_roi_lesion_coverage():
     lesion = np.zeros((2, 8, 8), bool)
     lesion[0, :2, :2] = True  # in patch 0 of a 2×2 grid of patch 4
