@@ -2,7 +2,9 @@
 identity at δ = 0, both bias targets), AdaMAE's sampler and loss, pretraining's pairing, metrics against sklearn,
 patient-disjoint folds, the real-cine loader and clear errors on bad input."""
 import math
+from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 import torch
@@ -226,6 +228,24 @@ def test_real_cine_loader_and_non_us_dicom():
         load_us_cine(get_testdata_file("CT_small.dcm", download=False))
 
 
+def test_the_real_cine_fits_the_gpu_model_at_the_gpu_size():
+    """Review s7 blocker 1: the real-data cell resizes the cine to the configuration's frame size, so the gpu model
+    (112², 16 frames, patch 16; dim reduced here) accepts it."""
+    pytest.importorskip("pydicom")
+    from pydicom.data import get_testdata_file
+
+    from cvkit.core.backbones import VideoMAE
+    from cvkit.papers.focusmae import load_us_cine
+
+    gpu = CONFIGS["gpu"]
+    real = load_us_cine(get_testdata_file("examples_ybr_color.dcm", download=False), size=gpu.cine.size)
+    assert real.shape == (30, 112, 112)
+    model = VideoMAE(**{**gpu.model_kw, "dim": 32, "depth": 1, "heads": 2, "decoder_dim": 16, "decoder_depth": 1})
+    clip = standardise(torch.from_numpy(real[:gpu.cine.frames]))[None, None]
+    mask = random_tube_mask(1, model.grid, ratio=gpu.ratio, generator=torch.Generator().manual_seed(0))
+    assert torch.isfinite(model.loss(clip, mask))
+
+
 def test_roi_lesion_coverage():
     lesion = np.zeros((2, 8, 8), bool)
     lesion[0, :2, :2] = True  # in patch 0 of a 2×2 grid of patch 4
@@ -272,6 +292,45 @@ def test_bad_inputs_raise_named_errors():
         noisy_boxes(np.array([[0, 0, 10, 10]]), size=64, iou=(0.9, 0.5), rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="spec.size"):
         make_cine(CineSpec(size=0), label=0, patient=0, clip_seed=0, patient_seed=0)
+
+
+def test_more_bad_inputs_raise_named_errors():
+    kw = dict(size=32, frames=4, patch=16, dim=16, depth=1, heads=2, decoder_dim=8, decoder_depth=1)
+    clips = torch.zeros(4, 1, 4, 32, 32)
+    rois = torch.zeros(4, 4, dtype=torch.bool)
+    with pytest.raises(ValueError, match="steps"):
+        pretrain(clips, rois, Masking("tube"), model_kw=kw, steps=0, batch=2, progress=False)
+    with pytest.raises(ValueError, match="batch"):
+        pretrain(clips, rois, Masking("tube"), model_kw=kw, steps=1, batch=5, progress=False)
+    with pytest.raises(ValueError, match="finite"):
+        pretrain(torch.full_like(clips, float("nan")), rois, Masking("tube"), model_kw=kw, steps=1, batch=2, progress=False)
+    with pytest.raises(ValueError, match="steps"):
+        finetune(None, clips, np.array([0, 1, 0, 1]), model_kw=kw, steps=0, batch=2)
+    with pytest.raises(ValueError, match="finite"):
+        finetune(None, torch.full_like(clips, float("nan")), np.array([0, 1, 0, 1]), model_kw=kw, steps=1, batch=2)
+    with pytest.raises(ValueError, match="lesion_contrast"):
+        make_cine(CineSpec(size=32, frames=2, lesion_contrast=-1.0), label=1, patient=0, clip_seed=0, patient_seed=0)
+    with pytest.raises(ValueError, match="finite"):
+        noisy_boxes(np.array([[np.nan, 0, 10, 10]]), size=64, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="finite"):
+        classical_candidates(np.full((32, 32), np.nan), np.ones((32, 32), bool))
+    with pytest.raises(ValueError, match="t >= 1"):
+        focus_tube_mask(torch.zeros(1, 16, dtype=torch.bool), 0, ratio=0.8, delta=2.0)
+    with pytest.raises(ValueError, match="draws"):
+        roi_share_replicates(torch.arange(16) < 6, ratio=0.5, delta=1.0, draws=0)
+
+
+def test_finetune_trains_the_encoder_and_head_and_leaves_the_decoder_side_alone():
+    kw = dict(size=32, frames=4, patch=16, dim=16, depth=1, heads=2, decoder_dim=8, decoder_depth=1)
+    clips = torch.randn(8, 1, 4, 32, 32, generator=torch.Generator().manual_seed(0))
+    start = pretrain(clips, torch.zeros(8, 4, dtype=torch.bool), Masking("tube"), model_kw=kw, steps=1, batch=4,
+                     progress=False).model.state_dict()
+    net = finetune(start, clips, np.array([0, 1] * 4), model_kw=kw, steps=3, batch=4)
+    after = net.mae.state_dict()
+    for name in start:
+        moved = not torch.equal(start[name], after[name])
+        decoder_side = name.startswith(("decoder", "to_decoder", "mask_token", "head"))
+        assert moved != decoder_side, name
 
 
 def test_echo_level_hand_case_and_the_oracle_level_separates_lesion_from_the_box():
@@ -357,3 +416,75 @@ def test_adamae_pretraining_trains_its_sampler_and_the_focus_bias_changes_its_ru
         with seeded_init(2, "sampler"):
             fresh = TokenSampler(plain.model.dim, plain.model.n_tokens)
     assert any(not torch.equal(p, q) for p, q in zip(fresh.parameters(), plain.sampler.parameters()))
+
+
+def test_dry_run_keeps_the_model_sizes_and_arms_and_shrinks_only_data_and_steps():
+    from cvkit.papers.focusmae import dry_run
+
+    gpu, dry = CONFIGS["gpu"], dry_run(CONFIGS["gpu"])
+    assert dry.model_kw == gpu.model_kw and dry.cine == gpu.cine  # 112², 16 frames, patch 16, 384-d, depth 6
+    assert (dry.adamae, dry.sweep, dry.visible_arm, dry.scratch, dry.frame_vit) == (True, (1.0, 5.0), True, True, True)
+    assert (dry.ratio, dry.delta, dry.inflate) == (gpu.ratio, gpu.delta, gpu.inflate)
+    assert dry.n_unlabelled < gpu.n_unlabelled and dry.pretrain_steps < gpu.pretrain_steps and dry.seeds == 1
+    assert dry_run(CONFIGS["laptop"]).adamae_steps == 2 and dry_run(CONFIGS["smoke"]).adamae_steps is None
+
+
+def test_the_gpu_configuration_runs_end_to_end_on_cpu(tmp_path, monkeypatch):
+    """The whole notebook at SCALE = "gpu" with DRY_RUN = True on the CPU: the gpu configuration's model sizes (112²,
+    16 frames, 392 tokens, 384-d, depth 6), every arm it trains (tube, Focus-tube, AdaMAE, Focus-AdaMAE, the δ sweep,
+    the code's "visible" reading), the no-pretraining and image baselines, claims, Explore and real data, on 8 + 8
+    clips, one seed and one or two steps per loop. It shows that the configuration runs, not what it would measure:
+    it has never run on a GPU."""
+    from nbclient import NotebookClient
+
+    from cvkit.core.claims import claims_from_notebook
+    from cvkit.core.settings import PINS_ENV
+
+    monkeypatch.delenv(PINS_ENV, raising=False)
+    src = Path(__file__).resolve().parents[1] / "nbs" / "chapters" / "52_focusmae.ipynb"
+    nb = nbformat.read(src, as_version=4)
+    params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    for old, new in (('SCALE = "smoke"', 'SCALE = "gpu"'), ('DEVICE = "auto"', 'DEVICE = "cpu"'),
+                     ("DRY_RUN = False", "DRY_RUN = True")):
+        assert old in params.source
+        params.source = params.source.replace(old, new)
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(src.parent)}}).execute()
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code), "the dry run stopped before the last cell"
+    text = "\n".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for c in code for o in c.outputs)
+    assert "DRY RUN of the gpu configuration on cpu" in text and "392 tokens; dim 384, depth 6" in text
+    arms = ("tube", "Focus-tube (δ=2)", "AdaMAE", "Focus-AdaMAE (δ=2)", "Focus-tube (δ=1)", "Focus-tube (δ=5)",
+            "Focus-tube (δ=2, visible)")
+    assert all(f"'{a}'" in text for a in arms), "an arm of the gpu configuration did not run"
+    assert "by box source" in text and "'exact'" in text and "'classical'" in text  # the box-source arms ran
+    claims = {c["id"]: c for c in claims_from_notebook(nb)}
+    assert set(claims) == {"roi-share-closed-form", "focus-beats-tube", "focus-adamae-beats-adamae",
+                           "video-beats-images", "pretraining-learns", "inverted-u", "gbusv-accuracy",
+                           "covid-ct-transfer"}
+    assert claims["gbusv-accuracy"]["verdict"] == claims["covid-ct-transfer"]["verdict"] == "not checkable"
+    assert "fine-tuned accuracy at gpu" in claims["focus-adamae-beats-adamae"]["metric"]
+    assert claims["inverted-u"]["n"] == 1 and claims["focus-adamae-beats-adamae"]["n"] == 1  # measured, not skipped
+
+
+def test_focus_mask_probabilities_match_monte_carlo_and_conserve_the_masked_count():
+    from cvkit.papers.focusmae import focus_mask_probabilities
+
+    roi = torch.zeros(16, dtype=torch.bool)
+    roi[[1, 2, 5, 6, 9]] = True
+    rows = roi[None].expand(20000, -1)
+    for target in ("masked", "visible"):
+        p_in, p_out = focus_mask_probabilities(5, 11, ratio=0.75, delta=1.5, bias_target=target)
+        m = focus_tube_mask(rows, 1, ratio=0.75, delta=1.5, bias_target=target, generator=torch.Generator().manual_seed(4))
+        mc_in, mc_out = float(m[:, roi].float().mean()), float(m[:, ~roi].float().mean())
+        assert abs(mc_in - p_in) < 0.01 and abs(mc_out - p_out) < 0.01, (target, mc_in, p_in, mc_out, p_out)
+        assert 5 * p_in + 11 * p_out == pytest.approx(12)  # N_m = 12 tubes masked in every draw
+    assert focus_mask_probabilities(5, 11, ratio=0.75, delta=1.5)[0] > 0.75 > focus_mask_probabilities(
+        5, 11, ratio=0.75, delta=1.5, bias_target="visible")[0]
+    assert focus_mask_probabilities(5, 11, ratio=0.75, delta=0.0) == pytest.approx((0.75, 0.75))
+    assert focus_mask_probabilities(0, 16, ratio=0.75, delta=2.0) == (0.75, 0.75)
+    with pytest.raises(ValueError, match="bias_target"):
+        focus_mask_probabilities(5, 11, ratio=0.75, delta=1.0, bias_target="hidden")
+    with pytest.raises(ValueError, match="finite"):
+        focus_mask_probabilities(5, 11, ratio=0.75, delta=float("nan"))
+    with pytest.raises(ValueError, match="n_roi"):
+        focus_mask_probabilities(-1, 11, ratio=0.75, delta=1.0)
