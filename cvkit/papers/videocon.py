@@ -4,23 +4,25 @@
 
 # %% auto #0
 __all__ = ['EVENTS', 'TYPES', 'TRAIN_TYPES', 'HELD_OUT_TYPES', 'KIT_KIND', 'HELD_OUT_PAIRS', 'VISIBLE_EVENTS', 'CLIP_BLOCK',
-           'HIGH_BASE', 'HIGH_BLOCK', 'PARAPHRASES', 'NLE_PATTERN', 'SSV2_ACTIONS', 'PINS', 'CENTRAL_THRESHOLD',
-           'ORDER_SUBSET', 'SPECS', 'Pair', 'ClipSet', 'clip_script', 'events_visible_throughout', 'contrasts_of',
-           'clip_seed', 'make_clips', 'paraphrase', 'nle_slots', 'render_nle', 'parse_nle', 'word_token_index',
-           'VideoEncoder', 'EntailmentHead', 'ConLite', 'entailment_score', 'DualEncoder', 'contrast_pair',
-           'check_grammar', 'entail', 'Features', 'cache_text', 'TrainConfig', 'explanation_targets',
-           'train_entailment', 'train_dual', 'score', 'auc', 'average_precision', 'recall_at', 'folds', 'ssv2_lite',
-           'atp_credit', 'atp_choices', 'VideoConConfig', 'VideoConData', 'assert_disjoint_splits', 'build_data',
-           'training_inputs', 'train_pair', 'pair_seeds', 'train_arms', 'train_replicas', 'arm_tokens', 'score_items',
-           'reversal_items', 'Evaluation', 'explain', 'slot_correct', 'fold_groups', 'pair_metrics', 'evaluate',
-           'filter_seed', 'filter_data', 'train_filter_model', 'pair_margins', 'filter_threshold', 'keep_pairs',
-           'train_filtered', 'claim_measurements']
+           'HIGH_BASE', 'HIGH_BLOCK', 'PARAPHRASES', 'NLE_PATTERN', 'SSV2_ACTIONS', 'CONFIGS', 'PINS',
+           'CENTRAL_THRESHOLD', 'ORDER_SUBSET', 'SPECS', 'Pair', 'ClipSet', 'clip_script', 'events_visible_throughout',
+           'contrasts_of', 'clip_seed', 'is_stamp_clip', 'make_clips', 'paraphrase', 'nle_slots', 'render_nle',
+           'parse_nle', 'word_token_index', 'VideoEncoder', 'EntailmentHead', 'ConLite', 'entailment_score',
+           'DualEncoder', 'contrast_pair', 'check_grammar', 'entail', 'model_device', 'Features', 'cache_text',
+           'TrainConfig', 'explanation_targets', 'train_entailment', 'train_dual', 'score', 'auc', 'average_precision',
+           'recall_at', 'folds', 'ssv2_lite', 'atp_credit', 'atp_choices', 'VideoConConfig', 'VideoConData',
+           'assert_disjoint_splits', 'training_stamps', 'build_data', 'training_inputs', 'train_pair', 'pair_seeds',
+           'train_arms', 'train_replicas', 'arm_tokens', 'score_items', 'reversal_items', 'Evaluation', 'explain',
+           'slot_correct', 'fold_groups', 'pair_metrics', 'evaluate', 'filter_seed', 'filter_data',
+           'train_filter_model', 'pair_margins', 'filter_threshold', 'keep_pairs', 'train_filtered',
+           'claim_measurements']
 
 # %% ../../nbs/chapters/42_videocon.ipynb #vc0005
 import difflib
 import math
 import re
 import time
+import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -35,6 +37,7 @@ from ..core.chapters import CvkitError
 from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED, scale_rules, ClaimSpec, Measurement,
                                NotMeasured, REPLICATE_STRIDE, numpy_stream, paired, replicate_seeds, replicates, seeded_init,
                                torch_stream)
+from ..core.data import install_hint, is_installed
 from ..core.sprites import (CONTRAST_KINDS, Clip, Event, Script, SpriteBank, caption_text, clip_statements,
                                 contrast_captions, holds_in_script, make_video, random_script, relation_swap,
                                 reverse_script, say)
@@ -128,15 +131,29 @@ def clip_seed(split_seed: int, i: int) -> int:
     return HIGH_BASE + split_seed * HIGH_BLOCK + (i - CLIP_BLOCK)
 
 
+def is_stamp_clip(i: int, share: float) -> bool:
+    "Whether clip i of a split whose `share` of clips show Tux Paint stamps is one of them (spread evenly over i)."
+    return math.floor((i + 1) * share) > math.floor(i * share)
+
+
 def make_clips(n: int, seed: int, *, n_frames: int, size: int, unseen: bool | None = False,
-               types: tuple[str, ...] = TYPES, progress: bool = True) -> ClipSet:
-    "n clips with captions and contrast pairs; clip i uses `clip_seed(seed, i)` (disjoint across split seeds)."
+               types: tuple[str, ...] = TYPES, progress: bool = True, stamps: SpriteBank | None = None,
+               stamp_share: float = 0.0) -> ClipSet:
+    """n clips with captions and contrast pairs; clip i uses `clip_seed(seed, i)` (disjoint across split seeds).
+    With `stamps` (a Tux Paint bank), a `stamp_share` of the clips (`is_stamp_clip`) animate real stamps instead of
+    procedural shapes; stamp_share = 0 renders exactly the procedural clips."""
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
+    if not 0.0 <= stamp_share < 1.0:
+        raise ValueError(f"stamp_share must be in [0, 1), got {stamp_share}")
+    if stamp_share > 0 and (stamps is None or unseen is True):
+        raise ValueError("stamp_share > 0 needs a stamp bank (`stamps`) and unseen=False or None (stamp nouns never "
+                         "form a held-out object × action pair)")
     bank = SpriteBank.procedural(seed=0, size=max(8, size // 5))
     frames, scripts, captions, pairs = [], [], [], []
     for i in tqdm(range(n), desc="clips", disable=not progress):
-        script = clip_script(bank, clip_seed(seed, i), n_frames=n_frames, size=size, unseen=unseen)
+        source = stamps if stamp_share > 0 and is_stamp_clip(i, stamp_share) else bank
+        script = clip_script(source, clip_seed(seed, i), n_frames=n_frames, size=size, unseen=unseen)
         clip = make_video(script, seed=clip_seed(seed, i))
         frames.append(clip.frames)
         scripts.append(script)
@@ -336,7 +353,14 @@ def entail(model: ConLite, tokens: torch.Tensor, captions: list[str], *,
         elif not isinstance(c, str) or not c.strip():
             raise ValueError("the caption is empty: expected a sentence such as 'A red circle moves left.'")
     text, mask = embed_tokens(captions)
-    return entailment_score(model(tokens[None].expand(len(captions), -1, -1, -1), text, mask)["yes_no"]).numpy()
+    dev = model_device(model)
+    video = tokens[None].expand(len(captions), -1, -1, -1).to(dev)
+    return entailment_score(model(video, text.to(dev), mask.to(dev))["yes_no"]).cpu().numpy()
+
+
+def model_device(model: nn.Module) -> torch.device:
+    "The device a model's parameters live on (inputs are moved there; scores come back to the CPU)."
+    return next(model.parameters()).device
 
 # %% ../../nbs/chapters/42_videocon.ipynb #vc0024
 @dataclass
@@ -389,17 +413,21 @@ def explanation_targets(pair: Pair, words: dict[str, int]) -> tuple[int, int, in
 
 def train_entailment(feats: Features, clips: list[int], captions: list[str], pairs: dict[int, list[Pair]],
                      targets: dict[Pair, tuple[int, int, int]], n_words: int, cfg: TrainConfig, *, seed: int, contrast_fraction: float,
-                     frames: slice | None = None, progress: bool = True) -> tuple[ConLite, list[float]]:
+                     frames: slice | None = None, progress: bool = True,
+                     device: str | torch.device = "cpu") -> tuple[ConLite, list[float]]:
     """Train Con-lite on the clips `clips` (indices into feats.tokens and captions). Each step draws `cfg.batch` clips
     (stream "order"); for each, a Bernoulli(contrast_fraction) draw picks its negative (stream "treatment"): one of its
     contrast captions (Con, fraction 1) or another clip's caption (Rand, fraction 0). Every draw happens whatever the
     fraction, so arms differ only in the treatment. `targets` holds each contrast's explanation targets (see
-    `explanation_targets`). `frames` keeps only some frames (the middle-frame baseline)."""
+    `explanation_targets`). `frames` keeps only some frames (the middle-frame baseline). The head and each batch live
+    on `device` (the weights are drawn on the CPU first, so every device starts from the same head); the cached
+    features stay on the CPU."""
     if not 0.0 <= contrast_fraction <= 1.0:
         raise ValueError(f"contrast_fraction must be in [0, 1], got {contrast_fraction}")
     tokens = feats.tokens if frames is None else feats.tokens[:, frames]
     with seeded_init(seed, "init"):
         model = ConLite(tokens.shape[-1], cfg.d, tokens.shape[1], tokens.shape[2], n_words, cfg.layers)
+    model = model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
     order, treat = numpy_stream(seed, "order"), numpy_stream(seed, "treatment")
     clips = np.asarray(clips)
@@ -418,13 +446,13 @@ def train_entailment(feats: Features, clips: list[int], captions: list[str], pai
             else:
                 negatives.append(captions[int(clips[(where[k] + other[k]) % len(clips)])])  # another clip's caption
         text, mask = feats.lookup([captions[int(c)] for c in batch] + negatives)
-        video = model.video(tokens[batch])
-        out = model.head(torch.cat([video, video]), text, mask)
-        labels = torch.cat([torch.zeros(cfg.batch), torch.ones(cfg.batch)]).long()  # 0 = Yes, 1 = No
+        video = model.video(tokens[batch].to(device))
+        out = model.head(torch.cat([video, video]), text.to(device), mask.to(device))
+        labels = torch.cat([torch.zeros(cfg.batch), torch.ones(cfg.batch)]).long().to(device)  # 0 = Yes, 1 = No
         loss = F.cross_entropy(out["yes_no"], labels)
         if nle and cfg.nle_weight > 0:
-            rows = torch.tensor([cfg.batch + k for k, *_ in nle])
-            t = torch.tensor([x[1:] for x in nle])
+            rows = torch.tensor([cfg.batch + k for k, *_ in nle], device=device)
+            t = torch.tensor([x[1:] for x in nle], device=device)
             loss = loss + cfg.nle_weight * (F.cross_entropy(out["type"][rows], t[:, 0])
                                             + F.cross_entropy(out["pointer"][rows], t[:, 1])
                                             + F.cross_entropy(out["shows"][rows], t[:, 2]))
@@ -436,10 +464,11 @@ def train_entailment(feats: Features, clips: list[int], captions: list[str], pai
 
 
 def train_dual(feats: Features, clips: list[int], captions: list[str], cfg: TrainConfig, *, seed: int,
-               progress: bool = True) -> tuple[DualEncoder, list[float]]:
+               progress: bool = True, device: str | torch.device = "cpu") -> tuple[DualEncoder, list[float]]:
     "The InfoNCE dual encoder on the same clips, steps and clips per step (in-batch negatives, both directions)."
     with seeded_init(seed, "init"):
         model = DualEncoder(feats.tokens.shape[-1], cfg.d, feats.tokens.shape[1], feats.tokens.shape[2], cfg.layers)
+    model = model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
     order = numpy_stream(seed, "order")
     clips = np.asarray(clips)
@@ -447,10 +476,11 @@ def train_dual(feats: Features, clips: list[int], captions: list[str], cfg: Trai
     for _ in tqdm(range(cfg.steps), desc="train dual", disable=not progress):
         batch = clips[order.integers(len(clips), size=cfg.batch)]
         text, mask = feats.lookup([captions[int(c)] for c in batch])
-        sim = model.log_scale.exp() * model.embed_video(feats.tokens[batch]) @ model.embed_text(text, mask).T
-        same = torch.tensor([[captions[int(a)] == captions[int(b)] for b in batch] for a in batch])
-        sim = sim.masked_fill(same & ~torch.eye(len(batch), dtype=torch.bool), float("-inf"))  # duplicates are no negatives
-        target = torch.arange(len(batch))
+        sim = (model.log_scale.exp() * model.embed_video(feats.tokens[batch].to(device))
+               @ model.embed_text(text.to(device), mask.to(device)).T)
+        same = torch.tensor([[captions[int(a)] == captions[int(b)] for b in batch] for a in batch], device=device)
+        sim = sim.masked_fill(same & ~torch.eye(len(batch), dtype=torch.bool, device=device), float("-inf"))  # duplicates are no negatives
+        target = torch.arange(len(batch), device=device)
         loss = 0.5 * (F.cross_entropy(sim, target) + F.cross_entropy(sim.T, target))
         opt.zero_grad()
         loss.backward()
@@ -462,19 +492,21 @@ def train_dual(feats: Features, clips: list[int], captions: list[str], cfg: Trai
 @torch.no_grad()
 def score(model: ConLite | DualEncoder, tokens: torch.Tensor, feats: Features, texts: list[str],
           batch: int = 256) -> np.ndarray:
-    "s(V_i, T_i) for aligned (B, T, G, C) tokens and B texts: the Yes probability (Con-lite) or the cosine (dual)."
+    """s(V_i, T_i) for aligned (B, T, G, C) tokens and B texts: the Yes probability (Con-lite) or the cosine (dual),
+    (B,) on the CPU; the inputs are moved to the model's device batch by batch."""
     if len(tokens) != len(texts):
         raise ValueError(f"need one text per clip: {len(tokens)} clips, {len(texts)} texts")
     if len(texts) == 0:
         raise ValueError("nothing to score")
+    dev = model_device(model)
     out = []
     for s in range(0, len(texts), batch):
         text, mask = feats.lookup(texts[s:s + batch])
-        v = tokens[s:s + batch]
+        v, text, mask = tokens[s:s + batch].to(dev), text.to(dev), mask.to(dev)
         if isinstance(model, DualEncoder):
-            out.append((model.embed_video(v) * model.embed_text(text, mask)).sum(-1))
+            out.append((model.embed_video(v) * model.embed_text(text, mask)).sum(-1).cpu())
         else:
-            out.append(entailment_score(model(v, text, mask)["yes_no"]))
+            out.append(entailment_score(model(v, text, mask)["yes_no"]).cpu())
     return torch.cat(out).numpy()
 
 # %% ../../nbs/chapters/42_videocon.ipynb #vc0026
@@ -619,6 +651,7 @@ class VideoConConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     n_filter: int = 100  # clips of the filter split, on which the temporally-challenging filter's model trains
     filter_quantile: float = 0.5  # τ: this quantile of the margins on object and attribute training pairs
+    stamp_share: float = 0.0  # share of training clips that animate Tux Paint stamps (gpu), where they are installed
 
     def __post_init__(self):
         if min(self.n_train, self.n_test, self.n_unseen, self.ssv2_queries, self.ssv2_per_query) < 1:
@@ -635,6 +668,8 @@ class VideoConConfig:
             raise ValueError(f"n_filter must be ≥ 1, got {self.n_filter}")
         if not 0.0 <= self.filter_quantile <= 1.0:
             raise ValueError(f"filter_quantile must be in [0, 1], got {self.filter_quantile}")
+        if not 0.0 <= self.stamp_share < 1.0:
+            raise ValueError(f"stamp_share must be in [0, 1), got {self.stamp_share}")
 
 
 @dataclass
@@ -659,13 +694,29 @@ def assert_disjoint_splits(splits: dict[str, tuple[int, int]]) -> None:
             seen[c] = name
 
 
+def training_stamps(cfg: VideoConConfig) -> SpriteBank | None:
+    """The Tux Paint bank mixed into the training clips when `cfg.stamp_share` > 0 and the stamps are installed; None
+    otherwise (with a warning when stamps were asked for but are missing, so a run never silently changes recipe)."""
+    if cfg.stamp_share == 0:
+        return None
+    if not is_installed("tuxpaint-stamps"):
+        warnings.warn(f"stamp_share = {cfg.stamp_share} but the Tux Paint stamps are not installed "
+                      f"({install_hint('tuxpaint-stamps')}): every training clip uses procedural sprites")
+        return None
+    return SpriteBank.tuxpaint(size=max(8, cfg.size // 5), audio=False)
+
+
 def build_data(cfg: VideoConConfig, seed: int, backbone: MobileNetV2, progress: bool = True) -> VideoConData:
-    "Render the train, test, unseen-pair and SSv2-lite clips, then cache MobileNetV2 tokens and MiniLM states once."
+    """Render the train, test, unseen-pair and SSv2-lite clips, then cache MobileNetV2 tokens and MiniLM states once
+    (MobileNetV2 runs on the backbone's device; the cache is on the CPU). With `cfg.stamp_share` > 0 (gpu) that share
+    of the training clips animate Tux Paint stamps, where installed (`training_stamps`); test clips stay procedural."""
     kw = dict(n_frames=cfg.n_frames, size=cfg.size, progress=progress)
+    stamps = training_stamps(cfg)
     split_seeds = {"train": (cfg.n_train, 10 * seed + 1), "test": (cfg.n_test, 10 * seed + 2),
                    "unseen": (cfg.n_unseen, 10 * seed + 3)}
     assert_disjoint_splits(split_seeds)
-    sets = {"train": make_clips(cfg.n_train, 10 * seed + 1, types=TRAIN_TYPES, **kw),
+    sets = {"train": make_clips(cfg.n_train, 10 * seed + 1, types=TRAIN_TYPES, stamps=stamps,
+                                stamp_share=cfg.stamp_share if stamps is not None else 0.0, **kw),
             "test": make_clips(cfg.n_test, 10 * seed + 2, **kw),
             "unseen": make_clips(cfg.n_unseen, 10 * seed + 3, unseen=True, types=TRAIN_TYPES, **kw)}
     ssv2_frames, ssv2_texts, owner = ssv2_lite(cfg.ssv2_queries, cfg.ssv2_per_query, 10 * seed + 4,
@@ -713,11 +764,12 @@ def training_inputs(data: VideoConData, keep: np.ndarray | None = None
     return clips, captions, pairs, {p: explanation_targets(p, data.words) for p in train.pairs}
 
 
-def train_pair(data: VideoConData, cfg: VideoConConfig, seed: int, *, progress: bool = True) -> dict[str, ConLite]:
+def train_pair(data: VideoConData, cfg: VideoConConfig, seed: int, *, progress: bool = True,
+               device: str | torch.device = "cpu") -> dict[str, ConLite]:
     "One independent Con/Rand training pair: the same init, order and treatment streams of `seed`, q = 1 against q = 0."
     clips, captions, pairs, targets = training_inputs(data)
     common = (data.feats, clips, captions, pairs, targets)
-    kw = dict(n_words=len(data.words), cfg=cfg.train, seed=seed, progress=progress)
+    kw = dict(n_words=len(data.words), cfg=cfg.train, seed=seed, progress=progress, device=device)
     return {"Con": train_entailment(*common, contrast_fraction=1.0, **kw)[0],
             "Rand": train_entailment(*common, contrast_fraction=0.0, **kw)[0]}
 
@@ -727,24 +779,26 @@ def pair_seeds(cfg: VideoConConfig, seed: int) -> list[int]:
     return replicate_seeds(seed, cfg.pairs)
 
 
-def train_arms(data: VideoConData, cfg: VideoConConfig, seed: int, progress: bool = True) -> dict[str, nn.Module]:
+def train_arms(data: VideoConData, cfg: VideoConConfig, seed: int, progress: bool = True, *,
+               device: str | torch.device = "cpu") -> dict[str, nn.Module]:
     """Con and Rand of pair 0, Con without the explanation losses, the middle-frame model and the dual encoder: equal
-    steps, clips per step and the streams of pair 0's seed."""
+    steps, clips per step and the streams of pair 0's seed; every head on `device`."""
     s0 = pair_seeds(cfg, seed)[0]
     clips, captions, pairs, targets = training_inputs(data)
     common = (data.feats, clips, captions, pairs, targets)
-    kw = dict(n_words=len(data.words), seed=s0, progress=progress)
+    kw = dict(n_words=len(data.words), seed=s0, progress=progress, device=device)
     mid = cfg.n_frames // 2
-    return {**train_pair(data, cfg, s0, progress=progress),
+    return {**train_pair(data, cfg, s0, progress=progress, device=device),
             "Con (no NLE)": train_entailment(*common, cfg=replace(cfg.train, nle_weight=0.0), contrast_fraction=1.0, **kw)[0],
             "middle frame": train_entailment(*common, cfg=cfg.train, contrast_fraction=1.0, frames=slice(mid, mid + 1),
                                              **kw)[0],
-            "dual": train_dual(data.feats, clips, captions, cfg.train, seed=s0, progress=progress)[0]}
+            "dual": train_dual(data.feats, clips, captions, cfg.train, seed=s0, progress=progress, device=device)[0]}
 
 
-def train_replicas(data: VideoConData, cfg: VideoConConfig, seed: int, progress: bool = True) -> list[dict[str, ConLite]]:
+def train_replicas(data: VideoConData, cfg: VideoConConfig, seed: int, progress: bool = True, *,
+                   device: str | torch.device = "cpu") -> list[dict[str, ConLite]]:
     "Pairs 1 … pairs − 1 of the central claim (pair 0 is `train_arms`'s Con and Rand), each from its own seed."
-    return [train_pair(data, cfg, s, progress=progress) for s in pair_seeds(cfg, seed)[1:]]
+    return [train_pair(data, cfg, s, progress=progress, device=device) for s in pair_seeds(cfg, seed)[1:]]
 
 
 def arm_tokens(model: nn.Module, tokens: torch.Tensor, n_frames: int) -> torch.Tensor:
@@ -817,7 +871,8 @@ def _fold_auc(pos: np.ndarray, neg: np.ndarray, pos_clip: np.ndarray, neg_clip: 
 def explain(model: ConLite, data: VideoConData, row: int, pair: Pair) -> tuple[str, str, str]:
     "Con-lite's explanation of a contrast: (predicted type, rendered 'the video shows X, not Y', the true one)."
     text, mask = data.feats.lookup([pair.contrast])
-    out = model(data.feats.tokens[[row]], text, mask)
+    dev = model_device(model)
+    out = {k: v.cpu() for k, v in model(data.feats.tokens[[row]].to(dev), text.to(dev), mask.to(dev)).items()}
     inverse = {i: w for w, i in data.words.items()}
     pointer = int(out["pointer"][0].argmax())
     tokenizer = token_encoder()[0]
@@ -835,7 +890,9 @@ def slot_correct(model: ConLite, data: VideoConData, rows: np.ndarray, pairs: li
     for s in range(0, len(pairs), 256):
         chunk = pairs[s:s + 256]
         text, mask = data.feats.lookup([p.contrast for p in chunk])
-        out = model(data.feats.tokens[torch.tensor([int(rows[p.clip]) for p in chunk])], text, mask)
+        dev = model_device(model)
+        video = data.feats.tokens[torch.tensor([int(rows[p.clip]) for p in chunk])].to(dev)
+        out = {k: v.cpu() for k, v in model(video, text.to(dev), mask.to(dev)).items()}
         targets = torch.tensor([explanation_targets(p, data.words) for p in chunk])
         both.append(((out["pointer"].argmax(1) == targets[:, 1]) & (out["shows"].argmax(1) == targets[:, 2])).numpy())
         kind.append((out["type"].argmax(1) == targets[:, 0]).numpy())
@@ -983,14 +1040,15 @@ def filter_data(cfg: VideoConConfig, seed: int, backbone: MobileNetV2, words: di
                         {"train": np.arange(cfg.n_filter)}, words)
 
 
-def train_filter_model(fdata: VideoConData, cfg: VideoConConfig, seed: int, *, progress: bool = True) -> ConLite:
+def train_filter_model(fdata: VideoConData, cfg: VideoConConfig, seed: int, *, progress: bool = True,
+                       device: str | torch.device = "cpu") -> ConLite:
     """The filter's middle-frame model: Con's recipe (steps, clips per step, explanation losses) on frame T/2 of the
     filter split's clips (`filter_data`), from `filter_seed(seed)`: it never sees a training clip."""
     clips, captions, pairs, targets = training_inputs(fdata)
     mid = cfg.n_frames // 2
     return train_entailment(fdata.feats, clips, captions, pairs, targets, n_words=len(fdata.words), cfg=cfg.train,
                             seed=filter_seed(seed), contrast_fraction=1.0, frames=slice(mid, mid + 1),
-                            progress=progress)[0]
+                            progress=progress, device=device)[0]
 
 
 def pair_margins(model: nn.Module, data: VideoConData, n_frames: int) -> np.ndarray:
@@ -1029,12 +1087,23 @@ def keep_pairs(margin: np.ndarray, tau: float) -> np.ndarray:
 
 
 def train_filtered(data: VideoConData, cfg: VideoConConfig, seed: int, keep: np.ndarray, *,
-                   progress: bool = True) -> ConLite:
+                   progress: bool = True, device: str | torch.device = "cpu") -> ConLite:
     "Con (filtered): Con of pair 0 (its seed, steps and clips per step) on the kept training pairs only (`keep_pairs`)."
     clips, captions, pairs, targets = training_inputs(data, keep)
     return train_entailment(data.feats, clips, captions, pairs, targets, n_words=len(data.words), cfg=cfg.train,
-                            seed=pair_seeds(cfg, seed)[0], contrast_fraction=1.0, progress=progress)[0]
+                            seed=pair_seeds(cfg, seed)[0], contrast_fraction=1.0, progress=progress, device=device)[0]
 
+
+# %% ../../nbs/chapters/42_videocon.ipynb #vc0035
+CONFIGS: dict[str, VideoConConfig] = {  # the three scales (gpu: untested on a GPU, see the deviations table)
+    "smoke": VideoConConfig(n_train=48, n_test=25, n_unseen=8, folds=3, pairs=3, ssv2_per_query=2,
+                            n_filter=24, train=TrainConfig(steps=30, batch=16, d=64)),
+    "laptop": VideoConConfig(n_train=1000, n_test=300, n_unseen=100, folds=10, pairs=5, ssv2_per_query=12,
+                             n_filter=400, train=TrainConfig(steps=400, batch=32, d=64)),
+    "gpu": VideoConConfig(n_train=40_000, n_test=2000, n_unseen=500, n_frames=16, size=128, folds=20, pairs=5,
+                          ssv2_per_query=12, n_filter=10_000, stamp_share=0.25,
+                          train=TrainConfig(steps=20_000, batch=256, d=256, layers=4)),
+}
 
 # %% ../../nbs/chapters/42_videocon.ipynb #vc0056
 # Thresholds are the issue's starting thresholds, fixed before any run and never loosened. Replicates: independent
