@@ -1146,8 +1146,9 @@ CONFIGS: dict[str, VideoConConfig] = {  # the three scales (gpu: untested on a G
 # con-beats-rand moved undecided → reproduced (0.027 [0.010, 0.045] > 0), phrasing-generalises undecided → not
 # reproduced, the others kept theirs. Laptop from the SEED = 0 laptop run of this code (reports/laptop/videocon/;
 # see reports/README.md for its commit): order-rand-low and order-dual-low reproduced → undecided (degenerate: Con is
-# at chance on the same folds), every other laptop pin as set from the runs of 2440b71 and 3a11b04. gpu provisional:
-# the paper's expectation (never run on a GPU).
+# at chance on the same folds); atp-over-rand undecided → not reproduced (−0.003 [−0.021, 0.014] once ATP-lite offers
+# the order flip; set from the e736106 run, which stopped at the pin check); every other laptop pin as set from the
+# runs of 2440b71 and 3a11b04, with identical values. gpu provisional: the paper's expectation (never run on a GPU).
 PINS: dict[str, dict[str, str]] = {
     "con-beats-rand": {"smoke": REPRODUCED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "order-con": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
@@ -1159,7 +1160,7 @@ PINS: dict[str, dict[str, str]] = {
     "order-free-stable": {"smoke": REPRODUCED, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "ssv2-over-chance": {"smoke": NOT_REPRODUCED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "ssv2-over-dual": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
-    "atp-over-rand": {"smoke": NOT_REPRODUCED, "laptop": UNDECIDED, "gpu": REPRODUCED},
+    "atp-over-rand": {"smoke": NOT_REPRODUCED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "explanation-slots": {"smoke": NOT_REPRODUCED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
 }
 CENTRAL_THRESHOLD: dict[str, float] = {"smoke": 0.0, "laptop": 0.10, "gpu": 0.10}  # smoke: interval above 0
