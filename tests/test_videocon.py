@@ -13,7 +13,7 @@ from cvkit.core.sprites import Event, Script, SpriteBank, clip_relations, holds_
 from cvkit.papers.videocon import (HELD_OUT_PAIRS, PINS, SPECS, TRAIN_TYPES, TYPES, ConLite, Features, Pair,
                                    TrainConfig, atp_choices, auc, average_precision, cache_text, check_grammar,
                                    clip_script, contrast_pair, contrasts_of, entail, entailment_score,
-                                   explanation_targets, folds, make_clips, nle_slots, paraphrase, parse_nle,
+                                   explanation_targets, folds, is_stamp_clip, make_clips, nle_slots, paraphrase, parse_nle,
                                    recall_at, render_nle, score, ssv2_lite, train_entailment, word_token_index)
 
 BANK = SpriteBank.procedural(seed=0, size=12)
@@ -118,7 +118,7 @@ def test_identity_treatment_trains_rand_exactly_and_no_gradient_reaches_the_back
             pairs.setdefault(p.clip, []).append(p)
     targets = {p: explanation_targets(p, words) for ps in pairs.values() for p in ps}
     cfg = TrainConfig(steps=4, batch=4, d=32)
-    run = lambda q: train_entailment(feats, rows, clips.captions, pairs, targets, len(words), cfg, seed=3,
+    run = lambda q: train_entailment(feats, rows, clips.captions, pairs, targets, n_words=len(words), cfg=cfg, seed=3,
                                      contrast_fraction=q, progress=False)[0]
     rand, identity, con = run(0.0), run(1e-12), run(1.0)
     for a, b in zip(rand.parameters(), identity.parameters()):
@@ -178,15 +178,15 @@ def test_bad_input_gets_clear_errors(tiny):
         check_grammar("A purple elephant dances.", words)
     with seeded_init(0, "test"):
         model = ConLite(96, 32, 8, 4, len(words)).eval()
-    assert entail(model, feats.tokens[0], clips.captions[:2]).shape == (2,)
+    assert entail(model, feats.tokens[0], clips.captions[:2], words=words).shape == (2,)
     with pytest.raises(ValueError, match="one clip"):
-        entail(model, feats.tokens, clips.captions[:1])
+        entail(model, feats.tokens, clips.captions[:1], words=words)
     with pytest.raises(ValueError, match="empty"):
-        entail(model, feats.tokens[0], [""])
+        entail(model, feats.tokens[0], [""], any_text=True)
     with pytest.raises(ValueError, match="tokens must be"):
         model(torch.zeros(2, 9, 4, 96), feats.text[:2], feats.mask[:2])
     with pytest.raises(ValueError, match="single-frame"):
-        entail(model, feats.tokens[0, :1], clips.captions[:1])
+        entail(model, feats.tokens[0, :1], clips.captions[:1], words=words)
 
 
 def test_claims_are_declared_with_pins_for_every_scale():
@@ -317,7 +317,7 @@ def test_filter_with_infinite_tau_reproduces_con_exactly_and_dropping_changes_th
     full = training_inputs(data, keep_pairs(np.zeros(len(clips.pairs)), math.inf))
     assert np.array_equal(base[0], full[0]) and base[1] == full[1] and base[2] == full[2] and base[3] == full[3]
     cfg = TrainConfig(steps=4, batch=4, d=32)
-    run = lambda inputs: train_entailment(feats, *inputs, len(words), cfg, seed=3, contrast_fraction=1.0,
+    run = lambda inputs: train_entailment(feats, *inputs, n_words=len(words), cfg=cfg, seed=3, contrast_fraction=1.0,
                                           progress=False)[0]
     con, same = run(base), run(full)
     assert all(torch.equal(a, b) for a, b in zip(con.parameters(), same.parameters()))
@@ -363,7 +363,7 @@ def test_pair_metrics_score_all_items_and_batch_atp_like_one_clip_at_a_time(tiny
     feats = Features(feats.tokens, *cache_text(strings + [paraphrase(x) for x in strings]))  # the held-out wording too
     data = VideoConData({"train": clips, "test": clips}, [], np.zeros(0, dtype=int), feats,
                         {"train": np.arange(6), "test": np.arange(6)}, words)
-    model = train_entailment(feats, list(range(6)), clips.captions, {}, {}, len(words), TrainConfig(steps=2, batch=4, d=32),
+    model = train_entailment(feats, list(range(6)), clips.captions, {}, {}, n_words=len(words), cfg=TrainConfig(steps=2, batch=4, d=32),
                              seed=0, contrast_fraction=0.0, progress=False)[0]
     cfg = VideoConConfig()
     choices = atp_choices(clips.pairs, len(clips.captions), n_options=3)
@@ -394,3 +394,106 @@ def test_no_gradient_can_reach_mobilenet_or_minilm():
     loss.sum().backward()
     assert all(p.grad is None for p in backbone.parameters())
     assert all(torch.equal(a, b) for a, b in zip(before, backbone.parameters()))
+
+
+def test_atp_choices_put_the_order_flip_first_and_draw_the_rest_from_a_seeded_stream():
+    """ATP-lite's distractors (review videocon3 M3): a clip with an order flip always offers it; the other distractors
+    come in a seeded random order, so the 'atp' stream of another seed can choose other types; one-event clips have no
+    order flip to offer."""
+    clip = two_event_clip()
+    pairs = [Pair(0, p.caption, p.contrast, p.type, p.reason) for p in contrasts_of(clip, 0)]
+    order = next(p.contrast for p in pairs if p.type == "order")
+    relation = next(p.contrast for p in pairs if p.type == "relation")
+    drawn = [tuple(atp_choices(pairs, 1, seed=s)[0]) for s in range(12)]
+    assert all(d[1] == order and relation not in d and len(set(d)) == 5 for d in drawn)
+    assert len({frozenset(d[2:]) for d in drawn}) > 1  # the rest depends on the stream
+    assert atp_choices(pairs, 1, seed=3) == atp_choices(pairs, 1, seed=3)
+    one = make_video(Script((BANK.get("red circle"), BANK.get("blue square")), ((16.0, 20.0), (46.0, 44.0)),
+                            (Event("move", 0, 1, 7, "right"),), n_frames=8, size=64))
+    single = [Pair(0, p.caption, p.contrast, p.type, p.reason) for p in contrasts_of(one, 0)]
+    assert all(p.type != "order" for p in single)
+    assert atp_choices(single, 1, n_options=3, seed=0)[0][0] == one.caption
+
+
+def test_order_ceilings_are_undecided_while_every_arm_is_at_chance():
+    """review videocon3 M1: 'Rand ≤ 0.65 on order flips' cannot pass on a test that Con fails too; it passes when Con
+    is above chance and the baseline low, and fails when the baseline is above the ceiling."""
+    from cvkit.core.claims import NOT_REPRODUCED, REPRODUCED, UNDECIDED, decide
+    from cvkit.papers.videocon import ceiling_with_reference
+    spec = next(s for s in SPECS if s.id == "order-rand-low")
+    chance_like = np.array([0.48, 0.53, 0.50, 0.47, 0.52, 0.51, 0.49, 0.50, 0.54, 0.46])
+    learnt = np.array([0.90, 0.88, 0.93, 0.91, 0.87, 0.92, 0.89, 0.90, 0.94, 0.86])
+    assert decide(spec, ceiling_with_reference(chance_like, chance_like[::-1], "Rand"), "laptop").verdict == UNDECIDED
+    assert decide(spec, ceiling_with_reference(chance_like, learnt, "Rand"), "laptop").verdict == REPRODUCED
+    assert decide(spec, ceiling_with_reference(learnt, learnt, "Rand"), "laptop").verdict == NOT_REPRODUCED
+    with pytest.raises(ValueError, match="one length"):
+        ceiling_with_reference(chance_like, learnt[:3], "Rand")
+
+
+def test_entail_refuses_free_text_unless_asked():
+    """review videocon3 m1: without the vocabulary an out-of-grammar caption is refused, not scored silently;
+    any_text=True scores it on purpose, words= checks the grammar."""
+    clip = two_event_clip()
+    strings = [clip.caption, "A purple elephant dances the tango."]
+    words = {"<unk>": 0} | {w.strip(".,").lower(): i + 1 for i, w in enumerate(clip.caption.split())}
+    with seeded_init(0, "test"):
+        model = ConLite(96, 32, 8, 4, len(words)).eval()
+    tokens = torch.randn(8, 4, 96, generator=torch.Generator().manual_seed(1))
+    with pytest.raises(ValueError, match="any_text=True"):
+        entail(model, tokens, strings)
+    with pytest.raises(ValueError, match="outside the grammar"):
+        entail(model, tokens, strings, words=words)
+    assert entail(model, tokens, strings[:1], words=words).shape == (1,)
+    s = entail(model, tokens, strings, any_text=True)
+    assert s.shape == (2,) and np.all((s > 0) & (s < 1))
+
+
+def test_stamp_clips_are_spread_and_need_a_bank():
+    assert [i for i in range(8) if is_stamp_clip(i, 0.25)] == [3, 7]
+    assert not any(is_stamp_clip(i, 0.0) for i in range(100))
+    assert sum(is_stamp_clip(i, 0.25) for i in range(40_000)) == 10_000
+    with pytest.raises(ValueError, match="stamp bank"):
+        make_clips(2, 0, n_frames=8, size=64, stamp_share=0.5, progress=False)
+    with pytest.raises(ValueError, match="stamp_share"):
+        make_clips(2, 0, n_frames=8, size=64, stamp_share=1.0, progress=False)
+    plain = make_clips(3, 5, n_frames=8, size=64, progress=False)
+    same = make_clips(3, 5, n_frames=8, size=64, progress=False, stamps=BANK, stamp_share=0.0)
+    assert np.array_equal(plain.frames, same.frames) and plain.captions == same.captions
+
+
+def test_gpu_configuration_runs_end_to_end_on_cpu_with_gpu_model_sizes():
+    """The gpu scale's code path (review videocon3 M2), untested on a GPU: CONFIGS['gpu'] with its model and clip sizes
+    (d = 256, 4 layers, 16 frames at 128 px; a quarter of the training clips animate Tux Paint stamps where they are
+    installed) and tiny data and steps, through build_data, every arm with an explicit device, the filter,
+    evaluate and the claims' measurements."""
+    from dataclasses import replace
+
+    from cvkit.core.backbones import load_mobilenet_v2
+    from cvkit.core.claims import decide
+    from cvkit.core.data import is_installed
+    from cvkit.papers.videocon import (CONFIGS, build_data, claim_measurements, evaluate, filter_data,
+                                       filter_threshold, keep_pairs, model_device, pair_margins, train_arms,
+                                       train_filter_model, train_filtered, train_replicas)
+    gpu = CONFIGS["gpu"]
+    cfg = replace(gpu, n_train=4, n_test=6, n_unseen=1, folds=2, pairs=2, ssv2_queries=2, ssv2_per_query=1,
+                  n_filter=2, train=replace(gpu.train, steps=2, batch=4))  # SEED 0 gives every fold group 2+ test clips
+    assert (cfg.n_frames, cfg.size, cfg.train.d, cfg.train.layers, cfg.stamp_share) == (16, 128, 256, 4, 0.25)
+    device = torch.device("cpu")  # what ctx.device gives without a GPU; the run passes ctx.device here
+    backbone = load_mobilenet_v2(device=device)
+    data = build_data(cfg, 0, backbone, progress=False)
+    assert data.feats.tokens.shape[1:] == (16, 4, 96)
+    stamped = [any(s.source == "tuxpaint" for s in sc.sprites) for sc in data.sets["train"].scripts]
+    assert stamped == ([False, False, False, True] if is_installed("tuxpaint-stamps") else [False] * 4)
+    models = train_arms(data, cfg, 0, progress=False, device=device)
+    assert models["Con"].video.time.shape == (16, 1, 256) and len(models["Con"].head.blocks.layers) == 4
+    assert all(model_device(m) == device for m in models.values())
+    fdata = filter_data(cfg, 0, backbone, data.words, progress=False)
+    margin = pair_margins(train_filter_model(fdata, cfg, 0, progress=False, device=device), data, cfg.n_frames)
+    kinds = np.array([p.type for p in data.sets["train"].pairs])
+    keep = keep_pairs(margin, filter_threshold(margin, kinds, quantile=cfg.filter_quantile))
+    models["Con (filtered)"] = train_filtered(data, cfg, 0, keep, progress=False, device=device)
+    replicas = train_replicas(data, cfg, 0, progress=False, device=device)
+    ev = evaluate(models, data, cfg, 0, replicas=replicas, progress=False)
+    measured = claim_measurements(ev)
+    assert set(measured) == {s.id for s in SPECS}
+    assert all(decide(s, measured[s.id], "gpu").verdict for s in SPECS)
