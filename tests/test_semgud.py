@@ -88,6 +88,10 @@ def test_networks_shapes_identity_start_and_errors():
     with pytest.raises(ValueError, match="shape of s"):
         G(x, torch.randn(2, 1, 16, 16))
     assert NAFNetLite(8)(x).shape == x.shape and PatchDiscriminator(8)(x).shape == (2, 1, 8, 8)
+    # both reconstructors start as the identity (the gpu scale's NAFNet-lite too: its last convolution starts at 0)
+    assert torch.equal(NAFNetLite(8)(x), x)
+    x64 = torch.rand(1, 1, 64, 64)
+    assert torch.equal(make_reconstructor(CONFIGS["gpu"])(x64), x64)
     with pytest.raises(ValueError, match="multiples of 4"):
         UNet(1, 8)(torch.rand(1, 1, 30, 30))
     with pytest.raises(ValueError, match="multiples of 8"):

@@ -328,6 +328,8 @@ class NAFNetLite(nn.Module):
             ch //= 2
             self.dec.append(nn.Sequential(*[NAFBlock(ch) for _ in range(n)]))
         self.ending = nn.Conv2d(width, 1, 3, padding=1)
+        nn.init.zeros_(self.ending.weight)  # the residual starts at 0: a new NAFNet-lite is the identity, like the UNet
+        nn.init.zeros_(self.ending.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         H, W = x.shape[-2:]
