@@ -226,3 +226,29 @@ def test_device_option_and_precondition_columns(dom):
     assert np.isnan(table.loc["V1", "se_first"])  # no SE, no pseudo pairs
     # B's own process applied to S is much closer to B than the untouched sharp crops: the FD check can tell
     assert table.loc["input", "fd_true"] < 0.5 * table.loc["input", "fd"]
+
+
+def test_se_precondition_is_scored_inside_the_border(dom):
+    "The first SE snapshot of an arm with no warm-up is the untrained R (the identity): ŝ = b, scored inside the border."
+    from cvkit.core.imaging import psnr
+    cfg = replace(TINY, steps=2, warmup=0.0, border=6)
+    t = train_arm(cfg, ARMS["V3"], dom, 0)
+    inside = psnr(dom.blurry[:16], dom.blurry_truth[:16], border=6).mean().item()
+    whole = psnr(dom.blurry[:16], dom.blurry_truth[:16]).mean().item()
+    assert t.history["s_hat"][0] == pytest.approx(inside, abs=1e-5) and abs(inside - whole) > 1e-3
+
+
+def test_exercise_one_accepts_a_correct_patch_pca_and_rejects_an_uncentred_one():
+    from cvkit.core.exercises import check_exercise
+
+    def student(x, k, centre=True):
+        X = unfold_patches(x)
+        mu = X.mean(1, keepdim=True) if centre else torch.zeros_like(X[:, :1])
+        V = torch.linalg.svd(X - mu, full_matrices=False)[2][:, :k].transpose(1, 2)
+        return fold_patches((X - mu) @ V @ V.transpose(1, 2) + mu, x.shape[-2:])
+
+    crops = make_domains(TINY, 0).sharp[:3].double()
+    cases = [(crops, 1), (crops, 4), (crops, 8)]
+    assert check_exercise(student, patch_pca, cases, atol=1e-8, verbose=False) == "correct"
+    assert check_exercise(lambda x, k: student(x, k, centre=False), patch_pca, cases, atol=1e-8,
+                          verbose=False).startswith("incorrect")

@@ -508,11 +508,11 @@ def train_arm(cfg: SemgudConfig, arm: Arm, dom: Domains, seed: int, *, progress:
         if arm.se and step >= warm:
             if snapshot is None or (step - warm) % cfg.refresh == 0:
                 snapshot = copy.deepcopy(R).requires_grad_(False)
-                with torch.no_grad():  # SE's precondition: is ŝ = R(b) sharper than b? (B's hidden truth, 16 crops)
-                    hist["s_hat"].append(psnr(snapshot(blurry_all[:16]).clamp(0, 1).cpu(), dom.blurry_truth[:16]).mean().item())
+                with torch.no_grad():  # SE's precondition: is ŝ = R(b) sharper than b? (B's hidden truth, 16 crops, inside the border)
+                    hist["s_hat"].append(psnr(snapshot(blurry_all[:16]).clamp(0, 1).cpu(), dom.blurry_truth[:16], border=cfg.border).mean().item())
                 if len(pseudo) < keep_pseudo or keep_pseudo < 0:
                     shown = {k: v.cpu() for k, v in _pseudo_pairs(snapshot, G, blurry_all[:4], torch_stream(seed, "show")).items()}
-                    shown["psnr_s_hat"] = psnr(shown["s_hat"], dom.blurry_truth[:4]).mean().item()
+                    shown["psnr_s_hat"] = psnr(shown["s_hat"], dom.blurry_truth[:4], border=cfg.border).mean().item()
                     pseudo.append(dict(step=step, **shown))
             b_se = blurry_all[torch.randint(len(dom.blurry), (cfg.batch,), generator=se_rng).to(dev)]
             with torch.no_grad():
@@ -663,7 +663,7 @@ def run_replicate(cfg: SemgudConfig, seed: int, *, arms: tuple[str, ...], v1c_st
     the classical baselines per crop)."""
     dom = make_domains(cfg, seed)
     rows, kept = [], {}
-    b_psnr = psnr(dom.blurry[:16], dom.blurry_truth[:16]).mean().item()  # the real blurry crops SE starts from
+    b_psnr = psnr(dom.blurry[:16], dom.blurry_truth[:16], border=cfg.border).mean().item()  # the real blurry crops SE starts from
     todo = [ARMS[a] for a in arms] + ([Arm("V1c", rpc="pca", steps=v1c_steps)] if v1c_steps else [])
     for arm in todo:
         t = train_arm(cfg, arm, dom, seed, progress=progress, keep_pseudo=-1 if keep else 0, device=device)
