@@ -252,3 +252,34 @@ def test_exercise_one_accepts_a_correct_patch_pca_and_rejects_an_uncentred_one()
     assert check_exercise(student, patch_pca, cases, atol=1e-8, verbose=False) == "correct"
     assert check_exercise(lambda x, k: student(x, k, centre=False), patch_pca, cases, atol=1e-8,
                           verbose=False).startswith("incorrect")
+
+
+def test_se_sends_no_gradient_into_g_and_cycle_redegradation_runs(dom):
+    "With the fixed Ď, G's loss never sees R: V3's G must equal V1's bit for bit (L_se reaches R only, from its own stream)."
+    v1, v3 = train_arm(TINY, ARMS["V1"], dom, 0), train_arm(TINY, ARMS["V3"], dom, 0)
+    assert all(torch.equal(a, b) for a, b in zip(v1.G.parameters(), v3.G.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(v1.R.parameters(), v3.R.parameters()))
+    cyc = train_arm(replace(TINY, redeg="cycle"), ARMS["V1"], dom, 0)  # Ď(s) = G(sg(R(G(s))))
+    assert all(np.isfinite(v).all() for v in cyc.history.values()) and all(v > 0 for v in cyc.history["rpc"])
+    assert not all(torch.equal(a, b) for a, b in zip(v1.G.parameters(), cyc.G.parameters()))
+
+
+def test_blind_map_sees_the_wide_blurry_crop(dom):
+    m = TINY.ksize // 2
+    assert dom.test_blurry_wide.shape[-1] == dom.test_blurry.shape[-1] + 2 * m
+    assert torch.equal(dom.test_blurry_wide[..., m:-m, m:-m], dom.test_blurry)  # the same blur, with its margin
+    cfg = replace(TINY, n_test=2)
+    with_wide = classical_baselines(dom, cfg, n_map=1)
+    without = classical_baselines(replace(dom, test_blurry_wide=None), cfg, n_map=1)
+    assert np.isfinite(with_wide["blind MAP"]).all() and with_wide["blind MAP"][0] != without["blind MAP"][0]
+    assert np.array_equal(with_wide["input"], without["input"])
+    with pytest.raises(ValueError, match="wide must hold"):
+        interleaved_seconds(UNet(1, 8), dom.test_blurry[:2], cfg, wide=dom.test_blurry_wide[:1])
+
+
+def test_config_refuses_bad_rates_weights_and_sizes():
+    for kwargs, word in [(dict(lr=0.0), "lr"), (dict(lr=float("nan")), "lr"), (dict(lambda_se=-1.0), "lambda_se"),
+                         (dict(redeg_sigma=0.0), "redeg_sigma"), (dict(map_gamma=-1.0), "map_gamma"), (dict(k=65), "k must"),
+                         (dict(map_ksize=24), "map_ksize"), (dict(map_ksize=33), "map_ksize")]:
+        with pytest.raises(ValueError, match=word):
+            SemgudConfig(**kwargs)

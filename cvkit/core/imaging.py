@@ -340,6 +340,8 @@ def blind_deconvolve(
         raise ValueError(f"blurry must be a grey image (H, W), got shape {b.shape}")
     if not np.isfinite(b).all():
         raise ValueError("blurry contains NaN or infinite values")
+    if b.min() < 0 or b.max() > 1:
+        raise ValueError(f"blurry must lie in [0, 1], got [{b.min():.3g}, {b.max():.3g}]")
     if kernel_size % 2 == 0 or kernel_size // 2 >= min(b.shape):
         raise ValueError(f"kernel_size must be odd and smaller than the image {b.shape}, got {kernel_size}")
     pad = kernel_size
