@@ -712,13 +712,11 @@ def run_replicate(cfg: SemgudConfig, seed: int, *, arms: tuple[str, ...], v1c_st
     return rows, kept, dom, base
 
 # %% ../../nbs/chapters/21_semgud.ipynb #62955e49
-# Pinned verdicts. smoke: the SEED = 0 smoke run. laptop: the verdicts of the SEED = 0 laptop run at 58c314c (the
-# issue's 5–21 px shake from the fixed walk of cvkit.core.imaging, RL oracle in linear light, FD-based
-# generator-degrades; every sanity check passes; it stopped at the final pin check because four verdicts differed from
-# the pins of the 3–9 px curling-walk version, which these replace; report in reports/laptop/semgud, confirmed by a
-# second run of the pinned code). se-helps-without-rpc at laptop: V2 runs at laptop from this version on; its pin is
-# the verdict of the SEED = 0 laptop run of this code (see reports/README.md).
-# gpu: the paper's expectation, provisional (the gpu scale is declared, not run).
+# Pinned verdicts. smoke: the SEED = 0 smoke run (confirmed at aeabc1b). laptop: the verdicts of the SEED = 0 laptop
+# runs at 58c314c (set) and aeabc1b (reports/laptop/semgud: every pin held, sanity 7/7; the 5–21 px shake, RL
+# oracle in linear light, FD-based generator-degrades, blind MAP on the wide crop, V2 at laptop; se-helps-without-rpc's
+# laptop pin was set before that run as the expected verdict and the run confirmed it).
+# gpu: the paper's expectation, provisional (the gpu scale has never run).
 PINS: dict[str, dict[str, str]] = {
     "se-improves-reconstruction": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "se-beats-compute-matched": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
