@@ -4,7 +4,7 @@ import importlib
 import sys
 
 MODULES = ("benchmarks.tour", "benchmarks.amg", "benchmarks.flowmdm", "benchmarks.spectral", "benchmarks.couplap",
-           "benchmarks.hybrid_fmaps", "benchmarks.tpatches",
+           "benchmarks.hybrid_fmaps", "benchmarks.semgud", "benchmarks.tpatches",
            "benchmarks.vitamin", "benchmarks.frofa", "benchmarks.videollm_online", "benchmarks.glow",
            "benchmarks.sprites", "benchmarks.scheduling")  # one module per chapter with a
 # benchmark, in book order; then the runner's engines (scheduling: Dask against the local pool)

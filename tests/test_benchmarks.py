@@ -121,3 +121,11 @@ def test_videollm_online_benchmark_cache_matches_a_full_forward():
     for row in rows:
         assert row.chapter == "live" and row.ours_s > 0 and row.reference_s > 0
         assert float(row.quality.split("max |Δ|")[1]) < 1e-4  # the cached step equals a full forward over the prefix
+
+
+def test_semgud_benchmark_agrees_with_its_references():
+    from benchmarks.semgud import run
+
+    rows = run(quick=True)
+    assert [r.reference for r in rows] == ["sklearn PCA per image", "scipy.ndimage.convolve mirror"]
+    assert all(float(r.quality.split("max |Δ|")[1]) < 1e-8 and r.ours_s > 0 and r.reference_s > 0 for r in rows)

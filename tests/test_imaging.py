@@ -152,3 +152,22 @@ def test_blind_deconvolution_recovers_a_linear_kernel_on_bars():
         blind_deconvolve(blurred[:10, :10], kernel_size=23)
     with pytest.raises(ValueError, match="NaN"):
         blind_deconvolve(np.full((32, 32), np.nan), kernel_size=7)
+
+
+def test_bad_inputs_of_metrics_blur_and_blind_map():
+    x = torch.rand(1, 1, 16, 16, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match=r"x must lie in \[0, 1\]"):
+        psnr(x * 2, x)
+    with pytest.raises(ValueError, match=r"y must lie in \[0, 1\]"):
+        psnr(x, x - 0.5)
+    k = np.full((1, 3, 3), 1 / 9)
+    camera_blur(x, k, rng=torch.Generator().manual_seed(0))  # a normalised kernel is fine
+    with pytest.raises(ValueError, match="kernels must be finite, non-negative and each sum to 1"):
+        camera_blur(x, 2 * k, rng=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="second must"):
+        camera_blur(x, k, rng=torch.Generator().manual_seed(0), second=-k)
+    img = np.random.default_rng(0).random((32, 32))
+    with pytest.raises(ValueError, match="lam must be > 0"):
+        blind_deconvolve(img, kernel_size=7, lam=-1e-2)
+    with pytest.raises(ValueError, match="levels, iters and rl_iters"):
+        blind_deconvolve(img, kernel_size=7, iters=0)

@@ -88,6 +88,10 @@ def test_networks_shapes_identity_start_and_errors():
     with pytest.raises(ValueError, match="shape of s"):
         G(x, torch.randn(2, 1, 16, 16))
     assert NAFNetLite(8)(x).shape == x.shape and PatchDiscriminator(8)(x).shape == (2, 1, 8, 8)
+    # both reconstructors start as the identity (the gpu scale's NAFNet-lite too: its last convolution starts at 0)
+    assert torch.equal(NAFNetLite(8)(x), x)
+    x64 = torch.rand(1, 1, 64, 64)
+    assert torch.equal(make_reconstructor(CONFIGS["gpu"])(x64), x64)
     with pytest.raises(ValueError, match="multiples of 4"):
         UNet(1, 8)(torch.rand(1, 1, 30, 30))
     with pytest.raises(ValueError, match="multiples of 8"):
@@ -132,7 +136,7 @@ def test_flops_and_compute_matching():
 
 
 def test_gaussian_kernel_and_arm_difference():
-    k = gaussian_kernel(1.0, 7)
+    k = gaussian_kernel(1.0, size=7)
     assert k.sum() == pytest.approx(1) and k[3, 3] == k.max() and np.allclose(k, k.T)
     res = pd.DataFrame({"seed": [0, 0, 1, 1], "method": ["V3", "V1", "V3", "V1"], "psnr": [25.0, 24.0, 26.0, 24.5]})
     m = arm_difference(res, "V3", "V1")
@@ -144,7 +148,7 @@ def test_claims_and_configs_are_consistent():
     assert [c.id for c in CLAIMS] == list(PINS)
     assert sum(c.central for c in CLAIMS) == 1 and CLAIMS[0].central
     assert all(set(p) == {"smoke", "laptop", "gpu"} for p in PINS.values())
-    assert CONFIGS["laptop"].replicates >= 5 and {"V0", "V1", "V3"} <= set(CONFIGS["laptop"].arms)
+    assert CONFIGS["laptop"].replicates >= 5 and set(ARMS) == set(CONFIGS["laptop"].arms)  # every arm at laptop
 
 
 def test_bad_inputs_name_the_argument():
@@ -159,7 +163,7 @@ def test_bad_inputs_name_the_argument():
     with pytest.raises(ValueError, match="sigma"):
         gaussian_kernel(0.0)
     with pytest.raises(ValueError, match="odd"):
-        gaussian_kernel(1.0, 6)
+        gaussian_kernel(1.0, size=6)
     with pytest.raises(ValueError, match="f_v1"):
         compute_matched_steps(TINY, 0, 10)
     with pytest.raises(ValueError, match="empty"):
@@ -171,7 +175,7 @@ def test_blur_effect_rises_with_gaussian_sigma():
     img = torch.tensor(load_photo("camera", side=96), dtype=torch.float32)[None, None]
     scores = [blur_effect(img[0, 0].numpy())]
     for sigma in (0.8, 1.6, 3.2):
-        scores.append(blur_effect(convolve(img.double(), gaussian_kernel(sigma, 15))[0, 0].numpy()))
+        scores.append(blur_effect(convolve(img.double(), gaussian_kernel(sigma, size=15))[0, 0].numpy()))
     assert all(a < b for a, b in zip(scores, scores[1:])), scores
 
 
@@ -222,3 +226,60 @@ def test_device_option_and_precondition_columns(dom):
     assert np.isnan(table.loc["V1", "se_first"])  # no SE, no pseudo pairs
     # B's own process applied to S is much closer to B than the untouched sharp crops: the FD check can tell
     assert table.loc["input", "fd_true"] < 0.5 * table.loc["input", "fd"]
+
+
+def test_se_precondition_is_scored_inside_the_border(dom):
+    "The first SE snapshot of an arm with no warm-up is the untrained R (the identity): ŝ = b, scored inside the border."
+    from cvkit.core.imaging import psnr
+    cfg = replace(TINY, steps=2, warmup=0.0, border=6)
+    t = train_arm(cfg, ARMS["V3"], dom, 0)
+    inside = psnr(dom.blurry[:16], dom.blurry_truth[:16], border=6).mean().item()
+    whole = psnr(dom.blurry[:16], dom.blurry_truth[:16]).mean().item()
+    assert t.history["s_hat"][0] == pytest.approx(inside, abs=1e-5) and abs(inside - whole) > 1e-3
+
+
+def test_exercise_one_accepts_a_correct_patch_pca_and_rejects_an_uncentred_one():
+    from cvkit.core.exercises import check_exercise
+
+    def student(x, k, centre=True):
+        X = unfold_patches(x)
+        mu = X.mean(1, keepdim=True) if centre else torch.zeros_like(X[:, :1])
+        V = torch.linalg.svd(X - mu, full_matrices=False)[2][:, :k].transpose(1, 2)
+        return fold_patches((X - mu) @ V @ V.transpose(1, 2) + mu, x.shape[-2:])
+
+    crops = make_domains(TINY, 0).sharp[:3].double()
+    cases = [(crops, 1), (crops, 4), (crops, 8)]
+    assert check_exercise(student, patch_pca, cases, atol=1e-8, verbose=False) == "correct"
+    assert check_exercise(lambda x, k: student(x, k, centre=False), patch_pca, cases, atol=1e-8,
+                          verbose=False).startswith("incorrect")
+
+
+def test_se_sends_no_gradient_into_g_and_cycle_redegradation_runs(dom):
+    "With the fixed Ď, G's loss never sees R: V3's G must equal V1's bit for bit (L_se reaches R only, from its own stream)."
+    v1, v3 = train_arm(TINY, ARMS["V1"], dom, 0), train_arm(TINY, ARMS["V3"], dom, 0)
+    assert all(torch.equal(a, b) for a, b in zip(v1.G.parameters(), v3.G.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(v1.R.parameters(), v3.R.parameters()))
+    cyc = train_arm(replace(TINY, redeg="cycle"), ARMS["V1"], dom, 0)  # Ď(s) = G(sg(R(G(s))))
+    assert all(np.isfinite(v).all() for v in cyc.history.values()) and all(v > 0 for v in cyc.history["rpc"])
+    assert not all(torch.equal(a, b) for a, b in zip(v1.G.parameters(), cyc.G.parameters()))
+
+
+def test_blind_map_sees_the_wide_blurry_crop(dom):
+    m = TINY.ksize // 2
+    assert dom.test_blurry_wide.shape[-1] == dom.test_blurry.shape[-1] + 2 * m
+    assert torch.equal(dom.test_blurry_wide[..., m:-m, m:-m], dom.test_blurry)  # the same blur, with its margin
+    cfg = replace(TINY, n_test=2)
+    with_wide = classical_baselines(dom, cfg, n_map=1)
+    without = classical_baselines(replace(dom, test_blurry_wide=None), cfg, n_map=1)
+    assert np.isfinite(with_wide["blind MAP"]).all() and with_wide["blind MAP"][0] != without["blind MAP"][0]
+    assert np.array_equal(with_wide["input"], without["input"])
+    with pytest.raises(ValueError, match="wide must hold"):
+        interleaved_seconds(UNet(1, 8), dom.test_blurry[:2], cfg, wide=dom.test_blurry_wide[:1])
+
+
+def test_config_refuses_bad_rates_weights_and_sizes():
+    for kwargs, word in [(dict(lr=0.0), "lr"), (dict(lr=float("nan")), "lr"), (dict(lambda_se=-1.0), "lambda_se"),
+                         (dict(redeg_sigma=0.0), "redeg_sigma"), (dict(map_gamma=-1.0), "map_gamma"), (dict(k=65), "k must"),
+                         (dict(map_ksize=24), "map_ksize"), (dict(map_ksize=33), "map_ksize")]:
+        with pytest.raises(ValueError, match=word):
+            SemgudConfig(**kwargs)

@@ -177,6 +177,12 @@ def camera_blur(
     _check_images(sharp, "sharp")
     if sharp.min() < 0 or sharp.max() > 1:
         raise ValueError(f"sharp must lie in [0, 1], got range [{sharp.min().item():.3g}, {sharp.max().item():.3g}]")
+    for name, k in (("kernels", kernels), ("second", second)):
+        if k is None:
+            continue
+        k = torch.as_tensor(k, dtype=torch.float64)
+        if not torch.isfinite(k).all() or k.min() < 0 or (k.flatten(-2).sum(-1) - 1).abs().max() > 1e-6:
+            raise ValueError(f"{name} must be finite, non-negative and each sum to 1 (a blur keeps the mean brightness)")
     N, C, H, W = sharp.shape
     lin = sharp.clamp(0, 1) ** gamma
     out = convolve(lin, kernels)
@@ -218,8 +224,11 @@ def psnr(
     *,
     border: int = 0,  # pixels ignored on each side
 ) -> torch.Tensor:
-    "PSNR in dB per image (N,), data range 1, inside the border."
+    "PSNR in dB per image (N,), data range 1, inside the border; values outside [0, 1] are refused (clip them first)."
     _check_pair(x, y)
+    for name, v in (("x", x), ("y", y)):
+        if v.min() < 0 or v.max() > 1:
+            raise ValueError(f"{name} must lie in [0, 1] (data range 1), got [{v.min().item():.3g}, {v.max().item():.3g}]")
     mse = ((_crop(x, border) - _crop(y, border)) ** 2).flatten(1).mean(1).clamp_min(1e-12)
     return -10 * torch.log10(mse)
 
@@ -323,10 +332,16 @@ def blind_deconvolve(
 ) -> tuple[np.ndarray, np.ndarray]:
     "Blind deblurring by coarse-to-fine alternating MAP (L0 gradients, ℓ2 kernel) then Richardson–Lucy: (image, kernel)."
     b = np.asarray(blurry, dtype=np.float64)
+    if not (lam > 0 and gamma >= 0):
+        raise ValueError(f"lam must be > 0 and gamma ≥ 0, got lam={lam!r}, gamma={gamma!r}")
+    if min(levels, iters, rl_iters) < 1:
+        raise ValueError(f"levels, iters and rl_iters must be at least 1, got {levels}, {iters}, {rl_iters}")
     if b.ndim != 2:
         raise ValueError(f"blurry must be a grey image (H, W), got shape {b.shape}")
     if not np.isfinite(b).all():
         raise ValueError("blurry contains NaN or infinite values")
+    if b.min() < 0 or b.max() > 1:
+        raise ValueError(f"blurry must lie in [0, 1], got [{b.min():.3g}, {b.max():.3g}]")
     if kernel_size % 2 == 0 or kernel_size // 2 >= min(b.shape):
         raise ValueError(f"kernel_size must be odd and smaller than the image {b.shape}, got {kernel_size}")
     pad = kernel_size
