@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from cvkit.core.claims import NOT_CHECKABLE, Measurement, NotMeasured, decide, explanation_anchors, numpy_stream, seeded_init
 from cvkit.core.clip import count_macs, count_params
 from cvkit.papers.vitamin import (
-    CONFIGS, MNIST_TRAIN, DevicePairs, composite, every_caption, PINS, SPECS, TASKS, VITAMIN_SIZES, ConvNet, GeGluMlp, LayerNorm2d, MbConvLNBlock, RunConfig, TFBGeGLU,
+    CONFIGS, MNIST_TRAIN, DevicePairs, composite, cost_point, every_caption, text_embeddings, PINS, SPECS, TASKS, VITAMIN_SIZES, ConvNet, GeGluMlp, LayerNorm2d, MbConvLNBlock, RunConfig, TFBGeGLU,
     ViTamin, ViTaminConfig, ViTTower, build_tower, caption_of, cell_scores, chance_levels, claim_measurements,
     interleave_classes, make_eval_set, paste_rgba, make_pairs, match_convnet, match_vit, mnist_digits, parse_caption, run_experiment, task_labels,
     task_prompts, tower_settings, tower_table, vit_params)
@@ -534,3 +534,35 @@ def test_gpu_configuration_runs_end_to_end_on_the_cpu():
     assert np.isfinite(result.scores["avg-tasks"]).all()
     table = tower_table(gpu.size, gpu.image_size)
     assert table["params / ViTamin"].between(0.9, 1.1).all()
+
+
+def test_device_pairs_attribute_shares_match_make_pairs():
+    stored = [parse_caption(c)[0] for c in make_pairs(3000, numpy_stream(1, "data"), size=32)[1] if c.startswith("one object")]
+    drawn = [parse_caption(c)[0] for c in DevicePairs(size=32, device="cpu", rng=numpy_stream(0, "bg"),
+                                                       background_pool=2).draw(3000, numpy_stream(1, "draw"))[1]
+             if c.startswith("one object")]
+    for key in ("shape", "texture", "size", "position"):
+        a = pd.Series([o[key] for o in stored]).value_counts(normalize=True)
+        b = pd.Series([o[key] for o in drawn]).value_counts(normalize=True)
+        assert set(a.index) == set(b.index) and (a - b).abs().max() < 0.05, key
+
+
+def test_text_embeddings_are_on_the_cpu_and_cost_point_reads_the_table():
+    class Table(torch.nn.Module):
+        def forward(self, texts):
+            return torch.ones(len(texts), 3, dtype=torch.float64)
+
+    out = text_embeddings(Table(), ["a", "b"])
+    assert out.device.type == "cpu" and out.dtype == torch.float32 and out.shape == (2, 3)
+    cfg = RunConfig(image_size=32, budgets=(8, 16), towers=("ViTamin", "ViT/8"), seeds=2, bigger="small")
+    rows = []
+    for r in (0, 1):
+        for size, tower, score in (("tiny", "ViTamin", 30.0), ("tiny", "ViT/8", 35.0), ("small", "ViTamin", 36.0),
+                                   ("small", "ViT/8", 33.0)):
+            rows.append({"block": "grid", "replicate": r, "text": "LTT", "size": size, "tower": tower, "budget": 16,
+                         "avg-tasks": score})
+    point = cost_point(pd.DataFrame(rows), cfg)
+    assert point["best_vit"]["size"] == "tiny" and point["best_vit"]["tower"] == "ViT/8"
+    assert point["vitamin"]["size"] == "small"
+    tiny, small = tower_table("tiny", 32), tower_table("small", 32)
+    assert point["ratio"] == pytest.approx(small.loc["ViTamin", "params"] / tiny.loc["ViT/8", "params"])
