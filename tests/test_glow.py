@@ -352,3 +352,29 @@ def test_each_replicate_renders_its_own_scene_pool(monkeypatch):
     assert np.array_equal(world.images, images)  # replicate 0 of SEED 0: world seed 0, as before
     other, _ = make_world(cfg.pool, size=cfg.size, seed=1, progress=False)  # replicate 1's own pool
     assert not any(np.array_equal(a, b) for a in other for b in images)  # no scene of one pool is in the other
+
+
+def test_tuxpaint_stamps_draw_exact_boxes_and_leave_the_procedural_world_alone():
+    from cvkit.core.data import is_installed
+    from cvkit.papers.glow import TUXPAINT_FOLDERS, tuxpaint_stamps
+    lay = sample_layout(numpy_stream(4, "world"), size=96)
+    # no stamps: the same image and boxes as before stamps existed, and no extra random draw
+    r1, r2 = numpy_stream(9, "x"), numpy_stream(9, "x")
+    a, la = render_layout(lay, r1)
+    b, lb = render_layout(lay, r2, stamps={})
+    assert np.array_equal(a, b) and np.array_equal(la.boxes, lb.boxes) and r1.random() == r2.random()
+    if not is_installed("tuxpaint-stamps"):
+        assert tuxpaint_stamps() is None
+        pytest.skip("Tux Paint stamps not installed (cvkit data install tuxpaint-stamps)")
+    stamps = tuxpaint_stamps(size=32)
+    assert set(stamps) == set(TUXPAINT_FOLDERS) and "cloud" not in stamps and all(stamps.values())
+    assert all(s.ndim == 3 and s.shape[2] == 4 and max(s.shape[:2]) <= 32 for v in stamps.values() for s in v)
+    images, layouts = make_world(6, size=96, seed=2, stamps=stamps, progress=False)
+    plain, _ = make_world(6, size=96, seed=2, progress=False)
+    assert not np.array_equal(images, plain)  # other pictures (and another scene stream)
+    for k, l in enumerate(layouts):  # every drawn box lies inside the box the rules planned (to the pixel), same labels
+        planned = sample_layout(numpy_stream(2 * 1_000_003 + k, "tuxpaint-world"), size=96)
+        assert np.array_equal(planned.labels, l.labels)
+        assert (l.boxes[:, :2] >= np.floor(planned.boxes[:, :2]) - 1).all()
+        assert (l.boxes[:, 2:] <= np.ceil(planned.boxes[:, 2:]) + 1).all()
+        assert (l.boxes[:, 2:] > l.boxes[:, :2]).all()
