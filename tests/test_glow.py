@@ -378,3 +378,37 @@ def test_tuxpaint_stamps_draw_exact_boxes_and_leave_the_procedural_world_alone()
         assert (l.boxes[:, :2] >= np.floor(planned.boxes[:, :2]) - 1).all()
         assert (l.boxes[:, 2:] <= np.ceil(planned.boxes[:, 2:]) + 1).all()
         assert (l.boxes[:, 2:] > l.boxes[:, :2]).all()
+
+
+def test_bad_inputs_of_checkers_plans_attack_and_world(layouts):
+    d1 = CooccurrenceChecker(layouts[:200])
+    d2 = GeometryChecker(layouts[:200])
+    bad_label = Layout(np.array([0, K + 1]), np.array([[1, 1, 5, 5], [10, 10, 20, 20]], float), 96)
+    nan_box = Layout(np.array([0, 1]), np.array([[1, 1, 5, np.nan], [10, 10, 20, 20]]), 96)
+    for checker in (d1, d2):
+        with pytest.raises(ValueError, match="labels"):
+            checker.score(bad_label)
+        with pytest.raises(ValueError, match="finite"):
+            checker.score(nan_box)
+
+    class NaNChecker:
+        threshold = -np.inf
+
+        def score(self, layout):
+            return float("nan")
+
+    with pytest.raises(ValueError, match="non-finite"):
+        calibrate(NaNChecker(), layouts[:5])
+    lay = next(l for l in layouts if len(l) >= 2)
+    with pytest.raises(ValueError, match="target must be an integer"):
+        conventional_plan(lay, 0, 2.5)
+    with pytest.raises(ValueError, match="victim must be an integer"):
+        conventional_plan(lay, True, 2)
+    x = torch.rand(1, 3, 8, 8)
+    for bad in (x * 200, x.masked_fill(x > 0.5, float("nan")), x - 1):
+        with pytest.raises(ValueError, match=r"\[0, 1\]"):
+            pgd_attack(bad, lambda z: z.sum((1, 2, 3)), eps=0.1, steps=1)
+    with pytest.raises(ValueError, match="step_size"):
+        pgd_attack(x, lambda z: z.sum((1, 2, 3)), eps=0.1, steps=1, step_size=float("nan"))
+    with pytest.raises(ValueError, match="objects"):
+        sample_layout(numpy_stream(0, "t"), size=96, objects=(5, 2))
