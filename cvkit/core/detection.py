@@ -121,7 +121,7 @@ def mean_average_precision(detections: list[Detections], truths: list[tuple[torc
         aps[c] = average_precision(recall, precision)
     return float(np.nanmean(aps)), aps
 
-# %% ../../nbs/core/21_detection.ipynb #d733c49a
+# %% ../../nbs/core/21_detection.ipynb #6c214216
 def upsample2_stencil(x: torch.Tensor) -> torch.Tensor:
     """(B, C, H, W) → (B, C, 2H, 2W): bilinear upsampling by exactly 2 (align_corners=False) written as its fixed
     stencil, 0.75 of the nearer and 0.25 of the farther source cell (edges repeated), from slices, sums and a reshape
@@ -145,6 +145,7 @@ def upsample_to(f: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(f, size=tuple(size), mode="bilinear", align_corners=False)
 
 
+# %% ../../nbs/core/21_detection.ipynb #d733c49a
 def encode_centernet(boxes: torch.Tensor, labels: torch.Tensor, *, size: int, stride: int,
                      classes: int) -> dict[str, torch.Tensor]:
     """Targets of one image: heat (classes, h, w) Gaussian bumps, wh (2, h, w) in cells, offset (2, h, w), mask (h, w)
