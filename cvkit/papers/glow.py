@@ -1136,7 +1136,7 @@ PINS: dict[str, dict[str, str]] = {
     "premise-conventional-flagged": {"smoke": NOT_CHECKABLE, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "glow-beats-category": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "glow-beats-conventional": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
-    "glow-keeps-asr": {"smoke": REPRODUCED, "laptop": REPRODUCED, "gpu": REPRODUCED},
+    "glow-keeps-asr": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "geometry-helps-d2": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "geometry-no-worse-d1": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": UNDECIDED},
     "r2-localisation": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": UNDECIDED},
