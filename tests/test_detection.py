@@ -125,3 +125,21 @@ def test_fcos_targets_decode_and_loss():
         encode_fcos(boxes, torch.tensor([2]), size=64, stride=8, classes=3)
     with pytest.raises(ValueError, match="stride"):
         encode_fcos(boxes, torch.tensor([2, 0]), size=64, stride=7, classes=3)
+
+
+def test_upsample_stencil_equals_bilinear_and_cpu_path_is_interpolate():
+    import torch.nn.functional as F
+
+    from cvkit.core.detection import upsample2_stencil, upsample_to
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 3, 5, 7, generator=g, dtype=torch.float64, requires_grad=True)
+    ref = F.interpolate(x, size=(10, 14), mode="bilinear", align_corners=False)
+    out = upsample2_stencil(x)
+    assert out.shape == (2, 3, 10, 14) and torch.allclose(out, ref, atol=1e-12)
+    w = torch.randn(ref.shape, generator=g, dtype=torch.float64)
+    g1, = torch.autograd.grad((ref * w).sum(), x)
+    g2, = torch.autograd.grad((out * w).sum(), x)
+    assert torch.allclose(g1, g2, atol=1e-12)  # the same gradient (its backward is slices and sums)
+    y = torch.randn(1, 4, 6, 6, generator=g)
+    assert torch.equal(upsample_to(y, (12, 12)), F.interpolate(y, size=(12, 12), mode="bilinear", align_corners=False))
+    assert upsample_to(y, (18, 18)).shape == (1, 4, 18, 18)  # other ratios: F.interpolate everywhere

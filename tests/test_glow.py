@@ -286,3 +286,129 @@ def test_d3_runs_only_where_the_issue_asks_and_enters_a_replicate():
     off = run_replicate(backbone, world, replace(cfg, d3=False), 5, identity_check=1)
     strip = ("flag_D3", "clean_flag_D3", "consistent_D123")
     assert [{k: v for k, v in r.items() if k not in strip} for r in res["records"]] == off["records"]  # D3 changes nothing else
+
+
+def test_gpu_configuration_runs_end_to_end_on_the_cpu():
+    """The gpu configuration's code path, end to end, with its model sizes (256-pixel images, layout model 128 × 4,
+    detector B, D3, R1/R2/R3, several replicates each on its own pool) and tiny data and steps, on the device of the
+    backbone (here the CPU): what `--scale gpu` runs, except sizes. It has never run on a GPU."""
+    from dataclasses import replace
+
+    from cvkit.core.backbones import load_mobilenet_v2
+    from cvkit.core.claims import ClaimLedger
+    from cvkit.papers.glow import (CLAIM_SPECS, attack_images, cache_features, measure_claims, module_device,
+                                   run_experiment, to_tensor_images, train_detector)
+    try:
+        backbone = load_mobilenet_v2().to(torch.device("cpu"))
+    except (FileNotFoundError, OSError) as err:  # the weights come from `cvkit data`
+        pytest.skip(f"MobileNetV2 weights not installed: {err}")
+    gpu = CONFIGS["gpu"]
+    assert gpu.size == 256 and gpu.steps == 100 and gpu.replicates * (gpu.r1 + gpu.r2 + gpu.r3) == 2000
+    # tiny data: 64-pixel scenes (a 256-pixel detector costs 0.2 s a training step here), few scenes, steps, requests
+    cfg = replace(gpu, size=64, pool=80, train=48, calibrate=16, layouts=40, det_steps=60, layout_steps=2, r1=2, r2=1,
+                  r3=1, steps=1, replicates=2)
+    assert (cfg.layout_dim, cfg.layout_layers, cfg.blackbox, cfg.d3, cfg.eps) == (128, 4, True, True, 8 / 255)
+    runs, records, world = run_experiment(backbone, cfg, 3, identity_check=1, progress=False)
+    assert len(runs) == 2 and world.images.shape[1:] == (64, 64, 3)
+    assert module_device(runs[0]["head"]) == module_device(runs[0]["model"]) == torch.device("cpu")
+    assert runs[0]["model"].category.embedding_dim == 128 and len(runs[0]["model"].encoder.layers) == 4
+    assert set(records.kind) == {"R1", "R2", "R3"} and "b_consistent" in records and "flag_D3" in records
+    assert records.replicate.nunique() == 2 and "adv" in runs[0] and "adv" not in runs[1]
+    claims = ClaimLedger("glow", "gpu").check_specs(measure_claims(records, runs, cfg), CLAIM_SPECS)
+    assert len(claims) == len(CLAIM_SPECS)
+    # the gpu scale's 256-pixel images through features, a detector and one PGD step
+    images, lays = make_world(2, size=256, seed=3, progress=False)
+    feats = cache_features(backbone, images)
+    assert [tuple(f.shape) for f in feats] == [(2, 32, 32, 32), (2, 96, 16, 16)]
+    head = train_detector("centernet", feats, lays, steps=1, seed=0)
+    plans = [conventional_plan(l, 0, (int(l.labels[0]) + 1) % K) for l in lays]
+    adv = attack_images(backbone, head, images, lays, plans, eps=gpu.eps, steps=1)
+    assert adv.shape == (2, 3, 256, 256) and adv.device.type == "cpu"
+    assert float((adv - to_tensor_images(images)).abs().max()) <= gpu.eps + 1e-6
+
+
+def test_each_replicate_renders_its_own_scene_pool(monkeypatch):
+    from dataclasses import replace
+
+    import cvkit.papers.glow as glow
+    from cvkit.core.backbones import load_mobilenet_v2
+    try:
+        backbone = load_mobilenet_v2()
+    except (FileNotFoundError, OSError) as err:
+        pytest.skip(f"MobileNetV2 weights not installed: {err}")
+    built = []
+    original = glow.build_world
+
+    def spy(backbone, cfg, seed, **kw):
+        built.append(seed)
+        return original(backbone, cfg, seed, **kw)
+
+    monkeypatch.setattr(glow, "build_world", spy)
+    cfg = replace(CONFIGS["smoke"], pool=40, train=20, calibrate=10, layouts=30, det_steps=60, layout_steps=2, r1=1,
+                  steps=1, replicates=2)
+    runs, records, world = glow.run_experiment(backbone, cfg, 0, identity_check=0, progress=False)
+    assert built == [0, 1] and len(runs) == 2  # one pool per replicate, world seed = the replicate's seed
+    images, _ = make_world(cfg.pool, size=cfg.size, seed=0, progress=False)
+    assert np.array_equal(world.images, images)  # replicate 0 of SEED 0: world seed 0, as before
+    other, _ = make_world(cfg.pool, size=cfg.size, seed=1, progress=False)  # replicate 1's own pool
+    assert not any(np.array_equal(a, b) for a in other for b in images)  # no scene of one pool is in the other
+
+
+def test_tuxpaint_stamps_draw_exact_boxes_and_leave_the_procedural_world_alone():
+    from cvkit.core.data import is_installed
+    from cvkit.papers.glow import TUXPAINT_FOLDERS, tuxpaint_stamps
+    lay = sample_layout(numpy_stream(4, "world"), size=96)
+    # no stamps: the same image and boxes as before stamps existed, and no extra random draw
+    r1, r2 = numpy_stream(9, "x"), numpy_stream(9, "x")
+    a, la = render_layout(lay, r1)
+    b, lb = render_layout(lay, r2, stamps={})
+    assert np.array_equal(a, b) and np.array_equal(la.boxes, lb.boxes) and r1.random() == r2.random()
+    if not is_installed("tuxpaint-stamps"):
+        assert tuxpaint_stamps() is None
+        pytest.skip("Tux Paint stamps not installed (cvkit data install tuxpaint-stamps)")
+    stamps = tuxpaint_stamps(size=32)
+    assert set(stamps) == set(TUXPAINT_FOLDERS) and "cloud" not in stamps and all(stamps.values())
+    assert all(s.ndim == 3 and s.shape[2] == 4 and max(s.shape[:2]) <= 32 for v in stamps.values() for s in v)
+    images, layouts = make_world(6, size=96, seed=2, stamps=stamps, progress=False)
+    plain, _ = make_world(6, size=96, seed=2, progress=False)
+    assert not np.array_equal(images, plain)  # other pictures (and another scene stream)
+    for k, l in enumerate(layouts):  # every drawn box lies inside the box the rules planned (to the pixel), same labels
+        planned = sample_layout(numpy_stream(2 * 1_000_003 + k, "tuxpaint-world"), size=96)
+        assert np.array_equal(planned.labels, l.labels)
+        assert (l.boxes[:, :2] >= np.floor(planned.boxes[:, :2]) - 1).all()
+        assert (l.boxes[:, 2:] <= np.ceil(planned.boxes[:, 2:]) + 1).all()
+        assert (l.boxes[:, 2:] > l.boxes[:, :2]).all()
+
+
+def test_bad_inputs_of_checkers_plans_attack_and_world(layouts):
+    d1 = CooccurrenceChecker(layouts[:200])
+    d2 = GeometryChecker(layouts[:200])
+    bad_label = Layout(np.array([0, K + 1]), np.array([[1, 1, 5, 5], [10, 10, 20, 20]], float), 96)
+    nan_box = Layout(np.array([0, 1]), np.array([[1, 1, 5, np.nan], [10, 10, 20, 20]]), 96)
+    for checker in (d1, d2):
+        with pytest.raises(ValueError, match="labels"):
+            checker.score(bad_label)
+        with pytest.raises(ValueError, match="finite"):
+            checker.score(nan_box)
+
+    class NaNChecker:
+        threshold = -np.inf
+
+        def score(self, layout):
+            return float("nan")
+
+    with pytest.raises(ValueError, match="non-finite"):
+        calibrate(NaNChecker(), layouts[:5])
+    lay = next(l for l in layouts if len(l) >= 2)
+    with pytest.raises(ValueError, match="target must be an integer"):
+        conventional_plan(lay, 0, 2.5)
+    with pytest.raises(ValueError, match="victim must be an integer"):
+        conventional_plan(lay, True, 2)
+    x = torch.rand(1, 3, 8, 8)
+    for bad in (x * 200, x.masked_fill(x > 0.5, float("nan")), x - 1):
+        with pytest.raises(ValueError, match=r"\[0, 1\]"):
+            pgd_attack(bad, lambda z: z.sum((1, 2, 3)), eps=0.1, steps=1)
+    with pytest.raises(ValueError, match="step_size"):
+        pgd_attack(x, lambda z: z.sum((1, 2, 3)), eps=0.1, steps=1, step_size=float("nan"))
+    with pytest.raises(ValueError, match="objects"):
+        sample_layout(numpy_stream(0, "t"), size=96, objects=(5, 2))

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['check_boxes', 'box_area', 'box_iou', 'nms', 'Detections', 'average_precision', 'mean_average_precision',
-           'encode_centernet', 'focal_loss', 'CenterNetHead', 'centernet_loss', 'decode_centernet', 'encode_fcos',
-           'FCOSHead', 'fcos_loss', 'decode_fcos']
+           'upsample2_stencil', 'upsample_to', 'encode_centernet', 'focal_loss', 'CenterNetHead', 'centernet_loss',
+           'decode_centernet', 'encode_fcos', 'FCOSHead', 'fcos_loss', 'decode_fcos']
 
 # %% ../../nbs/core/21_detection.ipynb #44de588a
 import math
@@ -121,6 +121,30 @@ def mean_average_precision(detections: list[Detections], truths: list[tuple[torc
         aps[c] = average_precision(recall, precision)
     return float(np.nanmean(aps)), aps
 
+# %% ../../nbs/core/21_detection.ipynb #6c214216
+def upsample2_stencil(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) → (B, C, 2H, 2W): bilinear upsampling by exactly 2 (align_corners=False) written as its fixed
+    stencil, 0.75 of the nearer and 0.25 of the farther source cell (edges repeated), from slices, sums and a reshape
+    only. Its backward has no scatter-add, so it is deterministic on CUDA, where F.interpolate's bilinear backward
+    is not; it equals F.interpolate up to rounding."""
+    def along(t: torch.Tensor, dim: int) -> torch.Tensor:
+        n = t.shape[dim]
+        prev = torch.cat([t.narrow(dim, 0, 1), t.narrow(dim, 0, n - 1)], dim)
+        nxt = torch.cat([t.narrow(dim, 1, n - 1), t.narrow(dim, n - 1, 1)], dim)
+        both = torch.stack([0.75 * t + 0.25 * prev, 0.75 * t + 0.25 * nxt], dim + 1)
+        return both.flatten(dim, dim + 1)
+    return along(along(x, 3), 2)
+
+
+def upsample_to(f: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinear upsampling of feature maps f (B, C, h, w) to `size` (H, W) (align_corners=False). On the CPU (and
+    for any ratio other than exactly 2) it is F.interpolate; on other devices a 2× ratio uses `upsample2_stencil`,
+    whose gradient is deterministic."""
+    if f.device.type != "cpu" and tuple(size) == (2 * f.shape[-2], 2 * f.shape[-1]):
+        return upsample2_stencil(f)
+    return F.interpolate(f, size=tuple(size), mode="bilinear", align_corners=False)
+
+
 # %% ../../nbs/core/21_detection.ipynb #d733c49a
 def encode_centernet(boxes: torch.Tensor, labels: torch.Tensor, *, size: int, stride: int,
                      classes: int) -> dict[str, torch.Tensor]:
@@ -175,8 +199,7 @@ class CenterNetHead(nn.Module):
 
     def forward(self, feats: list[torch.Tensor]) -> dict[str, torch.Tensor]:
         size = feats[0].shape[-2:]
-        x = torch.cat([feats[0]] + [F.interpolate(f, size=size, mode="bilinear", align_corners=False)
-                                    for f in feats[1:]], dim=1)
+        x = torch.cat([feats[0]] + [upsample_to(f, size) for f in feats[1:]], dim=1)
         z = self.trunk(x)
         return {"heat": self.heat(z), "wh": F.softplus(self.wh(z)), "offset": self.offset(z).sigmoid()}
 
@@ -261,8 +284,7 @@ class FCOSHead(nn.Module):
 
     def forward(self, feats: list[torch.Tensor]) -> dict[str, torch.Tensor]:
         size = feats[0].shape[-2:]
-        x = torch.cat([feats[0]] + [F.interpolate(f, size=size, mode="bilinear", align_corners=False)
-                                    for f in feats[1:]], dim=1)
+        x = torch.cat([feats[0]] + [upsample_to(f, size) for f in feats[1:]], dim=1)
         z = self.trunk(x)
         return {"cls": self.cls(z), "box": self.box(z), "ctr": self.ctr(z)}
 
