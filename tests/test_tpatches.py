@@ -410,3 +410,30 @@ def test_bad_inputs_review_12(clips, fixed_clips):
                             ({"radii": (-0.2, 0.4)}, "radii"), ({"global_widths": (8,), "global_kernel": 9}, "global")):
         with pytest.raises(ValueError, match=message):
             TPatchConfig(**{**TINY.__dict__, **change})
+
+
+def test_gpu_configuration_runs_end_to_end_on_cpu():
+    """The gpu configuration's code path, run on the CPU: the gpu MODEL sizes (level widths, temporal kernels [7, 3],
+    the global level up to 1024 channels, head (512, 256) with its kernel 31) and every gpu arm (the six compared arms,
+    B3 and `gt`), with tiny data (one training and one test subject per action, 31 frames of 32 points, [8, 2] patches
+    of k = 4), one epoch and one training seed (smoke runs two: the pairing over seeds is tested there); then every
+    claim is measured and decided at scale "gpu". This proves the configuration runs; it is untested on a real GPU."""
+    from dataclasses import replace
+
+    from cvkit.core.claims import ClaimLedger
+    gpu = CONFIGS["gpu"]
+    dry = replace(gpu, clips_per_action=2, train_per_action=1, frames=gpu.head_kernel, points=32, patches=(8, 2), k=4,
+                  epochs=1, seeds=1, batch=9)
+    for key in ("widths", "temporal_kernels", "global_widths", "global_kernel", "head", "head_kernel", "arms",
+                "first_seed_arms", "lr", "robustness", "radii", "jitter", "noise"):
+        assert getattr(dry, key) == getattr(gpu, key), key  # only data size, epochs, seeds and batch differ
+    exp = run_experiment(dry, 0, progress=False, device=torch.device("cpu"))
+    assert set(exp.runs) == {*gpu.arms, *gpu.first_seed_arms} and len(exp.seeds) == 1
+    tp = exp.runs["tpatch"].model
+    assert sum(p.numel() for p in tp.parameters()) == sum(p.numel() for p in build_model(ARMS["tpatch"], gpu).parameters())
+    assert exp.runs["tpatch"].test_logits.shape == (9, dry.frames, 9)
+    assert torch.isfinite(exp.runs["tpatch"].test_logits).all()
+    measurements = claim_measurements(exp)
+    assert all(isinstance(m, Measurement) for m in measurements.values())  # every gpu claim has its arms and test sets
+    claims = ClaimLedger("tpatches", "gpu", show_each=False).check_specs(measurements, SPECS)
+    assert len(claims) == len(SPECS)
