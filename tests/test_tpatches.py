@@ -437,3 +437,26 @@ def test_gpu_configuration_runs_end_to_end_on_cpu():
     assert all(isinstance(m, Measurement) for m in measurements.values())  # every gpu claim has its arms and test sets
     claims = ClaimLedger("tpatches", "gpu", show_each=False).check_specs(measurements, SPECS)
     assert len(claims) == len(SPECS)
+
+
+def test_nn_on_registered_clouds_separates_tracking_from_data(fixed_clips):
+    "Review 10: the nn_fixed arm is t-patches' own nn tracking on the gt arm's registered clouds, with the same weights."
+    nn_f, gt, tp = ARMS["nn_fixed"], ARMS["gt"], ARMS["tpatch"]
+    assert (nn_f.net, nn_f.mode, nn_f.bidirectional, nn_f.data) == (tp.net, tp.mode, tp.bidirectional, gt.data)
+    with seeded_init(5, "init"):
+        w_nn = build_model(nn_f, TINY).state_dict()
+    with seeded_init(5, "init"):
+        w_gt = build_model(gt, TINY).state_dict()
+    assert all(torch.equal(w_nn[k], w_gt[k]) for k in w_nn)
+    x = fixed_clips.clouds[:2]
+    g_nn = level_groupings(x, nn_f, TINY, torch.Generator().manual_seed(0))
+    g_gt = level_groupings(x, gt, TINY, torch.Generator().manual_seed(0))
+    assert not torch.equal(g_nn[0].idx, g_gt[0].idx)  # nn tracking is not the oracle, even on registered clouds
+    # adding the arm changes no other arm's numbers (each arm draws its own streams): the laptop claims stay put
+    base = TPatchConfig(**{**TINY.__dict__, "arms": ("tpatch", "b2"), "first_seed_arms": ("gt",), "robustness": False})
+    more = TPatchConfig(**{**base.__dict__, "first_seed_arms": ("gt", "nn_fixed")})
+    a, b = run_experiment(base, 5, progress=False), run_experiment(more, 5, progress=False)
+    keep = b.per_clip[b.per_clip["arm"] != "nn_fixed"].reset_index(drop=True)
+    assert np.array_equal(a.per_clip["correct frames"].to_numpy(), keep["correct frames"].to_numpy())
+    assert set(b.per_clip.loc[b.per_clip["arm"] == "nn_fixed", "seed"]) == {5000}
+    assert ARMS["nn_fixed"].label in b.metrics.index
