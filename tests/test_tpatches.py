@@ -15,8 +15,8 @@ from cvkit.papers.tpatches import (ACTION_NAMES, ARMS, CONFIGS, SPECS, WALK_PAIR
                                    clip_positions, extract_tpatches, frame_groups, frame_metrics, group_points,
                                    level_groupings, make_clouds, normalise_sequence, pair_accuracy, patch_points,
                                    run_experiment, tpatch_loss, track_patches, tracking_drift, train_arm,
-                                   walk_order, _on, CONTROL, condition_drops, drift_per_action, drift_per_subject,
-                                   least_favourable, seed_scores)
+                                   walk_order, _on, cache_groupings, CONTROL, condition_drops, drift_per_action,
+                                   drift_per_subject, least_favourable, seed_scores)
 
 TINY = TPatchConfig(clips_per_action=3, train_per_action=2, frames=8, points=64, patches=(16, 4), k=4,
                     widths=((8, 8), (8, 16)), temporal_kernels=(3, 3), head=(16, 16), head_kernel=3, epochs=1,
@@ -300,6 +300,13 @@ def test_device_path_on_cpu_is_the_default_path():
     a = train_arm("tpatch", train, test, TINY, 3)
     b = train_arm("tpatch", train, test, TINY, 3, device=torch.device("cpu"))
     assert torch.equal(a.test_logits, b.test_logits) and a.test_logits.device.type == "cpu"
+    # groupings computed "on the device" (here the CPU) are those of the default path, cached on the clouds' device
+    for key in ("tpatch", "randn", "b2", "b3"):
+        here = cache_groupings(test.clouds, ARMS[key], TINY, torch.Generator().manual_seed(1))
+        there = cache_groupings(test.clouds, ARMS[key], TINY, torch.Generator().manual_seed(1), device=torch.device("cpu"))
+        assert all(torch.equal(a.idx, b.idx) and torch.equal(a.origin, b.origin) for a, b in zip(here, there))
+    with pytest.raises(ValueError, match="at least one clip"):
+        cache_groupings(test.clouds[:0], ARMS["tpatch"], TINY)
     groups = [Grouping(torch.zeros(1, 2, 8, 4, dtype=torch.long), torch.zeros(1, 2, 8, 3))]
     x, moved = _on(test.clouds[:1], groups, torch.device("cpu"))
     assert x.data_ptr() == test.clouds[:1].data_ptr() and moved[0].idx is groups[0].idx

@@ -164,6 +164,9 @@ def track_patches(
                              "the same body point in every frame, body_clouds(mode='fixed')); here point i jumps as far "
                              f"between frames as a random other point (median {float(same):.3g} vs {float(other):.3g})")
     q = gather_points(clouds[:, 0], seeds)  # (B, S, 3): q_0, the seeds themselves
+    # random draws come from the generator's device and move to the clouds' (a CPU stream gives the same patches
+    # whether the clouds are on the CPU or on a GPU; on the CPU nothing moves)
+    draw_on = generator.device if generator is not None else clouds.device
     idx_t, cen_t = [], []
     for t in range(T):
         dist, idx = knn(q, clouds[:, t], k)  # (B, S, k), nearest first
@@ -173,13 +176,13 @@ def track_patches(
         if mode == "nn":
             nxt = idx[..., 0]
         elif mode == "randn":
-            pick = torch.randint(0, k, idx.shape[:2], generator=generator, device=idx.device)
+            pick = torch.randint(0, k, idx.shape[:2], generator=generator, device=draw_on).to(idx.device)
             nxt = idx.gather(-1, pick[..., None])[..., 0]
         else:  # gt: the same surface point (index) in every frame
             nxt = seeds
         q = gather_points(clouds[:, t], nxt)
         if jitter > 0:
-            q = q + jitter * torch.randn(q.shape, generator=generator, device=q.device, dtype=q.dtype)
+            q = q + jitter * torch.randn(q.shape, generator=generator, device=draw_on, dtype=q.dtype).to(q.device)
         idx_t.append(idx)
         cen_t.append(q)
     return torch.stack(idx_t, 2), torch.stack(cen_t, 2)
@@ -617,9 +620,18 @@ class ArmRun:
 
 
 def cache_groupings(clouds: torch.Tensor, arm: Arm, cfg: TPatchConfig, generator: torch.Generator | None = None, *,
-                    chunk: int = 16) -> list[Grouping]:
-    "The groupings of every level for all clips (n, ...), computed once, `chunk` clips at a time: t-patches are cached."
-    parts = [level_groupings(clouds[i:i + chunk], arm, cfg, generator) for i in range(0, len(clouds), chunk)]
+                    chunk: int = 16, device: str | torch.device | None = None) -> list[Grouping]:
+    """The groupings of every level for all clips (n, ...), computed once, `chunk` clips at a time, on `device` (None:
+    where the clouds are; FPS and kNN are the costly part, so a GPU run groups on the GPU), cached on the clouds'
+    device. The random draws stay on the generator's device, so the patches do not depend on where they are computed
+    beyond floating-point ties."""
+    if len(clouds) == 0:
+        raise ValueError("clouds must hold at least one clip to group")
+    parts = []
+    for i in range(0, len(clouds), chunk):
+        part = clouds[i:i + chunk] if device is None else clouds[i:i + chunk].to(device)
+        parts.append([Grouping(g.idx.to(clouds.device), g.origin.to(clouds.device))
+                      for g in level_groupings(part, arm, cfg, generator)])
     return [Grouping(torch.cat([p[level].idx for p in parts]), torch.cat([p[level].origin for p in parts]))
             for level in range(len(parts[0]))]
 
@@ -659,14 +671,14 @@ def train_arm(
 ) -> ArmRun:
     """Train one arm on one replicate with common random numbers: the initial weights come from the replicate's "init"
     stream (arms with the same architecture start from the same weights), the batch order from its "order" stream and
-    the t-patch jitter / randn picks from its "treatment" stream. Groupings are computed on the CPU (their generators
-    live there, so a GPU run draws the same patches); the model, the clouds and the groupings of each batch go to
-    `device`."""
+    the t-patch jitter / randn picks from its "treatment" stream. Groupings are computed on `device` and cached on the
+    CPU (their random draws come from CPU generators, so a GPU run draws the same jitter and picks); the model and each
+    batch's clouds and groupings go to `device`."""
     arm = ARMS[arm_key]
     start = time.perf_counter()
     treatment = torch_stream(replicate, "treatment")
-    train_groups = cache_groupings(train.clouds, arm, cfg, treatment)
-    test_groups = cache_groupings(test.clouds, arm, cfg, treatment)
+    train_groups = cache_groupings(train.clouds, arm, cfg, treatment, device=device)
+    test_groups = cache_groupings(test.clouds, arm, cfg, treatment, device=device)
     with seeded_init(replicate, "init"):
         model = build_model(arm, cfg).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -736,7 +748,8 @@ def robustness_sets(cfg: TPatchConfig, replicate: int, test_subjects: Sequence[i
 
 def evaluate(run: ArmRun, data: CloudSet, cfg: TPatchConfig, replicate: int) -> torch.Tensor:
     "Per-frame logits of a trained arm on another test set (its groupings computed with the evaluation stream)."
-    groups = cache_groupings(data.clouds, ARMS[run.arm], cfg, torch_stream(replicate, "treatment/eval"))
+    device = next(run.model.parameters()).device
+    groups = cache_groupings(data.clouds, ARMS[run.arm], cfg, torch_stream(replicate, "treatment/eval"), device=device)
     return predict(run.model, data.clouds, groups)
 
 
@@ -746,7 +759,8 @@ def run_experiment(cfg: TPatchConfig, seed: int, *, progress: bool = True,
     subjects, sampling, initial weights, batch order and jitter; the arms of one training seed share all of them) and
     test it on that seed's test subjects, on the standard test set and, for t-patches and B2, on the resampled ones. The
     `cfg.first_seed_arms` are trained on the first training seed only (reported, not compared). Drift on every seed.
-    Models train on `device`; data, groupings and results stay on the CPU."""
+    Models train, and groupings and drift are computed, on `device`; data, cached groupings and results stay on the
+    CPU."""
     start = time.perf_counter()
     train_s = list(range(cfg.train_per_action))
     test_s = list(range(cfg.train_per_action, cfg.clips_per_action))
@@ -773,9 +787,10 @@ def run_experiment(cfg: TPatchConfig, seed: int, *, progress: bool = True,
                                                      variant).assign(seed=replicate))
         fixed = make_clouds(test_s, replicate, cfg.frames, cfg.points, mode="fixed", noise=0.0, sampling="drift")
         for mode in SAMPLE_MODES:
-            drift, spacing = tracking_drift(fixed.clouds, cfg.patches[0], cfg.k, mode=mode,
+            drift, spacing = tracking_drift(fixed.clouds.to(device), cfg.patches[0], cfg.k, mode=mode,
                                             jitter=0.0 if mode == "gt" else cfg.jitter,
                                             generator=torch_stream(replicate, f"drift/{mode}"))
+            drift, spacing = drift.cpu(), spacing.cpu()
             for c in range(len(drift)):
                 rows += [{"seed": replicate, "clip": r * len(drift) + c, "subject": int(fixed.subjects[c]), "mode": mode,
                           "action": ACTION_NAMES[int(fixed.labels[c])], "frame": t, "drift": float(drift[c, t]), "spacing": float(spacing[c])}
