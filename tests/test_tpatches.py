@@ -339,8 +339,10 @@ def test_three_levels_as_at_gpu(clips):
     three = TPatchConfig(clips_per_action=3, train_per_action=2, frames=8, points=64, patches=(16, 8, 4), k=4,
                          widths=((8, 8), (8, 16), (16, 16)), temporal_kernels=(3, 3, 3), head=(16, 16), head_kernel=3,
                          epochs=1, arms=tuple(ARMS), radii=(0.2, 0.4, None))
-    gpu = CONFIGS["gpu"]
-    assert len(gpu.patches) == len(gpu.widths) == len(gpu.temporal_kernels) == 2 and gpu.global_widths[-1] == 1024
+    for cfg in CONFIGS.values():  # the paper's three t-patch levels at every scale; level 3 keeps every level-2 centre
+        assert len(cfg.patches) == len(cfg.widths) == len(cfg.temporal_kernels) == 3 and not cfg.global_widths
+        assert cfg.patches[2] == cfg.patches[1] and cfg.radii[2] is None
+    assert CONFIGS["gpu"].widths[-1] == (256, 512, 1024) and CONFIGS["gpu"].temporal_kernels == (7, 3, 3)
     with_global = TPatchConfig(**{**three.__dict__, "global_widths": (16, 32)})
     for cfg in (three, with_global):
         for key in ("tpatch", "b2", "b3"):
@@ -420,16 +422,16 @@ def test_bad_inputs_review_12(clips, fixed_clips):
 
 
 def test_gpu_configuration_runs_end_to_end_on_cpu():
-    """The gpu configuration's code path, run on the CPU: the gpu MODEL sizes (level widths, temporal kernels [7, 3],
-    the global level up to 1024 channels, head (512, 256) with its kernel 31) and every gpu arm (the six compared arms,
-    B3 and `gt`), with tiny data (one training and one test subject per action, 31 frames of 32 points, [8, 2] patches
-    of k = 4), one epoch and one training seed (smoke runs two: the pairing over seeds is tested there); then every
+    """The gpu configuration's code path, run on the CPU: the gpu MODEL sizes (the three levels' widths up to 1024,
+    temporal kernels [7, 3, 3], head (512, 256) with its kernel) and every gpu arm (the six compared arms, B3, `gt` and
+    nn on registered clouds), with tiny data (one training and one test subject per action, as many frames as the head
+    kernel, 32 points, [8, 2, 2] patches of k = 4), one epoch and one training seed (smoke runs two: the pairing over seeds is tested there); then every
     claim is measured and decided at scale "gpu". This proves the configuration runs; it is untested on a real GPU."""
     from dataclasses import replace
 
     from cvkit.core.claims import ClaimLedger
     gpu = CONFIGS["gpu"]
-    dry = replace(gpu, clips_per_action=2, train_per_action=1, frames=gpu.head_kernel, points=32, patches=(8, 2), k=4,
+    dry = replace(gpu, clips_per_action=2, train_per_action=1, frames=gpu.head_kernel, points=32, patches=(8, 2, 2), k=4,
                   epochs=1, seeds=1, batch=9)
     for key in ("widths", "temporal_kernels", "global_widths", "global_kernel", "head", "head_kernel", "arms",
                 "first_seed_arms", "lr", "robustness", "radii", "jitter", "noise"):

@@ -973,18 +973,18 @@ def claim_measurements(exp: Experiment) -> dict[str, Measurement | NotMeasured]:
 ALL_ARMS: tuple[str, ...] = ("tpatch", "b1", "b2", "b3", "randn", "gt", "nn_fixed", "vis_bi", "vis_fwd")
 CLAIM_ARMS: tuple[str, ...] = ("tpatch", "b1", "b2", "randn", "vis_bi", "vis_fwd")  # the arms some claim compares
 CONFIGS: dict[str, TPatchConfig] = {
-    "smoke": TPatchConfig(clips_per_action=5, train_per_action=3, frames=16, points=256, patches=(64, 16), k=8,
-                          widths=((16, 16, 32), (32, 32, 64)), temporal_kernels=(3, 3), head=(128, 64), head_kernel=7,
-                          epochs=8, arms=("tpatch", "b1", "b2"), batch=4, lr=2e-3, robustness=True,
-                          global_widths=(64, 64), seeds=2),
-    "laptop": TPatchConfig(clips_per_action=18, train_per_action=12, frames=16, points=256, patches=(64, 16), k=8,
-                           widths=((16, 16, 32), (32, 32, 64)), temporal_kernels=(3, 3), head=(128, 64), head_kernel=7,
-                           epochs=12, arms=CLAIM_ARMS, first_seed_arms=("b3", "gt", "nn_fixed"), batch=8, lr=2e-3, robustness=True,
-                           global_widths=(64, 64), seeds=5),
-    "gpu": TPatchConfig(clips_per_action=120, train_per_action=84, frames=64, points=1024, patches=(512, 128), k=16,
-                        widths=((64, 64, 128), (128, 128, 256)), temporal_kernels=(7, 3), global_widths=(256, 512, 1024),
-                        head=(512, 256), head_kernel=31, epochs=60, arms=CLAIM_ARMS, first_seed_arms=("b3", "gt", "nn_fixed"),
-                        batch=8, lr=1e-3, robustness=True, seeds=5),
+    "smoke": TPatchConfig(clips_per_action=5, train_per_action=3, frames=16, points=256, patches=(64, 16, 16), k=8,
+                          widths=((16, 16, 32), (32, 32, 64), (64, 64)), temporal_kernels=(3, 3, 3), radii=(0.2, 0.4, None),
+                          head=(128, 64), head_kernel=7, epochs=8, arms=("tpatch", "b1", "b2"), batch=4, lr=2e-3,
+                          robustness=True, seeds=2),
+    "laptop": TPatchConfig(clips_per_action=18, train_per_action=12, frames=16, points=256, patches=(64, 16, 16), k=8,
+                           widths=((16, 16, 32), (32, 32, 64), (64, 64)), temporal_kernels=(3, 3, 3),
+                           radii=(0.2, 0.4, None), head=(128, 64), head_kernel=7, epochs=12, arms=CLAIM_ARMS,
+                           first_seed_arms=("b3", "gt", "nn_fixed"), batch=8, lr=2e-3, robustness=True, seeds=5),
+    "gpu": TPatchConfig(clips_per_action=120, train_per_action=84, frames=64, points=1024, patches=(512, 128, 128), k=16,
+                        widths=((64, 64, 128), (128, 128, 256), (256, 512, 1024)), temporal_kernels=(7, 3, 3),
+                        radii=(0.2, 0.4, None), head=(512, 256), head_kernel=31, epochs=60, arms=CLAIM_ARMS,
+                        first_seed_arms=("b3", "gt", "nn_fixed"), batch=8, lr=1e-3, robustness=True, seeds=5),
 }
 
 # %% ../../nbs/chapters/33_tpatches.ipynb #5df4d8c5
