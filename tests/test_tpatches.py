@@ -469,3 +469,48 @@ def test_nn_on_registered_clouds_separates_tracking_from_data(fixed_clips):
     assert np.array_equal(a.per_clip["correct frames"].to_numpy(), keep["correct frames"].to_numpy())
     assert set(b.per_clip.loc[b.per_clip["arm"] == "nn_fixed", "seed"]) == {5000}
     assert ARMS["nn_fixed"].label in b.metrics.index
+
+
+def test_cost_model_counts_by_hand_and_sizes_gpu():
+    "Fresh review B1: FLOPs of a training step counted on the meta device, checked by hand; gpu fits 30 min at the rate."
+    from cvkit.papers.tpatches import GPU_TFLOPS, run_cost, step_flops
+    # B1 at TINY: per clip 8 frames × 64 points through Linear 3→8→8→8→16, then 16→16→16 and 16→9 on the clip vector.
+    forward = 512 * (3 * 8 + 8 * 8 + 8 * 8 + 8 * 16) + (16 * 16 + 16 * 16) + 16 * 9  # multiply-adds
+    backward = 512 * 3 * 8 + 2 * (512 * (8 * 8 + 8 * 8 + 8 * 16) + 16 * 16 + 16 * 16 + 16 * 9)  # no input grad at layer 1
+    assert step_flops("b1", TINY) == 2 * (forward + backward)
+    assert step_flops("tpatch", TINY) == step_flops("b2", TINY)  # same network, only the grouping differs
+    gpu = CONFIGS["gpu"]
+    cost = run_cost(gpu)
+    assert cost.loc[ARMS["tpatch"].label, "trainings"] == gpu.seeds and cost.loc[ARMS["b3"].label, "trainings"] == 1
+    assert cost["minutes"].sum() <= 30  # the gpu budget at the assumed rate
+    issue = TPatchConfig(**{**gpu.__dict__, "clips_per_action": 120, "train_per_action": 84, "frames": 64, "points": 1024,
+                            "patches": (512, 128, 128), "epochs": 60})
+    assert run_cost(issue)["minutes"].sum() > 30 * 10  # the issue's gpu size: far over budget
+    assert math.isclose(run_cost(gpu, tflops=2 * GPU_TFLOPS)["minutes"].sum(), cost["minutes"].sum() / 2)
+    with pytest.raises(ValueError, match="unknown arm"):
+        step_flops("b9", TINY)
+    with pytest.raises(ValueError, match="tflops"):
+        run_cost(TINY, tflops=0)
+
+
+def test_bad_inputs_fresh_review(clips):
+    "Fresh review minor 6: NaN clouds or logits, a missing grouping and negative noise get clear errors."
+    x = clips.clouds[:2].clone()
+    x[0, 1, 3, 0] = float("nan")
+    cfg = TINY
+    with torch.no_grad():
+        for key in ("tpatch", "b1", "b3"):
+            model = build_model(ARMS[key], cfg).eval()
+            groups = level_groupings(clips.clouds[:2], ARMS[key], cfg, torch.Generator().manual_seed(0))
+            with pytest.raises(ValueError, match="NaN"):
+                model(x, groups)
+        with pytest.raises(ValueError, match="one Grouping"):
+            build_model(ARMS["b3"], cfg).eval()(clips.clouds[:2], [])
+    z = torch.zeros(2, 8, 9)
+    z[1, 2, 4] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        tpatch_loss(z, torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="NaN"):
+        pair_accuracy(z, torch.tensor(list(WALK_PAIR)))
+    with pytest.raises(ValueError, match="noise"):
+        make_clouds([0], 3, 8, 64, noise=-1.0)
