@@ -143,7 +143,7 @@ def test_more_bad_inputs(clips):
         bad[0] = np.random.default_rng(0).normal(size=(5, 3))
         bad[2, 1, 0] = np.nan
         normalise_sequence(bad)
-    groups = level_groupings(clips.clouds[:2], ARMS["tpatch"], TINY, torch.Generator().manual_seed(0))
+    groups = level_groupings(clips.clouds[:2], ARMS["tpatch"], TINY, generator=torch.Generator().manual_seed(0))
     with seeded_init(0, "init"):
         net = build_model(ARMS["tpatch"], TINY).eval()
     with pytest.raises(ValueError, match="one Grouping per level"):
@@ -184,7 +184,7 @@ def test_reversal_b1_blind_tpatch_net_not(clips):
 def test_every_arm_builds_and_runs(clips, fixed_clips):
     for key, arm in ARMS.items():
         x = (fixed_clips if arm.data == "fixed" else clips).clouds[:2]  # the oracle needs clouds with correspondence
-        groups = level_groupings(x, arm, TINY, torch.Generator().manual_seed(0))
+        groups = level_groupings(x, arm, TINY, generator=torch.Generator().manual_seed(0))
         model = build_model(arm, TINY).eval()
         with torch.no_grad():
             out = model(x, groups)
@@ -302,8 +302,9 @@ def test_device_path_on_cpu_is_the_default_path():
     assert torch.equal(a.test_logits, b.test_logits) and a.test_logits.device.type == "cpu"
     # groupings computed "on the device" (here the CPU) are those of the default path, cached on the clouds' device
     for key in ("tpatch", "randn", "b2", "b3"):
-        here = cache_groupings(test.clouds, ARMS[key], TINY, torch.Generator().manual_seed(1))
-        there = cache_groupings(test.clouds, ARMS[key], TINY, torch.Generator().manual_seed(1), device=torch.device("cpu"))
+        here = cache_groupings(test.clouds, ARMS[key], TINY, generator=torch.Generator().manual_seed(1))
+        there = cache_groupings(test.clouds, ARMS[key], TINY, generator=torch.Generator().manual_seed(1),
+                                device=torch.device("cpu"))
         assert all(torch.equal(a.idx, b.idx) and torch.equal(a.origin, b.origin) for a, b in zip(here, there))
     with pytest.raises(ValueError, match="at least one clip"):
         cache_groupings(test.clouds[:0], ARMS["tpatch"], TINY)
@@ -346,7 +347,7 @@ def test_three_levels_as_at_gpu(clips):
     with_global = TPatchConfig(**{**three.__dict__, "global_widths": (16, 32)})
     for cfg in (three, with_global):
         for key in ("tpatch", "b2", "b3"):
-            groups = level_groupings(clips.clouds[:2], ARMS[key], cfg, torch.Generator().manual_seed(0))
+            groups = level_groupings(clips.clouds[:2], ARMS[key], cfg, generator=torch.Generator().manual_seed(0))
             with torch.no_grad():
                 assert build_model(ARMS[key], cfg).eval()(clips.clouds[:2], groups).shape == (2, 8, 9)
 
@@ -458,8 +459,8 @@ def test_nn_on_registered_clouds_separates_tracking_from_data(fixed_clips):
         w_gt = build_model(gt, TINY).state_dict()
     assert all(torch.equal(w_nn[k], w_gt[k]) for k in w_nn)
     x = fixed_clips.clouds[:2]
-    g_nn = level_groupings(x, nn_f, TINY, torch.Generator().manual_seed(0))
-    g_gt = level_groupings(x, gt, TINY, torch.Generator().manual_seed(0))
+    g_nn = level_groupings(x, nn_f, TINY, generator=torch.Generator().manual_seed(0))
+    g_gt = level_groupings(x, gt, TINY, generator=torch.Generator().manual_seed(0))
     assert not torch.equal(g_nn[0].idx, g_gt[0].idx)  # nn tracking is not the oracle, even on registered clouds
     # adding the arm changes no other arm's numbers (each arm draws its own streams): the laptop claims stay put
     base = TPatchConfig(**{**TINY.__dict__, "arms": ("tpatch", "b2"), "first_seed_arms": ("gt",), "robustness": False})
@@ -501,7 +502,7 @@ def test_bad_inputs_fresh_review(clips):
     with torch.no_grad():
         for key in ("tpatch", "b1", "b3"):
             model = build_model(ARMS[key], cfg).eval()
-            groups = level_groupings(clips.clouds[:2], ARMS[key], cfg, torch.Generator().manual_seed(0))
+            groups = level_groupings(clips.clouds[:2], ARMS[key], cfg, generator=torch.Generator().manual_seed(0))
             with pytest.raises(ValueError, match="NaN"):
                 model(x, groups)
         with pytest.raises(ValueError, match="one Grouping"):

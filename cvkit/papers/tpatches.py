@@ -580,6 +580,7 @@ def level_groupings(
     clouds: torch.Tensor,  # (B, T, N, 3)
     arm: Arm,
     cfg: TPatchConfig,
+    *,
     generator: torch.Generator | None = None,  # the treatment stream: jitter, randn picks
 ) -> list[Grouping]:
     "The cached groupings of every level for one arm (t-patches tracked, or per-frame groups, or B3's 4-D neighbourhoods)."
@@ -639,7 +640,7 @@ class ArmRun:
     seconds: float
 
 
-def cache_groupings(clouds: torch.Tensor, arm: Arm, cfg: TPatchConfig, generator: torch.Generator | None = None, *,
+def cache_groupings(clouds: torch.Tensor, arm: Arm, cfg: TPatchConfig, *, generator: torch.Generator | None = None,
                     chunk: int = 16, device: str | torch.device | None = None) -> list[Grouping]:
     """The groupings of every level for all clips (n, ...), computed once, `chunk` clips at a time, on `device` (None:
     where the clouds are; FPS and kNN are the costly part, so a GPU run groups on the GPU), cached on the clouds'
@@ -651,7 +652,7 @@ def cache_groupings(clouds: torch.Tensor, arm: Arm, cfg: TPatchConfig, generator
     for i in range(0, len(clouds), chunk):
         part = clouds[i:i + chunk] if device is None else clouds[i:i + chunk].to(device)
         parts.append([Grouping(g.idx.to(clouds.device), g.origin.to(clouds.device))
-                      for g in level_groupings(part, arm, cfg, generator)])
+                      for g in level_groupings(part, arm, cfg, generator=generator)])
     return [Grouping(torch.cat([p[level].idx for p in parts]), torch.cat([p[level].origin for p in parts]))
             for level in range(len(parts[0]))]
 
@@ -697,8 +698,8 @@ def train_arm(
     arm = ARMS[arm_key]
     start = time.perf_counter()
     treatment = torch_stream(replicate, "treatment")
-    train_groups = cache_groupings(train.clouds, arm, cfg, treatment, device=device)
-    test_groups = cache_groupings(test.clouds, arm, cfg, treatment, device=device)
+    train_groups = cache_groupings(train.clouds, arm, cfg, generator=treatment, device=device)
+    test_groups = cache_groupings(test.clouds, arm, cfg, generator=treatment, device=device)
     with seeded_init(replicate, "init"):
         model = build_model(arm, cfg).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -719,8 +720,8 @@ def train_arm(
                 opt.step()
                 total += float(loss.detach()) * len(idx)
         losses.append(total / len(perm))
-    recalibrate_batchnorm(model, [_on(train.clouds[idx], _select(train_groups, idx), model_device)
-                                  for idx in torch.arange(len(train.clouds)).split(cfg.batch)])
+    recalibrate_batchnorm(model, (_on(train.clouds[idx], _select(train_groups, idx), model_device)  # one batch at a time
+                                  for idx in torch.arange(len(train.clouds)).split(cfg.batch)))
     train_logits = predict(model, train.clouds, train_groups)
     train_acc = frame_metrics(train_logits, train.labels)["frame top-1"]
     return ArmRun(arm_key, model, losses, predict(model, test.clouds, test_groups), train_acc,
@@ -769,7 +770,8 @@ def robustness_sets(cfg: TPatchConfig, replicate: int, test_subjects: Sequence[i
 def evaluate(run: ArmRun, data: CloudSet, cfg: TPatchConfig, replicate: int) -> torch.Tensor:
     "Per-frame logits of a trained arm on another test set (its groupings computed with the evaluation stream)."
     device = next(run.model.parameters()).device
-    groups = cache_groupings(data.clouds, ARMS[run.arm], cfg, torch_stream(replicate, "treatment/eval"), device=device)
+    groups = cache_groupings(data.clouds, ARMS[run.arm], cfg, generator=torch_stream(replicate, "treatment/eval"),
+                             device=device)
     return predict(run.model, data.clouds, groups)
 
 
