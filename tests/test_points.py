@@ -91,3 +91,12 @@ def test_recalibrate_batchnorm_gives_the_data_statistics():
     pre = mlp[0](x).detach()
     assert torch.allclose(bn.running_mean, pre.mean(0), atol=1e-5)
     assert not mlp.training
+    assert bn.momentum == 0.1  # the default, restored
+
+
+def test_recalibrate_batchnorm_restores_each_momentum():
+    "Review 16: a layer's own momentum (here 0.3, and None for a cumulative average) is kept, not forced to 0.1."
+    mlp = point_mlp((3, 4, 5))
+    mlp[1].bn.momentum, mlp[4].bn.momentum = 0.3, None
+    recalibrate_batchnorm(mlp, [(torch.randn(16, 3, generator=torch.Generator().manual_seed(0)),)])
+    assert mlp[1].bn.momentum == 0.3 and mlp[4].bn.momentum is None

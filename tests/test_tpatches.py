@@ -15,8 +15,8 @@ from cvkit.papers.tpatches import (ACTION_NAMES, ARMS, CONFIGS, SPECS, WALK_PAIR
                                    clip_positions, extract_tpatches, frame_groups, frame_metrics, group_points,
                                    level_groupings, make_clouds, normalise_sequence, pair_accuracy, patch_points,
                                    run_experiment, tpatch_loss, track_patches, tracking_drift, train_arm,
-                                   walk_order, _on, CONTROL, condition_drops, drift_per_action, drift_per_subject,
-                                   least_favourable, seed_scores)
+                                   walk_order, _on, cache_groupings, CONTROL, condition_drops, drift_per_action,
+                                   drift_per_subject, least_favourable, seed_scores)
 
 TINY = TPatchConfig(clips_per_action=3, train_per_action=2, frames=8, points=64, patches=(16, 4), k=4,
                     widths=((8, 8), (8, 16)), temporal_kernels=(3, 3), head=(16, 16), head_kernel=3, epochs=1,
@@ -143,7 +143,7 @@ def test_more_bad_inputs(clips):
         bad[0] = np.random.default_rng(0).normal(size=(5, 3))
         bad[2, 1, 0] = np.nan
         normalise_sequence(bad)
-    groups = level_groupings(clips.clouds[:2], ARMS["tpatch"], TINY, torch.Generator().manual_seed(0))
+    groups = level_groupings(clips.clouds[:2], ARMS["tpatch"], TINY, generator=torch.Generator().manual_seed(0))
     with seeded_init(0, "init"):
         net = build_model(ARMS["tpatch"], TINY).eval()
     with pytest.raises(ValueError, match="one Grouping per level"):
@@ -184,7 +184,7 @@ def test_reversal_b1_blind_tpatch_net_not(clips):
 def test_every_arm_builds_and_runs(clips, fixed_clips):
     for key, arm in ARMS.items():
         x = (fixed_clips if arm.data == "fixed" else clips).clouds[:2]  # the oracle needs clouds with correspondence
-        groups = level_groupings(x, arm, TINY, torch.Generator().manual_seed(0))
+        groups = level_groupings(x, arm, TINY, generator=torch.Generator().manual_seed(0))
         model = build_model(arm, TINY).eval()
         with torch.no_grad():
             out = model(x, groups)
@@ -300,6 +300,14 @@ def test_device_path_on_cpu_is_the_default_path():
     a = train_arm("tpatch", train, test, TINY, 3)
     b = train_arm("tpatch", train, test, TINY, 3, device=torch.device("cpu"))
     assert torch.equal(a.test_logits, b.test_logits) and a.test_logits.device.type == "cpu"
+    # groupings computed "on the device" (here the CPU) are those of the default path, cached on the clouds' device
+    for key in ("tpatch", "randn", "b2", "b3"):
+        here = cache_groupings(test.clouds, ARMS[key], TINY, generator=torch.Generator().manual_seed(1))
+        there = cache_groupings(test.clouds, ARMS[key], TINY, generator=torch.Generator().manual_seed(1),
+                                device=torch.device("cpu"))
+        assert all(torch.equal(a.idx, b.idx) and torch.equal(a.origin, b.origin) for a, b in zip(here, there))
+    with pytest.raises(ValueError, match="at least one clip"):
+        cache_groupings(test.clouds[:0], ARMS["tpatch"], TINY)
     groups = [Grouping(torch.zeros(1, 2, 8, 4, dtype=torch.long), torch.zeros(1, 2, 8, 3))]
     x, moved = _on(test.clouds[:1], groups, torch.device("cpu"))
     assert x.data_ptr() == test.clouds[:1].data_ptr() and moved[0].idx is groups[0].idx
@@ -332,12 +340,14 @@ def test_three_levels_as_at_gpu(clips):
     three = TPatchConfig(clips_per_action=3, train_per_action=2, frames=8, points=64, patches=(16, 8, 4), k=4,
                          widths=((8, 8), (8, 16), (16, 16)), temporal_kernels=(3, 3, 3), head=(16, 16), head_kernel=3,
                          epochs=1, arms=tuple(ARMS), radii=(0.2, 0.4, None))
-    gpu = CONFIGS["gpu"]
-    assert len(gpu.patches) == len(gpu.widths) == len(gpu.temporal_kernels) == 2 and gpu.global_widths[-1] == 1024
+    for cfg in CONFIGS.values():  # the paper's three t-patch levels at every scale; level 3 keeps every level-2 centre
+        assert len(cfg.patches) == len(cfg.widths) == len(cfg.temporal_kernels) == 3 and not cfg.global_widths
+        assert cfg.patches[2] == cfg.patches[1] and cfg.radii[2] is None
+    assert CONFIGS["gpu"].widths[-1] == (256, 512, 1024) and CONFIGS["gpu"].temporal_kernels == (7, 3, 3)
     with_global = TPatchConfig(**{**three.__dict__, "global_widths": (16, 32)})
     for cfg in (three, with_global):
         for key in ("tpatch", "b2", "b3"):
-            groups = level_groupings(clips.clouds[:2], ARMS[key], cfg, torch.Generator().manual_seed(0))
+            groups = level_groupings(clips.clouds[:2], ARMS[key], cfg, generator=torch.Generator().manual_seed(0))
             with torch.no_grad():
                 assert build_model(ARMS[key], cfg).eval()(clips.clouds[:2], groups).shape == (2, 8, 9)
 
@@ -410,3 +420,98 @@ def test_bad_inputs_review_12(clips, fixed_clips):
                             ({"radii": (-0.2, 0.4)}, "radii"), ({"global_widths": (8,), "global_kernel": 9}, "global")):
         with pytest.raises(ValueError, match=message):
             TPatchConfig(**{**TINY.__dict__, **change})
+
+
+def test_gpu_configuration_runs_end_to_end_on_cpu():
+    """The gpu configuration's code path, run on the CPU: the gpu MODEL sizes (the three levels' widths up to 1024,
+    temporal kernels [7, 3, 3], head (512, 256) with its kernel) and every gpu arm (the six compared arms, B3, `gt` and
+    nn on registered clouds), with tiny data (one training and one test subject per action, as many frames as the head
+    kernel, 32 points, [8, 2, 2] patches of k = 4), one epoch and one training seed (smoke runs two: the pairing over seeds is tested there); then every
+    claim is measured and decided at scale "gpu". This proves the configuration runs; it is untested on a real GPU."""
+    from dataclasses import replace
+
+    from cvkit.core.claims import ClaimLedger
+    gpu = CONFIGS["gpu"]
+    dry = replace(gpu, clips_per_action=2, train_per_action=1, frames=gpu.head_kernel, points=32, patches=(8, 2, 2), k=4,
+                  epochs=1, seeds=1, batch=9)
+    for key in ("widths", "temporal_kernels", "global_widths", "global_kernel", "head", "head_kernel", "arms",
+                "first_seed_arms", "lr", "robustness", "radii", "jitter", "noise"):
+        assert getattr(dry, key) == getattr(gpu, key), key  # only data size, epochs, seeds and batch differ
+    exp = run_experiment(dry, 0, progress=False, device=torch.device("cpu"))
+    assert set(exp.runs) == {*gpu.arms, *gpu.first_seed_arms} and len(exp.seeds) == 1
+    tp = exp.runs["tpatch"].model
+    assert sum(p.numel() for p in tp.parameters()) == sum(p.numel() for p in build_model(ARMS["tpatch"], gpu).parameters())
+    assert exp.runs["tpatch"].test_logits.shape == (9, dry.frames, 9)
+    assert torch.isfinite(exp.runs["tpatch"].test_logits).all()
+    measurements = claim_measurements(exp)
+    assert all(isinstance(m, Measurement) for m in measurements.values())  # every gpu claim has its arms and test sets
+    claims = ClaimLedger("tpatches", "gpu", show_each=False).check_specs(measurements, SPECS)
+    assert len(claims) == len(SPECS)
+
+
+def test_nn_on_registered_clouds_separates_tracking_from_data(fixed_clips):
+    "Review 10: the nn_fixed arm is t-patches' own nn tracking on the gt arm's registered clouds, with the same weights."
+    nn_f, gt, tp = ARMS["nn_fixed"], ARMS["gt"], ARMS["tpatch"]
+    assert (nn_f.net, nn_f.mode, nn_f.bidirectional, nn_f.data) == (tp.net, tp.mode, tp.bidirectional, gt.data)
+    with seeded_init(5, "init"):
+        w_nn = build_model(nn_f, TINY).state_dict()
+    with seeded_init(5, "init"):
+        w_gt = build_model(gt, TINY).state_dict()
+    assert all(torch.equal(w_nn[k], w_gt[k]) for k in w_nn)
+    x = fixed_clips.clouds[:2]
+    g_nn = level_groupings(x, nn_f, TINY, generator=torch.Generator().manual_seed(0))
+    g_gt = level_groupings(x, gt, TINY, generator=torch.Generator().manual_seed(0))
+    assert not torch.equal(g_nn[0].idx, g_gt[0].idx)  # nn tracking is not the oracle, even on registered clouds
+    # adding the arm changes no other arm's numbers (each arm draws its own streams): the laptop claims stay put
+    base = TPatchConfig(**{**TINY.__dict__, "arms": ("tpatch", "b2"), "first_seed_arms": ("gt",), "robustness": False})
+    more = TPatchConfig(**{**base.__dict__, "first_seed_arms": ("gt", "nn_fixed")})
+    a, b = run_experiment(base, 5, progress=False), run_experiment(more, 5, progress=False)
+    keep = b.per_clip[b.per_clip["arm"] != "nn_fixed"].reset_index(drop=True)
+    assert np.array_equal(a.per_clip["correct frames"].to_numpy(), keep["correct frames"].to_numpy())
+    assert set(b.per_clip.loc[b.per_clip["arm"] == "nn_fixed", "seed"]) == {5000}
+    assert ARMS["nn_fixed"].label in b.metrics.index
+
+
+def test_cost_model_counts_by_hand_and_sizes_gpu():
+    "Fresh review B1: FLOPs of a training step counted on the meta device, checked by hand; gpu fits 30 min at the rate."
+    from cvkit.papers.tpatches import GPU_TFLOPS, run_cost, step_flops
+    # B1 at TINY: per clip 8 frames × 64 points through Linear 3→8→8→8→16, then 16→16→16 and 16→9 on the clip vector.
+    forward = 512 * (3 * 8 + 8 * 8 + 8 * 8 + 8 * 16) + (16 * 16 + 16 * 16) + 16 * 9  # multiply-adds
+    backward = 512 * 3 * 8 + 2 * (512 * (8 * 8 + 8 * 8 + 8 * 16) + 16 * 16 + 16 * 16 + 16 * 9)  # no input grad at layer 1
+    assert step_flops("b1", TINY) == 2 * (forward + backward)
+    assert step_flops("tpatch", TINY) == step_flops("b2", TINY)  # same network, only the grouping differs
+    gpu = CONFIGS["gpu"]
+    cost = run_cost(gpu)
+    assert cost.loc[ARMS["tpatch"].label, "trainings"] == gpu.seeds and cost.loc[ARMS["b3"].label, "trainings"] == 1
+    assert cost["minutes"].sum() <= 30  # the gpu budget at the assumed rate
+    issue = TPatchConfig(**{**gpu.__dict__, "clips_per_action": 120, "train_per_action": 84, "frames": 64, "points": 1024,
+                            "patches": (512, 128, 128), "epochs": 60})
+    assert run_cost(issue)["minutes"].sum() > 30 * 10  # the issue's gpu size: far over budget
+    assert math.isclose(run_cost(gpu, tflops=2 * GPU_TFLOPS)["minutes"].sum(), cost["minutes"].sum() / 2)
+    with pytest.raises(ValueError, match="unknown arm"):
+        step_flops("b9", TINY)
+    with pytest.raises(ValueError, match="tflops"):
+        run_cost(TINY, tflops=0)
+
+
+def test_bad_inputs_fresh_review(clips):
+    "Fresh review minor 6: NaN clouds or logits, a missing grouping and negative noise get clear errors."
+    x = clips.clouds[:2].clone()
+    x[0, 1, 3, 0] = float("nan")
+    cfg = TINY
+    with torch.no_grad():
+        for key in ("tpatch", "b1", "b3"):
+            model = build_model(ARMS[key], cfg).eval()
+            groups = level_groupings(clips.clouds[:2], ARMS[key], cfg, generator=torch.Generator().manual_seed(0))
+            with pytest.raises(ValueError, match="NaN"):
+                model(x, groups)
+        with pytest.raises(ValueError, match="one Grouping"):
+            build_model(ARMS["b3"], cfg).eval()(clips.clouds[:2], [])
+    z = torch.zeros(2, 8, 9)
+    z[1, 2, 4] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        tpatch_loss(z, torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="NaN"):
+        pair_accuracy(z, torch.tensor(list(WALK_PAIR)))
+    with pytest.raises(ValueError, match="noise"):
+        make_clouds([0], 3, 8, 64, noise=-1.0)

@@ -135,6 +135,7 @@ def recalibrate_batchnorm(model: nn.Module, batches: Iterable[tuple]) -> None:
     of the final weights' batch statistics ("precise BN"): a short training leaves running averages dominated by its
     early weights, and evaluation would use them. Dropout is off during the pass."""
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]  # restored afterwards: further training keeps each layer's own setting
     for m in norms:
         m.reset_running_stats()
         m.momentum = None  # cumulative average
@@ -145,6 +146,6 @@ def recalibrate_batchnorm(model: nn.Module, batches: Iterable[tuple]) -> None:
     with torch.no_grad():
         for args in batches:
             model(*args)
-    for m in norms:
-        m.momentum = 0.1
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
     model.eval()
