@@ -1234,9 +1234,10 @@ def ceiling_with_reference(values: np.ndarray, reference: np.ndarray, name: str,
                            chance: float = 0.5) -> Measurement:
     """A baseline's order AUC per replicate (n,), with Con's on the same replicates (n,) as a reference arm and the
     chance level (review videocon3 M1). A ceiling such as "Rand ≤ 0.65" is met by a test that no model can pass;
-    with the reference arm, the decision rule calls the claim undecided (degenerate) while every arm, Con included,
-    is at chance, reproduced only when the baseline stays low on a test that Con shows can be passed, and not
-    reproduced when the baseline is above the ceiling."""
+    with the reference arm, the decision rule calls the claim undecided (degenerate) while every arm's interval, Con's
+    included, covers chance; otherwise the baseline's interval is decided against the ceiling. The rule is the kit's
+    `at_chance`: an arm significantly below chance also ends the degenerate case, so "reproduced" means "not every
+    arm is at chance and the baseline stays low", not strictly "Con passed the test" (no pinned run is in that case)."""
     v, r = np.asarray(values, dtype=float), np.asarray(reference, dtype=float)
     if v.ndim != 1 or v.shape != r.shape or v.size == 0:
         raise ValueError(f"values and reference must be (n,) arrays of one length, got {v.shape} and {r.shape}")
