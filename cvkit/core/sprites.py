@@ -16,7 +16,7 @@ __all__ = ['SAMPLE_RATE', 'FPS', 'COLOURS', 'TEXTURES', 'SHAPES', 'CREATURES', '
            'action_of', 'event_matches', 'holds_in_script', 'clip_statements', 'narration', 'unobservable',
            'make_video', 'random_script', 'Contrast', 'contrast_captions', 'reverse_script', 'clip_relations',
            'relation_swap', 'clip_strip', 'scene_example', 'clip_example', 'dataset_features', 'row_seed',
-           'dataset_key', 'as_dataset']
+           'dataset_key', 'as_dataset', 'paste_rgba', 'composite']
 
 # %% ../../nbs/core/17_sprites.ipynb #s003
 import hashlib
@@ -1715,3 +1715,40 @@ def as_dataset(
     shutil.rmtree(target, ignore_errors=True)
     os.replace(partial, target)
     return load_from_disk(str(target))
+
+# %% ../../nbs/core/17_sprites.ipynb #spr7paste2
+import torch
+
+
+def paste_rgba(canvas: np.ndarray, rgba: np.ndarray, cx: float, cy: float) -> None:
+    "Alpha-composite an RGBA sprite onto an (H, W, 3) uint8 canvas, centred at (cx, cy) pixels, clipped at the border."
+    h, w = rgba.shape[:2]
+    y0, x0 = int(round(cy - h / 2)), int(round(cx - w / 2))
+    ys, xs = slice(max(0, y0), min(canvas.shape[0], y0 + h)), slice(max(0, x0), min(canvas.shape[1], x0 + w))
+    patch = rgba[ys.start - y0:ys.stop - y0, xs.start - x0:xs.stop - x0]
+    alpha = patch[..., 3:] / 255.0
+    canvas[ys, xs] = (alpha * patch[..., :3] + (1 - alpha) * canvas[ys, xs]).astype(np.uint8)
+
+
+def composite(canvas: torch.Tensor, bank: torch.Tensor, index: torch.Tensor, top: torch.Tensor, left: torch.Tensor,
+              present: torch.Tensor) -> torch.Tensor:
+    """Alpha-composite one sprite per image, as `paste_rgba` does, batched on the canvas's device.
+    canvas (B, H, W, 3) uint8; bank (K, S, S, 4) uint8 RGBA sprites padded with alpha 0; index (B,) rows of the bank;
+    top, left (B,) int64 pixel of the sprite's corner (may lie outside: clipped); present (B,) bool (False: unchanged).
+    Returns (B, H, W, 3) uint8, truncated like numpy's astype(uint8)."""
+    if canvas.dtype != torch.uint8 or canvas.ndim != 4 or canvas.shape[-1] != 3:
+        raise ValueError(f"canvas must be (B, H, W, 3) uint8, got {canvas.dtype} {tuple(canvas.shape)}")
+    if bank.dtype != torch.uint8 or bank.ndim != 4 or bank.shape[-1] != 4 or bank.shape[1] != bank.shape[2]:
+        raise ValueError(f"bank must be (K, S, S, 4) uint8, got {bank.dtype} {tuple(bank.shape)}")
+    b, h, w, _ = canvas.shape
+    if not (len(index) == len(top) == len(left) == len(present) == b):
+        raise ValueError(f"index, top, left and present need one entry per image ({b})")
+    side = bank.shape[1]
+    ys = torch.arange(h, device=canvas.device).view(1, h, 1) - top.view(b, 1, 1)  # (B, H, 1) row inside the sprite
+    xs = torch.arange(w, device=canvas.device).view(1, 1, w) - left.view(b, 1, 1)  # (B, 1, W)
+    inside = (ys >= 0) & (ys < side) & (xs >= 0) & (xs < side) & present.view(b, 1, 1)  # (B, H, W)
+    rgba = bank[index.view(b, 1, 1), ys.clamp(0, side - 1), xs.clamp(0, side - 1)]  # (B, H, W, 4)
+    alpha = torch.where(inside, rgba[..., 3].double() / 255.0, torch.zeros((), dtype=torch.float64, device=canvas.device))
+    out = alpha[..., None] * rgba[..., :3].double() + (1 - alpha[..., None]) * canvas.double()
+    return out.to(torch.uint8)
+

@@ -10,12 +10,11 @@ __all__ = ['VITAMIN_SIZES', 'SHAPES', 'PALETTE', 'PATTERNS', 'SIZES', 'POSITIONS
            'load_vitamin_checkpoint', 'ViTTower', 'ConvNeXtBlock', 'ConvNet', 'SqueezeExcite', 'MbConvBNBlock',
            'relative_index', 'RelativeAttention', 'CoAtTransformerBlock', 'CoAtNet', 'match_coatnet', 'vit_params',
            'match_vit', 'match_convnet', 'tower_settings', 'build_tower', 'tower_table', 'describe', 'caption_of',
-           'parse_caption', 'sprite', 'paste_rgba', 'interleave_classes', 'mnist_digits', 'digit_image',
-           'random_object', 'render_scene', 'make_pairs', 'every_caption', 'composite', 'DevicePairs', 'task_prompts',
-           'all_prompts', 'EvalSet', 'make_eval_set', 'task_labels', 'text_embeddings', 'evaluate', 'chance_levels',
-           'RunConfig', 'RunResult', 'cuda_training', 'training_pairs', 'train_tower', 'run_experiment', 'cell_scores',
-           'claim_measurements', 'tower_lifts', 'cost_point', 'stamp_eval_set', 'stamp_prompts', 'balanced_accuracy',
-           'FrozenMobileNetTower']
+           'parse_caption', 'sprite', 'interleave_classes', 'mnist_digits', 'digit_image', 'random_object',
+           'render_scene', 'make_pairs', 'every_caption', 'DevicePairs', 'task_prompts', 'all_prompts', 'EvalSet',
+           'make_eval_set', 'task_labels', 'text_embeddings', 'evaluate', 'chance_levels', 'RunConfig', 'RunResult',
+           'cuda_training', 'training_pairs', 'train_tower', 'run_experiment', 'cell_scores', 'claim_measurements',
+           'tower_lifts', 'cost_point', 'stamp_eval_set', 'stamp_prompts', 'balanced_accuracy', 'FrozenMobileNetTower']
 
 # %% ../../nbs/chapters/40_vitamin.ipynb #5cf854fc
 import time
@@ -36,7 +35,7 @@ from ..core.claims import (NOT_CHECKABLE, NOT_REPRODUCED, REPRODUCED, UNDECIDED,
                                replicate_seeds, replicates, seeded_init, torch_stream, numpy_stream)
 from ..core.clip import (EMBEDDING_DIM, LockedText, TextTransformer, WordTokenizer, count_macs, count_params,
                              embed_images, recall_at_k, steps_for, train_clip, train_clip_stream, zero_shot_classifier, zero_shot_predict)
-from ..core.sprites import COLOURS, SpriteBank, make_background, render_procedural
+from ..core.sprites import COLOURS, SpriteBank, composite, make_background, paste_rgba, render_procedural
 
 # %% ../../nbs/chapters/40_vitamin.ipynb #4032cf21
 class LayerNorm2d(nn.LayerNorm):
@@ -682,16 +681,6 @@ def sprite(shape: str, colour: str, texture: str, side: int) -> np.ndarray:
     return render_procedural(shape, colour, texture, size=side)
 
 
-def paste_rgba(canvas: np.ndarray, rgba: np.ndarray, cx: float, cy: float) -> None:
-    "Alpha-composite an RGBA sprite onto an (H, W, 3) uint8 canvas, centred at (cx, cy) pixels, clipped at the border."
-    h, w = rgba.shape[:2]
-    y0, x0 = int(round(cy - h / 2)), int(round(cx - w / 2))
-    ys, xs = slice(max(0, y0), min(canvas.shape[0], y0 + h)), slice(max(0, x0), min(canvas.shape[1], x0 + w))
-    patch = rgba[ys.start - y0:ys.stop - y0, xs.start - x0:xs.stop - x0]
-    alpha = patch[..., 3:] / 255.0
-    canvas[ys, xs] = (alpha * patch[..., :3] + (1 - alpha) * canvas[ys, xs]).astype(np.uint8)
-
-
 def interleave_classes(labels: np.ndarray) -> np.ndarray:
     """(n,) an order of the indices that deals the classes out in turn: the k-th item of every class comes before the
     (k+1)-th of any (classes ascending within a round, file order within a class). A file sorted by label becomes
@@ -798,29 +787,6 @@ def every_caption() -> list[str]:
                for t in PATTERNS for z in SIZES for p in POSITIONS]
     pairs = [caption_of([dict(shape=a), dict(shape=b)]) for a in SHAPES for b in SHAPES]
     return sorted(set(singles + pairs + [f"a handwritten {w}" for w in DIGIT_WORDS]))
-
-
-def composite(canvas: torch.Tensor, bank: torch.Tensor, index: torch.Tensor, top: torch.Tensor, left: torch.Tensor,
-              present: torch.Tensor) -> torch.Tensor:
-    """Alpha-composite one sprite per image, as `paste_rgba` does, batched on the canvas's device.
-    canvas (B, H, W, 3) uint8; bank (K, S, S, 4) uint8 RGBA sprites padded with alpha 0; index (B,) rows of the bank;
-    top, left (B,) int64 pixel of the sprite's corner (may lie outside: clipped); present (B,) bool (False: unchanged).
-    Returns (B, H, W, 3) uint8, truncated like numpy's astype(uint8)."""
-    if canvas.dtype != torch.uint8 or canvas.ndim != 4 or canvas.shape[-1] != 3:
-        raise ValueError(f"canvas must be (B, H, W, 3) uint8, got {canvas.dtype} {tuple(canvas.shape)}")
-    if bank.dtype != torch.uint8 or bank.ndim != 4 or bank.shape[-1] != 4 or bank.shape[1] != bank.shape[2]:
-        raise ValueError(f"bank must be (K, S, S, 4) uint8, got {bank.dtype} {tuple(bank.shape)}")
-    b, h, w, _ = canvas.shape
-    if not (len(index) == len(top) == len(left) == len(present) == b):
-        raise ValueError(f"index, top, left and present need one entry per image ({b})")
-    side = bank.shape[1]
-    ys = torch.arange(h, device=canvas.device).view(1, h, 1) - top.view(b, 1, 1)  # (B, H, 1) row inside the sprite
-    xs = torch.arange(w, device=canvas.device).view(1, 1, w) - left.view(b, 1, 1)  # (B, 1, W)
-    inside = (ys >= 0) & (ys < side) & (xs >= 0) & (xs < side) & present.view(b, 1, 1)  # (B, H, W)
-    rgba = bank[index.view(b, 1, 1), ys.clamp(0, side - 1), xs.clamp(0, side - 1)]  # (B, H, W, 4)
-    alpha = torch.where(inside, rgba[..., 3].double() / 255.0, torch.zeros((), dtype=torch.float64, device=canvas.device))
-    out = alpha[..., None] * rgba[..., :3].double() + (1 - alpha[..., None]) * canvas.double()
-    return out.to(torch.uint8)
 
 
 class DevicePairs:
