@@ -3,6 +3,7 @@ identity at δ = 0, both bias targets), AdaMAE's sampler and loss, pretraining's
 patient-disjoint folds, the real-cine loader and clear errors on bad input."""
 import math
 from pathlib import Path
+from dataclasses import replace
 
 import nbformat
 import numpy as np
@@ -488,3 +489,11 @@ def test_focus_mask_probabilities_match_monte_carlo_and_conserve_the_masked_coun
         focus_mask_probabilities(5, 11, ratio=0.75, delta=float("nan"))
     with pytest.raises(ValueError, match="n_roi"):
         focus_mask_probabilities(-1, 11, ratio=0.75, delta=1.0)
+
+
+def test_finetune_folds_must_lie_between_one_and_folds():
+    base = CONFIGS["laptop"]
+    assert base.finetune_folds is not None and 1 <= base.finetune_folds <= base.folds
+    for bad in (0, base.folds + 1):
+        with pytest.raises(ValueError, match="finetune_folds"):
+            replace(base, finetune_folds=bad)
