@@ -2,8 +2,8 @@
 identity at δ = 0, both bias targets), AdaMAE's sampler and loss, pretraining's pairing, metrics against sklearn,
 patient-disjoint folds, the real-cine loader and clear errors on bad input."""
 import math
-from pathlib import Path
 from dataclasses import replace
+from pathlib import Path
 
 import nbformat
 import numpy as np

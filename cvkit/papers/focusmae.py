@@ -754,10 +754,10 @@ def roi_share_replicates(roi: torch.Tensor, *, ratio: float, delta: float, draws
     return np.array(dev), np.array(rise), exact
 
 
-# Pins: smoke from the SEED = 0 smoke run of this code. Laptop: the verdicts of the SEED = 0 laptop run at fabbe36
-# (reports/laptop/focusmae/report.md); inverted-u is not checkable at laptop (no δ sweep). GBUSV and Covid-CT are
-# not checkable at any scale (no data). Gpu: untested (no GPU
-# here); the paper's expectations, provisional.
+# Pins: smoke from the SEED = 0 smoke run of this code. Laptop: the verdicts of the SEED = 0 laptop run at 4c3fd09
+# (reports/laptop/focusmae/report.md; the same verdicts as the run at fabbe36 before the session-8 recalibration);
+# inverted-u is not checkable at laptop (no δ sweep). GBUSV and Covid-CT are not checkable at any scale (no data).
+# Gpu: untested (no GPU here); the paper's expectations, provisional.
 PINS: dict[str, dict[str, str]] = {
     "roi-share-closed-form": {"smoke": REPRODUCED, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "focus-beats-tube": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
