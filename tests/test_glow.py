@@ -412,3 +412,30 @@ def test_bad_inputs_of_checkers_plans_attack_and_world(layouts):
         pgd_attack(x, lambda z: z.sum((1, 2, 3)), eps=0.1, steps=1, step_size=float("nan"))
     with pytest.raises(ValueError, match="objects"):
         sample_layout(numpy_stream(0, "t"), size=96, objects=(5, 2))
+
+
+def test_gpu_configuration_fits_the_budget_by_the_timing_model():
+    """No GPU was lent: the gpu configuration is sized by `gpu_cost` (measured CPU seconds per item, counted FLOPs at an
+    assumed rate). It must fit 20 of the 30 minutes; the issue's sizes must not fit 30 (why it was resized)."""
+    from dataclasses import replace
+
+    from cvkit.papers.glow import GPU_TFLOPS, device_flops, gpu_cost
+    gpu = CONFIGS["gpu"]
+    cost = gpu_cost(gpu)
+    assert set(cost["where"]) == {"CPU", "device"} and (cost.seconds > 0).all()
+    assert cost.seconds.sum() <= 20 * 60  # a third of the 30-minute budget left for what the model does not count
+    issue = replace(gpu, pool=20000, train=15000, calibrate=2500, layouts=40000, det_steps=8000, layout_steps=5000,
+                    r2=100, r3=100)
+    assert gpu_cost(issue).seconds.sum() > 30 * 60
+    # the device rows scale with the assumed rate's inverse (plus the fixed cost of calls); the CPU rows do not move
+    fast = gpu_cost(gpu, tflops=2 * GPU_TFLOPS, call_s=0.0)
+    slow = gpu_cost(gpu, tflops=GPU_TFLOPS, call_s=0.0)
+    dev = slow["where"] == "device"
+    assert np.allclose(fast.seconds[dev] * 2, slow.seconds[dev]) and np.allclose(fast.seconds[~dev], cost.seconds[~dev])
+    # FLOPs by hand: one PGD step is forward + backward to the pixels of the same network: 2-3 × one forward
+    flops = device_flops(gpu)
+    assert 2 * flops["features"] < flops["pgd_step"] < 4 * flops["features"]
+    with pytest.raises(ValueError, match="tflops"):
+        gpu_cost(gpu, tflops=0)
+    with pytest.raises(ValueError, match="measured at 256 px"):
+        gpu_cost(CONFIGS["laptop"])

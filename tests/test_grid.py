@@ -314,3 +314,38 @@ def test_readme_gpu_hours_are_the_budgets_of_the_full_grid():
     assert f"{hours * TIMEOUT_FACTOR:g} GPU-hours bounds" in section
     for executor in ("--executor dask-local", "--executor slurm", "--executor dask --scheduler tcp://"):
         assert re.search(rf"^cvkit reproduce .*{re.escape(executor)}", section, re.M), executor
+
+
+def _stored_run(folder, seed, status=PASSED, error=None, scale="smoke", values=(2.0, 2.1, 2.3)):
+    "A one-chapter, one-claim report written the way `reproduce` writes it."
+    from cvkit.core.reproduce import ChapterResult, Report, write_report
+    spec = ClaimSpec("x", "x", "value", ">=", {scale: (1.0, REPRODUCED)})
+    res = ChapterResult("c", "C", "p", None, status, 1.0, None,
+                        claims=[] if status == CRASHED and error is None else
+                        [decide(spec, replicates([v + seed / 10 for v in values]), scale).to_dict()],
+                        failure={"error": error} if error else None)
+    write_report(Report(scale, seed, "cpu", 1, {"git": {"commit": f"c{seed}"}}, [res]), folder)
+    return folder
+
+
+def test_grid_from_stored_reports_counts_runs_stopped_at_their_pin_check(tmp_path):
+    "Stored one-seed reports decided again over the seeds; a run stopped only at its pin check still counts."
+    from cvkit.core.reproduce import grid_from_reports, load_report, stopped_at_pin_check, write_grid_report
+    a = _stored_run(tmp_path / "a", 0)
+    b = _stored_run(tmp_path / "b", 1, status=CRASHED, error="AssertionError: claims that do not hold: x: undecided")
+    c = _stored_run(tmp_path / "c", 2, status=CRASHED, error="RuntimeError: boom")  # a real crash: no claims, left out
+    grid = grid_from_reports([c, a, b])
+    assert grid.seeds == [0, 1, 2] and grid.executor == "stored reports"
+    ch = grid.chapters[0]
+    assert ch.status == CRASHED and ch.excluded_seeds == [2] and ch.claims[0]["n"] == 2
+    assert ch.claims[0]["per_seed"].keys() == {"0", "1"}
+    assert [t.worker["environment"]["git commit"] for t in grid.tasks] == ["c0", "c1", "c2"]
+    assert stopped_at_pin_check(load_report(b).chapters[0]) and not stopped_at_pin_check(load_report(c).chapters[0])
+    write_grid_report(grid, tmp_path / "grid")
+    assert "[1](seed-1/report.md)" in (tmp_path / "grid" / "report.md").read_text()
+    with pytest.raises(ValueError, match="at least two"):
+        grid_from_reports([a])
+    with pytest.raises(ValueError, match="same seed"):
+        grid_from_reports([a, _stored_run(tmp_path / "a2", 0)])
+    with pytest.raises(ValueError, match="mix scales"):
+        grid_from_reports([a, _stored_run(tmp_path / "d", 3, scale="laptop")])

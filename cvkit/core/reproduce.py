@@ -5,17 +5,18 @@
 # %% auto #0
 __all__ = ['FOOTPRINT_TAG', 'TIMEOUT_FACTOR', 'WORKER_CODE', 'THREAD_VARS', 'STARTUP_GUARD_S', 'SHUTDOWN_GUARD_S', 'POLL_S',
            'PASSED', 'FAILED', 'CRASHED', 'TIMED_OUT', 'INTERRUPTED', 'SEEDS_LIMIT', 'COMBINED_UNIT', 'EXECUTORS',
-           'JOBQUEUE_PIN', 'prepare_notebook', 'read_status', 'write_status', 'timed_engine', 'execute_notebook',
-           'worker_main', 'worker_env', 'default_jobs', 'threads_per_job', 'kill_tree', 'stop_active_workers',
-           'WorkerOutcome', 'run_worker', 'failing_cell', 'notebook_footprint', 'ChapterResult', 'judge_chapter',
-           'chapter_timeout_s', 'over_budget_lines', 'run_chapter', 'Report', 'run_totals', 'report_markdown',
-           'write_report', 'RunInterrupted', 'check_output_dir', 'reproduce', 'load_report', 'report_mismatch',
-           'reusable_report', 'parse_seeds', 'GridTask', 'grid_tasks', 'claim_spec_of', 'seed_measurement',
-           'combine_seeds', 'runtime_environment', 'environment_mismatches', 'gpu_devices', 'task_gpu_env',
-           'worker_provenance', 'available_cpus', 'TaskResult', 'failed_result', 'chapter_on_worker', 'run_task',
-           'noop_task', 'ExecutorOptions', 'slurm_cluster_kwargs', 'slurm_cluster_class', 'dask_client',
-           'check_workers', 'GridProgress', 'TaskRecord', 'GridChapter', 'judge_grid_chapter', 'GridReport',
-           'grid_markdown', 'write_grid_report', 'check_run_arguments', 'reproduce_grid', 'grid_gpu_hours']
+           'JOBQUEUE_PIN', 'PIN_CHECK_ERROR', 'prepare_notebook', 'read_status', 'write_status', 'timed_engine',
+           'execute_notebook', 'worker_main', 'worker_env', 'default_jobs', 'threads_per_job', 'kill_tree',
+           'stop_active_workers', 'WorkerOutcome', 'run_worker', 'failing_cell', 'notebook_footprint', 'ChapterResult',
+           'judge_chapter', 'chapter_timeout_s', 'over_budget_lines', 'run_chapter', 'Report', 'run_totals',
+           'report_markdown', 'write_report', 'RunInterrupted', 'check_output_dir', 'reproduce', 'load_report',
+           'report_mismatch', 'reusable_report', 'parse_seeds', 'GridTask', 'grid_tasks', 'claim_spec_of',
+           'seed_measurement', 'combine_seeds', 'runtime_environment', 'environment_mismatches', 'gpu_devices',
+           'task_gpu_env', 'worker_provenance', 'available_cpus', 'TaskResult', 'failed_result', 'chapter_on_worker',
+           'run_task', 'noop_task', 'ExecutorOptions', 'slurm_cluster_kwargs', 'slurm_cluster_class', 'dask_client',
+           'check_workers', 'GridProgress', 'TaskRecord', 'GridChapter', 'stopped_at_pin_check', 'judge_grid_chapter',
+           'GridReport', 'grid_markdown', 'write_grid_report', 'check_run_arguments', 'reproduce_grid',
+           'grid_gpu_hours', 'grid_from_reports']
 
 # %% ../../nbs/core/05_reproduce.ipynb #831e9b8e
 import contextlib
@@ -1238,12 +1239,26 @@ class GridChapter:
         return self.status == PASSED
 
 
+PIN_CHECK_ERROR = "AssertionError: claims that do not hold"  # how `ClaimLedger.assert_all_hold` fails
+
+
+def stopped_at_pin_check(
+    result: ChapterResult,  # one chapter's result
+) -> bool:
+    """True when the run crashed only at its pin check (`ClaimLedger.check_pins` under `cvkit reproduce`): every claim
+    was measured and recorded before it, so they count over the seeds although the notebook stopped there (a run at
+    another seed than the pinned one stops there whenever a verdict moves)."""
+    error = (result.failure or {}).get("error") or ""
+    return result.status == CRASHED and bool(result.claims) and error.startswith(PIN_CHECK_ERROR)
+
+
 def judge_grid_chapter(
     results: dict[int, ChapterResult],  # seed → one chapter's result
 ) -> GridChapter:
-    "A chapter over the grid: the worst of its seeds' statuses, its claims decided over the seeds that ran to the end."
+    """A chapter over the grid: the worst of its seeds' statuses, its claims decided over the seeds that ran to the end
+    or stopped only at their pin check (`stopped_at_pin_check`)."""
     first = results[min(results)]
-    ran = {s: r for s, r in results.items() if r.status in (PASSED, FAILED)}
+    ran = {s: r for s, r in results.items() if r.status in (PASSED, FAILED) or stopped_at_pin_check(r)}
     claims = combine_seeds({s: r.claims for s, r in ran.items()}) if ran else []
     problems = [f"seed {s}: {p}" for s, r in sorted(results.items()) for p in r.problems]
     problems += [f"seed {s}: {r.status}" + (f" ({r.failure['error']})" if r.failure else "")
@@ -1328,7 +1343,8 @@ def grid_markdown(report: GridReport) -> str:
              "How claims are combined: every claim is decided once more over the seeds with the kit's rule "
              "(`cvkit.core.claims.decide`): each seed's point value of the claim (its mean over that seed's own "
              "replicates; the geometric mean of a ratio; the success rate of a proportion) is one replicate, so n is "
-             "the number of seeds that measured it. Only seeds whose run reached the end count. The per-seed tables "
+             "the number of seeds that measured it. Only seeds whose run reached the end (or stopped only at its "
+             "pin check, every claim recorded) count. The per-seed tables "
              "are linked below.", "",
              "| chapter | part | status | seeds | claims over the seeds | per-seed reports |", "|---|---|---|---|---|---|"]
     for c in report.chapters:
@@ -1510,3 +1526,34 @@ def grid_gpu_hours(
     if n_seeds < 1:
         raise ValueError(f"n_seeds must be at least 1, got {n_seeds}")
     return sum(c.budget_s(scale) for c in chapters) * n_seeds / 3600
+
+# %% ../../nbs/core/05_reproduce.ipynb #grid21
+def grid_from_reports(
+    folders: list[str | Path],  # `reproduce` folders, one seed each, all at the same scale
+) -> GridReport:
+    "A grid report from stored single-seed reports: every chapter they share, its claims decided over their seeds."
+    if len(folders) < 2:
+        raise ValueError(f"need at least two reports to combine over seeds, got {len(folders)}")
+    reports = [load_report(f) for f in folders]
+    scales, seeds = {r.scale for r in reports}, [r.seed for r in reports]
+    if len(scales) != 1:
+        raise ValueError(f"the reports mix scales {sorted(scales)}: combine runs of one scale")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"two reports have the same seed ({sorted(seeds)}): each seed must count once")
+    runs = dict(sorted(zip(seeds, reports)))
+    names = [c.name for c in reports[0].chapters if all(c.name in {d.name for d in r.chapters} for r in reports)]
+    by_seed = {s: {c.name: c for c in r.chapters} for s, r in runs.items()}
+    chapters = [judge_grid_chapter({s: by_seed[s][n] for s in runs}) for n in names]
+    tasks = []
+    for s, r in runs.items():
+        prov = r.provenance or {}
+        env = {"cvkit": (prov.get("packages") or {}).get("cvkit"), "git commit": (prov.get("git") or {}).get("commit"),
+               "torch": (prov.get("packages") or {}).get("torch")}
+        worker = {"host": "stored report", "gpu": (prov.get("machine") or {}).get("gpu"), "environment": env}
+        tasks += [TaskRecord(n, s, by_seed[s][n].status, by_seed[s][n].wall_s, 1, "", worker) for n in names]
+    first = runs[min(runs)]
+    provenance = {**(first.provenance or {}), "combined_from": {str(s): str(Path(f)) for s, f in
+                                                                 sorted(zip(seeds, folders))}}
+    return GridReport(scale=first.scale, seeds=sorted(runs), device=first.device, executor="stored reports",
+                      provenance=provenance, runs=runs, chapters=chapters, tasks=tasks,
+                      wall_s=round(sum(r.wall_s for r in reports), 1))

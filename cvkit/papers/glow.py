@@ -4,15 +4,16 @@
 
 # %% auto #0
 __all__ = ['CATEGORIES', 'SKY', 'LOOKS', 'BASE_HEIGHT', 'ASPECT', 'SCENE_TYPES', 'TUXPAINT_FOLDERS', 'STRIDE', 'LAYERS', 'K',
-           'BINS', 'MASK', 'MAX_OBJECTS', 'BOX_SCALES', 'BOX_SHIFTS', 'ARMS_R1', 'CONFIGS', 'CLAIMS_SOURCE', 'PINS',
-           'CLAIM_SPECS', 'Layout', 'sample_layout', 'render_layout', 'make_world', 'tuxpaint_stamps',
-           'to_tensor_images', 'module_device', 'cache_features', 'train_detector', 'detect', 'as_layout',
-           'check_layout', 'CooccurrenceChecker', 'GeometryChecker', 'calibrate', 'flagged_by', 'fails_pass',
-           'context_features', 'AutoencoderChecker', 'box_code', 'LayoutTransformer', 'encode_layouts', 'query',
-           'train_layout_model', 'edit_log_probs', 'Edit', 'Plan', 'check_request', 'candidate_boxes', 'glow_scores',
-           'glow_plan', 'category_plan', 'conventional_plan', 'localise_victim', 'attack_targets', 'attack_loss',
-           'pgd_attack', 'attack_images', 'roc_auc', 'GlowConfig', 'sample_requests', 'merge', 'plan_request',
-           'realised', 'World', 'build_world', 'run_replicate', 'run_experiment', 'arm_table', 'compare', 'score_aucs',
+           'BINS', 'MASK', 'MAX_OBJECTS', 'BOX_SCALES', 'BOX_SHIFTS', 'ARMS_R1', 'CONFIGS', 'GPU_TFLOPS', 'GPU_CALL_S',
+           'CPU_ITEM_S', 'PLAN_QUERIES', 'CLAIMS_SOURCE', 'PINS', 'CLAIM_SPECS', 'Layout', 'sample_layout',
+           'render_layout', 'make_world', 'tuxpaint_stamps', 'to_tensor_images', 'module_device', 'cache_features',
+           'train_detector', 'detect', 'as_layout', 'check_layout', 'CooccurrenceChecker', 'GeometryChecker',
+           'calibrate', 'flagged_by', 'fails_pass', 'context_features', 'AutoencoderChecker', 'box_code',
+           'LayoutTransformer', 'encode_layouts', 'query', 'train_layout_model', 'edit_log_probs', 'Edit', 'Plan',
+           'check_request', 'candidate_boxes', 'glow_scores', 'glow_plan', 'category_plan', 'conventional_plan',
+           'localise_victim', 'attack_targets', 'attack_loss', 'pgd_attack', 'attack_images', 'roc_auc', 'GlowConfig',
+           'sample_requests', 'merge', 'plan_request', 'realised', 'World', 'build_world', 'run_replicate',
+           'run_experiment', 'count_flops', 'device_flops', 'gpu_cost', 'arm_table', 'compare', 'score_aucs',
            'fp_bound', 'measure_claims']
 
 # %% ../../nbs/chapters/50_glow.ipynb #5ab37e21
@@ -26,6 +27,7 @@ import torch.nn.functional as F
 from PIL import Image
 from sklearn.metrics import roc_auc_score
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 from tqdm.auto import tqdm
 
 from ..core.backbones import MobileNetV2, multiscale_features
@@ -858,7 +860,7 @@ def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
 class GlowConfig:
     "Sizes of one scale of the experiment."
     size: int  # image side (pixels), a multiple of 32
-    pool: int  # rendered scenes shared by the replicates (each replicate draws its own split)
+    pool: int  # rendered scenes of each replicate's own pool (split into train, calibrate and test)
     train: int  # scenes that train detector A (and B)
     calibrate: int  # held-out clean scenes: half fit the checkers, half set their 5 % thresholds
     layouts: int  # clean layouts (never rendered, disjoint) that train the layout model and the co-occurrence planner
@@ -1119,12 +1121,114 @@ CONFIGS: dict[str, GlowConfig] = {
     "laptop": GlowConfig(size=96, pool=1500, train=1000, calibrate=300, layouts=4000, det_steps=400, layout_dim=64,
                          layout_layers=2, layout_steps=300, r1=60, r2=30, r3=30, eps=8 / 255, steps=12, replicates=5,
                          blackbox=True, d3=True),
-    # gpu: the issue's 256 px, 2,000 requests (5 × 400) and 100 steps; 60,000 scenes in all (5 × 12,000) instead of
-    # 100k, because the scenes are rendered on the CPU (11 ms each at 256 px, measured): never run on a GPU (see Summary)
-    "gpu": GlowConfig(size=256, pool=12000, train=9000, calibrate=1500, layouts=40000, det_steps=8000, layout_dim=128,
-                      layout_layers=4, layout_steps=5000, r1=200, r2=100, r3=100, eps=8 / 255, steps=100, replicates=5,
+    # gpu: the issue's 256 px, 2,000 requests (5 × 400) and 100 PGD steps; 25,000 scenes in all (5 × 5,000) instead of
+    # 100k, shorter detector and layout-model training, and 50 of each replicate's 400 requests R2 (the costly plan
+    # search), so that the timing model (`gpu_cost`, below) puts it at about 19 of the 30 minutes; never run on a GPU
+    "gpu": GlowConfig(size=256, pool=5000, train=3200, calibrate=1000, layouts=16000, det_steps=2000, layout_dim=128,
+                      layout_layers=4, layout_steps=2500, r1=200, r2=50, r3=150, eps=8 / 255, steps=100, replicates=5,
                       blackbox=True, d3=True),
 }
+
+# %% ../../nbs/chapters/50_glow.ipynb #gpucost2
+GPU_TFLOPS: float = 3.0  # ASSUMED sustained FP32 rate of one H100 on this chapter's models, never measured (no GPU was
+# lent): MobileNetV2's depthwise convolutions, batches of 16 to 128 and small heads keep it far below the ~67 TFLOP/s peak
+GPU_CALL_S: float = 2e-3  # ASSUMED device time of one model call (a forward, or a forward, backward and optimiser step)
+# on top of its arithmetic: kernel launches, the floor for small batches
+# Measured on one CPU core of the session machine by reports/laptop/glow-gpu-plan/timing_model.py (timing_model.out), at
+# 256 px with the gpu layout model (128 × 4): CPU seconds per item of the parts that stay in Python whatever the device
+# (the plan search's Python, timed with a 8 × 1 layout model so that the model's own arithmetic is left out), and the
+# plan search's layout-model work per request (FLOPs and calls with the 128 × 4 model), which runs on the device
+CPU_ITEM_S: dict[str, float] = {"sample_layout": 0.000863, "render_layout": 0.00942, "plan R1": 0.0408,
+                                "plan R2": 0.271, "plan R3": 0.0172, "attack record": 0.00561}
+PLAN_QUERIES: dict[str, tuple[float, float]] = {"R1": (1.38e9, 6.17), "R2": (8.61e9, 36.2), "R3": (2.16e8, 16.0)}
+
+
+def count_flops(fn) -> float:
+    "FLOPs (matrix products and convolutions) of running fn(), counted by torch's FlopCounterMode as it runs."
+    counter = FlopCounterMode(display=False)
+    with counter:
+        fn()
+    return float(counter.get_total_flops())
+
+
+def device_flops(cfg: GlowConfig) -> dict[str, float]:
+    """FLOPs of the device work per item at cfg's sizes, counted on freshly initialised models of the chapter's shapes
+    (FLOPs depend on shapes only): one PGD step of one image (backbone to stage 13 and head A, forward, and backward to
+    the pixels), one image's features, one detector training step (batch 32, head forward and backward on cached
+    features) and one layout-model training step (batch 128, two queries, forward and backward). Counted on the meta
+    device: shapes only, no memory, no arithmetic."""
+    with torch.device("meta"):
+        return _device_flops(cfg)
+
+
+def _device_flops(cfg: GlowConfig) -> dict[str, float]:
+    "`device_flops` on the current default device."
+    backbone = MobileNetV2().eval().requires_grad_(False)
+    chans = (32, 96)
+    head = CenterNetHead(chans, K)
+    x = torch.rand(1, 3, cfg.size, cfg.size)
+
+    def pgd_step():
+        z = x.clone().requires_grad_(True)
+        head.eval()(multiscale_features(backbone, z, layers=LAYERS))["heat"].sum().backward()
+
+    def features():
+        with torch.no_grad():
+            multiscale_features(backbone, x, layers=LAYERS)
+
+    s8 = cfg.size // STRIDE
+    feats = [torch.rand(32, chans[0], s8, s8), torch.rand(32, chans[1], s8 // 2, s8 // 2)]
+    layout_model = LayoutTransformer(dim=cfg.layout_dim, layers=cfg.layout_layers)
+    cats = torch.randint(K, (128, MAX_OBJECTS))
+    boxes, none = torch.rand(128, MAX_OBJECTS, 4), torch.zeros(128, MAX_OBJECTS, dtype=torch.bool)
+    hide = none.clone()
+    hide[:, 0] = True
+
+    def layout_step():
+        (layout_model(cats, boxes, hide, none)[0].sum() + layout_model(cats, boxes, hide, none)[1].sum()).backward()
+
+    def detector_step():
+        head.train()(feats)["heat"].sum().backward()
+
+    return {"pgd_step": count_flops(pgd_step), "features": count_flops(features),
+            "detector_step": count_flops(detector_step), "layout_step": count_flops(layout_step)}
+
+
+def gpu_cost(cfg: GlowConfig, *, tflops: float = GPU_TFLOPS, call_s: float = GPU_CALL_S,
+             cpu_s: dict[str, float] | None = None) -> pd.DataFrame:
+    """A timing model of a configuration on one GPU: one row per part with where it runs, how many items and seconds.
+    CPU parts: measured seconds per item (`CPU_ITEM_S`) × counts; device parts: FLOPs (`device_flops`, `PLAN_QUERIES`)
+    at `tflops` plus `call_s` per model call. Not counted: D3's fitting, the checkers' fitting, decoding detections
+    (small next to these). Valid at 256 px with a 128 × 4 layout model, where the per-item costs were measured."""
+    if not (tflops > 0 and call_s >= 0):
+        raise ValueError(f"tflops must be > 0 and call_s ≥ 0, got {tflops} and {call_s}")
+    if (cfg.size, cfg.layout_dim, cfg.layout_layers) != (256, 128, 4):
+        raise ValueError(f"the per-item costs were measured at 256 px with a 128 × 4 layout model, not {cfg.size} px "
+                         f"with {cfg.layout_dim} × {cfg.layout_layers}: rerun reports/laptop/glow-gpu-plan/timing_model.py")
+    cpu_s = CPU_ITEM_S if cpu_s is None else cpu_s
+    R, flops, rate = cfg.replicates, device_flops(cfg), tflops * 1e12
+    jobs = 3 * cfg.r1 + 2 * cfg.r2 + 2 * cfg.r3  # attacks a replicate (R1: three planners; R2, R3: two)
+    requests = {"R1": cfg.r1, "R2": cfg.r2, "R3": cfg.r3}
+    plan_flops = sum(n * PLAN_QUERIES[k][0] for k, n in requests.items())
+    plan_calls = sum(n * PLAN_QUERIES[k][1] for k, n in requests.items()) + 2 * jobs  # + each attack's S(P)
+    rows = [
+        ("draw layouts", "CPU", R * (cfg.layouts + cfg.pool), R * (cfg.layouts + cfg.pool) * cpu_s["sample_layout"]),
+        ("render scenes", "CPU", R * cfg.pool, R * cfg.pool * cpu_s["render_layout"]),
+        ("plan search (Python)", "CPU", R * sum(requests.values()),
+         R * sum(n * cpu_s[f"plan {k}"] for k, n in requests.items())),
+        ("attack records (checks, realised)", "CPU", R * jobs, R * jobs * cpu_s["attack record"]),
+        ("features (pool and attacks)", "device", R * (cfg.pool + jobs),
+         R * ((cfg.pool + jobs) * flops["features"] / rate + -(-(cfg.pool + jobs) // 64) * call_s)),
+        ("detector training (A, B)", "device", R * (1 + cfg.blackbox) * cfg.det_steps,
+         R * (1 + cfg.blackbox) * cfg.det_steps * (flops["detector_step"] / rate + call_s)),
+        ("layout-model training", "device", R * cfg.layout_steps,
+         R * cfg.layout_steps * (flops["layout_step"] / rate + 2 * call_s)),
+        ("plan search (layout model)", "device", R * plan_calls, R * (plan_flops / rate + plan_calls * call_s)),
+        ("PGD", "device", R * jobs * cfg.steps,
+         R * cfg.steps * (jobs * flops["pgd_step"] / rate + -(-jobs // 16) * call_s)),
+    ]
+    return pd.DataFrame(rows, columns=["part", "where", "items", "seconds"]).set_index("part")
+
 
 # %% ../../nbs/chapters/50_glow.ipynb #7dbb0473
 CLAIMS_SOURCE = "Abstract"

@@ -1,0 +1,66 @@
+"""GLOW's claims decided again over the three committed laptop seeds, with the kit's grid code.
+
+Reads the committed single-seed laptop reports (reports/laptop/glow = SEED 0, glow-seed1, glow-seed2), checks which
+code each ran (the chapter's code cells and every module the chapter imports, at the three commits), decides every
+claim over the seeds with `cvkit.core.reproduce.grid_from_reports` (each seed's mean over its five replicates is one
+replicate: the kit's rule, fixed before this script was written) and writes the kit's grid report here. Then, as a
+secondary reading stated before it was computed and reported whatever it says, the same rule (`decide`) over the
+fifteen replicates pooled (5 per seed; every replicate renders its own scene pool from its own seed, and the seeds'
+replicate blocks are disjoint, so they are independent). Nothing here re-pins anything.
+Usage (from the repository root): python reports/laptop/glow-grid/grid.py > reports/laptop/glow-grid/grid.out
+"""
+import json
+import subprocess
+from pathlib import Path
+
+from cvkit.core.claims import Measurement, decide
+from cvkit.core.reproduce import claim_spec_of, grid_from_reports, load_report, write_grid_report
+
+HERE = Path(__file__).parent
+FOLDERS = [Path("reports/laptop") / d for d in ("glow", "glow-seed1", "glow-seed2")]
+MODULES = ["cvkit/papers/glow.py", "cvkit/core/backbones.py", "cvkit/core/claims.py", "cvkit/core/detection.py",
+           "cvkit/core/data.py", "cvkit/core/chapters.py", "cvkit/core/sprites.py", "cvkit/core/settings.py"]
+
+
+def code_cells(commit: str) -> list[str]:
+    "The chapter notebook's code cells at a commit."
+    nb = json.loads(subprocess.check_output(["git", "show", f"{commit}:nbs/chapters/50_glow.ipynb"]))
+    return ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+commits = {load_report(f).seed: load_report(f).provenance["git"]["commit"] for f in FOLDERS}
+print("runs:", ", ".join(f"SEED {s} at {c[:7]}" for s, c in commits.items()))
+base = commits[0]
+for seed, commit in commits.items():
+    if seed == 0:
+        continue
+    a, b = code_cells(base), code_cells(commit)
+    cells = [k for k in range(max(len(a), len(b))) if k >= len(a) or k >= len(b) or a[k] != b[k]]
+    mods = subprocess.check_output(["git", "diff", "--stat", base, commit, "--", *MODULES], text=True).strip()
+    print(f"SEED {seed} ({commit[:7]}) vs SEED 0 ({base[:7]}): code cells that differ: {cells or 'none'}; "
+          f"imported modules: {mods or 'identical'}")
+    for k in cells:
+        diff = [f"    - {x}\n    + {y}" for x, y in zip(a[k].splitlines(), b[k].splitlines()) if x != y]
+        print(f"  code cell {k}:\n" + "\n".join(diff))
+
+grid = grid_from_reports(FOLDERS)
+write_grid_report(grid, HERE)
+chapter = grid.chapters[0]
+print(f"\nover the seeds (kit's grid, n = seeds): chapter status {chapter.status}, seeds left out: "
+      f"{chapter.excluded_seeds or 'none'}")
+print(f"{'claim':30s} {'verdict':14s} {'mean':>8s} {'interval':>20s} n  n to decide  per-seed verdicts")
+for c in chapter.claims:
+    ci = f"[{c['ci'][0]:.3f}, {c['ci'][1]:.3f}]" if c.get("ci") else "—"
+    mean = f"{c['mean']:.3f}" if c.get("mean") is not None else "—"
+    seeds = ", ".join(f"{s}: {v['verdict']}" for s, v in c["per_seed"].items())
+    print(f"{c['id']:30s} {c['verdict']:14s} {mean:>8s} {ci:>20s} {c['n']}  {c.get('n_to_decide') or '—':>11}  {seeds}")
+
+print("\nsecondary (stated before computing): the same rule over the 15 replicates pooled (n = replicates)")
+per_seed = {load_report(f).seed: {c["id"]: c for c in load_report(f).chapters[0].claims} for f in FOLDERS}
+for claim_id, first in per_seed[0].items():
+    if first.get("mean") is None:
+        continue
+    values = tuple(float(v) for s in sorted(per_seed) for v in per_seed[s][claim_id]["values"])
+    pooled = decide(claim_spec_of(first), Measurement(values, "replicate", {}, None, first["kind"]), "laptop").to_dict()
+    print(f"{claim_id:30s} {pooled['verdict']:14s} {pooled['mean']:8.3f} "
+          f"[{pooled['ci'][0]:.3f}, {pooled['ci'][1]:.3f}] n = {pooled['n']}  n to decide {pooled.get('n_to_decide') or '—'}")
