@@ -714,7 +714,8 @@ def run_replicate(cfg: SemgudConfig, seed: int, *, arms: tuple[str, ...], v1c_st
 
 # %% ../../nbs/chapters/21_semgud.ipynb #62955e49
 # Pinned verdicts. smoke: the SEED = 0 smoke run of b7e41de (the shake scaled with the crop: 2.5–10.5 px on 32 px
-# crops; se-improves-reconstruction moved from undecided to not reproduced there, the rest held). laptop: the SEED = 0
+# crops; se-improves-reconstruction moved from undecided to not reproduced there, the rest held), confirmed by the
+# one-thread smoke run at cf6f870. laptop: the SEED = 0
 # laptop run of a9aa41d with one thread (rpc-realistic-blur reproduced -> undecided with the scaled shake; a two-thread
 # run of d426394 had also moved rpc-improves-psnr, to reproduced, which the one-thread run does not), confirmed by the
 # committed run (reports/laptop/semgud/, reports/README.md).
