@@ -6,7 +6,7 @@ import pytest
 
 from cvkit.core.chapters import Chapter, CvkitError, load_chapter
 from cvkit.core.claims import REPRODUCED, UNDECIDED, ClaimSpec, decide, paired, replicates
-from cvkit.core.reproduce import (CRASHED, INTERRUPTED, PASSED, ExecutorOptions, GridTask,
+from cvkit.core.reproduce import (CRASHED, FAILED, INTERRUPTED, PASSED, ExecutorOptions, GridTask,
                                   check_workers, combine_seeds, environment_mismatches, failed_result,
                                   gpu_devices, grid_gpu_hours, grid_tasks, judge_grid_chapter, noop_task, parse_seeds,
                                   reproduce_grid, run_task, runtime_environment, slurm_cluster_class,
@@ -248,6 +248,18 @@ def test_judge_grid_chapter_takes_the_worst_status_and_leaves_crashed_seeds_out(
     assert grid.status == CRASHED and grid.excluded_seeds == [2] and grid.claims[0]["n"] == 2
     assert "seed 2: crashed (RuntimeError: boom)" in grid.problems
     assert judge_grid_chapter(ok).status == PASSED
+    # a run that failed (a verdict off its pin) counts, unless one of its sanity checks failed
+    off = failed_result(ch, FAILED, "")
+    off.failure, off.claims = None, [decide(spec, replicates([2.5, 2.4, 2.6]), "smoke").to_dict()]
+    assert judge_grid_chapter({**ok, 3: off}).claims[0]["n"] == 3
+    off.checks = [{"id": "trains", "holds": False}]
+    grid = judge_grid_chapter({**ok, 3: off})
+    assert grid.excluded_seeds == [3] and grid.claims[0]["n"] == 2
+    # a claim a counted seed did not record is named, not silently dropped from n
+    short = failed_result(ch, PASSED, "")
+    short.failure = None
+    grid = judge_grid_chapter({**ok, 4: short})
+    assert grid.claims[0]["n"] == 2 and "seed 4: claim x missing" in grid.problems
 
 
 def test_environment_and_gpu_helpers():
@@ -316,14 +328,16 @@ def test_readme_gpu_hours_are_the_budgets_of_the_full_grid():
         assert re.search(rf"^cvkit reproduce .*{re.escape(executor)}", section, re.M), executor
 
 
-def _stored_run(folder, seed, status=PASSED, error=None, scale="smoke", values=(2.0, 2.1, 2.3)):
-    "A one-chapter, one-claim report written the way `reproduce` writes it."
+def _stored_run(folder, seed, status=PASSED, error=None, scale="smoke", values=(2.0, 2.1, 2.3), sanity=True):
+    "A one-chapter, one-claim report written the way `reproduce` writes it; `sanity`: whether its one check holds."
+    from cvkit.core.claims import sanity_check
     from cvkit.core.reproduce import ChapterResult, Report, write_report
     spec = ClaimSpec("x", "x", "value", ">=", {scale: (1.0, REPRODUCED)})
     res = ChapterResult("c", "C", "p", None, status, 1.0, None,
                         claims=[] if status == CRASHED and error is None else
                         [decide(spec, replicates([v + seed / 10 for v in values]), scale).to_dict()],
-                        failure={"error": error} if error else None)
+                        failure={"error": error} if error else None,
+                        checks=[sanity_check("trains", "the model trains", 1.0 if sanity else 0.0, ">=", 0.5).to_dict()])
     write_report(Report(scale, seed, "cpu", 1, {"git": {"commit": f"c{seed}"}}, [res]), folder)
     return folder
 
@@ -342,7 +356,17 @@ def test_grid_from_stored_reports_counts_runs_stopped_at_their_pin_check(tmp_pat
     assert [t.worker["environment"]["git commit"] for t in grid.tasks] == ["c0", "c1", "c2"]
     assert stopped_at_pin_check(load_report(b).chapters[0]) and not stopped_at_pin_check(load_report(c).chapters[0])
     write_grid_report(grid, tmp_path / "grid")
-    assert "[1](seed-1/report.md)" in (tmp_path / "grid" / "report.md").read_text()
+    md = (tmp_path / "grid" / "report.md").read_text()
+    assert "[1](seed-1/report.md)" in md
+    # the header names every seed's commit and calls the time the runs' summed wall time; a note explains the links
+    assert "summed wall time of the runs" in md and "seed 0: `c0`, seed 1: `c1`, seed 2: `c2`" in md
+    assert "point nowhere" in md and "`crashed` by design" in md
+    # a failed sanity check raises the same error text as the pin check: that run is left out
+    d = _stored_run(tmp_path / "d0", 3, status=CRASHED, sanity=False,
+                    error="AssertionError: claims that do not hold: sanity check trains failed")
+    assert not stopped_at_pin_check(load_report(d).chapters[0])
+    ch = grid_from_reports([a, b, d]).chapters[0]
+    assert ch.excluded_seeds == [3] and ch.claims[0]["n"] == 2 and ch.claims[0]["per_seed"].keys() == {"0", "1"}
     with pytest.raises(ValueError, match="at least two"):
         grid_from_reports([a])
     with pytest.raises(ValueError, match="same seed"):

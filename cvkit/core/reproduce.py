@@ -5,18 +5,18 @@
 # %% auto #0
 __all__ = ['FOOTPRINT_TAG', 'TIMEOUT_FACTOR', 'WORKER_CODE', 'THREAD_VARS', 'STARTUP_GUARD_S', 'SHUTDOWN_GUARD_S', 'POLL_S',
            'PASSED', 'FAILED', 'CRASHED', 'TIMED_OUT', 'INTERRUPTED', 'SEEDS_LIMIT', 'COMBINED_UNIT', 'EXECUTORS',
-           'JOBQUEUE_PIN', 'PIN_CHECK_ERROR', 'prepare_notebook', 'read_status', 'write_status', 'timed_engine',
-           'execute_notebook', 'worker_main', 'worker_env', 'default_jobs', 'threads_per_job', 'kill_tree',
-           'stop_active_workers', 'WorkerOutcome', 'run_worker', 'failing_cell', 'notebook_footprint', 'ChapterResult',
-           'judge_chapter', 'chapter_timeout_s', 'over_budget_lines', 'run_chapter', 'Report', 'run_totals',
-           'report_markdown', 'write_report', 'RunInterrupted', 'check_output_dir', 'reproduce', 'load_report',
-           'report_mismatch', 'reusable_report', 'parse_seeds', 'GridTask', 'grid_tasks', 'claim_spec_of',
-           'seed_measurement', 'combine_seeds', 'runtime_environment', 'environment_mismatches', 'gpu_devices',
-           'task_gpu_env', 'worker_provenance', 'available_cpus', 'TaskResult', 'failed_result', 'chapter_on_worker',
-           'run_task', 'noop_task', 'ExecutorOptions', 'slurm_cluster_kwargs', 'slurm_cluster_class', 'dask_client',
-           'check_workers', 'GridProgress', 'TaskRecord', 'GridChapter', 'stopped_at_pin_check', 'judge_grid_chapter',
-           'GridReport', 'grid_markdown', 'write_grid_report', 'check_run_arguments', 'reproduce_grid',
-           'grid_gpu_hours', 'grid_from_reports']
+           'JOBQUEUE_PIN', 'PIN_CHECK_ERROR', 'STORED', 'STORED_NOTE', 'prepare_notebook', 'read_status',
+           'write_status', 'timed_engine', 'execute_notebook', 'worker_main', 'worker_env', 'default_jobs',
+           'threads_per_job', 'kill_tree', 'stop_active_workers', 'WorkerOutcome', 'run_worker', 'failing_cell',
+           'notebook_footprint', 'ChapterResult', 'judge_chapter', 'chapter_timeout_s', 'over_budget_lines',
+           'run_chapter', 'Report', 'run_totals', 'report_markdown', 'write_report', 'RunInterrupted',
+           'check_output_dir', 'reproduce', 'load_report', 'report_mismatch', 'reusable_report', 'parse_seeds',
+           'GridTask', 'grid_tasks', 'claim_spec_of', 'seed_measurement', 'combine_seeds', 'runtime_environment',
+           'environment_mismatches', 'gpu_devices', 'task_gpu_env', 'worker_provenance', 'available_cpus', 'TaskResult',
+           'failed_result', 'chapter_on_worker', 'run_task', 'noop_task', 'ExecutorOptions', 'slurm_cluster_kwargs',
+           'slurm_cluster_class', 'dask_client', 'check_workers', 'GridProgress', 'TaskRecord', 'GridChapter',
+           'stopped_at_pin_check', 'sanity_checks_hold', 'judge_grid_chapter', 'GridReport', 'grid_markdown',
+           'write_grid_report', 'check_run_arguments', 'reproduce_grid', 'grid_gpu_hours', 'grid_from_reports']
 
 # %% ../../nbs/core/05_reproduce.ipynb #831e9b8e
 import contextlib
@@ -1247,20 +1247,32 @@ def stopped_at_pin_check(
 ) -> bool:
     """True when the run crashed only at its pin check (`ClaimLedger.check_pins` under `cvkit reproduce`): every claim
     was measured and recorded before it, so they count over the seeds although the notebook stopped there (a run at
-    another seed than the pinned one stops there whenever a verdict moves)."""
+    another seed than the pinned one stops there whenever a verdict moves). A failed sanity check raises the same
+    error text, so every sanity check must hold too (`sanity_checks_hold`)."""
     error = (result.failure or {}).get("error") or ""
-    return result.status == CRASHED and bool(result.claims) and error.startswith(PIN_CHECK_ERROR)
+    return (result.status == CRASHED and bool(result.claims) and error.startswith(PIN_CHECK_ERROR)
+            and sanity_checks_hold(result))
+
+
+def sanity_checks_hold(
+    result: ChapterResult,  # one chapter's result
+) -> bool:
+    "True when every sanity check the run recorded holds: a run whose pipeline check failed is not counted over seeds."
+    return all(c.get("holds") for c in result.checks)
 
 
 def judge_grid_chapter(
     results: dict[int, ChapterResult],  # seed → one chapter's result
 ) -> GridChapter:
     """A chapter over the grid: the worst of its seeds' statuses, its claims decided over the seeds that ran to the end
-    or stopped only at their pin check (`stopped_at_pin_check`)."""
+    or stopped only at their pin check (`stopped_at_pin_check`), with every sanity check holding (`sanity_checks_hold`).
+    A claim that a counted seed did not record is named in the problems (its n is smaller)."""
     first = results[min(results)]
-    ran = {s: r for s, r in results.items() if r.status in (PASSED, FAILED) or stopped_at_pin_check(r)}
+    ran = {s: r for s, r in results.items()
+           if (r.status in (PASSED, FAILED) or stopped_at_pin_check(r)) and sanity_checks_hold(r)}
     claims = combine_seeds({s: r.claims for s, r in ran.items()}) if ran else []
     problems = [f"seed {s}: {p}" for s, r in sorted(results.items()) for p in r.problems]
+    problems += [f"seed {s}: claim {c['id']} missing" for c in claims for s in c["missing_seeds"]]
     problems += [f"seed {s}: {r.status}" + (f" ({r.failure['error']})" if r.failure else "")
                  for s, r in sorted(results.items()) if r.status not in (PASSED, FAILED)]
     for c in claims:
@@ -1330,21 +1342,34 @@ def _task_lines(tasks: list[TaskRecord]) -> list[str]:
     return lines + (["", "Retried tasks:", *retried] if retried else [])
 
 
+STORED = "stored reports"  # the executor of a grid combined from stored one-seed reports (`grid_from_reports`)
+STORED_NOTE = ("Combined from stored one-seed reports, not run here: the per-seed notebook links below point nowhere "
+               "(a stored report keeps no executed notebooks), and a seed run at another seed than the pinned one "
+               "shows `crashed` by design when it stopped at its pin check (a verdict moved from its pin); its claims "
+               "still count, as the text below says.")
+
+
 def grid_markdown(report: GridReport) -> str:
     "The grid's report as Markdown: one section per chapter with its claims decided over the seeds, the tasks, provenance."
     prov, git = report.provenance, report.provenance.get("git") or {}
     commit = (git.get("commit") or "unknown")[:12] + (" (uncommitted changes)" if git.get("dirty") else "")
     claims = [cl for c in report.chapters for cl in c.claims]
+    stored = report.executor == STORED
+    where = (f"summed wall time of the runs {report.wall_s:.1f} s · combined from stored reports (commits "
+             + ", ".join(f"seed {s}: `{str(((r.provenance or {}).get('git') or {}).get('commit') or 'unknown')[:12]}`"
+                         for s, r in sorted(report.runs.items())) + ")") if stored else \
+        f"{report.wall_s:.1f} s · commit `{commit}`"
     lines = ["# cvkit reproduction report: chapters × seeds", "",
              f"**{'all chapters passed' if report.ok else 'SOME CHAPTERS FAILED'}** · scale `{report.scale}` · "
              f"seeds {_seed_list(report.seeds)} · device `{report.device}` · executor `{report.executor}` · "
-             f"{len(report.tasks)} task(s) · {report.wall_s:.1f} s · commit `{commit}`", "",
+             f"{len(report.tasks)} task(s) · {where}", "",
+             *([STORED_NOTE, ""] if stored else []),
              f"**Claims over the seeds:** {claims_summary(claims, [], central=False)}", "",
              "How claims are combined: every claim is decided once more over the seeds with the kit's rule "
              "(`cvkit.core.claims.decide`): each seed's point value of the claim (its mean over that seed's own "
              "replicates; the geometric mean of a ratio; the success rate of a proportion) is one replicate, so n is "
              "the number of seeds that measured it. Only seeds whose run reached the end (or stopped only at its "
-             "pin check, every claim recorded) count. The per-seed tables "
+             "pin check, every claim recorded) and whose sanity checks all hold count. The per-seed tables "
              "are linked below.", "",
              "| chapter | part | status | seeds | claims over the seeds | per-seed reports |", "|---|---|---|---|---|---|"]
     for c in report.chapters:
@@ -1356,14 +1381,15 @@ def grid_markdown(report: GridReport) -> str:
         seeds = " · ".join(f"seed {s}: [{st}](seed-{s}/notebooks/{c.name}.ipynb)" for s, st in c.seeds.items())
         lines += ["", f"## {c.name}: {c.title}", "", f"Status: **{c.status}** · {seeds}", ""]
         if c.excluded_seeds:
-            lines += [f"Left out of the combination (the run did not reach the end): seed(s) "
+            lines += [f"Left out of the combination (the run did not reach the end, or a sanity check failed): seed(s) "
                       f"{', '.join(map(str, c.excluded_seeds))}.", ""]
         lines += [f"- {p}" for p in c.problems] + ([""] if c.problems else [])
         lines += [claims_markdown(c.claims, [], link=""), ""]
         lines += [f"- {cl['id']}: {cl['combined']}" for cl in c.claims]
     m = prov.get("machine", {})
     lines += ["", "## Tasks", "", *_task_lines(report.tasks), "", "## Provenance (the client)", "",
-              f"- time (UTC): {prov.get('time_utc')}", f"- git commit: `{git.get('commit')}` (dirty: {git.get('dirty')})",
+              f"- time (UTC): {prov.get('time_utc')}", f"- git commit: `{git.get('commit')}` (dirty: {git.get('dirty')})"
+              + (" (the lowest seed's run; every seed's commit is in the header and the tasks)" if stored else ""),
               f"- Python {m.get('python')} on {m.get('os')}; CPU: {m.get('cpu')}; GPU: {m.get('gpu') or 'none'}",
               f"- executor: {report.executor}" + (f"; {prov['scheduler']}" if prov.get("scheduler") else ""),
               "- packages: " + ", ".join(f"{k} {v}" for k, v in (prov.get("packages") or {}).items() if v)]
@@ -1554,6 +1580,6 @@ def grid_from_reports(
     first = runs[min(runs)]
     provenance = {**(first.provenance or {}), "combined_from": {str(s): str(Path(f)) for s, f in
                                                                  sorted(zip(seeds, folders))}}
-    return GridReport(scale=first.scale, seeds=sorted(runs), device=first.device, executor="stored reports",
+    return GridReport(scale=first.scale, seeds=sorted(runs), device=first.device, executor=STORED,
                       provenance=provenance, runs=runs, chapters=chapters, tasks=tasks,
                       wall_s=round(sum(r.wall_s for r in reports), 1))
