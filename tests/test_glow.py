@@ -414,6 +414,25 @@ def test_bad_inputs_of_checkers_plans_attack_and_world(layouts):
         sample_layout(numpy_stream(0, "t"), size=96, objects=(5, 2))
 
 
+def test_timing_model_output_matches_the_chapter_constant_and_the_break_even_rate():
+    "The CPU seconds per item the chapter keeps are those timing_model.out printed; the README's break-even rate is gpu_cost's."
+    import ast
+    import importlib.util
+
+    from conftest import ROOT
+
+    from cvkit.papers.glow import CPU_ITEM_S
+    folder = ROOT / "reports/laptop/glow-gpu-plan"
+    line = next(x for x in (folder / "timing_model.out").read_text().splitlines() if x.startswith("CPU_ITEM_S ="))
+    assert ast.literal_eval(line.split("=", 1)[1].strip()) == CPU_ITEM_S
+    spec = importlib.util.spec_from_file_location("pgd_probe", folder / "pgd_probe.py")
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    rate = probe.break_even_tflops()
+    assert 0 < rate < probe.GPU_TFLOPS and probe.break_even_tflops(20 * 60) > rate
+    assert f"**{rate:.2f} TFLOP/s**" in (folder / "README.md").read_text()
+
+
 def test_gpu_configuration_fits_the_budget_by_the_timing_model():
     """No GPU was lent: the gpu configuration is sized by `gpu_cost` (measured CPU seconds per item, counted FLOPs at an
     assumed rate). It must fit 20 of the 30 minutes; the issue's sizes must not fit 30 (why it was resized)."""
