@@ -4,9 +4,11 @@ Reads the committed single-seed laptop reports (reports/laptop/glow = SEED 0, gl
 code each ran (the chapter's code cells and every module the chapter imports, at the three commits), decides every
 claim over the seeds with `cvkit.core.reproduce.grid_from_reports` (each seed's mean over its five replicates is one
 replicate: the kit's rule, fixed before this script was written) and writes the kit's grid report here. Then, as a
-secondary reading stated before it was computed and reported whatever it says, the same rule (`decide`) over the
-fifteen replicates pooled (5 per seed; every replicate renders its own scene pool from its own seed, and the seeds'
-replicate blocks are disjoint, so they are independent). Nothing here re-pins anything.
+secondary, post-hoc reading, the same rule (`decide`) over the fifteen replicates pooled (5 per seed; every replicate
+renders its own scene pool from its own seed, and the seeds' replicate blocks are disjoint, so they are independent).
+The pooled reading was chosen after the three per-seed reports, and so all fifteen replicate values, were known (this
+script and its output were committed together): it is an observation, not a pre-declared test; the rule is the kit's,
+unchanged. Nothing here re-pins anything.
 Usage (from the repository root): python reports/laptop/glow-grid/grid.py > reports/laptop/glow-grid/grid.out
 """
 import json
@@ -55,7 +57,8 @@ for c in chapter.claims:
     seeds = ", ".join(f"{s}: {v['verdict']}" for s, v in c["per_seed"].items())
     print(f"{c['id']:30s} {c['verdict']:14s} {mean:>8s} {ci:>20s} {c['n']}  {c.get('n_to_decide') or '—':>11}  {seeds}")
 
-print("\nsecondary (stated before computing): the same rule over the 15 replicates pooled (n = replicates)")
+print("\nsecondary, post hoc (chosen after the per-seed reports were known): the same rule over the 15 replicates "
+      "pooled (n = replicates)")
 per_seed = {load_report(f).seed: {c["id"]: c for c in load_report(f).chapters[0].claims} for f in FOLDERS}
 for claim_id, first in per_seed[0].items():
     if first.get("mean") is None:
