@@ -4,19 +4,20 @@
 
 # %% auto #0
 __all__ = ['FAMILIES', 'ARMS', 'OFFICIAL_START', 'OFFICIAL_END', 'CONFIGS', 'LEARNED_CONFIGS', 'LION_CAT_MISSING',
-           'LION_CAT_FILES', 'LION_CAT_HINT', 'FACTORS', 'PINS', 'SPECS', 'LEARNED_MISSING', 'Limbs', 'random_limbs',
-           'star_radius', 'ridge_radius', 'rotation_matrix', 'hinge_bend', 'ShapePair', 'make_pair', 'membrane_energy',
-           'dihedral_angle', 'bending_energy', 'edge_flaps', 'shell_hessian', 'elastic_basis', 'SpectralShape',
-           'spectral_shape', 'gram', 'psd_sqrt', 'mass_pinv', 'hs_norm', 'fmap_adjoint', 'nearest_rows',
-           'fmaps_from_pointmap', 'hybrid_embeddings', 'pointmap_from_fmaps', 'zoomout', 'solve_fmap_lb',
-           'solve_fmap_hs', 'descriptors', 'descriptor_fmaps', 'split_sizes', 'zoomout_schedule',
-           'zoomout_schedule_blocks', 'geodesic_errors', 'pck_curve', 'pck_auc', 'basis_sizes', 'prepare_source',
-           'match_pair', 'match_official', 'HybridConfig', 'ExperimentResult', 'run_experiment', 'fmap_solve_torch',
-           'SpectralDiffusion', 'DiffusionBlock', 'MiniDiffusionNet', 'LearnedShape', 'learned_shape', 'predict_fmaps',
-           'map_loss', 'LearnedPair', 'learned_pair', 'train_geomfmaps', 'learned_errors', 'LearnedConfig',
-           'LearnedResult', 'run_learned', 'learned_errors_by_replicate', 'read_vertex_map', 'read_landmark_pairs',
-           'lion_cat_files', 'real_pair', 'lion_cat_pair', 'match_real_pair', 'family_errors', 'scaled_difference',
-           'claim_measurements', 'specs_for_data']
+           'LION_CAT_FILES', 'LION_CAT_HINT', 'CAMEL_POSES', 'CAMEL_MISSING', 'CAMEL_HINT', 'FACTORS', 'PINS', 'SPECS',
+           'LEARNED_MISSING', 'Limbs', 'random_limbs', 'star_radius', 'ridge_radius', 'rotation_matrix', 'hinge_bend',
+           'ShapePair', 'make_pair', 'membrane_energy', 'dihedral_angle', 'bending_energy', 'edge_flaps',
+           'shell_hessian', 'elastic_basis', 'SpectralShape', 'spectral_shape', 'gram', 'psd_sqrt', 'mass_pinv',
+           'hs_norm', 'fmap_adjoint', 'nearest_rows', 'fmaps_from_pointmap', 'hybrid_embeddings', 'pointmap_from_fmaps',
+           'zoomout', 'solve_fmap_lb', 'solve_fmap_hs', 'descriptors', 'descriptor_fmaps', 'split_sizes',
+           'zoomout_schedule', 'zoomout_schedule_blocks', 'geodesic_errors', 'pck_curve', 'pck_auc', 'basis_sizes',
+           'prepare_source', 'match_pair', 'match_official', 'HybridConfig', 'ExperimentResult', 'run_experiment',
+           'fmap_solve_torch', 'SpectralDiffusion', 'DiffusionBlock', 'MiniDiffusionNet', 'LearnedShape',
+           'learned_shape', 'predict_fmaps', 'map_loss', 'LearnedPair', 'learned_pair', 'train_geomfmaps',
+           'learned_errors', 'LearnedConfig', 'LearnedResult', 'run_learned', 'learned_errors_by_replicate',
+           'read_vertex_map', 'read_landmark_pairs', 'lion_cat_files', 'real_pair', 'lion_cat_pair', 'match_real_pair',
+           'camel_files', 'read_real_mesh', 'match_unlabelled', 'cycle_pointmap', 'coverage', 'hinge_bent_pair',
+           'family_errors', 'scaled_difference', 'claim_measurements', 'specs_for_data']
 
 # %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #4de81e1f
 import dataclasses
@@ -532,7 +533,7 @@ def solve_fmap_hs(
 # %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #91d475f4
 def descriptors(
     shape: SpectralShape,
-    landmarks: np.ndarray,  # (L,) landmark vertex indices
+    landmarks: np.ndarray,  # (L,) landmark vertex indices; L = 0: WKS alone (unlabelled shapes)
     *,
     n_energies: int = 50,  # WKS energies
     n_landmark_energies: int = 20,  # energies per landmark WKS
@@ -540,8 +541,10 @@ def descriptors(
 ) -> np.ndarray:
     "WKS and landmark WKS (n, n_energies + L·n_landmark_energies), each column scaled to unit M-norm."
     k = min(k, shape.phi.shape[1])
-    D = np.hstack([wks(shape.evals[:k], shape.phi[:, :k], n_energies),
-                   wks(shape.evals[:k], shape.phi[:, :k], n_landmark_energies, landmarks=landmarks)])
+    D = [wks(shape.evals[:k], shape.phi[:, :k], n_energies)]
+    if len(landmarks):
+        D.append(wks(shape.evals[:k], shape.phi[:, :k], n_landmark_energies, landmarks=landmarks))
+    D = np.hstack(D)
     return D / np.sqrt(np.einsum("ij,ij->j", D, shape.M @ D))
 
 
@@ -765,6 +768,7 @@ class HybridConfig:
     first_pair: int = 0  # replicate ids start here within the run's block (ids below it belong to calibration runs)
     official_pairs: int = 0  # crease pairs also run with the official hybrid ZoomOut ((20, 10) → (100, 100); report only)
     lion_cat_k: int = 0  # K of the lion → cat pair (0: this scale runs no lion → cat)
+    camel_k: int = 0  # K of the camel poses and the bent camel-01 (0: this scale runs no camel; report only)
 
 
 CONFIGS: dict[str, HybridConfig] = {
@@ -773,10 +777,11 @@ CONFIGS: dict[str, HybridConfig] = {
     "laptop": HybridConfig(subdivisions=0, vertices=1500, pairs=28, k_init=20, sizes=(20, 50, 100), main_k=50,
                            sweep_shapes=8, sweep_angles=(10.0, 25.0, 40.0, 55.0, 70.0), remeshed=12,
                            deltas=(1e-4, 1e-3, 1e-2), delta_pairs=4, real_k=50, first_pair=200, official_pairs=4,
-                           lion_cat_k=50),
+                           lion_cat_k=50, camel_k=50),
     "gpu": HybridConfig(subdivisions=4, vertices=0, pairs=20, k_init=20, sizes=(20, 50, 100, 200), main_k=100,
                         sweep_shapes=12, sweep_angles=(10.0, 25.0, 40.0, 55.0, 70.0), remeshed=20,
-                        deltas=(1e-4, 1e-3, 1e-2), delta_pairs=8, real_k=100, official_pairs=8, lion_cat_k=50),
+                        deltas=(1e-4, 1e-3, 1e-2), delta_pairs=8, real_k=100, official_pairs=8, lion_cat_k=50,
+                        camel_k=50),
 }
 
 # %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #e7913ee3
@@ -1247,6 +1252,109 @@ def match_real_pair(
                          auc=pck_auc(errors[arm])))
     return pd.DataFrame(rows), errors
 
+
+# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #7318a083
+CAMEL_POSES: tuple[str, ...] = ("01", "04", "07", "10")  # the cycle's order (01 → 04 → 07 → 10 → 01)
+CAMEL_MISSING = ("this scale runs no camel poses (laptop and gpu match them, K = 50, when their research-use files "
+                 "are present)")
+CAMEL_HINT = ("the camel-gallop poses are not installed: research-use meshes (Sumner and Popović's deformation-transfer "
+              "data, from pyFM's examples), read only from the shared data folder next to the project "
+              "(../shared/data/meshes/camel_gallop/camel-gallop-{01,04,07,10}.off; or set DATA_ROOT / "
+              "CVKIT_SHARED_DATA) and never copied into the repository or shipped by `cvkit data`")
+
+
+def camel_files(
+    root: str | Path | None,  # the shared data folder (holding meshes/); None: absent
+) -> list[Path] | None:
+    "The four camel-gallop poses under `root`/meshes/camel_gallop in the cycle's order, or None when any is missing."
+    if root is None:
+        return None
+    files = [Path(root) / "meshes" / "camel_gallop" / f"camel-gallop-{pose}.off" for pose in CAMEL_POSES]
+    return files if all(p.is_file() for p in files) else None
+
+
+def read_real_mesh(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    "A real mesh as every pipeline here wants it: duplicate faces removed, scaled to unit area and centred."
+    v, f = read_mesh(path)
+    f = remove_duplicate_faces(f)
+    return unit_area(v, f), f
+
+
+def match_unlabelled(
+    x: SpectralShape,  # source X
+    y: SpectralShape,  # target Y
+    *,
+    k_init: int,  # size of the descriptor map
+    K: int,  # size after ZoomOut
+    share: float,  # elastic share of K (0: LBO-only)
+    weight: float = 0.1,  # commutativity weight of the descriptor map
+) -> np.ndarray:
+    """The axiomatic pipeline with no labels at all: WKS alone (no landmarks), descriptor map, step-1 ZoomOut to K.
+    Returns the pointmap Y → X (n_y,). Like every WKS map it cannot tell a shape from its mirror image."""
+    if not 0 < k_init <= K:
+        raise ValueError(f"need 0 < k_init ≤ K, got k_init={k_init}, K={K}")
+    empty = np.zeros(0, dtype=np.int64)
+    C = descriptor_fmaps(x, y, descriptors(x, empty), descriptors(y, empty), *split_sizes(k_init, share), weight=weight)
+    return zoomout(pointmap_from_fmaps(*C, x, y), x, y, zoomout_schedule(k_init, K, share))
+
+
+def cycle_pointmap(
+    maps: list[np.ndarray],  # maps[j]: pointmap from shape j+1 (mod m) to shape j, (n_{j+1},) vertices of shape j
+) -> np.ndarray:
+    """Where each vertex of shape 0 lands after transport round the cycle 0 → 1 → … → m−1 → 0 (n_0,): a function on
+    shape j moves to shape j+1 as f_{j+1} = f_j[maps[j]], so the round trip reads f_0[maps[0][maps[1][…maps[m−1]]]].
+    A consistent set of maps returns every vertex to itself."""
+    if not maps:
+        raise ValueError("a cycle needs at least one map")
+    sizes = [len(m) for m in maps]
+    for j, m in enumerate(maps):
+        n_to = sizes[j - 1] if j else sizes[-1]  # maps[j] takes values on shape j, which has len(maps[j - 1]) vertices
+        if m.ndim != 1 or not np.issubdtype(m.dtype, np.integer) or m.min() < 0 or m.max() >= n_to:
+            raise ValueError(f"maps[{j}] must be a 1-D integer pointmap into [0, {n_to - 1}]")
+    out = maps[-1]
+    for m in reversed(maps[:-1]):
+        out = m[out]
+    return out
+
+
+def coverage(
+    p: np.ndarray,  # (n_y,) pointmap Y → X
+    n_x: int,  # vertices of X
+) -> float:
+    "The share of X's vertices that some vertex of Y maps to: 1 for a bijection, small when a map collapses."
+    if n_x < 1 or p.ndim != 1 or (p.size and (p.min() < 0 or p.max() >= n_x)):
+        raise ValueError(f"p must be a 1-D pointmap into [0, {n_x - 1}]")
+    return len(np.unique(p)) / n_x
+
+
+def hinge_bent_pair(
+    vertices: np.ndarray,  # (n, 3) a unit-area mesh
+    faces: np.ndarray,  # (F, 3)
+    rng: np.random.Generator,  # draws the target's vertex order
+    *,
+    family: str,
+    angle_deg: float = 45.0,  # hinge angle
+    at: float = 0.6,  # the hinge's position: this quantile of the vertices along the longest principal axis
+    sharpness: float = 0.01,  # width of the sigmoid hinge (unit-area units): small = a crease
+) -> ShapePair:
+    """A real mesh against itself bent by a sharp hinge across its longest axis (rotation about the second axis),
+    the target's vertices shuffled: exact ground truth. Landmarks: the extreme vertices along the three axes."""
+    if not (0 < at < 1 and sharpness > 0 and math.isfinite(angle_deg)):
+        raise ValueError(f"need 0 < at < 1, sharpness > 0 and a finite angle, got {at}, {sharpness}, {angle_deg}")
+    axes = np.linalg.svd(vertices - vertices.mean(0), full_matrices=False)[2]
+    along = vertices @ axes[0]
+    hinge_at = np.quantile(along, at)
+    weight = expit((along - hinge_at) / sharpness)
+    centre = vertices[np.argmin(np.abs(along - hinge_at))]
+    bent = np.array([centre + rotation_matrix(axes[1], np.radians(angle_deg) * w) @ (v - centre)
+                     for v, w in zip(vertices, weight)])
+    bent = unit_area(bent, faces)
+    perm = rng.permutation(len(vertices))
+    inverse = np.empty_like(perm)
+    inverse[perm] = np.arange(len(perm))
+    tips = np.unique(np.concatenate([[np.argmin(vertices @ a), np.argmax(vertices @ a)] for a in axes]))
+    return ShapePair(family, (vertices, faces), (bent[perm], inverse[faces]), perm, (tips, inverse[tips]),
+                     angle=np.radians(angle_deg))
 
 # %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #11c75c6f
 # Declared before any pinned run; thresholds are the issue's starting thresholds, never loosened. "error(A) ≤ f ×
