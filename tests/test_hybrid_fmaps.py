@@ -319,6 +319,21 @@ def test_lbo_arm_against_pyfm(zoomout_case):
     assert np.array_equal(zoomout(noisy, x, y, zoomout_schedule(10, 30, 0.0)), p_pyfm)
 
 
+def test_wks_agrees_with_pyfm(zoomout_case):
+    "core.spectral's WKS and landmark WKS against pyFM's formulas on the same energies and width (pyFM's scaled form)."
+    pytest.importorskip("pyFM")
+    from pyFM.signatures.WKS_functions import WKS, lm_WKS
+
+    from cvkit.core.spectral import _log_energy_grid, wks
+
+    x, _, _ = zoomout_case
+    energies, sigma, _ = _log_energy_grid(x.evals, 20, 7.0)
+    assert np.allclose(wks(x.evals, x.phi, 20), WKS(x.evals, x.phi, energies, sigma, scaled=True), rtol=1e-10, atol=0)
+    landmarks = np.array([0, 17, 101])
+    assert np.allclose(wks(x.evals, x.phi, 20, landmarks=landmarks),
+                       lm_WKS(x.evals, x.phi, landmarks, energies, sigma, scaled=True), rtol=1e-10, atol=1e-14)
+
+
 def test_configs_and_specs_are_consistent():
     assert set(CONFIGS) == set(SCALES)
     for cfg in CONFIGS.values():

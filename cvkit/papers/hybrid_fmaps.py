@@ -4,19 +4,21 @@
 
 # %% auto #0
 __all__ = ['FAMILIES', 'ARMS', 'OFFICIAL_START', 'OFFICIAL_END', 'CONFIGS', 'LEARNED_CONFIGS', 'LION_CAT_MISSING',
-           'LION_CAT_FILES', 'LION_CAT_HINT', 'FACTORS', 'PINS', 'SPECS', 'LEARNED_MISSING', 'Limbs', 'random_limbs',
-           'star_radius', 'ridge_radius', 'rotation_matrix', 'hinge_bend', 'ShapePair', 'make_pair', 'membrane_energy',
-           'dihedral_angle', 'bending_energy', 'edge_flaps', 'shell_hessian', 'elastic_basis', 'SpectralShape',
-           'spectral_shape', 'gram', 'psd_sqrt', 'mass_pinv', 'hs_norm', 'fmap_adjoint', 'nearest_rows',
-           'fmaps_from_pointmap', 'hybrid_embeddings', 'pointmap_from_fmaps', 'zoomout', 'solve_fmap_lb',
-           'solve_fmap_hs', 'descriptors', 'descriptor_fmaps', 'split_sizes', 'zoomout_schedule',
-           'zoomout_schedule_blocks', 'geodesic_errors', 'pck_curve', 'pck_auc', 'basis_sizes', 'prepare_source',
-           'match_pair', 'match_official', 'HybridConfig', 'ExperimentResult', 'run_experiment', 'fmap_solve_torch',
-           'SpectralDiffusion', 'DiffusionBlock', 'MiniDiffusionNet', 'LearnedShape', 'learned_shape', 'predict_fmaps',
-           'map_loss', 'LearnedPair', 'learned_pair', 'train_geomfmaps', 'learned_errors', 'LearnedConfig',
-           'LearnedResult', 'run_learned', 'learned_errors_by_replicate', 'read_vertex_map', 'read_landmark_pairs',
-           'lion_cat_files', 'real_pair', 'lion_cat_pair', 'match_real_pair', 'family_errors', 'scaled_difference',
-           'claim_measurements', 'specs_for_data']
+           'LION_CAT_FILES', 'LION_CAT_HINT', 'CAMEL_POSES', 'CAMEL_MISSING', 'CAMEL_HINT', 'FACTORS', 'PINS', 'SPECS',
+           'LEARNED_MISSING', 'Limbs', 'random_limbs', 'star_radius', 'ridge_radius', 'rotation_matrix', 'hinge_bend',
+           'ShapePair', 'make_pair', 'membrane_energy', 'dihedral_angle', 'bending_energy', 'edge_flaps',
+           'shell_hessian', 'elastic_basis', 'SpectralShape', 'spectral_shape', 'gram', 'psd_sqrt', 'mass_pinv',
+           'hs_norm', 'fmap_adjoint', 'nearest_rows', 'fmaps_from_pointmap', 'hybrid_embeddings', 'pointmap_from_fmaps',
+           'zoomout', 'solve_fmap_lb', 'solve_fmap_hs', 'descriptors', 'descriptor_fmaps', 'split_sizes',
+           'zoomout_schedule', 'zoomout_schedule_blocks', 'geodesic_errors', 'pck_curve', 'pck_auc', 'basis_sizes',
+           'prepare_source', 'match_pair', 'match_official', 'HybridConfig', 'ExperimentResult', 'run_experiment',
+           'fmap_solve_torch', 'SpectralDiffusion', 'DiffusionBlock', 'MiniDiffusionNet', 'LearnedShape',
+           'learned_shape', 'predict_fmaps', 'fmaps_from_features', 'map_loss', 'LearnedPair', 'learned_pair',
+           'train_geomfmaps', 'learned_errors', 'soft_pointmap', 'unsupervised_loss', 'anneal', 'train_ulrssm',
+           'LearnedConfig', 'LearnedResult', 'run_learned', 'learned_errors_by_replicate', 'read_vertex_map',
+           'read_landmark_pairs', 'lion_cat_files', 'real_pair', 'lion_cat_pair', 'match_real_pair', 'camel_files',
+           'read_real_mesh', 'match_unlabelled', 'cycle_pointmap', 'coverage', 'hinge_bent_pair', 'family_errors',
+           'scaled_difference', 'claim_measurements', 'specs_for_data']
 
 # %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #4de81e1f
 import dataclasses
@@ -532,7 +534,7 @@ def solve_fmap_hs(
 # %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #91d475f4
 def descriptors(
     shape: SpectralShape,
-    landmarks: np.ndarray,  # (L,) landmark vertex indices
+    landmarks: np.ndarray,  # (L,) landmark vertex indices; L = 0: WKS alone (unlabelled shapes)
     *,
     n_energies: int = 50,  # WKS energies
     n_landmark_energies: int = 20,  # energies per landmark WKS
@@ -540,8 +542,10 @@ def descriptors(
 ) -> np.ndarray:
     "WKS and landmark WKS (n, n_energies + L·n_landmark_energies), each column scaled to unit M-norm."
     k = min(k, shape.phi.shape[1])
-    D = np.hstack([wks(shape.evals[:k], shape.phi[:, :k], n_energies),
-                   wks(shape.evals[:k], shape.phi[:, :k], n_landmark_energies, landmarks=landmarks)])
+    D = [wks(shape.evals[:k], shape.phi[:, :k], n_energies)]
+    if len(landmarks):
+        D.append(wks(shape.evals[:k], shape.phi[:, :k], n_landmark_energies, landmarks=landmarks))
+    D = np.hstack(D)
     return D / np.sqrt(np.einsum("ij,ij->j", D, shape.M @ D))
 
 
@@ -765,6 +769,7 @@ class HybridConfig:
     first_pair: int = 0  # replicate ids start here within the run's block (ids below it belong to calibration runs)
     official_pairs: int = 0  # crease pairs also run with the official hybrid ZoomOut ((20, 10) → (100, 100); report only)
     lion_cat_k: int = 0  # K of the lion → cat pair (0: this scale runs no lion → cat)
+    camel_k: int = 0  # K of the camel poses and the bent camel-01 (0: this scale runs no camel; report only)
 
 
 CONFIGS: dict[str, HybridConfig] = {
@@ -773,10 +778,11 @@ CONFIGS: dict[str, HybridConfig] = {
     "laptop": HybridConfig(subdivisions=0, vertices=1500, pairs=28, k_init=20, sizes=(20, 50, 100), main_k=50,
                            sweep_shapes=8, sweep_angles=(10.0, 25.0, 40.0, 55.0, 70.0), remeshed=12,
                            deltas=(1e-4, 1e-3, 1e-2), delta_pairs=4, real_k=50, first_pair=200, official_pairs=4,
-                           lion_cat_k=50),
+                           lion_cat_k=50, camel_k=50),
     "gpu": HybridConfig(subdivisions=4, vertices=0, pairs=20, k_init=20, sizes=(20, 50, 100, 200), main_k=100,
                         sweep_shapes=12, sweep_angles=(10.0, 25.0, 40.0, 55.0, 70.0), remeshed=20,
-                        deltas=(1e-4, 1e-3, 1e-2), delta_pairs=8, real_k=100, official_pairs=8, lion_cat_k=50),
+                        deltas=(1e-4, 1e-3, 1e-2), delta_pairs=8, real_k=100, official_pairs=8, lion_cat_k=50,
+                        camel_k=50),
 }
 
 # %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #e7913ee3
@@ -927,6 +933,8 @@ class LearnedShape:
     el_pinv: torch.Tensor  # (k_el, n) Ψ⁺ = (ΨᵀMΨ)⁻¹ΨᵀM
     gram_half: torch.Tensor  # (k_el, k_el) G^{1/2}
     gram_inv_half: torch.Tensor  # (k_el, k_el) G^{-1/2}
+    lb_basis: torch.Tensor  # (n, k_lb) Φ of the map's block (the unsupervised alignment loss reads it)
+    el_basis: torch.Tensor  # (n, k_el) Ψ
 
 
 def learned_shape(shape: SpectralShape, k_lb: int, k_el: int, *, n_wks: int = 16, k_diffusion: int = 50,
@@ -944,10 +952,12 @@ def learned_shape(shape: SpectralShape, k_lb: int, k_el: int, *, n_wks: int = 16
         half, inv_half = psd_sqrt(gram(psi, shape.M))
         el_evals, el_pinv = np.abs(shape.evals_el[:k_el]), mass_pinv(psi, shape.M)
     else:
+        psi = np.zeros((shape.n, 0))
         half, inv_half, el_evals, el_pinv = np.zeros((0, 0)), np.zeros((0, 0)), np.zeros(0), np.zeros((0, shape.n))
     t = partial(torch.as_tensor, dtype=torch.float64, device=device)
     return LearnedShape(t(D), t(shape.evals[:kd]), t(np.ascontiguousarray(shape.phi[:, :kd])), t(pinv[:kd]),
-                        t(shape.evals[:k_lb]), t(pinv[:k_lb]), t(el_evals), t(el_pinv), t(half), t(inv_half))
+                        t(shape.evals[:k_lb]), t(pinv[:k_lb]), t(el_evals), t(el_pinv), t(half), t(inv_half),
+                        t(np.ascontiguousarray(shape.phi[:, :k_lb])), t(np.ascontiguousarray(psi)))
 
 
 def predict_fmaps(model: nn.Module, x: LearnedShape, y: LearnedShape, *,
@@ -955,6 +965,12 @@ def predict_fmaps(model: nn.Module, x: LearnedShape, y: LearnedShape, *,
     "Features on both shapes → the map's blocks C_lb (k_lb, k_lb) and C_el (k_el, k_el); eigenvalues scaled by the largest kept one."
     fx = model(x.inputs, x.evals, x.phi, x.phi_pinv)  # (n_x, d)
     fy = model(y.inputs, y.evals, y.phi, y.phi_pinv)  # (n_y, d)
+    return fmaps_from_features(fx, fy, x, y, weight=weight)
+
+
+def fmaps_from_features(fx: torch.Tensor, fy: torch.Tensor, x: LearnedShape, y: LearnedShape, *,
+                        weight: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
+    "Features fx (n_x, d), fy (n_y, d) → the map X → Y: C_lb (k_lb, k_lb) and C_el (k_el, k_el) by the differentiable solve."
     s = torch.maximum(x.lb_evals[-1], y.lb_evals[-1])
     C_lb = fmap_solve_torch(x.lb_pinv @ fx, y.lb_pinv @ fy, x.lb_evals / s, y.lb_evals / s, weight)
     C_el = fx.new_zeros((0, 0))
@@ -1039,6 +1055,102 @@ def learned_errors(model: nn.Module, pairs: list[LearnedPair], *, weight: float 
             out.append(100 * geodesic_errors(pointmap_from_fmaps(C_lb, C_el, *p.shapes), p.gt, p.dist_x).mean())
     return np.array(out)
 
+# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #116b84e1
+def soft_pointmap(
+    fx: torch.Tensor,  # (n_x, d) source features
+    fy: torch.Tensor,  # (n_y, d) target features
+    tau: float,  # softmax temperature > 0
+) -> torch.Tensor:
+    "The soft pointmap Π_yx (n_y, n_x): row i is a softmax over X of ⟨f̂_y,i, f̂_x,j⟩ / τ, rows of F scaled to unit length."
+    if not (math.isfinite(tau) and tau > 0):
+        raise ValueError(f"tau must be a finite number > 0, got {tau}")
+    fx, fy = nn.functional.normalize(fx, dim=1), nn.functional.normalize(fy, dim=1)
+    return torch.softmax(fy @ fx.T / tau, dim=1)
+
+
+def _hs_sq(D: torch.Tensor, on: LearnedShape, frm: LearnedShape) -> torch.Tensor:
+    "‖D‖²_HS for an elastic-block matrix D mapping coefficients of `frm` to those of `on`: ‖G_on^{1/2} D G_frm^{-1/2}‖²_F."
+    return ((on.gram_half @ D @ frm.gram_inv_half) ** 2).sum()
+
+
+def unsupervised_loss(
+    fx: torch.Tensor,  # (n_x, d) features of X
+    fy: torch.Tensor,  # (n_y, d) features of Y
+    x: LearnedShape,
+    y: LearnedShape,
+    *,
+    weight: float = 0.1,  # commutativity weight α of the solve
+    tau: float = 0.07,  # temperature of the soft pointmap
+    el_weight: float = 1.0,  # the annealed factor of the elastic terms, in [0, 1]
+) -> torch.Tensor:
+    """ULRSSM-style loss of one pair, no ground truth (scalar): bijectivity and orthogonality of the LBO block and
+    alignment with the soft pointmap's map (Frobenius), bijectivity and alignment of the elastic block (HS), both
+    directions; blocks weighted 20000/k², the elastic part times `el_weight`."""
+    if not 0 <= el_weight <= 1:
+        raise ValueError(f"el_weight must lie in [0, 1], got {el_weight}")
+    C_xy, C_yx = fmaps_from_features(fx, fy, x, y, weight=weight), fmaps_from_features(fy, fx, y, x, weight=weight)
+    P_yx, P_xy = soft_pointmap(fx, fy, tau), soft_pointmap(fy, fx, tau)
+    k_lb = C_xy[0].shape[0]
+    I = torch.eye(k_lb, dtype=fx.dtype, device=fx.device)
+    lb = (((C_xy[0] @ C_yx[0] - I) ** 2).sum() + ((C_yx[0] @ C_xy[0] - I) ** 2).sum()  # bijectivity
+          + ((C_xy[0].T @ C_xy[0] - I) ** 2).sum() + ((C_yx[0].T @ C_yx[0] - I) ** 2).sum()  # orthogonality
+          + ((C_xy[0] - y.lb_pinv @ P_yx @ x.lb_basis) ** 2).sum()  # alignment with the soft pointmap's map
+          + ((C_yx[0] - x.lb_pinv @ P_xy @ y.lb_basis) ** 2).sum())
+    loss = 20000 / k_lb**2 * lb
+    k_el = C_xy[1].shape[0]
+    if k_el and el_weight > 0:
+        I = torch.eye(k_el, dtype=fx.dtype, device=fx.device)
+        el = (_hs_sq(C_xy[1] @ C_yx[1] - I, y, y) + _hs_sq(C_yx[1] @ C_xy[1] - I, x, x)
+              + _hs_sq(C_xy[1] - y.el_pinv @ P_yx @ x.el_basis, y, x) + _hs_sq(C_yx[1] - x.el_pinv @ P_xy @ y.el_basis, x, y))
+        loss = loss + el_weight * 20000 / k_el**2 * el
+    return loss
+
+
+def anneal(step: int, steps: int) -> float:
+    "The elastic weight at a training step: linear from 0 at step 0 to 1 at `steps` (1 throughout when steps == 0)."
+    if step < 0 or steps < 0:
+        raise ValueError(f"step and steps must be ≥ 0, got {step}, {steps}")
+    return 1.0 if steps == 0 else min(1.0, step / steps)
+
+
+def train_ulrssm(
+    train: list[LearnedPair],  # only the shapes' tensors are used: no ground truth
+    seed: int,  # the replicate's seed: its "init" and "order" streams, the same for both arms
+    *,
+    epochs: int,
+    anneal_steps: int = 2000,  # steps over which the elastic weight rises from 0 to 1
+    lr: float = 3e-3,
+    weight: float = 0.1,
+    tau: float = 0.07,
+    width: int = 64,
+    d_out: int = 128,
+    progress: bool = False,
+) -> tuple[MiniDiffusionNet, list[float]]:
+    "Unsupervised (ULRSSM-style) training: Adam on `unsupervised_loss`, one pair per step; the model and each epoch's mean loss."
+    if not train or isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"need at least one training pair and an integer epochs ≥ 0, got {len(train)} pairs, "
+                         f"epochs={epochs!r}")
+    device = train[0].x.inputs.device
+    with seeded_init(seed, "init"):
+        model = MiniDiffusionNet(train[0].x.inputs.shape[1], width=width, d_out=d_out)
+    model = model.to(device=device, dtype=torch.float64)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    order, history, step = numpy_stream(seed, "order"), [], 0
+    for _ in tqdm(range(epochs), desc="epochs", disable=not progress, leave=False):
+        losses = []
+        for i in order.permutation(len(train)):
+            p = train[i]
+            fx = model(p.x.inputs, p.x.evals, p.x.phi, p.x.phi_pinv)
+            fy = model(p.y.inputs, p.y.evals, p.y.phi, p.y.phi_pinv)
+            loss = unsupervised_loss(fx, fy, p.x, p.y, weight=weight, tau=tau, el_weight=anneal(step, anneal_steps))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            step += 1
+        history.append(float(np.mean(losses)))
+    return model, history
+
 # %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #95003b71
 @dataclass(frozen=True)
 class LearnedConfig:
@@ -1052,6 +1164,8 @@ class LearnedConfig:
     first_replicate: int  # replicate ids start here within the run's block (disjoint from the axiomatic ids)
     families: tuple[str, ...] = ("creases", "holes")
     weight: float = 0.1  # the solve's commutativity weight α (both arms; training and scoring)
+    unsupervised: bool = False  # True: ULRSSM-style losses (no ground truth, `train_ulrssm`); False: supervised GeomFmaps
+    anneal_steps: int = 0  # unsupervised only: steps over which the elastic weight rises 0 → 1
 
 
 LEARNED_CONFIGS: dict[str, LearnedConfig] = {
@@ -1059,7 +1173,7 @@ LEARNED_CONFIGS: dict[str, LearnedConfig] = {
     "laptop": LearnedConfig(subdivisions=3, k=30, replicates=5, train_pairs=20, test_pairs=4, epochs=20,
                             first_replicate=600),
     "gpu": LearnedConfig(subdivisions=4, k=50, replicates=10, train_pairs=150, test_pairs=30, epochs=40,
-                         first_replicate=600),
+                         first_replicate=600, unsupervised=True, anneal_steps=2000),  # the issue: ULRSSM-style at gpu
 }
 
 
@@ -1079,11 +1193,15 @@ def run_learned(
     device: str | torch.device = "cpu",
     progress: bool = True,
 ) -> LearnedResult:
-    "GeomFmaps LBO-only vs hybrid at equal K: per replicate and family, fresh pairs, one model per arm trained alike."
+    """GeomFmaps (supervised) or, with `cfg.unsupervised`, ULRSSM-style LBO-only vs hybrid at equal K: per replicate and
+    family, fresh pairs, one model per arm trained alike."""
     if cfg.replicates < 1 or cfg.train_pairs < 1 or cfg.test_pairs < 1:
         raise ValueError(f"replicates, train_pairs and test_pairs must be ≥ 1, got {cfg}")
     if not (math.isfinite(cfg.weight) and cfg.weight >= 0):
         raise ValueError(f"cfg.weight (the solve's α) must be finite and ≥ 0, got {cfg.weight}")
+    if cfg.anneal_steps < 0 or (cfg.anneal_steps and not cfg.unsupervised):
+        raise ValueError(f"anneal_steps must be ≥ 0 and is used only by the unsupervised losses, got {cfg}")
+    train = (partial(train_ulrssm, anneal_steps=cfg.anneal_steps) if cfg.unsupervised else train_geomfmaps)
     rids = replicate_seeds(seed, cfg.first_replicate + cfg.replicates)[cfg.first_replicate:]
     arms = {"lbo": split_sizes(cfg.k, 0.0), "hybrid": split_sizes(cfg.k, ARMS["hybrid"])}
     k_el = arms["hybrid"][1]
@@ -1107,13 +1225,13 @@ def run_learned(
             for arm, (kl, ke) in run_arms.items():
                 lp = [learned_pair(p, sources[j][0], y, kl, ke, dist_x=sources[j][1], device=device)
                       for j, (p, y) in enumerate(zip(pairs, targets))]
-                models[arm], histories[rid, family, arm] = train_geomfmaps(lp[:cfg.train_pairs], rid, epochs=cfg.epochs,
-                                                                           weight=cfg.weight)
+                models[arm], histories[rid, family, arm] = train(lp[:cfg.train_pairs], rid, epochs=cfg.epochs,
+                                                                 weight=cfg.weight)
                 errors[arm] = learned_errors(models[arm], lp[cfg.train_pairs:], weight=cfg.weight)
                 if arm != "hybrid, 0 % elastic":
                     rows += [dict(replicate=rid, family=family, arm=arm, pair=j, error=e) for j, e in enumerate(errors[arm])]
                 if first and arm == "lbo":
-                    untrained, _ = train_geomfmaps(lp[:cfg.train_pairs], rid, epochs=0, weight=cfg.weight)
+                    untrained, _ = train(lp[:cfg.train_pairs], rid, epochs=0, weight=cfg.weight)
                     untrained_ratio = float(errors[arm].mean() / learned_errors(untrained, lp[cfg.train_pairs:],
                                                                                 weight=cfg.weight).mean())
             if first:
@@ -1247,6 +1365,109 @@ def match_real_pair(
                          auc=pck_auc(errors[arm])))
     return pd.DataFrame(rows), errors
 
+
+# %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #7318a083
+CAMEL_POSES: tuple[str, ...] = ("01", "04", "07", "10")  # the cycle's order (01 → 04 → 07 → 10 → 01)
+CAMEL_MISSING = ("this scale runs no camel poses (laptop and gpu match them, K = 50, when their research-use files "
+                 "are present)")
+CAMEL_HINT = ("the camel-gallop poses are not installed: research-use meshes (Sumner and Popović's deformation-transfer "
+              "data, from pyFM's examples), read only from the shared data folder next to the project "
+              "(../shared/data/meshes/camel_gallop/camel-gallop-{01,04,07,10}.off; or set DATA_ROOT / "
+              "CVKIT_SHARED_DATA) and never copied into the repository or shipped by `cvkit data`")
+
+
+def camel_files(
+    root: str | Path | None,  # the shared data folder (holding meshes/); None: absent
+) -> list[Path] | None:
+    "The four camel-gallop poses under `root`/meshes/camel_gallop in the cycle's order, or None when any is missing."
+    if root is None:
+        return None
+    files = [Path(root) / "meshes" / "camel_gallop" / f"camel-gallop-{pose}.off" for pose in CAMEL_POSES]
+    return files if all(p.is_file() for p in files) else None
+
+
+def read_real_mesh(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    "A real mesh as every pipeline here wants it: duplicate faces removed, scaled to unit area and centred."
+    v, f = read_mesh(path)
+    f = remove_duplicate_faces(f)
+    return unit_area(v, f), f
+
+
+def match_unlabelled(
+    x: SpectralShape,  # source X
+    y: SpectralShape,  # target Y
+    *,
+    k_init: int,  # size of the descriptor map
+    K: int,  # size after ZoomOut
+    share: float,  # elastic share of K (0: LBO-only)
+    weight: float = 0.1,  # commutativity weight of the descriptor map
+) -> np.ndarray:
+    """The axiomatic pipeline with no labels at all: WKS alone (no landmarks), descriptor map, step-1 ZoomOut to K.
+    Returns the pointmap Y → X (n_y,). Like every WKS map it cannot tell a shape from its mirror image."""
+    if not 0 < k_init <= K:
+        raise ValueError(f"need 0 < k_init ≤ K, got k_init={k_init}, K={K}")
+    empty = np.zeros(0, dtype=np.int64)
+    C = descriptor_fmaps(x, y, descriptors(x, empty), descriptors(y, empty), *split_sizes(k_init, share), weight=weight)
+    return zoomout(pointmap_from_fmaps(*C, x, y), x, y, zoomout_schedule(k_init, K, share))
+
+
+def cycle_pointmap(
+    maps: list[np.ndarray],  # maps[j]: pointmap from shape j+1 (mod m) to shape j, (n_{j+1},) vertices of shape j
+) -> np.ndarray:
+    """Where each vertex of shape 0 lands after transport round the cycle 0 → 1 → … → m−1 → 0 (n_0,): a function on
+    shape j moves to shape j+1 as f_{j+1} = f_j[maps[j]], so the round trip reads f_0[maps[0][maps[1][…maps[m−1]]]].
+    A consistent set of maps returns every vertex to itself."""
+    if not maps:
+        raise ValueError("a cycle needs at least one map")
+    sizes = [len(m) for m in maps]
+    for j, m in enumerate(maps):
+        n_to = sizes[j - 1] if j else sizes[-1]  # maps[j] takes values on shape j, which has len(maps[j - 1]) vertices
+        if m.ndim != 1 or not np.issubdtype(m.dtype, np.integer) or m.min() < 0 or m.max() >= n_to:
+            raise ValueError(f"maps[{j}] must be a 1-D integer pointmap into [0, {n_to - 1}]")
+    out = maps[-1]
+    for m in reversed(maps[:-1]):
+        out = m[out]
+    return out
+
+
+def coverage(
+    p: np.ndarray,  # (n_y,) pointmap Y → X
+    n_x: int,  # vertices of X
+) -> float:
+    "The share of X's vertices that some vertex of Y maps to: 1 for a bijection, small when a map collapses."
+    if n_x < 1 or p.ndim != 1 or (p.size and (p.min() < 0 or p.max() >= n_x)):
+        raise ValueError(f"p must be a 1-D pointmap into [0, {n_x - 1}]")
+    return len(np.unique(p)) / n_x
+
+
+def hinge_bent_pair(
+    vertices: np.ndarray,  # (n, 3) a unit-area mesh
+    faces: np.ndarray,  # (F, 3)
+    rng: np.random.Generator,  # draws the target's vertex order
+    *,
+    family: str,
+    angle_deg: float = 45.0,  # hinge angle
+    at: float = 0.6,  # the hinge's position: this quantile of the vertices along the longest principal axis
+    sharpness: float = 0.01,  # width of the sigmoid hinge (unit-area units): small = a crease
+) -> ShapePair:
+    """A real mesh against itself bent by a sharp hinge across its longest axis (rotation about the second axis),
+    the target's vertices shuffled: exact ground truth. Landmarks: the extreme vertices along the three axes."""
+    if not (0 < at < 1 and sharpness > 0 and math.isfinite(angle_deg)):
+        raise ValueError(f"need 0 < at < 1, sharpness > 0 and a finite angle, got {at}, {sharpness}, {angle_deg}")
+    axes = np.linalg.svd(vertices - vertices.mean(0), full_matrices=False)[2]
+    along = vertices @ axes[0]
+    hinge_at = np.quantile(along, at)
+    weight = expit((along - hinge_at) / sharpness)
+    centre = vertices[np.argmin(np.abs(along - hinge_at))]
+    bent = np.array([centre + rotation_matrix(axes[1], np.radians(angle_deg) * w) @ (v - centre)
+                     for v, w in zip(vertices, weight)])
+    bent = unit_area(bent, faces)
+    perm = rng.permutation(len(vertices))
+    inverse = np.empty_like(perm)
+    inverse[perm] = np.arange(len(perm))
+    tips = np.unique(np.concatenate([[np.argmin(vertices @ a), np.argmax(vertices @ a)] for a in axes]))
+    return ShapePair(family, (vertices, faces), (bent[perm], inverse[faces]), perm, (tips, inverse[tips]),
+                     angle=np.radians(angle_deg))
 
 # %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #11c75c6f
 # Declared before any pinned run; thresholds are the issue's starting thresholds, never loosened. "error(A) ≤ f ×

@@ -1,0 +1,97 @@
+"""cvkit.papers.hybrid_fmaps, the ULRSSM-style unsupervised losses of the gpu configuration: the soft pointmap, the
+loss at a perfect self-map (zero) and away from it, the annealed elastic weight, gradients, and the gpu learned
+configuration end to end on the CPU at a tiny size (the gpu dry run; no GPU is needed or used)."""
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from cvkit.core.claims import Measurement
+from cvkit.papers.hybrid_fmaps import (CONFIGS, LEARNED_CONFIGS, ExperimentResult, LearnedShape, anneal,
+                                       claim_measurements, learned_errors, learned_pair, learned_shape, make_pair,
+                                       run_learned, soft_pointmap, spectral_shape, split_sizes, train_ulrssm,
+                                       unsupervised_loss)
+
+
+@pytest.fixture(scope="module")
+def self_shape():
+    pair = make_pair("creases", 21, subdivisions=2)
+    s = spectral_shape(*pair.source, k_lb=50, k_el=6)
+    return learned_shape(s, 14, 6), pair, s
+
+
+def test_soft_pointmap_rows_are_distributions():
+    g = torch.Generator().manual_seed(0)
+    fx, fy = torch.randn(7, 5, generator=g, dtype=torch.float64), torch.randn(4, 5, generator=g, dtype=torch.float64)
+    P = soft_pointmap(fx, fy, 0.07)
+    assert P.shape == (4, 7) and torch.allclose(P.sum(1), torch.ones(4, dtype=torch.float64)) and (P >= 0).all()
+    assert torch.equal(soft_pointmap(fx, fx, 1e-4).argmax(1), torch.arange(7))  # each vertex is its own best match
+    with pytest.raises(ValueError, match="tau"):
+        soft_pointmap(fx, fy, 0.0)
+
+
+def test_loss_is_zero_at_a_perfect_self_map_and_positive_away_from_it(self_shape):
+    x, _, _ = self_shape
+    g = torch.Generator().manual_seed(1)
+    f = torch.randn(x.inputs.shape[0], 64, generator=g, dtype=torch.float64)  # distinct directions: Π ≈ I at small τ
+    # X against itself with identical features: C = I in both blocks, so bijectivity, orthogonality and alignment vanish
+    assert float(unsupervised_loss(f, f, x, x, tau=0.01)) < 1e-8
+    shuffled = f[torch.randperm(len(f), generator=g)]
+    assert float(unsupervised_loss(f, shuffled, x, x, tau=0.01)) > 1.0
+
+
+def test_el_weight_zero_drops_exactly_the_elastic_terms(self_shape):
+    x, _, _ = self_shape
+    g = torch.Generator().manual_seed(2)
+    fx = torch.randn(x.inputs.shape[0], 16, generator=g, dtype=torch.float64)
+    fy = torch.randn(x.inputs.shape[0], 16, generator=g, dtype=torch.float64)
+    empty = dataclasses.replace(x, el_evals=x.el_evals[:0], el_pinv=x.el_pinv[:0], gram_half=x.gram_half[:0, :0],
+                                gram_inv_half=x.gram_inv_half[:0, :0], el_basis=x.el_basis[:, :0])
+    lb_only = unsupervised_loss(fx, fy, empty, empty)
+    assert torch.equal(unsupervised_loss(fx, fy, x, x, el_weight=0.0), lb_only)
+    assert float(unsupervised_loss(fx, fy, x, x, el_weight=1.0)) > float(lb_only)
+    with pytest.raises(ValueError, match="el_weight"):
+        unsupervised_loss(fx, fy, x, x, el_weight=1.5)
+
+
+def test_anneal():
+    assert [anneal(s, 4) for s in (0, 1, 4, 9)] == [0.0, 0.25, 1.0, 1.0]
+    assert anneal(0, 0) == 1.0
+    with pytest.raises(ValueError, match="≥ 0"):
+        anneal(-1, 4)
+
+
+def test_train_ulrssm_lowers_its_loss_and_reaches_every_weight(self_shape):
+    _, pair, s = self_shape
+    y = spectral_shape(*pair.target, k_lb=50, k_el=6)
+    lp = [learned_pair(pair, s, y, 14, 6)]
+    model, history = train_ulrssm(lp, 3, epochs=30, anneal_steps=10, width=8, d_out=16)
+    assert len(history) == 30 and np.all(np.isfinite(history))
+    assert history[-1] < history[10]  # after the anneal has finished, training lowers the loss
+    fx = model(lp[0].x.inputs, lp[0].x.evals, lp[0].x.phi, lp[0].x.phi_pinv)
+    fy = model(lp[0].y.inputs, lp[0].y.evals, lp[0].y.phi, lp[0].y.phi_pinv)
+    unsupervised_loss(fx, fy, lp[0].x, lp[0].y).backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+    with pytest.raises(ValueError, match="epochs"):
+        train_ulrssm(lp, 3, epochs=-1)
+
+
+def test_gpu_learned_configuration_dry_run_on_cpu():
+    gpu = LEARNED_CONFIGS["gpu"]
+    assert gpu.unsupervised and gpu.anneal_steps == 2000  # the issue: ULRSSM-style losses, annealed elastic weight
+    assert 2 * gpu.train_pairs == 300 and 10 * 4**gpu.subdivisions + 2 == 2562  # 300 training shapes of 2,562 vertices
+    cfg = dataclasses.replace(gpu, subdivisions=2, k=12, replicates=2, train_pairs=2, test_pairs=1, epochs=2,
+                              anneal_steps=3)  # the gpu code path, shrunk to seconds
+    res = run_learned(cfg, 0, device="cpu", progress=False)
+    assert res.identity_gap == 0.0  # the hybrid code at 0 % elastic reproduces LBO-only exactly, unsupervised too
+    assert np.isfinite(res.untrained_ratio) and len(res.table) == 2 * 2 * 2 and np.isfinite(res.table.error).all()
+    assert all(np.all(np.isfinite(h)) for h in res.histories.values())
+    rows = [dict(part="family", family=f, pair=p, K=CONFIGS["smoke"].main_k, arm=a, error=1.0 + p)
+            for p in range(3) for f in ("near-isometric", "creases", "holes") for a in ("lbo", "hybrid", "elastic")]
+    # the learned claims' measurements read only the learned table (a smoke-shaped axiomatic table stands in)
+    m = claim_measurements(ExperimentResult(pd.DataFrame(rows)), CONFIGS["smoke"], "smoke", learned=res)
+    assert isinstance(m["learned-pipeline-gain"], Measurement) and isinstance(m["holes-learned"], Measurement)
+    with pytest.raises(ValueError, match="anneal_steps"):
+        run_learned(dataclasses.replace(cfg, unsupervised=False), 0)
