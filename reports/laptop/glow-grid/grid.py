@@ -23,7 +23,8 @@ from cvkit.core.reproduce import claim_spec_of, grid_from_reports, load_report, 
 HERE = Path(__file__).parent
 FOLDERS = [Path("reports/laptop") / d for d in ("glow", "glow-seed1", "glow-seed2", "glow-seed3", "glow-seed4")]
 MODULES = ["cvkit/papers/glow.py", "cvkit/core/backbones.py", "cvkit/core/claims.py", "cvkit/core/detection.py",
-           "cvkit/core/data.py", "cvkit/core/chapters.py", "cvkit/core/sprites.py", "cvkit/core/settings.py"]
+           "cvkit/core/data.py", "cvkit/core/chapters.py", "cvkit/core/sprites.py", "cvkit/core/settings.py",
+           "cvkit/core/display.py", "cvkit/core/exercises.py"]
 
 
 def code_cells(commit: str) -> list[str]:
