@@ -14,11 +14,11 @@ __all__ = ['FAMILIES', 'ARMS', 'OFFICIAL_START', 'OFFICIAL_END', 'CONFIGS', 'LEA
            'prepare_source', 'match_pair', 'match_official', 'HybridConfig', 'ExperimentResult', 'run_experiment',
            'fmap_solve_torch', 'SpectralDiffusion', 'DiffusionBlock', 'MiniDiffusionNet', 'LearnedShape',
            'learned_shape', 'predict_fmaps', 'fmaps_from_features', 'map_loss', 'LearnedPair', 'learned_pair',
-           'train_geomfmaps', 'learned_errors', 'soft_pointmap', 'unsupervised_loss', 'anneal', 'train_ulrssm',
-           'LearnedConfig', 'LearnedResult', 'run_learned', 'learned_errors_by_replicate', 'read_vertex_map',
-           'read_landmark_pairs', 'lion_cat_files', 'real_pair', 'lion_cat_pair', 'match_real_pair', 'camel_files',
-           'read_real_mesh', 'match_unlabelled', 'cycle_pointmap', 'coverage', 'hinge_bent_pair', 'family_errors',
-           'scaled_difference', 'claim_measurements', 'specs_for_data']
+           'init_learner', 'train_geomfmaps', 'learned_errors', 'soft_pointmap', 'unsupervised_loss', 'anneal',
+           'train_ulrssm', 'LearnedConfig', 'LearnedResult', 'run_learned', 'learned_errors_by_replicate',
+           'read_vertex_map', 'read_landmark_pairs', 'lion_cat_files', 'real_pair', 'lion_cat_pair', 'match_real_pair',
+           'camel_files', 'read_real_mesh', 'match_unlabelled', 'cycle_pointmap', 'coverage', 'hinge_bent_pair',
+           'family_errors', 'scaled_difference', 'claim_measurements', 'specs_for_data']
 
 # %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #4de81e1f
 import dataclasses
@@ -1010,6 +1010,24 @@ def learned_pair(pair: ShapePair, x: SpectralShape, y: SpectralShape, k_lb: int,
                        (t(C_lb), t(C_el)), (x, y), pair.gt, dist_x)
 
 
+def init_learner(
+    train: list[LearnedPair],
+    seed: int,  # the replicate's seed: its "init" stream
+    *,
+    epochs: int,
+    width: int = 64,
+    d_out: int = 128,
+) -> MiniDiffusionNet:
+    """A fresh feature network for `train_geomfmaps` and `train_ulrssm`: inputs checked, weights drawn from the seed's
+    "init" stream, float64 on the training pairs' device."""
+    if not train or isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"need at least one training pair and an integer epochs ≥ 0, got {len(train)} pairs, "
+                         f"epochs={epochs!r}")
+    with seeded_init(seed, "init"):
+        model = MiniDiffusionNet(train[0].x.inputs.shape[1], width=width, d_out=d_out)
+    return model.to(device=train[0].x.inputs.device, dtype=torch.float64)
+
+
 def train_geomfmaps(
     train: list[LearnedPair],
     seed: int,  # the replicate's seed: its "init" and "order" streams, the same for both arms
@@ -1022,13 +1040,7 @@ def train_geomfmaps(
     progress: bool = False,
 ) -> tuple[MiniDiffusionNet, list[float]]:
     "Supervised GeomFmaps: Adam on the map loss, one pair per step; the model and each epoch's mean loss."
-    if not train or isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"need at least one training pair and an integer epochs ≥ 0, got {len(train)} pairs, "
-                         f"epochs={epochs!r}")
-    device = train[0].x.inputs.device
-    with seeded_init(seed, "init"):
-        model = MiniDiffusionNet(train[0].x.inputs.shape[1], width=width, d_out=d_out)
-    model = model.to(device=device, dtype=torch.float64)
+    model = init_learner(train, seed, epochs=epochs, width=width, d_out=d_out)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     order, history = numpy_stream(seed, "order"), []
     for _ in tqdm(range(epochs), desc="epochs", disable=not progress, leave=False):
@@ -1127,13 +1139,7 @@ def train_ulrssm(
     progress: bool = False,
 ) -> tuple[MiniDiffusionNet, list[float]]:
     "Unsupervised (ULRSSM-style) training: Adam on `unsupervised_loss`, one pair per step; the model and each epoch's mean loss."
-    if not train or isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"need at least one training pair and an integer epochs ≥ 0, got {len(train)} pairs, "
-                         f"epochs={epochs!r}")
-    device = train[0].x.inputs.device
-    with seeded_init(seed, "init"):
-        model = MiniDiffusionNet(train[0].x.inputs.shape[1], width=width, d_out=d_out)
-    model = model.to(device=device, dtype=torch.float64)
+    model = init_learner(train, seed, epochs=epochs, width=width, d_out=d_out)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     order, history, step = numpy_stream(seed, "order"), [], 0
     for _ in tqdm(range(epochs), desc="epochs", disable=not progress, leave=False):
