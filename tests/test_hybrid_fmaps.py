@@ -382,6 +382,26 @@ def test_claim_measurements():
     guarded = claim_measurements(ExperimentResult(T), cfg, "laptop")["gain-grows-with-bending"]
     assert np.all(np.isfinite(guarded.values)) and np.allclose(guarded.values, -1.0)
     assert PINS["gain-grows-with-bending"]["smoke"] == NOT_CHECKABLE
+    assert np.allclose(m["gain-larger-at-small-k"].values, 0.0)  # the fake hybrid keeps gain 0.2 at every K
+    assert isinstance(smoke["gain-larger-at-small-k"], NotMeasured) and "K = 20" in smoke["gain-larger-at-small-k"].reason
+    assert PINS["gain-larger-at-small-k"]["smoke"] == NOT_CHECKABLE
+
+
+def test_gain_by_k_hand_case():
+    from cvkit.papers.hybrid_fmaps import gain_by_k
+
+    # pair 0: gain 0.5 at K = 20, 0.1 at K = 100; pair 1: 0.0 and 0.2; pair 2: LBO exact at K = 100 (left out)
+    errors = {(0, 20): (2.0, 1.0), (0, 100): (1.0, 0.9), (1, 20): (3.0, 3.0), (1, 100): (1.0, 0.8),
+              (2, 20): (1.0, 0.5), (2, 100): (0.0, 0.1)}
+    T = pd.DataFrame([dict(part="family", family="creases", pair=p, K=K, arm=arm, error=e)
+                      for (p, K), (lbo, hyb) in errors.items() for arm, e in (("lbo", lbo), ("hybrid", hyb))])
+    m = gain_by_k(T, 20, 100)
+    assert isinstance(m, Measurement) and np.allclose(m.values, [0.5 - 0.1, 0.0 - 0.2])
+    assert np.allclose(m.arms["gain at K = 20"], [0.5, 0.0]) and np.allclose(m.arms["gain at K = 100"], [0.1, 0.2])
+    with pytest.raises(ValueError, match="k_small < k_large"):
+        gain_by_k(T, 100, 20)
+    none_left = gain_by_k(T[T.pair == 2], 20, 100)
+    assert isinstance(none_left, NotMeasured) and "LBO error above 0" in none_left.reason
 
 
 def test_run_experiment_tiny_config_covers_every_part():

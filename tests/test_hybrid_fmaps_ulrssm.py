@@ -82,6 +82,7 @@ def test_gpu_learned_configuration_dry_run_on_cpu():
     gpu = LEARNED_CONFIGS["gpu"]
     assert gpu.unsupervised and gpu.anneal_steps == 2000  # the issue: ULRSSM-style losses, annealed elastic weight
     assert 2 * gpu.train_pairs == 300 and 10 * 4**gpu.subdivisions + 2 == 2562  # 300 training shapes of 2,562 vertices
+    assert gpu.test_pairs == 60  # the issue: 60 test pairs (per replicate and family)
     cfg = dataclasses.replace(gpu, subdivisions=2, k=12, replicates=2, train_pairs=2, test_pairs=1, epochs=2,
                               anneal_steps=3)  # the gpu code path, shrunk to seconds
     res = run_learned(cfg, 0, device="cpu", progress=False)

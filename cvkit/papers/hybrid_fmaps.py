@@ -14,11 +14,11 @@ __all__ = ['FAMILIES', 'ARMS', 'OFFICIAL_START', 'OFFICIAL_END', 'CONFIGS', 'LEA
            'prepare_source', 'match_pair', 'match_official', 'HybridConfig', 'ExperimentResult', 'run_experiment',
            'fmap_solve_torch', 'SpectralDiffusion', 'DiffusionBlock', 'MiniDiffusionNet', 'LearnedShape',
            'learned_shape', 'predict_fmaps', 'fmaps_from_features', 'map_loss', 'LearnedPair', 'learned_pair',
-           'train_geomfmaps', 'learned_errors', 'soft_pointmap', 'unsupervised_loss', 'anneal', 'train_ulrssm',
-           'LearnedConfig', 'LearnedResult', 'run_learned', 'learned_errors_by_replicate', 'read_vertex_map',
-           'read_landmark_pairs', 'lion_cat_files', 'real_pair', 'lion_cat_pair', 'match_real_pair', 'camel_files',
-           'read_real_mesh', 'match_unlabelled', 'cycle_pointmap', 'coverage', 'hinge_bent_pair', 'family_errors',
-           'scaled_difference', 'claim_measurements', 'specs_for_data']
+           'init_learner', 'train_geomfmaps', 'learned_errors', 'soft_pointmap', 'unsupervised_loss', 'anneal',
+           'train_ulrssm', 'LearnedConfig', 'LearnedResult', 'run_learned', 'learned_errors_by_replicate',
+           'read_vertex_map', 'read_landmark_pairs', 'lion_cat_files', 'real_pair', 'lion_cat_pair', 'match_real_pair',
+           'camel_files', 'read_real_mesh', 'match_unlabelled', 'cycle_pointmap', 'coverage', 'hinge_bent_pair',
+           'family_errors', 'scaled_difference', 'gain_by_k', 'claim_measurements', 'specs_for_data']
 
 # %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #4de81e1f
 import dataclasses
@@ -1010,6 +1010,24 @@ def learned_pair(pair: ShapePair, x: SpectralShape, y: SpectralShape, k_lb: int,
                        (t(C_lb), t(C_el)), (x, y), pair.gt, dist_x)
 
 
+def init_learner(
+    train: list[LearnedPair],
+    seed: int,  # the replicate's seed: its "init" stream
+    *,
+    epochs: int,
+    width: int = 64,
+    d_out: int = 128,
+) -> MiniDiffusionNet:
+    """A fresh feature network for `train_geomfmaps` and `train_ulrssm`: inputs checked, weights drawn from the seed's
+    "init" stream, float64 on the training pairs' device."""
+    if not train or isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"need at least one training pair and an integer epochs ≥ 0, got {len(train)} pairs, "
+                         f"epochs={epochs!r}")
+    with seeded_init(seed, "init"):
+        model = MiniDiffusionNet(train[0].x.inputs.shape[1], width=width, d_out=d_out)
+    return model.to(device=train[0].x.inputs.device, dtype=torch.float64)
+
+
 def train_geomfmaps(
     train: list[LearnedPair],
     seed: int,  # the replicate's seed: its "init" and "order" streams, the same for both arms
@@ -1022,13 +1040,7 @@ def train_geomfmaps(
     progress: bool = False,
 ) -> tuple[MiniDiffusionNet, list[float]]:
     "Supervised GeomFmaps: Adam on the map loss, one pair per step; the model and each epoch's mean loss."
-    if not train or isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"need at least one training pair and an integer epochs ≥ 0, got {len(train)} pairs, "
-                         f"epochs={epochs!r}")
-    device = train[0].x.inputs.device
-    with seeded_init(seed, "init"):
-        model = MiniDiffusionNet(train[0].x.inputs.shape[1], width=width, d_out=d_out)
-    model = model.to(device=device, dtype=torch.float64)
+    model = init_learner(train, seed, epochs=epochs, width=width, d_out=d_out)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     order, history = numpy_stream(seed, "order"), []
     for _ in tqdm(range(epochs), desc="epochs", disable=not progress, leave=False):
@@ -1127,13 +1139,7 @@ def train_ulrssm(
     progress: bool = False,
 ) -> tuple[MiniDiffusionNet, list[float]]:
     "Unsupervised (ULRSSM-style) training: Adam on `unsupervised_loss`, one pair per step; the model and each epoch's mean loss."
-    if not train or isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"need at least one training pair and an integer epochs ≥ 0, got {len(train)} pairs, "
-                         f"epochs={epochs!r}")
-    device = train[0].x.inputs.device
-    with seeded_init(seed, "init"):
-        model = MiniDiffusionNet(train[0].x.inputs.shape[1], width=width, d_out=d_out)
-    model = model.to(device=device, dtype=torch.float64)
+    model = init_learner(train, seed, epochs=epochs, width=width, d_out=d_out)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     order, history, step = numpy_stream(seed, "order"), [], 0
     for _ in tqdm(range(epochs), desc="epochs", disable=not progress, leave=False):
@@ -1172,7 +1178,7 @@ LEARNED_CONFIGS: dict[str, LearnedConfig] = {
     "smoke": LearnedConfig(subdivisions=3, k=30, replicates=2, train_pairs=3, test_pairs=2, epochs=8, first_replicate=600),
     "laptop": LearnedConfig(subdivisions=3, k=30, replicates=5, train_pairs=20, test_pairs=4, epochs=20,
                             first_replicate=600),
-    "gpu": LearnedConfig(subdivisions=4, k=50, replicates=10, train_pairs=150, test_pairs=30, epochs=40,
+    "gpu": LearnedConfig(subdivisions=4, k=50, replicates=10, train_pairs=150, test_pairs=60, epochs=40,
                          first_replicate=600, unsupervised=True, anneal_steps=2000),  # the issue: ULRSSM-style at gpu
 }
 
@@ -1485,6 +1491,7 @@ FACTORS: dict[str, dict[str, float]] = {  # claim id → scale → the factor f 
 PINS: dict[str, dict[str, str]] = {  # claim id → scale → pinned verdict (smoke and laptop: the SEED = 0 runs; gpu provisional)
     "hybrid-beats-lbo-on-creases": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "gain-grows-with-bending": {"smoke": NOT_CHECKABLE, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
+    "gain-larger-at-small-k": {"smoke": NOT_CHECKABLE, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "isometry-kept": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "elastic-only-worse": {"smoke": NOT_REPRODUCED, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "holes-axiomatic": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
@@ -1509,6 +1516,14 @@ SPECS: list[ClaimSpec] = [
               "(angles where LBO's error is 0 are left out: the ratio is undefined there)",
               "<=", scale_rules(PINS["gain-grows-with-bending"], -0.6), paper_ref="Abstract; Introduction (bending and creases)",
               source="seed", paper_value="qualitative", explanation="why-bending"),
+    ClaimSpec("gain-larger-at-small-k",
+              "The elastic basis matters most when the basis is small: the hybrid's gain over LBO-only at K = 20 is at "
+              "least its gain at K = 100 (issue 20's second half of the bending claim, read from the paper's "
+              "motivation)",
+              "gain(K = 20) − gain(K = 100) per crease pair, gain = 1 − error(hybrid) / error(LBO) at that K (pairs "
+              "where LBO's error is 0 at either K are left out: the ratio is undefined there)", ">=",
+              scale_rules(PINS["gain-larger-at-small-k"], 0.0), paper_ref="Abstract; Introduction (bending and creases)",
+              source="seed", paper_value="qualitative", compared=True, explanation="why-small-k"),
     ClaimSpec("isometry-kept",
               "Keeping the LBO part preserves the robustness to near-isometric deformations",
               "error(hybrid) − 1.05 × error(LBO) per near-isometric pair at the main K", "<=",
@@ -1569,6 +1584,25 @@ def scaled_difference(treatment: pd.Series, baseline: pd.Series, factor: float, 
                   names=(names[0], f"{factor:g} × {names[1]}"))
 
 
+def gain_by_k(table: pd.DataFrame, k_small: int, k_large: int) -> Measurement | NotMeasured:
+    """The paired replicates gain(k_small) − gain(k_large), one per crease pair, gain = 1 − error(hybrid) / error(LBO);
+    pairs where LBO's error is 0 at either size are left out (no ratio there)."""
+    if k_small >= k_large:
+        raise ValueError(f"need k_small < k_large, got {k_small} and {k_large}")
+    gains = {}
+    for K in (k_small, k_large):
+        e = family_errors(table, "creases", K)
+        if not {"lbo", "hybrid"} <= set(e.columns):
+            return NotMeasured(f"no crease pair ran both arms at K = {K}")
+        e = e[e.lbo > 0]
+        gains[K] = 1.0 - e.hybrid / e.lbo
+    both = pd.concat(gains, axis=1, join="inner")  # pairs × (k_small, k_large)
+    if both.empty:
+        return NotMeasured(f"no crease pair has LBO error above 0 at both K = {k_small} and K = {k_large}")
+    return paired(both[k_small].to_numpy(), both[k_large].to_numpy(), unit="pair",
+                  names=(f"gain at K = {k_small}", f"gain at K = {k_large}"))
+
+
 def claim_measurements(result: ExperimentResult, cfg: HybridConfig, scale: str, *,
                        learned: LearnedResult | None = None,
                        real_errors: dict[str, np.ndarray] | None = None,
@@ -1610,6 +1644,11 @@ def claim_measurements(result: ExperimentResult, cfg: HybridConfig, scale: str, 
                                           NotMeasured("no sweep shape has two angles with LBO error above 0"))
     else:
         out["gain-grows-with-bending"] = NotMeasured("this scale runs no hinge-angle sweep (laptop and gpu do)")
+    if 20 in cfg.sizes and 100 in cfg.sizes:
+        out["gain-larger-at-small-k"] = gain_by_k(T, 20, 100)
+    else:
+        out["gain-larger-at-small-k"] = NotMeasured("this scale runs no crease pairs at both K = 20 and K = 100 "
+                                                    "(laptop and gpu do)")
     if cfg.remeshed:
         remeshed = family_errors(T, "creases", cfg.main_k, part="remeshed")
         out["hybrid-beats-lbo-remeshed"] = scaled_difference(remeshed.hybrid, remeshed.lbo,
