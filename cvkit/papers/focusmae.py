@@ -525,21 +525,25 @@ def pretrain(clips: torch.Tensor, rois: torch.Tensor, masking: Masking, *, model
 
 
 class ClipClassifier(nn.Module):
-    "Fine-tuned encoder: mean of the encoder's tokens → linear head, (B, 1, T, H, W) → (B, 2) logits."
+    """Fine-tuned encoder: mean of the encoder's tokens → (optional LayerNorm) → linear head, (B, 1, T, H, W) → (B, 2)
+    logits. `fc_norm` is VideoMAE's mean-pooling head (`use_mean_pooling`: a LayerNorm on the pooled (B, dim) vector)."""
 
-    def __init__(self, mae: VideoMAE):
+    def __init__(self, mae: VideoMAE, fc_norm: bool = False):
         super().__init__()
         self.mae = mae
+        self.fc_norm = nn.LayerNorm(mae.dim) if fc_norm else nn.Identity()
         self.head = nn.Linear(mae.dim, 2)
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
-        return self.head(self.mae.features(clips))
+        return self.head(self.fc_norm(self.mae.features(clips)))
 
 
 def finetune(state: dict | None, clips: torch.Tensor, labels: np.ndarray, *, model_kw: dict, steps: int, batch: int,
-             lr: float = 5e-4, seed: int = 0, progress: bool = False) -> ClipClassifier:
-    """Fine-tune an encoder (weights `state` from pretraining, or None: random init) with a fresh linear head on
-    labelled clips, cross-entropy, AdamW with warm-up and cosine decay, random horizontal flips. Runs on `clips.device`."""
+             lr: float = 5e-4, seed: int = 0, fc_norm: bool = False, progress: bool = False) -> ClipClassifier:
+    """Fine-tune an encoder (weights `state` from pretraining, or None: random init) with a fresh linear head (after a
+    LayerNorm on the pooled vector if `fc_norm`) on labelled clips, cross-entropy, AdamW with warm-up and cosine decay,
+    random horizontal flips. Streams "head", "finetune-order" and "finetune-flip" of `seed`: arms fine-tuned with one
+    seed share the head's initial weights, the batches and the flips. Runs on `clips.device`."""
     labels_t = torch.as_tensor(np.asarray(labels), dtype=torch.long)
     if len(labels_t) != len(clips) or len(clips) < batch:
         raise ValueError(f"need one label per clip and at least batch={batch} clips, got {len(clips)} clips, "
@@ -553,7 +557,7 @@ def finetune(state: dict | None, clips: torch.Tensor, labels: np.ndarray, *, mod
     if state is not None:
         mae.load_state_dict(state)
     with seeded_init(seed, "head"):
-        net = ClipClassifier(mae).to(clips.device)
+        net = ClipClassifier(mae, fc_norm=fc_norm).to(clips.device)
     labels_t = labels_t.to(clips.device)
     order, flips = numpy_stream(seed, "finetune-order"), numpy_stream(seed, "finetune-flip")
     # the encoder and the new head are trained; the MAE's decoder side (unused by the classifier) is left out
