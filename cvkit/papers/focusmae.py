@@ -680,6 +680,7 @@ class FocusConfig:
     inflate: float = 1.2  # s
     lr: float = 1e-3
     finetune_lr: float = 1e-3
+    finetune_fc_norm: bool = True  # VideoMAE's mean-pooling head, a LayerNorm on the pooled vector (session-9 calibration)
     adamae: bool = False  # pretrain the AdaMAE and Focus-AdaMAE arms (probes)
     adamae_seeds: int | None = None  # pretrain them on the first this many seeds only (report-only); None: every seed
     adamae_steps: int | None = None  # pretraining steps of the two AdaMAE arms (compared with each other); None: pretrain_steps
@@ -708,10 +709,11 @@ CONFIGS: dict[str, FocusConfig] = {
                          heads=4, decoder_dim=32, decoder_depth=1, n_unlabelled=64, n_labelled=64, pretrain_steps=40,
                          finetune_steps=20, folds=3, seeds=2, scratch=False),
     # laptop: five seeds of every arm; 360 fine-tuning steps (180 stopped on the loss plateau: the session-8
-    # calibration) on the first of each seed's 3 folds (probes on all 3), and the AdaMAE pair at half the pretraining
-    # steps, keep one core's 15 minutes with the ViT-on-frames baseline (see Deviations); no pretraining: first seed
+    # calibration; 120 and 180 with fc_norm too: session 9) on the first of each seed's 3 folds (probes on all 3), 600
+    # labelled clips (test folds of 200: session 9), and the AdaMAE pair at half the pretraining steps, keep one
+    # core's 15 minutes with the ViT-on-frames baseline (see Deviations); no pretraining: first seed
     "laptop": FocusConfig(CineSpec(size=64, frames=16, lesion_contrast=LESION_CONTRAST), patch=16, dim=96, depth=3,
-                          heads=4, decoder_dim=48, decoder_depth=1, n_unlabelled=400, n_labelled=300,
+                          heads=4, decoder_dim=48, decoder_depth=1, n_unlabelled=400, n_labelled=600,
                           pretrain_steps=400, finetune_steps=360, folds=3, finetune_folds=1, seeds=5, adamae=True,
                           adamae_steps=200),
     # gpu: untested (no GPU here); sized by a FLOP estimate for 30 minutes of one H100: patch 16 at 112² (392 tokens,
