@@ -497,3 +497,24 @@ def test_finetune_folds_must_lie_between_one_and_folds():
     for bad in (0, base.folds + 1):
         with pytest.raises(ValueError, match="finetune_folds"):
             replace(base, finetune_folds=bad)
+
+
+def test_fc_norm_head_normalises_the_pooled_vector_and_fine_tuning_is_paired_by_seed():
+    from cvkit.papers.focusmae import ClipClassifier
+    from cvkit.core.backbones import VideoMAE
+
+    kw = dict(size=32, frames=4, patch=16, dim=16, depth=1, heads=2, decoder_dim=8, decoder_depth=1)
+    clips = torch.randn(8, 1, 4, 32, 32, generator=torch.Generator().manual_seed(0))
+    plain, normed = ClipClassifier(VideoMAE(**kw)), ClipClassifier(VideoMAE(**kw), fc_norm=True)
+    assert isinstance(plain.fc_norm, torch.nn.Identity) and isinstance(normed.fc_norm, torch.nn.LayerNorm)
+    pooled = normed.fc_norm(normed.mae.features(clips))  # (B, dim): zero mean, unit variance per clip
+    assert torch.allclose(pooled.mean(1), torch.zeros(8), atol=1e-5)
+    assert torch.allclose(pooled.var(1, unbiased=False), torch.ones(8), atol=1e-3)
+    start = pretrain(clips, torch.zeros(8, 4, dtype=torch.bool), Masking("tube"), model_kw=kw, steps=1, batch=4,
+                     progress=False).model.state_dict()
+    labels = np.array([0, 1] * 4)
+    runs = [predict_proba(finetune(start, clips, labels, model_kw=kw, steps=3, batch=4, seed=s, fc_norm=True), clips)
+            for s in (5, 5, 6)]
+    assert np.array_equal(runs[0], runs[1])  # one seed: the same head, batches and flips, so the same model
+    assert not np.array_equal(runs[0], runs[2])
+    assert CONFIGS["laptop"].n_labelled // CONFIGS["laptop"].folds >= 200  # test folds of at least 200 clips
