@@ -717,17 +717,16 @@ def run_replicate(cfg: SemgudConfig, seed: int, *, arms: tuple[str, ...], v1c_st
 # %% ../../nbs/chapters/21_semgud.ipynb #62955e49
 # Pinned verdicts. smoke: the SEED = 0 smoke run of b7e41de (the shake scaled with the crop: 2.5–10.5 px on 32 px
 # crops; se-improves-reconstruction moved from undecided to not reproduced there, the rest held), confirmed by the
-# one-thread smoke run at cf6f870. laptop: the SEED = 0
-# laptop run of a9aa41d with one thread (rpc-realistic-blur reproduced -> undecided with the scaled shake; a two-thread
-# run of d426394 had also moved rpc-improves-psnr, to reproduced, which the one-thread run does not), confirmed by the
-# committed run (reports/laptop/semgud/, reports/README.md).
+# one-thread smoke run at cf6f870. laptop: the SEED = 0 one-thread laptop run of 379b277 (photos at a 384-px side,
+# 384 steps: se-helps-without-rpc undecided -> not reproduced, rpc-improves-psnr undecided -> reproduced; the rest held),
+# confirmed by the committed run (reports/laptop/semgud/, reports/README.md).
 # gpu: the paper's expectation, provisional (the gpu scale has never run).
 PINS: dict[str, dict[str, str]] = {
     "se-improves-reconstruction": {"smoke": NOT_REPRODUCED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "se-beats-compute-matched": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
-    "se-helps-without-rpc": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
+    "se-helps-without-rpc": {"smoke": NOT_CHECKABLE, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "rpc-realistic-blur": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
-    "rpc-improves-psnr": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
+    "rpc-improves-psnr": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "rpc-beats-pixel": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "unsupervised-works": {"smoke": NOT_REPRODUCED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "beats-blind-map": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
