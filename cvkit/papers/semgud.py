@@ -717,7 +717,7 @@ def run_replicate(cfg: SemgudConfig, seed: int, *, arms: tuple[str, ...], v1c_st
 # %% ../../nbs/chapters/21_semgud.ipynb #62955e49
 # Pinned verdicts. smoke: the SEED = 0 smoke run of b7e41de (the shake scaled with the crop: 2.5–10.5 px on 32 px
 # crops; se-improves-reconstruction moved from undecided to not reproduced there, the rest held), confirmed by the
-# one-thread smoke run at cf6f870. laptop: the SEED = 0 one-thread laptop run of 379b277 (photos at a 384-px side,
+# one-thread smoke run at cf6f870. laptop: the SEED = 0 one-thread laptop run of 210d8ab (photos at a 384-px side,
 # 384 steps: se-helps-without-rpc undecided -> not reproduced, rpc-improves-psnr undecided -> reproduced; the rest held),
 # confirmed by the committed run (reports/laptop/semgud/, reports/README.md).
 # gpu: the paper's expectation, provisional (the gpu scale has never run).
