@@ -777,8 +777,8 @@ CONFIGS: dict[str, HybridConfig] = {
                           sweep_angles=(), remeshed=0, deltas=(), delta_pairs=0, real_k=30),
     "laptop": HybridConfig(subdivisions=0, vertices=1500, pairs=28, k_init=20, sizes=(20, 50, 100), main_k=50,
                            sweep_shapes=8, sweep_angles=(10.0, 25.0, 40.0, 55.0, 70.0), remeshed=12,
-                           deltas=(1e-4, 1e-3, 1e-2), delta_pairs=4, real_k=50, first_pair=200, official_pairs=4,
-                           lion_cat_k=50, camel_k=50),
+                           deltas=(1e-4, 1e-3, 1e-2), delta_pairs=2, real_k=50, first_pair=200, lion_cat_k=50,
+                           camel_k=50),  # no official-schedule pairs (CPU budget): hybrid_fmaps-official-endpoint/
     "gpu": HybridConfig(subdivisions=4, vertices=0, pairs=20, k_init=20, sizes=(20, 50, 100, 200), main_k=100,
                         sweep_shapes=12, sweep_angles=(10.0, 25.0, 40.0, 55.0, 70.0), remeshed=20,
                         deltas=(1e-4, 1e-3, 1e-2), delta_pairs=8, real_k=100, official_pairs=8, lion_cat_k=50,
