@@ -1526,7 +1526,7 @@ PINS: dict[str, dict[str, str]] = {  # claim id → scale → pinned verdict (sm
     "gain-grows-with-bending": {"smoke": NOT_CHECKABLE, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "gain-larger-at-small-k": {"smoke": NOT_CHECKABLE, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "isometry-kept": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},
-    "elastic-only-worse": {"smoke": NOT_REPRODUCED, "laptop": REPRODUCED, "gpu": REPRODUCED},
+    "elastic-only-worse": {"smoke": UNDECIDED, "laptop": REPRODUCED, "gpu": REPRODUCED},  # smoke: ids 250–254 since s9
     "holes-axiomatic": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "hybrid-beats-lbo-remeshed": {"smoke": NOT_CHECKABLE, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "real-lion-cat": {"smoke": NOT_CHECKABLE, "laptop": NOT_REPRODUCED, "gpu": NOT_REPRODUCED},  # laptop: files present
