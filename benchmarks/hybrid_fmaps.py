@@ -138,7 +138,7 @@ def lion_cat_vs_pyfm(
         out[f"{name}_s"] = time.perf_counter() - start
         out[f"{name}_error"] = float(100 * dist[row_of[pair.gt[ok]], p[ok]].mean())
     out["time_ratio"] = out["ours_s"] / out["pyfm_s"]
-    out["error_ratio"] = out["ours_error"] / out["pyfm_error"]
+    out["error_ratio"] = out["ours_error"] / out["pyfm_error"] if out["pyfm_error"] > 0 else float("nan")  # 0/0 undefined
     row = BenchmarkRow(chapter="hybrid", case=f"lion→cat LBO pipeline {k_init}→{K}", reference="pyFM quickstart pipeline",
                        ours_s=out["ours_s"], reference_s=out["pyfm_s"],
                        quality=f"error ×100: ours {out['ours_error']:.3f} vs pyFM {out['pyfm_error']:.3f} "

@@ -1,6 +1,9 @@
 import subprocess
 import sys
 
+import numpy as np
+import pytest
+
 from conftest import ROOT
 
 
@@ -129,3 +132,19 @@ def test_semgud_benchmark_agrees_with_its_references():
     rows = run(quick=True)
     assert [r.reference for r in rows] == ["sklearn PCA per image", "scipy.ndimage.convolve mirror"]
     assert all(float(r.quality.split("max |Δ|")[1]) < 1e-8 and r.ours_s > 0 and r.reference_s > 0 for r in rows)
+
+
+def test_hybrid_lion_cat_vs_pyfm_on_a_small_procedural_pair():
+    pytest.importorskip("pyFM")
+    from benchmarks.hybrid_fmaps import lion_cat_vs_pyfm
+    from cvkit.papers.hybrid_fmaps import make_pair
+
+    pair = make_pair("creases", 3, subdivisions=2)  # exact ground truth; the function is the lion → cat one
+    row, out = lion_cat_vs_pyfm(pair, k_init=6, K=12)
+    assert row.ours_s > 0 and row.reference_s > 0 and "pyFM" in row.quality
+    for key in ("ours_error", "pyfm_error", "time_ratio"):
+        assert np.isfinite(out[key]) and out[key] >= 0
+    assert np.isnan(out["error_ratio"]) or out["error_ratio"] >= 0  # NaN when pyFM's error is exactly 0
+    assert out["ours_error"] < 20  # ×100 on a unit-area shape: far below a random map's
+    with pytest.raises(ValueError, match="k_init"):
+        lion_cat_vs_pyfm(pair, k_init=12, K=6)

@@ -471,3 +471,32 @@ def test_nan_inputs_raise(small_shape):
         shell_hessian(V, F, bending_weight=np.nan)
     with pytest.raises(ValueError, match="Lamé"):
         shell_hessian(V, F, mu=np.nan)
+
+
+def test_no_scale_draws_a_calibration_id():
+    from cvkit.papers.hybrid_fmaps import CALIBRATION_IDS
+
+    used = {i for r in CALIBRATION_IDS for i in r}
+    for scale, cfg in CONFIGS.items():
+        # run_experiment's ids of SEED 0: first_pair … first_pair + pairs + sweep shapes + remeshed (the official and
+        # δ pairs are among the first family pairs)
+        ids = set(range(cfg.first_pair, cfg.first_pair + cfg.pairs + cfg.sweep_shapes + cfg.remeshed))
+        assert not ids & used, f"{scale} draws calibration ids {sorted(ids & used)[:5]}"
+
+
+def test_basis_count_matches_the_calls_a_run_makes(monkeypatch):
+    import cvkit.papers.hybrid_fmaps as H
+
+    cfg = H.HybridConfig(subdivisions=2, vertices=0, pairs=2, k_init=8, sizes=(8, 10), main_k=10, sweep_shapes=1,
+                         sweep_angles=(10.0, 60.0), remeshed=1, deltas=(1e-3, 1e-2), delta_pairs=1, real_k=0,
+                         first_pair=5)
+    lcfg = H.LearnedConfig(subdivisions=2, k=8, replicates=1, train_pairs=1, test_pairs=1, epochs=0, first_replicate=9)
+    calls = []
+    real = H.spectral_shape
+    monkeypatch.setattr(H, "spectral_shape", lambda *a, **k: calls.append(1) or real(*a, **k))
+    H.run_experiment(cfg, 0, progress=False)
+    n_axiomatic = len(calls)
+    H.run_learned(lcfg, 0, progress=False)
+    counts = H.basis_count(cfg, lcfg)
+    assert (n_axiomatic, len(calls) - n_axiomatic) == (counts["axiomatic"], counts["learned"])
+    assert counts["real"] == 0  # real_k, lion_cat_k and camel_k are 0

@@ -1,13 +1,15 @@
 """cvkit.papers.hybrid_fmaps, the label-free camel section: cycle composition and coverage by hand, the unlabelled
 pipeline on a pair whose answer is known, the hinge-bent copy's exact ground truth, the file lookup, and bad input."""
+import itertools
+
 import numpy as np
 import pytest
 
 from cvkit.core.claims import numpy_stream
-from cvkit.core.spectral import icosphere, unit_area
+from cvkit.core.spectral import geodesic_distances, icosphere, unit_area
 from cvkit.papers.hybrid_fmaps import (CAMEL_POSES, CONFIGS, camel_files, coverage, cycle_pointmap, descriptors,
-                                       hinge_bent_pair, make_pair, match_pair, match_unlabelled, read_real_mesh,
-                                       spectral_shape)
+                                       hinge_bent_pair, make_pair, match_pair, match_unlabelled, nearest_rows,
+                                       read_real_mesh, spectral_shape)
 
 
 def test_cycle_pointmap_composes_in_transport_order():
@@ -51,12 +53,14 @@ def test_match_unlabelled_recovers_a_shuffled_copy():
     inverse[perm] = np.arange(len(perm))
     x = spectral_shape(V, F, k_lb=30, k_el=6)
     y = spectral_shape(V[perm], inverse[F], k_lb=30, k_el=6)
+    D = geodesic_distances(V, F)
     for share in (0.0, 0.3):
         p = match_unlabelled(x, y, k_init=10, K=20, share=share)
         assert p.shape == (len(V),) and p.min() >= 0 and p.max() < len(V)
-        # the ellipsoid's mirror images are equally good matches for WKS, so test the geometry, not the index:
-        # |coordinates| of a vertex and of its match agree (a mirror flips a sign only)
-        assert np.abs(np.abs(V[p]) - np.abs(V[perm])).max() < 0.15
+        # the ellipsoid's mirror images are equally good matches for WKS: score the map against the true one and its
+        # seven mirror images (sign flips of the axes) and keep the best; a random map scores about 0.46 here
+        mirrors = [nearest_rows(V, V[perm] * np.array(s)) for s in itertools.product((1, -1), repeat=3)]
+        assert min(D[p, q].mean() for q in mirrors) < 0.01
     with pytest.raises(ValueError, match="k_init"):
         match_unlabelled(x, y, k_init=30, K=20, share=0.0)
 
@@ -99,4 +103,5 @@ def test_camel_files_needs_all_four(tmp_path):
 
 def test_camel_k_by_scale():
     assert CONFIGS["smoke"].camel_k == 0  # the issue: no real meshes at smoke
-    assert CONFIGS["laptop"].camel_k == 50 and CONFIGS["gpu"].camel_k == 50
+    assert CONFIGS["laptop"].camel_k == 0  # laptop: reports/laptop/hybrid_fmaps-camel/camel.py (CPU budget)
+    assert CONFIGS["gpu"].camel_k == 50

@@ -229,3 +229,31 @@ def test_official_schedule_runs_on_a_pair(tiny_pair):
                                                 4, 2), x, y)
     p = zoomout(p0, x, y, zoomout_schedule_blocks((4, 2), (4, 4)))  # ends 1:1 (4 + 4) within the bases held
     assert p.shape == (y.n,) and p.min() >= 0 and p.max() < x.n
+
+
+def test_init_learner_same_seed_same_weights_and_epochs_checked():
+    from cvkit.papers.hybrid_fmaps import init_learner, learned_pair, make_pair, spectral_shape, train_geomfmaps
+
+    pair = make_pair("creases", 31, subdivisions=2)
+    x = spectral_shape(*pair.source, k_lb=20, k_el=4)
+    y = spectral_shape(*pair.target, k_lb=20, k_el=4)
+    lp = [learned_pair(pair, x, y, 6, 4)]
+    a, b = init_learner(lp, 3, width=8, d_out=8), init_learner(lp, 3, width=8, d_out=8)
+    assert all(torch.equal(u, v) for u, v in zip(a.state_dict().values(), b.state_dict().values()))
+    c = init_learner(lp, 4, width=8, d_out=8)
+    assert not all(torch.equal(u, v) for u, v in zip(a.state_dict().values(), c.state_dict().values()))
+    with pytest.raises(ValueError, match="training pair"):
+        init_learner([], 3)
+    for bad in (True, -1, 2.0):
+        with pytest.raises(ValueError, match="epochs"):
+            train_geomfmaps(lp, 3, epochs=bad)
+
+
+def test_learned_claims_name_the_pipeline_of_the_scale():
+    from cvkit.papers.hybrid_fmaps import LEARNED_RUNS, SPECS
+
+    assert "gpu: ULRSSM-style unsupervised, K = 50, hybrid 35 + 15" in LEARNED_RUNS
+    assert "laptop: supervised GeomFmaps, K = 30, hybrid 21 + 9" in LEARNED_RUNS
+    for spec in SPECS:
+        if spec.id in ("holes-learned", "learned-pipeline-gain"):
+            assert LEARNED_RUNS in spec.metric

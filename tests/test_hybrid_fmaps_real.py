@@ -100,7 +100,7 @@ def test_claim_measurements_real_pair_and_specs_for_data():
     lbo, hyb = np.array([0.01, 0.02, 0.03]), np.array([0.02, 0.02, 0.01])
     m = claim_measurements(ExperimentResult(T), cfg, "laptop", real_errors={"lbo": lbo, "hybrid": hyb})
     real = m["real-lion-cat"]
-    assert isinstance(real, Measurement) and real.unit == "vertex"
+    assert isinstance(real, Measurement) and real.unit == "vertices"  # the report writes "n = 4980 vertices"
     assert np.allclose(real.values, [1.0, 0.0, -2.0])  # ×100, hybrid − LBO per vertex
     absent = claim_measurements(ExperimentResult(T), cfg, "laptop", real_missing=LION_CAT_HINT)["real-lion-cat"]
     assert isinstance(absent, NotMeasured) and absent.reason == LION_CAT_HINT
