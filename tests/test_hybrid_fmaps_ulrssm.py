@@ -2,6 +2,8 @@
 loss at a perfect self-map (zero) and away from it, the annealed elastic weight, gradients, and the gpu learned
 configuration end to end on the CPU at a tiny size (the gpu dry run; no GPU is needed or used)."""
 import dataclasses
+import os
+import time
 
 import numpy as np
 import pandas as pd
@@ -9,8 +11,10 @@ import pytest
 import torch
 
 from cvkit.core.claims import Measurement
-from cvkit.papers.hybrid_fmaps import (CONFIGS, GPU_BUDGET_MIN, LEARNED_CONFIGS, ExperimentResult, HybridConfig,
-                                       LearnedConfig, LearnedShape, anneal, gpu_minutes, learned_data, parallel_map,
+from cvkit.papers.hybrid_fmaps import (CONFIGS, GPU_BUDGET_MIN, LEARNED_CONFIGS, SECONDS_PER_STEP_GPU,
+                                       ExperimentResult, HybridConfig,
+                                       LearnedConfig, LearnedShape, anneal, gpu_break_even_step, gpu_minutes,
+                                       learned_data, parallel_map,
                                        run_experiment,
                                        claim_measurements, learned_errors, learned_pair, learned_shape, make_pair,
                                        run_learned, soft_pointmap, spectral_shape, split_sizes, train_ulrssm,
@@ -121,6 +125,32 @@ def test_parallel_workers_give_exactly_the_serial_results():
         assert np.array_equal(s1[2][1], s2[2][1])
     with pytest.raises(ValueError, match="workers"):
         parallel_map(abs, [1], 0)
+    with pytest.raises(ValueError, match="workers"):
+        parallel_map(abs, [1], True)  # a bool is not a worker count
+    pids = parallel_map(_pid, [0, 1, 2, 3], 2)
+    assert os.getpid() not in pids  # the workers ran in other processes
+
+
+def _pid(_) -> int:
+    return os.getpid()
+
+
+def _fail(x: int) -> int:
+    if x == 0:
+        raise ZeroDivisionError("worker failed")
+    time.sleep(0.5)
+    return x
+
+
+def test_parallel_map_fails_fast_and_refuses_to_fork_after_cuda(monkeypatch):
+    t0 = time.perf_counter()
+    with pytest.raises(ZeroDivisionError, match="worker failed"):
+        parallel_map(_fail, list(range(80)), 2)  # the queued tasks (about 20 s in all) are cancelled
+    assert time.perf_counter() - t0 < 10
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    with pytest.raises(RuntimeError, match="CUDA"):
+        parallel_map(abs, [1], 2)
+    assert parallel_map(abs, [-1], 1) == [1]  # one worker forks nothing
 
 
 def test_gpu_configuration_fits_its_budget_in_the_cost_model():
@@ -132,6 +162,9 @@ def test_gpu_configuration_fits_its_budget_in_the_cost_model():
     before = gpu_minutes(dataclasses.replace(gpu, basis_workers=1),  # the configuration before session 9's resize
                          dataclasses.replace(lgpu, replicates=10, epochs=40, shared_data=False, basis_workers=1))
     assert sum(before.values()) > 10 * GPU_BUDGET_MIN
+    step = gpu_break_even_step(gpu, lgpu)  # the step time at which the model reaches the budget
+    assert sum(gpu_minutes(gpu, lgpu, seconds_per_step=step).values()) == pytest.approx(GPU_BUDGET_MIN)
+    assert SECONDS_PER_STEP_GPU < gpu_break_even_step(gpu, lgpu, 22) < step
     for scale in ("smoke", "laptop"):  # their code path: one process, fresh data per replicate, as before
         assert CONFIGS[scale].basis_workers == LEARNED_CONFIGS[scale].basis_workers == 1
         assert not LEARNED_CONFIGS[scale].shared_data
