@@ -1,5 +1,6 @@
 """cvkit.papers.hybrid_fmaps: the thin-shell energy and its Hessian, the elastic basis, functional maps in
 non-orthogonal bases, the descriptor solvers, ZoomOut, the metrics, the procedural shapes and the claims' bookkeeping."""
+import dataclasses
 import math
 import warnings
 
@@ -500,3 +501,7 @@ def test_basis_count_matches_the_calls_a_run_makes(monkeypatch):
     counts = H.basis_count(cfg, lcfg)
     assert (n_axiomatic, len(calls) - n_axiomatic) == (counts["axiomatic"], counts["learned"])
     assert counts["real"] == 0  # real_k, lion_cat_k and camel_k are 0
+    shared = dataclasses.replace(lcfg, replicates=2, shared_data=True)  # two replicates, one data set: built once
+    n_before = len(calls)
+    H.run_learned(shared, 0, progress=False)
+    assert len(calls) - n_before == H.basis_count(cfg, shared)["learned"] == counts["learned"]

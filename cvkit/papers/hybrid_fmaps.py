@@ -4,28 +4,33 @@
 
 # %% auto #0
 __all__ = ['FAMILIES', 'ARMS', 'OFFICIAL_START', 'OFFICIAL_END', 'CALIBRATION_IDS', 'CONFIGS', 'LEARNED_CONFIGS',
-           'SECONDS_PER_BASIS_2562', 'LION_CAT_MISSING', 'LION_CAT_FILES', 'LION_CAT_HINT', 'CAMEL_POSES',
-           'CAMEL_MISSING', 'CAMEL_HINT', 'FACTORS', 'PINS', 'LEARNED_RUNS', 'SPECS', 'LEARNED_MISSING', 'Limbs',
-           'random_limbs', 'star_radius', 'ridge_radius', 'rotation_matrix', 'hinge_bend', 'ShapePair', 'make_pair',
-           'membrane_energy', 'dihedral_angle', 'bending_energy', 'edge_flaps', 'shell_hessian', 'elastic_basis',
-           'SpectralShape', 'spectral_shape', 'gram', 'psd_sqrt', 'mass_pinv', 'hs_norm', 'fmap_adjoint',
-           'nearest_rows', 'fmaps_from_pointmap', 'hybrid_embeddings', 'pointmap_from_fmaps', 'zoomout',
-           'solve_fmap_lb', 'solve_fmap_hs', 'descriptors', 'descriptor_fmaps', 'split_sizes', 'zoomout_schedule',
-           'zoomout_schedule_blocks', 'geodesic_errors', 'pck_curve', 'pck_auc', 'basis_sizes', 'prepare_source',
-           'match_pair', 'match_official', 'HybridConfig', 'ExperimentResult', 'run_experiment', 'fmap_solve_torch',
-           'SpectralDiffusion', 'DiffusionBlock', 'MiniDiffusionNet', 'LearnedShape', 'learned_shape', 'predict_fmaps',
-           'fmaps_from_features', 'map_loss', 'LearnedPair', 'learned_pair', 'check_epochs', 'init_learner',
-           'train_geomfmaps', 'learned_errors', 'soft_pointmap', 'unsupervised_loss', 'anneal', 'train_ulrssm',
-           'LearnedConfig', 'LearnedResult', 'run_learned', 'learned_errors_by_replicate', 'basis_count',
-           'read_vertex_map', 'read_landmark_pairs', 'lion_cat_files', 'real_pair', 'lion_cat_pair', 'match_real_pair',
-           'camel_files', 'read_real_mesh', 'match_unlabelled', 'cycle_pointmap', 'coverage', 'hinge_bent_pair',
-           'family_errors', 'scaled_difference', 'gain_by_k', 'claim_measurements', 'specs_for_data']
+           'SECONDS_PER_BASIS_2562', 'SECONDS_PER_STEP_GPU', 'GPU_BUDGET_MIN', 'LION_CAT_MISSING', 'LION_CAT_FILES',
+           'LION_CAT_HINT', 'CAMEL_POSES', 'CAMEL_MISSING', 'CAMEL_HINT', 'FACTORS', 'PINS', 'LEARNED_RUNS', 'SPECS',
+           'LEARNED_MISSING', 'Limbs', 'random_limbs', 'star_radius', 'ridge_radius', 'rotation_matrix', 'hinge_bend',
+           'ShapePair', 'make_pair', 'membrane_energy', 'dihedral_angle', 'bending_energy', 'edge_flaps',
+           'shell_hessian', 'elastic_basis', 'SpectralShape', 'spectral_shape', 'gram', 'psd_sqrt', 'mass_pinv',
+           'hs_norm', 'fmap_adjoint', 'nearest_rows', 'fmaps_from_pointmap', 'hybrid_embeddings', 'pointmap_from_fmaps',
+           'zoomout', 'solve_fmap_lb', 'solve_fmap_hs', 'descriptors', 'descriptor_fmaps', 'split_sizes',
+           'zoomout_schedule', 'zoomout_schedule_blocks', 'geodesic_errors', 'pck_curve', 'pck_auc', 'basis_sizes',
+           'prepare_source', 'match_pair', 'match_official', 'HybridConfig', 'ExperimentResult', 'run_group',
+           'parallel_map', 'run_experiment', 'fmap_solve_torch', 'SpectralDiffusion', 'DiffusionBlock',
+           'MiniDiffusionNet', 'LearnedShape', 'learned_shape', 'predict_fmaps', 'fmaps_from_features', 'map_loss',
+           'LearnedPair', 'learned_pair', 'check_epochs', 'init_learner', 'train_geomfmaps', 'learned_errors',
+           'soft_pointmap', 'unsupervised_loss', 'anneal', 'train_ulrssm', 'LearnedConfig', 'LearnedResult',
+           'learned_bases', 'learned_data', 'run_learned', 'learned_errors_by_replicate', 'basis_count', 'gpu_minutes',
+           'gpu_break_even_step', 'read_vertex_map', 'read_landmark_pairs', 'lion_cat_files', 'real_pair',
+           'lion_cat_pair', 'match_real_pair', 'camel_files', 'read_real_mesh', 'match_unlabelled', 'cycle_pointmap',
+           'coverage', 'hinge_bent_pair', 'family_errors', 'scaled_difference', 'gain_by_k', 'claim_measurements',
+           'specs_for_data']
 
 # %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #4de81e1f
 import dataclasses
+import itertools
+import multiprocessing
 import math
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from dataclasses import dataclass, field
 from functools import partial
@@ -771,6 +776,7 @@ class HybridConfig:
     official_pairs: int = 0  # crease pairs also run with the official hybrid ZoomOut ((20, 10) → (100, 100); report only)
     lion_cat_k: int = 0  # K of the lion → cat pair (0: this scale runs no lion → cat)
     camel_k: int = 0  # K of the camel poses and the bent camel-01 (0: this scale runs no camel; report only)
+    basis_workers: int = 1  # processes that run the pairs (bases, ZoomOut); 1: in this process, one after another
 
 
 # ids of SEED 0's block used by calibration runs (reports/laptop/hybrid_fmaps-calibration*, -coarse-zoomout): no
@@ -787,7 +793,7 @@ CONFIGS: dict[str, HybridConfig] = {
     "gpu": HybridConfig(subdivisions=4, vertices=0, pairs=20, k_init=20, sizes=(20, 50, 100, 200), main_k=100,
                         sweep_shapes=12, sweep_angles=(10.0, 25.0, 40.0, 55.0, 70.0), remeshed=20,
                         deltas=(1e-4, 1e-3, 1e-2), delta_pairs=8, real_k=100, first_pair=300, official_pairs=8, lion_cat_k=50,
-                        camel_k=50),
+                        camel_k=50, basis_workers=14),  # 14 of the assumed gpu machine's 16 cores
 }
 
 # %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #e7913ee3
@@ -800,6 +806,68 @@ class ExperimentResult:
     identity_gap: int = -1  # vertices where the hybrid pipeline with no elastic block differs from LBO-only
 
 
+def run_group(
+    cfg: HybridConfig,
+    ids: list[int],  # the run's replicate ids from `cfg.first_pair` on
+    jobs: list[tuple],  # (part, family, id, arms, sizes, make_pair extras) of one id: they share the source shape
+    *,
+    k_lb: int,
+    k_el: int,
+) -> tuple[list[pd.DataFrame], tuple[ShapePair, dict, int] | None]:
+    """Every job of one replicate id, in order: its result rows, and for the first crease pair (`ids[0]`) the example
+    pair, its maps and the determinism check's gap. Independent of every other id, so ids can run in any process."""
+    mesh = dict(subdivisions=cfg.subdivisions, vertices=cfg.vertices)
+    frames, example, sources = [], None, {}
+    for part, family, rid, arms, sizes, extra in jobs:
+        pair = make_pair(family, rid, **mesh, **extra)
+        if rid not in sources:  # the three families of one replicate share their source shape
+            sources = {rid: prepare_source(pair, k_lb, k_el)}
+        df, maps = match_pair(pair, k_init=cfg.k_init, sizes=sizes, arms=arms, source=sources[rid])
+        frames.append(df.assign(part=part, pair=rid, delta=0.01))
+        if part == "family" and family == "creases" and rid == ids[0]:
+            _, identity_maps = match_pair(pair, k_init=cfg.k_init, sizes=(cfg.main_k,), source=sources[rid],
+                                          arms={"hybrid, 0 % elastic": 0.0})  # the determinism check
+            example = (pair, maps, int(np.sum(identity_maps["hybrid, 0 % elastic", cfg.main_k] != maps["lbo", cfg.main_k])))
+        if part == "family" and family == "creases" and rid in ids[:cfg.official_pairs]:
+            frames.append(match_official(pair, sources[rid][1]).assign(part="official", pair=rid, delta=0.01))
+        if part == "family" and family == "creases" and rid in ids[:cfg.delta_pairs]:
+            for delta in cfg.deltas:
+                if delta != 0.01:
+                    x_d = spectral_shape(*pair.source, k_lb=k_lb, k_el=k_el, bending_weight=delta)
+                    df_d, _ = match_pair(pair, k_init=cfg.k_init, sizes=(cfg.main_k,), arms={"hybrid": 0.3},
+                                         bending_weight=delta, source=(x_d, sources[rid][1]))
+                    frames.append(df_d.assign(part="delta", pair=rid, delta=delta))
+    return frames, example
+
+
+def _one_thread() -> None:
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)  # each worker process one thread: the workers are the parallelism
+    threadpool_limits(1)  # numpy's and scipy's BLAS/OpenMP pools too (a forked worker would otherwise use every core)
+
+
+def parallel_map(fn, items: list, workers: int) -> list:
+    """`[fn(x) for x in items]`, in order; with `workers` > 1 in that many forked processes of one thread each (forked,
+    so that functions defined in a notebook's `__main__` reach them too). `fn` must not touch a GPU."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an int ≥ 1, got {workers!r}")
+    if workers == 1:
+        return [fn(x) for x in items]
+    if torch.cuda.is_initialized():
+        raise RuntimeError("parallel_map forks its workers, which is unsafe once this process has initialised CUDA: "
+                           "build the bases before any GPU work, or use workers=1")
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_one_thread)
+    try:
+        futures = [pool.submit(fn, x) for x in items]
+        return [f.result() for f in futures]
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)  # a worker's error surfaces now, not after the queued tasks
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
 def run_experiment(
     cfg: HybridConfig,
     seed: int,  # the run's SEED
@@ -808,7 +876,6 @@ def run_experiment(
 ) -> ExperimentResult:
     "The axiomatic pipeline, LBO-only vs hybrid (and elastic-only on the near-isometric family), on every pair."
     ids = replicate_seeds(seed, cfg.first_pair + cfg.pairs + cfg.sweep_shapes + cfg.remeshed)[cfg.first_pair:]
-    mesh = dict(subdivisions=cfg.subdivisions, vertices=cfg.vertices)
     jobs = []
     for i in range(cfg.pairs):
         for family in FAMILIES:
@@ -822,29 +889,16 @@ def run_experiment(
     for i in range(cfg.remeshed):
         jobs.append(("remeshed", "creases", ids[cfg.pairs + cfg.sweep_shapes + i], {"lbo": 0.0, "hybrid": 0.3},
                      (cfg.main_k,), {"remesh_vertices": int(0.93 * (cfg.vertices or 10 * 4**cfg.subdivisions + 2))}))
-    frames, result, sources = [], ExperimentResult(pd.DataFrame()), {}
     k_lb, k_el = basis_sizes(cfg.k_init, cfg.sizes, {"lbo": 0.0, "hybrid": ARMS["hybrid"]})
     k_el = max(k_el, cfg.main_k)  # the elastic-only arm runs at the main K
-    for part, family, rid, arms, sizes, extra in tqdm(jobs, desc="pairs", disable=not progress):
-        pair = make_pair(family, rid, **mesh, **extra)
-        if rid not in sources:  # the three families of one replicate share their source shape
-            sources = {rid: prepare_source(pair, k_lb, k_el)}
-        df, maps = match_pair(pair, k_init=cfg.k_init, sizes=sizes, arms=arms, source=sources[rid])
-        frames.append(df.assign(part=part, pair=rid, delta=0.01))
-        if part == "family" and family == "creases" and result.example is None:
-            result.example, result.example_maps = pair, maps
-            _, identity_maps = match_pair(pair, k_init=cfg.k_init, sizes=(cfg.main_k,), source=sources[rid],
-                                          arms={"hybrid, 0 % elastic": 0.0})  # the determinism check
-            result.identity_gap = int(np.sum(identity_maps["hybrid, 0 % elastic", cfg.main_k] != maps["lbo", cfg.main_k]))
-        if part == "family" and family == "creases" and rid in ids[:cfg.official_pairs]:
-            frames.append(match_official(pair, sources[rid][1]).assign(part="official", pair=rid, delta=0.01))
-        if part == "family" and family == "creases" and rid in ids[:cfg.delta_pairs]:
-            for delta in cfg.deltas:
-                if delta != 0.01:
-                    x_d = spectral_shape(*pair.source, k_lb=k_lb, k_el=k_el, bending_weight=delta)
-                    df_d, _ = match_pair(pair, k_init=cfg.k_init, sizes=(cfg.main_k,), arms={"hybrid": 0.3},
-                                         bending_weight=delta, source=(x_d, sources[rid][1]))
-                    frames.append(df_d.assign(part="delta", pair=rid, delta=delta))
+    groups = [list(g) for _, g in itertools.groupby(jobs, key=lambda job: job[2])]  # consecutive jobs of one id
+    run = partial(run_group, cfg, ids, k_lb=k_lb, k_el=k_el)
+    frames, result = [], ExperimentResult(pd.DataFrame())
+    for group_frames, example in tqdm(parallel_map(run, groups, cfg.basis_workers), total=len(groups), desc="pairs",
+                                      disable=not progress):
+        frames += group_frames
+        if example is not None:
+            result.example, result.example_maps, result.identity_gap = example
     result.table = pd.concat(frames, ignore_index=True)
     return result
 
@@ -1183,14 +1237,18 @@ class LearnedConfig:
     weight: float = 0.1  # the solve's commutativity weight α (both arms; training and scoring)
     unsupervised: bool = False  # True: ULRSSM-style losses (no ground truth, `train_ulrssm`); False: supervised GeomFmaps
     anneal_steps: int = 0  # unsupervised only: steps over which the elastic weight rises 0 → 1
+    shared_data: bool = False  # True: one set of training and test pairs (the first replicate's), bases built once, for
+    # every replicate, which then differ by initialisation and data order only; False: fresh pairs per replicate
+    basis_workers: int = 1  # processes that build the bases (and test geodesics); 1: in this process
 
 
 LEARNED_CONFIGS: dict[str, LearnedConfig] = {
     "smoke": LearnedConfig(subdivisions=3, k=30, replicates=2, train_pairs=3, test_pairs=2, epochs=8, first_replicate=600),
     "laptop": LearnedConfig(subdivisions=3, k=30, replicates=5, train_pairs=20, test_pairs=4, epochs=20,
                             first_replicate=600),
-    "gpu": LearnedConfig(subdivisions=4, k=50, replicates=10, train_pairs=150, test_pairs=60, epochs=40,
-                         first_replicate=600, unsupervised=True, anneal_steps=2000),  # the issue: ULRSSM-style at gpu
+    "gpu": LearnedConfig(subdivisions=4, k=50, replicates=5, train_pairs=150, test_pairs=60, epochs=20,
+                         first_replicate=600, unsupervised=True, anneal_steps=2000, shared_data=True,
+                         basis_workers=14),  # the issue: ULRSSM-style at gpu; sized by `gpu_minutes` to fit 30 min
 }
 
 
@@ -1201,6 +1259,32 @@ class LearnedResult:
     histories: dict[tuple[int, str, str], list[float]]  # (replicate, family, arm) → mean loss per epoch
     identity_gap: float  # hybrid code at 0 % elastic vs LBO-only (first replicate and family): test errors and weights
     untrained_ratio: float  # test error trained / untrained, LBO arm, first replicate and family
+
+
+def learned_bases(
+    job: tuple[np.ndarray, np.ndarray, int, int, bool],  # vertices (n, 3), faces, k_lb, k_el, with geodesics
+) -> tuple[SpectralShape, np.ndarray | None]:
+    "One mesh's bases and, when asked (test sources), its geodesic distances (n, n): one job of `learned_data`."
+    V, F, k_lb, k_el, with_geodesics = job
+    return spectral_shape(V, F, k_lb=k_lb, k_el=k_el), geodesic_distances(V, F) if with_geodesics else None
+
+
+def learned_data(
+    cfg: LearnedConfig,
+    rid: int,  # the replicate whose "learned pair j" streams draw the pairs
+    k_el: int,  # elastic functions to build
+) -> dict[str, tuple[list[ShapePair], list[tuple[SpectralShape, np.ndarray | None]], list[SpectralShape]]]:
+    """Family → (pairs, source bases with test geodesics, target bases) of one replicate's training and test pairs
+    (training first); the families of one id share their source. Bases are built by `cfg.basis_workers` processes."""
+    ids = [stream_seed(rid, f"learned pair {j}") for j in range(cfg.train_pairs + cfg.test_pairs)]
+    pairs = {family: [make_pair(family, i, subdivisions=cfg.subdivisions) for i in ids] for family in cfg.families}
+    k_lb = max(cfg.k, 50)
+    jobs = [(*pair.source, k_lb, k_el, j >= cfg.train_pairs) for j, pair in enumerate(pairs[cfg.families[0]])]
+    jobs += [(*pair.target, k_lb, k_el, False) for family in cfg.families for pair in pairs[family]]
+    built = parallel_map(learned_bases, jobs, cfg.basis_workers)
+    sources, n = built[:len(ids)], len(ids)
+    return {family: (pairs[family], sources, [b for b, _ in built[n * (f + 1):n * (f + 2)]])
+            for f, family in enumerate(cfg.families)}
 
 
 def run_learned(
@@ -1224,16 +1308,11 @@ def run_learned(
     k_el = arms["hybrid"][1]
     rows, histories = [], {}
     identity_gap, untrained_ratio = math.nan, math.nan
+    shared = learned_data(cfg, rids[0], k_el) if cfg.shared_data else None  # built once, used by every replicate
     for r, rid in enumerate(tqdm(rids, desc="learned replicates", disable=not progress)):
-        ids = [stream_seed(rid, f"learned pair {j}") for j in range(cfg.train_pairs + cfg.test_pairs)]
-        sources: dict[int, tuple[SpectralShape, np.ndarray | None]] = {}  # the families of one id share their source
+        data = shared if shared is not None else learned_data(cfg, rid, k_el)
         for family in cfg.families:
-            pairs = [make_pair(family, i, subdivisions=cfg.subdivisions) for i in ids]
-            for j, pair in enumerate(pairs):
-                if j not in sources:
-                    sources[j] = (spectral_shape(*pair.source, k_lb=max(cfg.k, 50), k_el=k_el),
-                                  geodesic_distances(*pair.source) if j >= cfg.train_pairs else None)
-            targets = [spectral_shape(*pair.target, k_lb=max(cfg.k, 50), k_el=k_el) for pair in pairs]
+            pairs, sources, targets = data[family]
             run_arms = dict(arms)
             first = r == 0 and family == cfg.families[0]
             if first:
@@ -1278,7 +1357,8 @@ def basis_count(
                       + len(FAMILIES) * cfg.pairs + cfg.sweep_shapes * len(cfg.sweep_angles) + cfg.remeshed  # targets
                       + 1  # the determinism check's target
                       + 2 * cfg.official_pairs + 2 * cfg.delta_pairs * non_default_deltas),
-        "learned": lcfg.replicates * (lcfg.train_pairs + lcfg.test_pairs) * (1 + len(lcfg.families)),
+        "learned": ((1 if lcfg.shared_data else lcfg.replicates)  # one shared data set, or one per replicate
+                    * (lcfg.train_pairs + lcfg.test_pairs) * (1 + len(lcfg.families))),
         "real": 2 * (cfg.lion_cat_k > 0) + 5 * (cfg.camel_k > 0) + 2 * (cfg.real_k > 0),  # lion, cat; 4 camels + bent; hand
     }
 
@@ -1286,6 +1366,41 @@ def basis_count(
 # assumption of the cost model, not a measurement of a gpu run: one thread builds the bases of one 2,562-vertex mesh
 # (k_lb = 50, k_el = 15) in 7.9 s (measured once on the shared AMD EPYC by the session-9 review); bigger bases cost more
 SECONDS_PER_BASIS_2562: float = 7.9
+# assumption, not a measurement (no GPU has been lent): one ULRSSM-style training step (one pair of 2,562-vertex shapes,
+# forward, losses, backward, Adam) of the two-block width-64 network on one H100/H200
+SECONDS_PER_STEP_GPU: float = 0.01  # break-even (`gpu_break_even_step`): about 19.6 ms reaches the 30 minutes with
+# ZoomOut, geodesics and scoring counted as zero; the test's 22-minute bound breaks at about 12 ms
+GPU_BUDGET_MIN: float = 30.0  # the gpu scale's wall-time budget
+
+
+def gpu_minutes(
+    cfg: HybridConfig,
+    lcfg: LearnedConfig,
+    *,
+    seconds_per_basis: float = SECONDS_PER_BASIS_2562,
+    seconds_per_step: float = SECONDS_PER_STEP_GPU,
+) -> dict[str, float]:
+    """The cost model's wall minutes of one run, by part: axiomatic and learned bases spread over their configs'
+    `basis_workers`, the real meshes' bases one after another, and the learned training steps (`replicates` ×
+    families × 2 arms, plus the identity arm, each `epochs` × `train_pairs` steps). ZoomOut, geodesics and scoring
+    are not modelled: they are what the rest of the budget is for."""
+    n = basis_count(cfg, lcfg)
+    trainings = lcfg.replicates * len(lcfg.families) * 2 + 1
+    return {
+        "axiomatic bases": n["axiomatic"] * seconds_per_basis / cfg.basis_workers / 60,
+        "learned bases": n["learned"] * seconds_per_basis / lcfg.basis_workers / 60,
+        "real bases": n["real"] * seconds_per_basis / 60,
+        "training": trainings * lcfg.epochs * lcfg.train_pairs * seconds_per_step / 60,
+    }
+
+
+def gpu_break_even_step(cfg: HybridConfig, lcfg: LearnedConfig, minutes: float = GPU_BUDGET_MIN, *,
+                        seconds_per_basis: float = SECONDS_PER_BASIS_2562) -> float:
+    """The seconds per training step at which `gpu_minutes` totals `minutes` (everything it does not model counted
+    as zero): how far the assumed `SECONDS_PER_STEP_GPU` may be off before the run leaves its budget."""
+    fixed = sum(gpu_minutes(cfg, lcfg, seconds_per_basis=seconds_per_basis, seconds_per_step=0.0).values())
+    per_second = gpu_minutes(cfg, lcfg, seconds_per_basis=seconds_per_basis, seconds_per_step=1.0)["training"]
+    return (minutes - fixed) / per_second
 
 # %% ../../nbs/chapters/31_hybrid_fmaps.ipynb #0275363a
 def read_vertex_map(
@@ -1670,8 +1785,9 @@ def claim_measurements(result: ExperimentResult, cfg: HybridConfig, scale: str, 
         for claim, family in (("learned-pipeline-gain", "creases"), ("holes-learned", "holes")):
             by_rep = learned_errors_by_replicate(learned, family)
             name = "ULRSSM-style" if LEARNED_CONFIGS[scale].unsupervised else "GeomFmaps"  # the pipeline that ran
-            out[claim] = scaled_difference(by_rep.hybrid, by_rep.lbo, f[claim], (f"hybrid {name}", name),
-                                           unit="replicate")
+            unit = ("replicates sharing one train/test set, so the interval spans initialisation and data order, "
+                    "not data sets" if LEARNED_CONFIGS[scale].shared_data else "replicate")
+            out[claim] = scaled_difference(by_rep.hybrid, by_rep.lbo, f[claim], (f"hybrid {name}", name), unit=unit)
     if cfg.sweep_shapes:
         sweep = T[T.part == "sweep"].pivot_table(index=["pair", "angle"], columns="arm", values="error")
         sweep = sweep[sweep.lbo > 0]  # a ratio needs LBO's error above 0
