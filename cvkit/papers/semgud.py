@@ -221,7 +221,10 @@ CONFIGS: dict[str, SemgudConfig] = {
                           arms=("V0", "V1", "V3"), bench_side=128),
     # laptop: photos at a 384-px shorter side and 384 steps (the supervised ceiling's calibration on ids 970–973,
     # reports/laptop/semgud-calibration2/: +1.01 dB against +0.36 dB for the 128-px side and 256 steps)
+    # blind MAP: the best of 36 settings on ids 980–983 (reports/laptop/semgud-calibration3/: +0.03 dB against the input,
+    # −5.05 dB for γ = 2 000, λ = 0.01, stored values, 30 RL iterations)
     "laptop": SemgudConfig(side=384, steps=384, lr=1e-3, n_sharp=384, n_blurry=384, n_test=24, n_map=8, refresh=48,
+                           map_gamma=200.0, map_lam=3e-3, map_linear=True, map_rl_iters=5,
                            replicates=5, arms=("V0", "V1", "V2", "V3", "VP", "VS", "VSyn")),
     "gpu": SemgudConfig(crop=64, side=192, length=(5.0, 21.0), unseen_length=(22.0, 28.0), ksize=31, map_ksize=23, n_sharp=4096,
                         n_blurry=4096, n_test=96, n_map=16, r_arch="nafnet", r_width=32, g_width=16, d_width=32,
