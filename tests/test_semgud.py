@@ -288,7 +288,7 @@ def test_config_refuses_bad_rates_weights_and_sizes():
 
 
 def _bars(side: int = 48) -> np.ndarray:
-    "A hand-made test image: vertical bars of three widths on a grey ramp, and a bright square."
+    "A hand-made test image: vertical bars of three widths on a grey ramp, and a dark square."
     x = np.tile(np.linspace(0.2, 0.5, side), (side, 1))
     for start, width in ((6, 2), (14, 3), (24, 5)):
         x[4:40, start:start + width] = 0.9
