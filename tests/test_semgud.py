@@ -8,7 +8,7 @@ from skimage.restoration import richardson_lucy
 from sklearn.decomposition import PCA
 
 from cvkit.core.claims import Measurement, NotMeasured
-from cvkit.core.imaging import convolve, linear_kernel
+from cvkit.core.imaging import blind_deconvolve, convolve, linear_kernel
 from cvkit.papers.semgud import (ARMS, BLURRY_PHOTOS, CLAIMS, CONFIGS, PINS, SHARP_PHOTOS, TEST_PHOTOS, BlurGenerator,
                                  NAFNetLite, PatchDiscriminator, SemgudConfig, UNet, arm_difference, classical_baselines,
                                  compute_matched_steps, evaluate, fold_patches, gaussian_kernel, interleaved_seconds,
@@ -316,7 +316,7 @@ def test_unsupervised_wiener_oracle_deblurs_a_hand_made_case():
 
 
 def test_classical_baselines_report_the_unsupervised_wiener_oracle(dom):
-    out = classical_baselines(dom, replace(TINY, n_test=2), n_map=0, seed=3)
+    out = classical_baselines(dom, TINY, n_map=0, seed=3)
     assert out["unsupervised Wiener oracle"].shape == (4,) and np.isfinite(out["unsupervised Wiener oracle ssim"]).all()
     assert np.array_equal(out["unsupervised Wiener oracle"], classical_baselines(dom, TINY, n_map=0, seed=3)["unsupervised Wiener oracle"])
 
@@ -327,6 +327,12 @@ def test_blind_map_in_linear_light_returns_an_image_in_range():
         restored, kernel = blind_map(blurry, replace(TINY, map_linear=linear, map_rl_iters=5, map_ksize=9))
         assert restored.shape == blurry.shape and 0 <= restored.min() and restored.max() <= 1
         assert kernel.shape == (9, 9) and kernel.sum() == pytest.approx(1.0)
+        if linear:  # linear light is exactly: undo the gamma, blind_deconvolve, clip, re-apply the gamma
+            cfg = replace(TINY, map_linear=True, map_rl_iters=5, map_ksize=9)
+            ref, ref_k = blind_deconvolve(blurry ** 2.2, kernel_size=9, gamma=cfg.map_gamma, lam=cfg.map_lam, rl_iters=5)
+            assert np.array_equal(restored, ref.clip(0, 1) ** (1 / 2.2)) and np.array_equal(kernel, ref_k)
+    with pytest.raises(ValueError, match="gamma"):
+        blind_map(blurry, TINY, gamma=0.0)
 
 
 def test_dihedral_keeps_pairs_and_refuses_bad_shapes():
@@ -346,9 +352,34 @@ def test_ema_update_and_augmented_training_keep_the_identity_control(dom):
     a, b = UNet(1, 4), UNet(1, 4)
     ema_update(a, b, 0.0)
     assert all(torch.equal(pa, pb) for pa, pb in zip(a.parameters(), b.parameters()))
+    a, b = UNet(1, 4), UNet(1, 4)
+    expected = [0.5 * pa.detach().clone() + 0.5 * pb.detach() for pa, pb in zip(a.parameters(), b.parameters())]
+    ema_update(a, b, 0.5)  # decay 0.5: the plain average of the two weight sets
+    assert all(torch.allclose(pa, e) for pa, e in zip(a.parameters(), expected))
+    assert not torch.equal(next(a.parameters()), next(b.parameters()))
     cfg = replace(TINY, augment=True, ema=0.9)
     v1 = train_arm(cfg, ARMS["V1"], dom, 0)
     v3_off = train_arm(cfg, replace(ARMS["V3"], lambda_se=0.0), dom, 0)
     assert all(torch.equal(p, q) for p, q in zip(v1.R.parameters(), v3_off.R.parameters()))
     plain = train_arm(TINY, ARMS["V1"], dom, 0)
     assert not all(torch.equal(p, q) for p, q in zip(v1.R.parameters(), plain.R.parameters()))
+
+
+def test_oracles_refuse_bad_kernels():
+    img = np.full((16, 16), 0.5)
+    good = np.full((3, 3), 1 / 9)
+    rng = np.random.default_rng(0)
+    for oracle in (lambda k: rl_linear(img, k), lambda k: uwiener_oracle(img, k, rng=rng)):
+        with pytest.raises(ValueError, match="no larger"):
+            oracle(np.full((21, 21), 1 / 441))
+        with pytest.raises(ValueError, match="sum to 1"):
+            oracle(np.full((3, 3), 1.0))
+        with pytest.raises(ValueError, match="2-D"):
+            oracle(np.full((9,), 1 / 9))
+        with pytest.raises(ValueError, match="non-negative"):
+            oracle(np.array([[0.5, -0.5, 1.0]]))
+        with pytest.raises(ValueError, match="finite"):
+            oracle(np.array([[np.nan, 1.0]]))
+        assert oracle(good).shape == img.shape
+    with pytest.raises(ValueError, match="gamma"):
+        rl_linear(img, good, gamma=-1.0)

@@ -7,9 +7,9 @@ __all__ = ['SHARP_PHOTOS', 'BLURRY_PHOTOS', 'TEST_PHOTOS', 'CONFIGS', 'FIRST_REP
            'random_crops', 'realistic_blur', 'naive_blur', 'Domains', 'SemgudConfig', 'make_domains', 'unfold_patches',
            'fold_patches', 'patch_pca', 'rpc_loss', 'ConvBlock', 'UNet', 'LayerNorm2d', 'NAFBlock', 'NAFNetLite',
            'PatchDiscriminator', 'BlurGenerator', 'make_reconstructor', 'Arm', 'gaussian_kernel', 'dihedral',
-           'ema_update', 'Trained', 'train_arm', 'restore', 'evaluate', 'r_flops', 'step_flops', 'rl_linear',
-           'blind_map', 'uwiener_oracle', 'classical_baselines', 'interleaved_seconds', 'compute_matched_steps',
-           'run_replicate', 'arm_difference', 'timing_ratios']
+           'ema_update', 'Trained', 'train_arm', 'restore', 'evaluate', 'r_flops', 'step_flops', 'check_kernel',
+           'rl_linear', 'blind_map', 'uwiener_oracle', 'classical_baselines', 'interleaved_seconds',
+           'compute_matched_steps', 'run_replicate', 'arm_difference', 'timing_ratios']
 
 # %% ../../nbs/chapters/21_semgud.ipynb #c178b94a
 import copy
@@ -650,12 +650,29 @@ def _ssim_np(x: np.ndarray, y: torch.Tensor, border: int) -> float:
     return float(ssim(torch.as_tensor(np.clip(x, 0, 1), dtype=torch.float32)[None, None], y[None].float(), border=border)[0])
 
 
+def check_kernel(kernel: np.ndarray, image_shape: tuple[int, ...]) -> None:
+    """Raise ValueError unless `kernel` is a PSF the oracles can use on an image of `image_shape`: a (k, k') array,
+    finite, non-negative, summing to 1 (within 1e-3) and no larger than the image in either direction."""
+    kernel = np.asarray(kernel)
+    if kernel.ndim != 2:
+        raise ValueError(f"kernel must be a 2-D (k, k) array, got shape {kernel.shape}")
+    if not np.isfinite(kernel).all() or kernel.min() < 0:
+        raise ValueError("kernel must be finite and non-negative")
+    if abs(float(kernel.sum()) - 1) > 1e-3:
+        raise ValueError(f"kernel must sum to 1 (a normalised PSF), got {float(kernel.sum()):.4g}")
+    if len(image_shape) != 2 or kernel.shape[0] > image_shape[0] or kernel.shape[1] > image_shape[1]:
+        raise ValueError(f"kernel {kernel.shape} must be no larger than the (H, W) image, got image {tuple(image_shape)}")
+
+
 def rl_linear(blurry: np.ndarray, kernel: np.ndarray, *, num_iter: int = 30, gamma: float = 2.2) -> np.ndarray:
     """Richardson–Lucy with a known kernel in linear light: undo the display gamma, deconvolve, re-apply it.
     (H, W) blurry in [0, 1], (k, k) kernel → (H, W) in [0, 1]. In gamma-encoded values the blur B's camera applied in
     linear light is not a convolution, and RL's multiplicative updates then amplify the mismatch."""
     if not (np.isfinite(blurry).all() and blurry.min() >= 0 and blurry.max() <= 1):
         raise ValueError("blurry must be finite and lie in [0, 1]")
+    check_kernel(kernel, blurry.shape)
+    if not gamma > 0:
+        raise ValueError(f"gamma must be positive, got {gamma}")
     return richardson_lucy(blurry ** gamma, kernel, num_iter=num_iter, clip=True).clip(0, 1) ** (1 / gamma)
 
 
@@ -665,6 +682,8 @@ def blind_map(blurry: np.ndarray, cfg: SemgudConfig, *, gamma: float = 2.2) -> t
     gamma, deblur, re-apply it), like the RL oracle."""
     if not (np.isfinite(blurry).all() and blurry.min() >= 0 and blurry.max() <= 1):
         raise ValueError("blurry must be finite and lie in [0, 1]")
+    if not gamma > 0:
+        raise ValueError(f"gamma must be positive, got {gamma}")
     x = blurry ** gamma if cfg.map_linear else blurry
     restored, kernel = blind_deconvolve(x, kernel_size=cfg.map_ksize, gamma=cfg.map_gamma, lam=cfg.map_lam,
                                         rl_iters=cfg.map_rl_iters)
@@ -678,6 +697,7 @@ def uwiener_oracle(blurry: np.ndarray, kernel: np.ndarray, *, rng: np.random.Gen
     (H, W) blurry in [0, 1], (k, k) kernel → (H, W) in [0, 1]; `rng` makes the sampler reproducible."""
     if not (np.isfinite(blurry).all() and blurry.min() >= 0 and blurry.max() <= 1):
         raise ValueError("blurry must be finite and lie in [0, 1]")
+    check_kernel(kernel, blurry.shape)
     return unsupervised_wiener(blurry, kernel, clip=True, rng=rng)[0].clip(0, 1)
 
 
