@@ -8,12 +8,13 @@ from skimage.restoration import richardson_lucy
 from sklearn.decomposition import PCA
 
 from cvkit.core.claims import Measurement, NotMeasured
-from cvkit.core.imaging import convolve, linear_kernel
+from cvkit.core.imaging import blind_deconvolve, convolve, linear_kernel
 from cvkit.papers.semgud import (ARMS, BLURRY_PHOTOS, CLAIMS, CONFIGS, PINS, SHARP_PHOTOS, TEST_PHOTOS, BlurGenerator,
                                  NAFNetLite, PatchDiscriminator, SemgudConfig, UNet, arm_difference, classical_baselines,
                                  compute_matched_steps, evaluate, fold_patches, gaussian_kernel, interleaved_seconds,
                                  load_photo, make_domains, make_reconstructor, patch_pca, r_flops, random_crops, restore,
-                                 rl_linear, rpc_loss, run_replicate, train_arm, unfold_patches)
+                                 rl_linear, rpc_loss, run_replicate, train_arm, unfold_patches, blind_map, dihedral, ema_update,
+                                 uwiener_oracle)
 
 TINY = SemgudConfig(n_sharp=16, n_blurry=16, n_test=4, steps=12, batch=4, refresh=3, n_map=2)
 
@@ -280,6 +281,105 @@ def test_blind_map_sees_the_wide_blurry_crop(dom):
 def test_config_refuses_bad_rates_weights_and_sizes():
     for kwargs, word in [(dict(lr=0.0), "lr"), (dict(lr=float("nan")), "lr"), (dict(lambda_se=-1.0), "lambda_se"),
                          (dict(redeg_sigma=0.0), "redeg_sigma"), (dict(map_gamma=-1.0), "map_gamma"), (dict(k=65), "k must"),
-                         (dict(map_ksize=24), "map_ksize"), (dict(map_ksize=33), "map_ksize")]:
+                         (dict(map_ksize=24), "map_ksize"), (dict(map_ksize=33), "map_ksize"), (dict(map_lam=0.0), "map_lam"),
+                         (dict(map_rl_iters=0), "map_rl_iters"), (dict(ema=1.0), "ema")]:
         with pytest.raises(ValueError, match=word):
             SemgudConfig(**kwargs)
+
+
+def _bars(side: int = 48) -> np.ndarray:
+    "A hand-made test image: vertical bars of three widths on a grey ramp, and a dark square."
+    x = np.tile(np.linspace(0.2, 0.5, side), (side, 1))
+    for start, width in ((6, 2), (14, 3), (24, 5)):
+        x[4:40, start:start + width] = 0.9
+    x[30:42, 34:44] = 0.05
+    return x
+
+
+def test_unsupervised_wiener_oracle_deblurs_a_hand_made_case():
+    sharp = _bars()
+    k = linear_kernel(7, 0, size=9)  # horizontal 7-px motion across the bars
+    m = 4
+    blurry = convolve(torch.tensor(sharp)[None, None], k)[0, 0].numpy()
+    blurry = np.clip(blurry + np.random.default_rng(0).normal(0, 0.003, blurry.shape), 0, 1)
+    restored = uwiener_oracle(np.pad(blurry, m, mode="reflect"), k, rng=np.random.default_rng(1))[m:-m, m:-m]
+
+    def psnr_in(x):  # inside a 4-px border, as the chapter scores
+        return 10 * np.log10(1 / np.mean((x[4:-4, 4:-4] - sharp[4:-4, 4:-4]) ** 2))
+    assert psnr_in(restored) > psnr_in(blurry) + 2.0
+    again = uwiener_oracle(np.pad(blurry, m, mode="reflect"), k, rng=np.random.default_rng(1))[m:-m, m:-m]
+    assert np.array_equal(restored, again)  # the sampler is reproducible from its stream
+    with pytest.raises(ValueError, match="finite"):
+        uwiener_oracle(np.full((16, 16), np.nan), k, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="finite"):
+        blind_map(np.full((32, 32), 2.0), TINY)
+
+
+def test_classical_baselines_report_the_unsupervised_wiener_oracle(dom):
+    out = classical_baselines(dom, TINY, n_map=0, seed=3)
+    assert out["unsupervised Wiener oracle"].shape == (4,) and np.isfinite(out["unsupervised Wiener oracle ssim"]).all()
+    assert np.array_equal(out["unsupervised Wiener oracle"], classical_baselines(dom, TINY, n_map=0, seed=3)["unsupervised Wiener oracle"])
+
+
+def test_blind_map_in_linear_light_returns_an_image_in_range():
+    blurry = convolve(torch.tensor(_bars())[None, None], linear_kernel(5, 0, size=7))[0, 0].numpy()
+    for linear in (False, True):
+        restored, kernel = blind_map(blurry, replace(TINY, map_linear=linear, map_rl_iters=5, map_ksize=9))
+        assert restored.shape == blurry.shape and 0 <= restored.min() and restored.max() <= 1
+        assert kernel.shape == (9, 9) and kernel.sum() == pytest.approx(1.0)
+        if linear:  # linear light is exactly: undo the gamma, blind_deconvolve, clip, re-apply the gamma
+            cfg = replace(TINY, map_linear=True, map_rl_iters=5, map_ksize=9)
+            ref, ref_k = blind_deconvolve(blurry ** 2.2, kernel_size=9, gamma=cfg.map_gamma, lam=cfg.map_lam, rl_iters=5)
+            assert np.array_equal(restored, ref.clip(0, 1) ** (1 / 2.2)) and np.array_equal(kernel, ref_k)
+    with pytest.raises(ValueError, match="gamma"):
+        blind_map(blurry, TINY, gamma=0.0)
+
+
+def test_dihedral_keeps_pairs_and_refuses_bad_shapes():
+    x = torch.rand(8, 1, 12, 12)
+    k = linear_kernel(5, 30, size=7)
+    which = torch.arange(8)
+    blurred_then_turned = dihedral(convolve(x, k), which)
+    turned_kernels = dihedral(torch.tensor(k)[None, None].expand(8, 1, 7, 7).clone(), which)[:, 0]
+    turned_then_blurred = convolve(dihedral(x, which), turned_kernels.float())
+    assert torch.allclose(blurred_then_turned, turned_then_blurred, atol=1e-6)
+    assert torch.equal(dihedral(x, torch.zeros(8, dtype=torch.long)), x)
+    with pytest.raises(ValueError, match="square"):
+        dihedral(torch.rand(2, 1, 8, 6), torch.zeros(2, dtype=torch.long))
+
+
+def test_ema_update_and_augmented_training_keep_the_identity_control(dom):
+    a, b = UNet(1, 4), UNet(1, 4)
+    ema_update(a, b, 0.0)
+    assert all(torch.equal(pa, pb) for pa, pb in zip(a.parameters(), b.parameters()))
+    a, b = UNet(1, 4), UNet(1, 4)
+    expected = [0.5 * pa.detach().clone() + 0.5 * pb.detach() for pa, pb in zip(a.parameters(), b.parameters())]
+    ema_update(a, b, 0.5)  # decay 0.5: the plain average of the two weight sets
+    assert all(torch.allclose(pa, e) for pa, e in zip(a.parameters(), expected))
+    assert not torch.equal(next(a.parameters()), next(b.parameters()))
+    cfg = replace(TINY, augment=True, ema=0.9)
+    v1 = train_arm(cfg, ARMS["V1"], dom, 0)
+    v3_off = train_arm(cfg, replace(ARMS["V3"], lambda_se=0.0), dom, 0)
+    assert all(torch.equal(p, q) for p, q in zip(v1.R.parameters(), v3_off.R.parameters()))
+    plain = train_arm(TINY, ARMS["V1"], dom, 0)
+    assert not all(torch.equal(p, q) for p, q in zip(v1.R.parameters(), plain.R.parameters()))
+
+
+def test_oracles_refuse_bad_kernels():
+    img = np.full((16, 16), 0.5)
+    good = np.full((3, 3), 1 / 9)
+    rng = np.random.default_rng(0)
+    for oracle in (lambda k: rl_linear(img, k), lambda k: uwiener_oracle(img, k, rng=rng)):
+        with pytest.raises(ValueError, match="no larger"):
+            oracle(np.full((21, 21), 1 / 441))
+        with pytest.raises(ValueError, match="sum to 1"):
+            oracle(np.full((3, 3), 1.0))
+        with pytest.raises(ValueError, match="2-D"):
+            oracle(np.full((9,), 1 / 9))
+        with pytest.raises(ValueError, match="non-negative"):
+            oracle(np.array([[0.5, -0.5, 1.0]]))
+        with pytest.raises(ValueError, match="finite"):
+            oracle(np.array([[np.nan, 1.0]]))
+        assert oracle(good).shape == img.shape
+    with pytest.raises(ValueError, match="gamma"):
+        rl_linear(img, good, gamma=-1.0)

@@ -6,9 +6,10 @@
 __all__ = ['SHARP_PHOTOS', 'BLURRY_PHOTOS', 'TEST_PHOTOS', 'CONFIGS', 'FIRST_REPLICATE', 'ARMS', 'PINS', 'CLAIMS', 'load_photo',
            'random_crops', 'realistic_blur', 'naive_blur', 'Domains', 'SemgudConfig', 'make_domains', 'unfold_patches',
            'fold_patches', 'patch_pca', 'rpc_loss', 'ConvBlock', 'UNet', 'LayerNorm2d', 'NAFBlock', 'NAFNetLite',
-           'PatchDiscriminator', 'BlurGenerator', 'make_reconstructor', 'Arm', 'gaussian_kernel', 'Trained',
-           'train_arm', 'restore', 'evaluate', 'r_flops', 'step_flops', 'rl_linear', 'classical_baselines',
-           'interleaved_seconds', 'compute_matched_steps', 'run_replicate', 'arm_difference', 'timing_ratios']
+           'PatchDiscriminator', 'BlurGenerator', 'make_reconstructor', 'Arm', 'gaussian_kernel', 'dihedral',
+           'ema_update', 'Trained', 'train_arm', 'restore', 'evaluate', 'r_flops', 'step_flops', 'check_kernel',
+           'rl_linear', 'blind_map', 'uwiener_oracle', 'classical_baselines', 'interleaved_seconds',
+           'compute_matched_steps', 'run_replicate', 'arm_difference', 'timing_ratios']
 
 # %% ../../nbs/chapters/21_semgud.ipynb #c178b94a
 import copy
@@ -23,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from skimage import data as skdata
 from skimage.color import rgb2gray
-from skimage.restoration import richardson_lucy, wiener
+from skimage.restoration import richardson_lucy, unsupervised_wiener, wiener
 from skimage.transform import downscale_local_mean, resize
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
@@ -150,6 +151,11 @@ class SemgudConfig:
     redeg_sigma: float = 1.0
     border: int = 4  # pixels ignored by PSNR / SSIM on each side
     map_gamma: float = 2000.0  # kernel prior of blind MAP: the best of 20, 200, 2 000 on calibration ids 930–931
+    map_lam: float = 1e-2  # λ of blind MAP's L0 gradient prior
+    map_rl_iters: int = 30  # Richardson–Lucy iterations of blind MAP's final non-blind step
+    map_linear: bool = False  # blind MAP in linear light (undo the display gamma 2.2 first, as the RL oracle does)
+    augment: bool = False  # random flips / quarter turns (the dihedral group) of every training crop, before blurring
+    ema: float = 0.0  # if > 0: R is evaluated as the exponential moving average of its weights with this decay
     map_ksize: int = 13  # side of the kernel blind MAP estimates: 23 px for the 5–21 px shake (95 % path extent ≈ 18 px), × 32 / 64, odd
     n_map: int = 8  # test crops per replicate given to blind MAP (it is slow)
     bench_side: int = 256  # side of the benchmark image
@@ -178,6 +184,9 @@ class SemgudConfig:
                              f"map_gamma={self.map_gamma!r}")
         if self.k > self.patch * self.patch:
             raise ValueError(f"k must be at most patch² = {self.patch * self.patch}, got {self.k}")
+        if not (self.map_lam > 0 and self.map_rl_iters >= 1 and 0 <= self.ema < 1):
+            raise ValueError(f"map_lam must be > 0, map_rl_iters ≥ 1 and ema in [0, 1), got map_lam={self.map_lam!r}, "
+                             f"map_rl_iters={self.map_rl_iters!r}, ema={self.ema!r}")
         if not 0 <= self.border < self.crop // 2 or self.n_map < 0:
             raise ValueError(f"border must lie in [0, crop / 2) and n_map be at least 0, got {self.border}, {self.n_map}")
         unknown = [a for a in self.arms if a not in ("V0", "V1", "V2", "V3", "VP", "VS", "VSyn")]
@@ -212,7 +221,10 @@ CONFIGS: dict[str, SemgudConfig] = {
                           arms=("V0", "V1", "V3"), bench_side=128),
     # laptop: photos at a 384-px shorter side and 384 steps (the supervised ceiling's calibration on ids 970–973,
     # reports/laptop/semgud-calibration2/: +1.01 dB against +0.36 dB for the 128-px side and 256 steps)
+    # blind MAP: the best of 36 settings on ids 980–983 (reports/laptop/semgud-calibration3/: +0.03 dB against the input,
+    # −5.05 dB for γ = 2 000, λ = 0.01, stored values, 30 RL iterations)
     "laptop": SemgudConfig(side=384, steps=384, lr=1e-3, n_sharp=384, n_blurry=384, n_test=24, n_map=8, refresh=48,
+                           map_gamma=200.0, map_lam=3e-3, map_linear=True, map_rl_iters=5,
                            replicates=5, arms=("V0", "V1", "V2", "V3", "VP", "VS", "VSyn")),
     "gpu": SemgudConfig(crop=64, side=192, length=(5.0, 21.0), unseen_length=(22.0, 28.0), ksize=31, map_ksize=23, n_sharp=4096,
                         n_blurry=4096, n_test=96, n_map=16, r_arch="nafnet", r_width=32, g_width=16, d_width=32,
@@ -451,6 +463,27 @@ def gaussian_kernel(sigma: float, *, size: int = 7) -> np.ndarray:
     return g / g.sum()
 
 
+def dihedral(x: torch.Tensor, which: torch.Tensor) -> torch.Tensor:
+    """One of the 8 symmetries of the square per image: (N, C, H, W) square crops and (N,) integers in 0–7 → image i
+    turned by which[i] % 4 quarter turns, then flipped left–right if which[i] ≥ 4. A blurred crop turned this way is
+    the turned sharp crop blurred with the turned kernel, so a pair stays a pair."""
+    if x.ndim != 4 or x.shape[-1] != x.shape[-2] or which.shape != (len(x),):
+        raise ValueError(f"dihedral takes (N, C, H, H) square crops and (N,) indices, got {tuple(x.shape)} and {tuple(which.shape)}")
+    out = torch.stack([torch.rot90(xi, int(w) % 4, dims=(-2, -1)) for xi, w in zip(x, which)])
+    flip = which >= 4
+    out[flip] = out[flip].flip(-1)
+    return out
+
+
+@torch.no_grad()
+def ema_update(avg: nn.Module, net: nn.Module, decay: float) -> None:
+    "avg ← decay · avg + (1 − decay) · net, parameter by parameter (the EMA of R's weights)."
+    for pa, pn in zip(avg.parameters(), net.parameters()):
+        pa.mul_(decay).add_(pn, alpha=1 - decay)
+    for ba, bn in zip(avg.buffers(), net.buffers()):
+        ba.copy_(bn)
+
+
 @dataclass
 class Trained:
     "A trained arm: R (the only network used at test time), G, the loss history and the SE snapshots."
@@ -482,7 +515,15 @@ def train_arm(cfg: SemgudConfig, arm: Arm, dom: Domains, seed: int, *, progress:
     opt_R = torch.optim.Adam(R.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
     opt_G = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=(0.5, 0.99)) if G else None
     opt_D = torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=(0.5, 0.99)) if D else None
-    order, se_rng = torch_stream(seed, "order"), torch_stream(seed, "se")
+    order, se_rng, aug_rng = torch_stream(seed, "order"), torch_stream(seed, "se"), torch_stream(seed, "augment")
+    R_avg = copy.deepcopy(R).requires_grad_(False) if cfg.ema else None
+
+    def augment(*xs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        "The same random symmetry per index for every tensor given (cfg.augment; its own stream, drawn on the CPU)."
+        if not cfg.augment:
+            return xs
+        which = torch.randint(8, (len(xs[0]),), generator=aug_rng)
+        return tuple(dihedral(x, which.to(x.device)) for x in xs)
     redeg_k = torch.tensor(gaussian_kernel(cfg.redeg_sigma), dtype=torch.float32).to(dev)
     if arm.supervised != "none":
         blurry_set, sharp_set = (dom.true_pairs if arm.supervised == "true" else dom.naive_pairs)
@@ -493,12 +534,16 @@ def train_arm(cfg: SemgudConfig, arm: Arm, dom: Domains, seed: int, *, progress:
     for step in tqdm(range(steps), desc=arm.name, disable=not progress, leave=False):
         if arm.supervised != "none":
             idx = torch.randint(len(sharp_set), (cfg.batch,), generator=order)
-            loss_R = (R(blurry_set[idx]) - sharp_set[idx]).abs().mean()
+            pair_b, pair_s = augment(blurry_set[idx], sharp_set[idx])
+            loss_R = (R(pair_b) - pair_s).abs().mean()
             opt_R.zero_grad(); loss_R.backward(); opt_R.step()
+            if R_avg is not None:
+                ema_update(R_avg, R, cfg.ema)
             hist["rec"].append(loss_R.item())
             continue
         s = sharp_all[torch.randint(len(dom.sharp), (cfg.batch,), generator=order).to(dev)]
         b = blurry_all[torch.randint(len(dom.blurry), (cfg.batch,), generator=order).to(dev)]
+        s, b = augment(s, b)
         z = torch.randn(s.shape, generator=order).to(dev)
         fake = G(s, z)
         # D_B (LSGAN): real blurry → 1, generated → 0
@@ -536,9 +581,12 @@ def train_arm(cfg: SemgudConfig, arm: Arm, dom: Domains, seed: int, *, progress:
             loss_se = (R(b_hat) - s_hat).abs().mean()
             loss_R = loss_rec + lam_se * loss_se
         opt_R.zero_grad(); loss_R.backward(); opt_R.step()
+        if R_avg is not None:
+            ema_update(R_avg, R, cfg.ema)
         gap = (fake.detach() - s).abs().mean()  # how far G's pseudo-blurry images are from their sharp sources
         for key, v in (("rec", loss_rec), ("gap", gap), ("adv", loss_adv), ("d", loss_D), ("rpc", loss_rpc), ("se", loss_se)):
             hist[key].append(v.item())
+    R = R if R_avg is None else R_avg  # with cfg.ema, the average is what is evaluated (SE's snapshots stay R's)
     return Trained(arm, R.cpu().eval(), G.cpu().eval() if G else None, hist, time.perf_counter() - start, pseudo)
 
 
@@ -602,24 +650,68 @@ def _ssim_np(x: np.ndarray, y: torch.Tensor, border: int) -> float:
     return float(ssim(torch.as_tensor(np.clip(x, 0, 1), dtype=torch.float32)[None, None], y[None].float(), border=border)[0])
 
 
+def check_kernel(kernel: np.ndarray, image_shape: tuple[int, ...]) -> None:
+    """Raise ValueError unless `kernel` is a PSF the oracles can use on an image of `image_shape`: a (k, k') array,
+    finite, non-negative, summing to 1 (within 1e-3) and no larger than the image in either direction."""
+    kernel = np.asarray(kernel)
+    if kernel.ndim != 2:
+        raise ValueError(f"kernel must be a 2-D (k, k) array, got shape {kernel.shape}")
+    if not np.isfinite(kernel).all() or kernel.min() < 0:
+        raise ValueError("kernel must be finite and non-negative")
+    if abs(float(kernel.sum()) - 1) > 1e-3:
+        raise ValueError(f"kernel must sum to 1 (a normalised PSF), got {float(kernel.sum()):.4g}")
+    if len(image_shape) != 2 or kernel.shape[0] > image_shape[0] or kernel.shape[1] > image_shape[1]:
+        raise ValueError(f"kernel {kernel.shape} must be no larger than the (H, W) image, got image {tuple(image_shape)}")
+
+
 def rl_linear(blurry: np.ndarray, kernel: np.ndarray, *, num_iter: int = 30, gamma: float = 2.2) -> np.ndarray:
     """Richardson–Lucy with a known kernel in linear light: undo the display gamma, deconvolve, re-apply it.
     (H, W) blurry in [0, 1], (k, k) kernel → (H, W) in [0, 1]. In gamma-encoded values the blur B's camera applied in
     linear light is not a convolution, and RL's multiplicative updates then amplify the mismatch."""
     if not (np.isfinite(blurry).all() and blurry.min() >= 0 and blurry.max() <= 1):
         raise ValueError("blurry must be finite and lie in [0, 1]")
+    check_kernel(kernel, blurry.shape)
+    if not gamma > 0:
+        raise ValueError(f"gamma must be positive, got {gamma}")
     return richardson_lucy(blurry ** gamma, kernel, num_iter=num_iter, clip=True).clip(0, 1) ** (1 / gamma)
 
 
-def classical_baselines(dom: Domains, cfg: SemgudConfig, *, n_map: int | None = None) -> dict[str, np.ndarray]:
+def blind_map(blurry: np.ndarray, cfg: SemgudConfig, *, gamma: float = 2.2) -> tuple[np.ndarray, np.ndarray]:
+    """Blind MAP (`blind_deconvolve`) with the scale's settings: (H, W) blurry in [0, 1] → ((H, W) restoration in
+    [0, 1], (map_ksize, map_ksize) estimated kernel). With cfg.map_linear it runs in linear light (undo the display
+    gamma, deblur, re-apply it), like the RL oracle."""
+    if not (np.isfinite(blurry).all() and blurry.min() >= 0 and blurry.max() <= 1):
+        raise ValueError("blurry must be finite and lie in [0, 1]")
+    if not gamma > 0:
+        raise ValueError(f"gamma must be positive, got {gamma}")
+    x = blurry ** gamma if cfg.map_linear else blurry
+    restored, kernel = blind_deconvolve(x, kernel_size=cfg.map_ksize, gamma=cfg.map_gamma, lam=cfg.map_lam,
+                                        rl_iters=cfg.map_rl_iters)
+    restored = restored.clip(0, 1)
+    return (restored ** (1 / gamma) if cfg.map_linear else restored), kernel
+
+
+def uwiener_oracle(blurry: np.ndarray, kernel: np.ndarray, *, rng: np.random.Generator) -> np.ndarray:
+    """scikit-image's `unsupervised_wiener` with a known kernel: a Gibbs sampler that estimates the noise and the image
+    prior's weights itself (its defaults: Laplacian regulariser, 30–200 iterations), on the stored values like Wiener.
+    (H, W) blurry in [0, 1], (k, k) kernel → (H, W) in [0, 1]; `rng` makes the sampler reproducible."""
+    if not (np.isfinite(blurry).all() and blurry.min() >= 0 and blurry.max() <= 1):
+        raise ValueError("blurry must be finite and lie in [0, 1]")
+    check_kernel(kernel, blurry.shape)
+    return unsupervised_wiener(blurry, kernel, clip=True, rng=rng)[0].clip(0, 1)
+
+
+def classical_baselines(dom: Domains, cfg: SemgudConfig, *, n_map: int | None = None, seed: int = 0) -> dict[str, np.ndarray]:
     """Per test crop: PSNR of the blurry input, of Richardson–Lucy (30 iterations, in linear light: it knows the
-    camera's gamma as well as the kernel) and Wiener (balance 0.02, on the stored values) with the TRUE kernel
-    (non-blind oracles), and of blind MAP (`blind_deconvolve`, a cfg.map_ksize kernel estimated from the wide blurry crop
-    when the domains keep it, scored on its centre) on the first n_map crops, plus MAP's seconds per crop.
-    The key "<method> ssim" holds the same crops' SSIM inside the border."""
+    camera's gamma as well as the kernel), Wiener (balance 0.02, on the stored values) and unsupervised Wiener
+    (`uwiener_oracle`, sampler stream 'uwiener' of `seed`) with the TRUE kernel (non-blind oracles), all three on the
+    crop padded by reflection (the chapter's boundary rule), and of blind MAP (`blind_map`, a cfg.map_ksize kernel
+    estimated from the wide blurry crop when the domains keep it, scored on its centre) on the first n_map crops, plus
+    MAP's seconds per crop. The key "<method> ssim" holds the same crops' SSIM inside the border."""
     m = cfg.ksize // 2
     n_map = len(dom.test_blurry) if n_map is None else n_map
-    methods = ("input", "RL oracle", "Wiener oracle", "blind MAP")
+    methods = ("input", "RL oracle", "Wiener oracle", "unsupervised Wiener oracle", "blind MAP")
+    uw_rng = numpy_stream(seed, "uwiener")
     out = {key: [] for key in methods + tuple(f"{key} ssim" for key in methods) + ("MAP seconds",)}
 
     def add(key: str, x: np.ndarray, s: torch.Tensor) -> None:
@@ -631,10 +723,11 @@ def classical_baselines(dom: Domains, cfg: SemgudConfig, *, n_map: int | None = 
         add("input", b, s)
         add("RL oracle", rl_linear(bp, k)[m:-m, m:-m], s)
         add("Wiener oracle", wiener(bp, k, balance=0.02, clip=True)[m:-m, m:-m], s)
+        add("unsupervised Wiener oracle", uwiener_oracle(bp, k, rng=uw_rng)[m:-m, m:-m], s)
         if i < n_map:  # on the wide blurry crop (the context a user with the photo has), scored on the centre
             wide = None if dom.test_blurry_wide is None else dom.test_blurry_wide[i, 0].double().numpy()
             start = time.perf_counter()
-            restored, _ = blind_deconvolve(b if wide is None else wide, kernel_size=cfg.map_ksize, gamma=cfg.map_gamma)
+            restored, _ = blind_map(b if wide is None else wide, cfg)
             out["MAP seconds"].append(time.perf_counter() - start)
             add("blind MAP", restored if wide is None else restored[m:-m, m:-m], s)
     return {key: np.array(v) for key, v in out.items()}
@@ -658,7 +751,7 @@ def interleaved_seconds(R: nn.Module, blurry: torch.Tensor, cfg: SemgudConfig, *
             start = time.perf_counter()
             if which == "map":
                 src = crop if wide is None else wide[i:i + 1]
-                blind_deconvolve(src[0, 0].double().numpy(), kernel_size=cfg.map_ksize, gamma=cfg.map_gamma)
+                blind_map(src[0, 0].double().numpy(), cfg)
                 map_s.append(time.perf_counter() - start)
             else:
                 restore(R, crop)
@@ -702,13 +795,13 @@ def run_replicate(cfg: SemgudConfig, seed: int, *, arms: tuple[str, ...], v1c_st
                          finite=bool(all(np.isfinite(v).all() for v in t.history.values() if v))))
         if keep:
             kept[arm.name] = t
-    base = classical_baselines(dom, cfg, n_map=n_map)
+    base = classical_baselines(dom, cfg, n_map=n_map, seed=seed)
     n = len(base["blind MAP"])
-    for key in ("input", "RL oracle", "Wiener oracle", "blind MAP"):
+    for key in ("input", "RL oracle", "Wiener oracle", "unsupervised Wiener oracle", "blind MAP"):
         rows.append(dict(seed=seed, method=key, psnr=float(base[key].mean()), psnr_map_crops=float(base[key][:n].mean()),
                          ssim=float(base[f"{key} ssim"].mean())))
     feats_b = blur_features(dom.blurry)
-    rows[-4].update(fd=frechet_distance(blur_features(dom.sharp), feats_b),  # the input row: G = identity
+    next(r for r in rows if r["method"] == "input").update(fd=frechet_distance(blur_features(dom.sharp), feats_b),  # the input row: G = identity
                     fd_true=frechet_distance(blur_features(dom.true_pairs[0]), feats_b))  # G = B's own process
     rows.append(dict(seed=seed, method="input (unseen)", psnr=psnr(dom.unseen_blurry, dom.test_sharp, border=cfg.border).mean().item()))
     rows.append(dict(seed=seed, method="MAP seconds", seconds=float(base["MAP seconds"].mean())))
