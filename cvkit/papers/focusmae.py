@@ -7,9 +7,9 @@ __all__ = ['CLIP_MEAN', 'CLIP_STD', 'LESION_CONTRAST', 'CONFIGS', 'PINS', 'SPECS
            'make_cohort', 'stack_clips', 'standardise', 'echo_level', 'box_iou', 'noisy_boxes', 'classical_candidates',
            'roi_lesion_coverage', 'roi_tokens', 'Masking', 'focus_draw', 'focus_tube_mask', 'expected_roi_share',
            'focus_mask_probabilities', 'TokenSampler', 'adamae_mask', 'sampling_loss', 'draw_mask', 'Pretrained',
-           'pretrain', 'ClipClassifier', 'finetune', 'predict_proba', 'binary_metrics', 'patient_folds',
-           'probe_predictions', 'probe_accuracy', 'clip_features', 'image_model_kw', 'clip_frames', 'frame_scores',
-           'FocusConfig', 'dry_run', 'roi_share_replicates', 'load_us_cine', 'speckle_stats']
+           'pretrain', 'ClipClassifier', 'layer_decay_groups', 'finetune', 'predict_proba', 'binary_metrics',
+           'patient_folds', 'probe_predictions', 'probe_accuracy', 'clip_features', 'image_model_kw', 'clip_frames',
+           'frame_scores', 'FocusConfig', 'dry_run', 'roi_share_replicates', 'load_us_cine', 'speckle_stats']
 
 # %% ../../nbs/chapters/52_focusmae.ipynb #fm005
 import math
@@ -538,12 +538,38 @@ class ClipClassifier(nn.Module):
         return self.head(self.fc_norm(self.mae.features(clips)))
 
 
+def layer_decay_groups(net: ClipClassifier, lr: float, layer_decay: float | None) -> list[dict]:
+    """AdamW parameter groups of a classifier's trained parameters with layer-wise learning-rate decay (BEiT, VideoMAE
+    fine-tuning): of an encoder of depth L, the head, `fc_norm` and the final norm learn at `lr`, block i (0-based) at
+    lr · decay^(L − i), the tubelet embedding at lr · decay^(L + 1). None or 1.0: one group at `lr`. The MAE's decoder
+    side (unused by the classifier) is left out."""
+    if layer_decay is not None and not 0 < layer_decay <= 1:
+        raise ValueError(f"layer_decay must be None or in (0, 1], got {layer_decay}")
+    mae = net.mae
+    decoder_side = {id(p) for part in (mae.to_decoder, mae.decoder, mae.decoder_norm, mae.head)
+                    for p in part.parameters()} | {id(mae.mask_token)}
+    if layer_decay is None or layer_decay == 1.0:
+        return [{"params": [p for p in net.parameters() if id(p) not in decoder_side], "lr": lr}]
+    L = len(mae.blocks)
+    layer = {id(p): 0 for p in mae.embed.parameters()}
+    layer.update({id(p): i + 1 for i, block in enumerate(mae.blocks) for p in block.parameters()})
+    groups: dict[int, list] = {}
+    for p in net.parameters():
+        if id(p) not in decoder_side:
+            groups.setdefault(layer.get(id(p), L + 1), []).append(p)
+    return [{"params": ps, "lr": lr * layer_decay ** (L + 1 - k)} for k, ps in sorted(groups.items())]
+
+
 def finetune(state: dict | None, clips: torch.Tensor, labels: np.ndarray, *, model_kw: dict, steps: int, batch: int,
-             lr: float = 5e-4, seed: int = 0, fc_norm: bool = False, progress: bool = False) -> ClipClassifier:
+             lr: float = 5e-4, seed: int = 0, fc_norm: bool = False, layer_decay: float | None = None,
+             label_smoothing: float = 0.0, progress: bool = False) -> ClipClassifier:
     """Fine-tune an encoder (weights `state` from pretraining, or None: random init) with a fresh linear head (after a
-    LayerNorm on the pooled vector if `fc_norm`) on labelled clips, cross-entropy, AdamW with warm-up and cosine decay,
-    random horizontal flips. Streams "head", "finetune-order" and "finetune-flip" of `seed`: arms fine-tuned with one
-    seed share the head's initial weights, the batches and the flips. Runs on `clips.device`."""
+    LayerNorm on the pooled vector if `fc_norm`) on labelled clips, cross-entropy (with `label_smoothing`), AdamW with
+    warm-up and cosine decay (layer-wise decay of the rate if `layer_decay`: `layer_decay_groups`), random horizontal
+    flips. Streams "head", "finetune-order" and "finetune-flip" of `seed`: arms fine-tuned with one seed share the
+    head's initial weights, the batches and the flips. Runs on `clips.device`."""
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
     labels_t = torch.as_tensor(np.asarray(labels), dtype=torch.long)
     if len(labels_t) != len(clips) or len(clips) < batch:
         raise ValueError(f"need one label per clip and at least batch={batch} clips, got {len(clips)} clips, "
@@ -561,10 +587,7 @@ def finetune(state: dict | None, clips: torch.Tensor, labels: np.ndarray, *, mod
     labels_t = labels_t.to(clips.device)
     order, flips = numpy_stream(seed, "finetune-order"), numpy_stream(seed, "finetune-flip")
     # the encoder and the new head are trained; the MAE's decoder side (unused by the classifier) is left out
-    decoder_side = {id(p) for part in (net.mae.to_decoder, net.mae.decoder, net.mae.decoder_norm, net.mae.head)
-                    for p in part.parameters()} | {id(net.mae.mask_token)}
-    params = [p for p in net.parameters() if id(p) not in decoder_side]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.05)
+    opt = torch.optim.AdamW(layer_decay_groups(net, lr, layer_decay), lr=lr, weight_decay=0.05)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(steps))
     net.train()
     for _ in tqdm(range(steps), desc="fine-tune", disable=not progress, leave=False):
@@ -572,7 +595,7 @@ def finetune(state: dict | None, clips: torch.Tensor, labels: np.ndarray, *, mod
         x = clips[idx]
         flip = torch.as_tensor(flips.random(len(idx)) < 0.5, device=x.device)
         x = torch.where(flip[:, None, None, None, None], x.flip(-1), x)
-        loss = F.cross_entropy(net(x), labels_t[idx])
+        loss = F.cross_entropy(net(x), labels_t[idx], label_smoothing=label_smoothing)
         opt.zero_grad()
         loss.backward()
         opt.step()
