@@ -518,3 +518,28 @@ def test_fc_norm_head_normalises_the_pooled_vector_and_fine_tuning_is_paired_by_
     assert np.array_equal(runs[0], runs[1])  # one seed: the same head, batches and flips, so the same model
     assert not np.array_equal(runs[0], runs[2])
     assert CONFIGS["laptop"].n_labelled // CONFIGS["laptop"].folds >= 200  # test folds of at least 200 clips
+
+
+def test_layer_decay_groups_scale_the_rate_by_depth_and_label_smoothing_is_checked():
+    from cvkit.core.backbones import VideoMAE
+    from cvkit.papers.focusmae import ClipClassifier, layer_decay_groups
+
+    kw = dict(size=32, frames=4, patch=16, dim=16, depth=2, heads=2, decoder_dim=8, decoder_depth=1)
+    net = ClipClassifier(VideoMAE(**kw), fc_norm=True)
+    groups = layer_decay_groups(net, 1e-3, 0.5)
+    ids = {id(p): g["lr"] for g in groups for p in g["params"]}
+    assert ids[id(net.head.weight)] == ids[id(net.fc_norm.weight)] == ids[id(net.mae.norm.weight)] == 1e-3
+    assert ids[id(net.mae.blocks[1].mlp[0].weight)] == pytest.approx(5e-4)  # the last block: one step below the head
+    assert ids[id(net.mae.blocks[0].mlp[0].weight)] == pytest.approx(2.5e-4)
+    assert ids[id(net.mae.embed.weight)] == pytest.approx(1.25e-4)  # the embedding: depth + 1 steps below
+    assert id(net.mae.mask_token) not in ids and id(net.mae.decoder_norm.weight) not in ids  # decoder side not trained
+    plain = layer_decay_groups(net, 1e-3, None)
+    assert len(plain) == 1 and {id(p) for p in plain[0]["params"]} == set(ids)  # the same parameters, one rate
+    with pytest.raises(ValueError, match="layer_decay"):
+        layer_decay_groups(net, 1e-3, 1.5)
+    clips = torch.randn(4, 1, 4, 32, 32, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="label_smoothing"):
+        finetune(None, clips, np.array([0, 1, 0, 1]), model_kw=kw, steps=1, batch=2, label_smoothing=1.0)
+    a = finetune(None, clips, np.array([0, 1, 0, 1]), model_kw=kw, steps=2, batch=2, layer_decay=None)
+    b = finetune(None, clips, np.array([0, 1, 0, 1]), model_kw=kw, steps=2, batch=2, layer_decay=1.0)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))  # decay 1: the plain optimiser

@@ -704,6 +704,8 @@ class FocusConfig:
     lr: float = 1e-3
     finetune_lr: float = 1e-3
     finetune_fc_norm: bool = True  # VideoMAE's mean-pooling head, a LayerNorm on the pooled vector (session-9 calibration)
+    finetune_layer_decay: float | None = 0.75  # layer-wise decay of the fine-tuning rate (VideoMAE's 0.75; session-10 calibration); None: one rate
+    finetune_label_smoothing: float = 0.1  # label smoothing of the fine-tuning loss (VideoMAE's 0.1; session-10 calibration)
     adamae: bool = False  # pretrain the AdaMAE and Focus-AdaMAE arms (probes)
     adamae_seeds: int | None = None  # pretrain them on the first this many seeds only (report-only); None: every seed
     adamae_steps: int | None = None  # pretraining steps of the two AdaMAE arms (compared with each other); None: pretrain_steps
@@ -719,6 +721,11 @@ class FocusConfig:
     def __post_init__(self):
         if self.finetune_folds is not None and not 1 <= self.finetune_folds <= self.folds:
             raise ValueError(f"finetune_folds must be None or between 1 and folds={self.folds}, got {self.finetune_folds}")
+
+    @property
+    def finetune_recipe(self) -> dict:
+        "The `finetune` keywords of this scale's recipe beyond rate, steps, batch and head."
+        return dict(layer_decay=self.finetune_layer_decay, label_smoothing=self.finetune_label_smoothing)
 
     @property
     def model_kw(self) -> dict:
@@ -792,7 +799,7 @@ PINS: dict[str, dict[str, str]] = {
     "roi-share-closed-form": {"smoke": REPRODUCED, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "focus-beats-tube": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "focus-adamae-beats-adamae": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
-    "video-beats-images": {"smoke": NOT_REPRODUCED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
+    "video-beats-images": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "pretraining-learns": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "inverted-u": {"smoke": NOT_CHECKABLE, "laptop": NOT_CHECKABLE, "gpu": REPRODUCED},
     "gbusv-accuracy": {"smoke": NOT_CHECKABLE, "laptop": NOT_CHECKABLE, "gpu": NOT_CHECKABLE},
