@@ -790,9 +790,9 @@ def roi_share_replicates(roi: torch.Tensor, *, ratio: float, delta: float, draws
     return np.array(dev), np.array(rise), exact
 
 
-# Pins: smoke from the SEED = 0 smoke run of this code. Laptop: the verdicts of the SEED = 0 laptop run at 9679fe2
-# (reports/laptop/focusmae/report.md, after the session-9 calibration; the same verdicts as the runs at 4c3fd09 and
-# fabbe36 before it);
+# Pins: smoke from the SEED = 0 smoke run of this code. Laptop: the verdicts of the SEED = 0 laptop run at b744d5c
+# (reports/laptop/focusmae/report.md, after the session-10 calibration; the same verdicts as the runs at 9679fe2,
+# 4c3fd09 and fabbe36 before it);
 # inverted-u is not checkable at laptop (no δ sweep). GBUSV and Covid-CT are not checkable at any scale (no data).
 # Gpu: untested (no GPU here); the paper's expectations, provisional.
 PINS: dict[str, dict[str, str]] = {
