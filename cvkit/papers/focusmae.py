@@ -538,7 +538,7 @@ class ClipClassifier(nn.Module):
         return self.head(self.fc_norm(self.mae.features(clips)))
 
 
-def layer_decay_groups(net: ClipClassifier, lr: float, layer_decay: float | None) -> list[dict]:
+def layer_decay_groups(net: ClipClassifier, *, lr: float, layer_decay: float | None) -> list[dict]:
     """AdamW parameter groups of a classifier's trained parameters with layer-wise learning-rate decay (BEiT, VideoMAE
     fine-tuning): of an encoder of depth L, the head, `fc_norm` and the final norm learn at `lr`, block i (0-based) at
     lr · decay^(L − i), the tubelet embedding at lr · decay^(L + 1). None or 1.0: one group at `lr`. The MAE's decoder
@@ -587,7 +587,7 @@ def finetune(state: dict | None, clips: torch.Tensor, labels: np.ndarray, *, mod
     labels_t = labels_t.to(clips.device)
     order, flips = numpy_stream(seed, "finetune-order"), numpy_stream(seed, "finetune-flip")
     # the encoder and the new head are trained; the MAE's decoder side (unused by the classifier) is left out
-    opt = torch.optim.AdamW(layer_decay_groups(net, lr, layer_decay), lr=lr, weight_decay=0.05)
+    opt = torch.optim.AdamW(layer_decay_groups(net, lr=lr, layer_decay=layer_decay), lr=lr, weight_decay=0.05)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(steps))
     net.train()
     for _ in tqdm(range(steps), desc="fine-tune", disable=not progress, leave=False):
@@ -721,6 +721,11 @@ class FocusConfig:
     def __post_init__(self):
         if self.finetune_folds is not None and not 1 <= self.finetune_folds <= self.folds:
             raise ValueError(f"finetune_folds must be None or between 1 and folds={self.folds}, got {self.finetune_folds}")
+        # checked here, not at the first fine-tuning, which runs only after every arm's pretraining
+        if self.finetune_layer_decay is not None and not 0 < self.finetune_layer_decay <= 1:
+            raise ValueError(f"finetune_layer_decay must be None or in (0, 1], got {self.finetune_layer_decay}")
+        if not 0.0 <= self.finetune_label_smoothing < 1.0:
+            raise ValueError(f"finetune_label_smoothing must be in [0, 1), got {self.finetune_label_smoothing}")
 
     @property
     def finetune_recipe(self) -> dict:
