@@ -518,3 +518,90 @@ def test_fc_norm_head_normalises_the_pooled_vector_and_fine_tuning_is_paired_by_
     assert np.array_equal(runs[0], runs[1])  # one seed: the same head, batches and flips, so the same model
     assert not np.array_equal(runs[0], runs[2])
     assert CONFIGS["laptop"].n_labelled // CONFIGS["laptop"].folds >= 200  # test folds of at least 200 clips
+
+
+def test_layer_decay_groups_scale_the_rate_by_depth_and_label_smoothing_is_checked():
+    from cvkit.core.backbones import VideoMAE
+    from cvkit.papers.focusmae import ClipClassifier, layer_decay_groups
+
+    kw = dict(size=32, frames=4, patch=16, dim=16, depth=2, heads=2, decoder_dim=8, decoder_depth=1)
+    net = ClipClassifier(VideoMAE(**kw), fc_norm=True)
+    groups = layer_decay_groups(net, lr=1e-3, layer_decay=0.5)
+    ids = {id(p): g["lr"] for g in groups for p in g["params"]}
+    assert ids[id(net.head.weight)] == ids[id(net.fc_norm.weight)] == ids[id(net.mae.norm.weight)] == 1e-3
+    assert ids[id(net.mae.blocks[1].mlp[0].weight)] == pytest.approx(5e-4)  # the last block: one step below the head
+    assert ids[id(net.mae.blocks[0].mlp[0].weight)] == pytest.approx(2.5e-4)
+    assert ids[id(net.mae.embed.weight)] == pytest.approx(1.25e-4)  # the embedding: depth + 1 steps below
+    assert id(net.mae.mask_token) not in ids and id(net.mae.decoder_norm.weight) not in ids  # decoder side not trained
+    plain = layer_decay_groups(net, lr=1e-3, layer_decay=None)
+    assert len(plain) == 1 and {id(p) for p in plain[0]["params"]} == set(ids)  # the same parameters, one rate
+    with pytest.raises(ValueError, match="layer_decay"):
+        layer_decay_groups(net, lr=1e-3, layer_decay=1.5)
+    with pytest.raises(TypeError):  # the options are keyword-only
+        layer_decay_groups(net, 1e-3, 0.5)
+    clips = torch.randn(4, 1, 4, 32, 32, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="label_smoothing"):
+        finetune(None, clips, np.array([0, 1, 0, 1]), model_kw=kw, steps=1, batch=2, label_smoothing=1.0)
+    a = finetune(None, clips, np.array([0, 1, 0, 1]), model_kw=kw, steps=2, batch=2, layer_decay=None)
+    b = finetune(None, clips, np.array([0, 1, 0, 1]), model_kw=kw, steps=2, batch=2, layer_decay=1.0)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))  # decay 1: the plain optimiser
+
+
+def test_label_smoothing_and_layer_decay_change_the_fine_tuned_weights():
+    "Each option of the recipe reaches the optimiser or the loss: switching it alone changes the trained weights."
+    kw = dict(size=32, frames=4, patch=16, dim=16, depth=2, heads=2, decoder_dim=8, decoder_depth=1)
+    clips = torch.randn(8, 1, 4, 32, 32, generator=torch.Generator().manual_seed(1))
+    labels = np.array([0, 1] * 4)
+
+    def weights(**options) -> list[torch.Tensor]:
+        net = finetune(None, clips, labels, model_kw=kw, steps=3, batch=4, seed=2, fc_norm=True, **options)
+        return [p.detach().clone() for p in net.parameters()]
+
+    def same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
+        return all(torch.equal(p, q) for p, q in zip(a, b))
+
+    base = weights()
+    assert same(base, weights())  # one seed, one recipe: the same weights
+    assert not same(base, weights(label_smoothing=0.1))  # smoothing reaches the loss
+    assert not same(base, weights(layer_decay=0.5))  # decay reaches the optimiser's rates
+
+
+def test_every_notebook_finetune_call_uses_the_scales_recipe():
+    "Every fine-tuning in the chapter passes the configuration's recipe, rate and head (not finetune's defaults)."
+    import re
+
+    nb = nbformat.read(Path(__file__).resolve().parents[1] / "nbs/chapters/52_focusmae.ipynb", as_version=4)
+    calls = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or cell.source.lstrip().startswith("#| export"):
+            continue
+        for m in re.finditer(r"\bfinetune\(", cell.source):
+            depth, end = 0, m.end() - 1
+            for end in range(m.end() - 1, len(cell.source)):
+                depth += {"(": 1, ")": -1}.get(cell.source[end], 0)
+                if depth == 0:
+                    break
+            calls.append((cell.get("id"), cell.source[m.start():end + 1]))
+    assert len(calls) >= 5, calls  # identity check, arms, box arms, no pretraining, ViT on frames
+    for cid, call in calls:
+        if "**id_ft" in call:  # the identity check's keywords, checked below
+            continue
+        for part in ("**cfg.finetune_recipe", "lr=cfg.finetune_lr", "fc_norm=cfg.finetune_fc_norm"):
+            assert part in call, (cid, part, call)
+    for cell in nb.cells:  # a call that passes a dict of keywords: the dict carries the recipe, rate and head
+        if cell.cell_type == "code" and "id_ft = dict(" in cell.source:
+            assert "**cfg.finetune_recipe" in cell.source and "lr=cfg.finetune_lr" in cell.source
+            assert "fc_norm=cfg.finetune_fc_norm" in cell.source
+
+
+def test_the_configuration_checks_the_fine_tuning_recipe():
+    "A bad decay or smoothing fails when the configuration is made, not after every arm's pretraining."
+    base = CONFIGS["laptop"]
+    for bad in (0.0, 1.5, -0.2):
+        with pytest.raises(ValueError, match="finetune_layer_decay"):
+            replace(base, finetune_layer_decay=bad)
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="finetune_label_smoothing"):
+            replace(base, finetune_label_smoothing=bad)
+    assert replace(base, finetune_layer_decay=None).finetune_recipe["layer_decay"] is None
+    assert all(c.finetune_recipe == dict(layer_decay=0.75, label_smoothing=0.1) for c in CONFIGS.values())

@@ -7,9 +7,9 @@ __all__ = ['CLIP_MEAN', 'CLIP_STD', 'LESION_CONTRAST', 'CONFIGS', 'PINS', 'SPECS
            'make_cohort', 'stack_clips', 'standardise', 'echo_level', 'box_iou', 'noisy_boxes', 'classical_candidates',
            'roi_lesion_coverage', 'roi_tokens', 'Masking', 'focus_draw', 'focus_tube_mask', 'expected_roi_share',
            'focus_mask_probabilities', 'TokenSampler', 'adamae_mask', 'sampling_loss', 'draw_mask', 'Pretrained',
-           'pretrain', 'ClipClassifier', 'finetune', 'predict_proba', 'binary_metrics', 'patient_folds',
-           'probe_predictions', 'probe_accuracy', 'clip_features', 'image_model_kw', 'clip_frames', 'frame_scores',
-           'FocusConfig', 'dry_run', 'roi_share_replicates', 'load_us_cine', 'speckle_stats']
+           'pretrain', 'ClipClassifier', 'layer_decay_groups', 'finetune', 'predict_proba', 'binary_metrics',
+           'patient_folds', 'probe_predictions', 'probe_accuracy', 'clip_features', 'image_model_kw', 'clip_frames',
+           'frame_scores', 'FocusConfig', 'dry_run', 'roi_share_replicates', 'load_us_cine', 'speckle_stats']
 
 # %% ../../nbs/chapters/52_focusmae.ipynb #fm005
 import math
@@ -538,12 +538,38 @@ class ClipClassifier(nn.Module):
         return self.head(self.fc_norm(self.mae.features(clips)))
 
 
+def layer_decay_groups(net: ClipClassifier, *, lr: float, layer_decay: float | None) -> list[dict]:
+    """AdamW parameter groups of a classifier's trained parameters with layer-wise learning-rate decay (BEiT, VideoMAE
+    fine-tuning): of an encoder of depth L, the head, `fc_norm` and the final norm learn at `lr`, block i (0-based) at
+    lr · decay^(L − i), the tubelet embedding at lr · decay^(L + 1). None or 1.0: one group at `lr`. The MAE's decoder
+    side (unused by the classifier) is left out."""
+    if layer_decay is not None and not 0 < layer_decay <= 1:
+        raise ValueError(f"layer_decay must be None or in (0, 1], got {layer_decay}")
+    mae = net.mae
+    decoder_side = {id(p) for part in (mae.to_decoder, mae.decoder, mae.decoder_norm, mae.head)
+                    for p in part.parameters()} | {id(mae.mask_token)}
+    if layer_decay is None or layer_decay == 1.0:
+        return [{"params": [p for p in net.parameters() if id(p) not in decoder_side], "lr": lr}]
+    L = len(mae.blocks)
+    layer = {id(p): 0 for p in mae.embed.parameters()}
+    layer.update({id(p): i + 1 for i, block in enumerate(mae.blocks) for p in block.parameters()})
+    groups: dict[int, list] = {}
+    for p in net.parameters():
+        if id(p) not in decoder_side:
+            groups.setdefault(layer.get(id(p), L + 1), []).append(p)
+    return [{"params": ps, "lr": lr * layer_decay ** (L + 1 - k)} for k, ps in sorted(groups.items())]
+
+
 def finetune(state: dict | None, clips: torch.Tensor, labels: np.ndarray, *, model_kw: dict, steps: int, batch: int,
-             lr: float = 5e-4, seed: int = 0, fc_norm: bool = False, progress: bool = False) -> ClipClassifier:
+             lr: float = 5e-4, seed: int = 0, fc_norm: bool = False, layer_decay: float | None = None,
+             label_smoothing: float = 0.0, progress: bool = False) -> ClipClassifier:
     """Fine-tune an encoder (weights `state` from pretraining, or None: random init) with a fresh linear head (after a
-    LayerNorm on the pooled vector if `fc_norm`) on labelled clips, cross-entropy, AdamW with warm-up and cosine decay,
-    random horizontal flips. Streams "head", "finetune-order" and "finetune-flip" of `seed`: arms fine-tuned with one
-    seed share the head's initial weights, the batches and the flips. Runs on `clips.device`."""
+    LayerNorm on the pooled vector if `fc_norm`) on labelled clips, cross-entropy (with `label_smoothing`), AdamW with
+    warm-up and cosine decay (layer-wise decay of the rate if `layer_decay`: `layer_decay_groups`), random horizontal
+    flips. Streams "head", "finetune-order" and "finetune-flip" of `seed`: arms fine-tuned with one seed share the
+    head's initial weights, the batches and the flips. Runs on `clips.device`."""
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
     labels_t = torch.as_tensor(np.asarray(labels), dtype=torch.long)
     if len(labels_t) != len(clips) or len(clips) < batch:
         raise ValueError(f"need one label per clip and at least batch={batch} clips, got {len(clips)} clips, "
@@ -561,10 +587,7 @@ def finetune(state: dict | None, clips: torch.Tensor, labels: np.ndarray, *, mod
     labels_t = labels_t.to(clips.device)
     order, flips = numpy_stream(seed, "finetune-order"), numpy_stream(seed, "finetune-flip")
     # the encoder and the new head are trained; the MAE's decoder side (unused by the classifier) is left out
-    decoder_side = {id(p) for part in (net.mae.to_decoder, net.mae.decoder, net.mae.decoder_norm, net.mae.head)
-                    for p in part.parameters()} | {id(net.mae.mask_token)}
-    params = [p for p in net.parameters() if id(p) not in decoder_side]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.05)
+    opt = torch.optim.AdamW(layer_decay_groups(net, lr=lr, layer_decay=layer_decay), lr=lr, weight_decay=0.05)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(steps))
     net.train()
     for _ in tqdm(range(steps), desc="fine-tune", disable=not progress, leave=False):
@@ -572,7 +595,7 @@ def finetune(state: dict | None, clips: torch.Tensor, labels: np.ndarray, *, mod
         x = clips[idx]
         flip = torch.as_tensor(flips.random(len(idx)) < 0.5, device=x.device)
         x = torch.where(flip[:, None, None, None, None], x.flip(-1), x)
-        loss = F.cross_entropy(net(x), labels_t[idx])
+        loss = F.cross_entropy(net(x), labels_t[idx], label_smoothing=label_smoothing)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -681,6 +704,8 @@ class FocusConfig:
     lr: float = 1e-3
     finetune_lr: float = 1e-3
     finetune_fc_norm: bool = True  # VideoMAE's mean-pooling head, a LayerNorm on the pooled vector (session-9 calibration)
+    finetune_layer_decay: float | None = 0.75  # layer-wise decay of the fine-tuning rate (VideoMAE's 0.75; session-10 calibration); None: one rate
+    finetune_label_smoothing: float = 0.1  # label smoothing of the fine-tuning loss (VideoMAE's 0.1; session-10 calibration)
     adamae: bool = False  # pretrain the AdaMAE and Focus-AdaMAE arms (probes)
     adamae_seeds: int | None = None  # pretrain them on the first this many seeds only (report-only); None: every seed
     adamae_steps: int | None = None  # pretraining steps of the two AdaMAE arms (compared with each other); None: pretrain_steps
@@ -696,6 +721,16 @@ class FocusConfig:
     def __post_init__(self):
         if self.finetune_folds is not None and not 1 <= self.finetune_folds <= self.folds:
             raise ValueError(f"finetune_folds must be None or between 1 and folds={self.folds}, got {self.finetune_folds}")
+        # checked here, not at the first fine-tuning, which runs only after every arm's pretraining
+        if self.finetune_layer_decay is not None and not 0 < self.finetune_layer_decay <= 1:
+            raise ValueError(f"finetune_layer_decay must be None or in (0, 1], got {self.finetune_layer_decay}")
+        if not 0.0 <= self.finetune_label_smoothing < 1.0:
+            raise ValueError(f"finetune_label_smoothing must be in [0, 1), got {self.finetune_label_smoothing}")
+
+    @property
+    def finetune_recipe(self) -> dict:
+        "The `finetune` keywords of this scale's recipe beyond rate, steps, batch and head."
+        return dict(layer_decay=self.finetune_layer_decay, label_smoothing=self.finetune_label_smoothing)
 
     @property
     def model_kw(self) -> dict:
@@ -760,16 +795,16 @@ def roi_share_replicates(roi: torch.Tensor, *, ratio: float, delta: float, draws
     return np.array(dev), np.array(rise), exact
 
 
-# Pins: smoke from the SEED = 0 smoke run of this code. Laptop: the verdicts of the SEED = 0 laptop run at 9679fe2
-# (reports/laptop/focusmae/report.md, after the session-9 calibration; the same verdicts as the runs at 4c3fd09 and
-# fabbe36 before it);
+# Pins: smoke from the SEED = 0 smoke run of this code. Laptop: the verdicts of the SEED = 0 laptop run at b744d5c
+# (reports/laptop/focusmae/report.md, after the session-10 calibration; the same verdicts as the runs at 9679fe2,
+# 4c3fd09 and fabbe36 before it);
 # inverted-u is not checkable at laptop (no δ sweep). GBUSV and Covid-CT are not checkable at any scale (no data).
 # Gpu: untested (no GPU here); the paper's expectations, provisional.
 PINS: dict[str, dict[str, str]] = {
     "roi-share-closed-form": {"smoke": REPRODUCED, "laptop": REPRODUCED, "gpu": REPRODUCED},
     "focus-beats-tube": {"smoke": UNDECIDED, "laptop": UNDECIDED, "gpu": REPRODUCED},
     "focus-adamae-beats-adamae": {"smoke": NOT_CHECKABLE, "laptop": UNDECIDED, "gpu": REPRODUCED},
-    "video-beats-images": {"smoke": NOT_REPRODUCED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
+    "video-beats-images": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "pretraining-learns": {"smoke": UNDECIDED, "laptop": NOT_REPRODUCED, "gpu": REPRODUCED},
     "inverted-u": {"smoke": NOT_CHECKABLE, "laptop": NOT_CHECKABLE, "gpu": REPRODUCED},
     "gbusv-accuracy": {"smoke": NOT_CHECKABLE, "laptop": NOT_CHECKABLE, "gpu": NOT_CHECKABLE},
