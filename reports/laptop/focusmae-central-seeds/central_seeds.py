@@ -218,7 +218,7 @@ def combine() -> None:
                  if c["id"] == spec.id)
         committed += c["values"]
     committed = np.array(committed)
-    print(f"committed laptop replicates (SEEDs 0, 1, 2), per seed: {committed.tolist()}")
+    print(f"committed laptop replicates (SEEDs 0, 1, 2), per seed: {np.round(committed, 2).tolist()}")
     show("REFERENCE (the 15 committed alone; the grid's pooled reading)", decide(spec, difference(committed), "laptop"))
     show(f"SECONDARY (rule 3, the {len(entries)} new pooled with the {len(committed)} committed, n = "
          f"{len(entries) + len(committed)})", decide(spec, difference(np.concatenate([m.values, committed])), "laptop"))
