@@ -373,3 +373,86 @@ def test_grid_from_stored_reports_counts_runs_stopped_at_their_pin_check(tmp_pat
         grid_from_reports([a, _stored_run(tmp_path / "a2", 0)])
     with pytest.raises(ValueError, match="mix scales"):
         grid_from_reports([a, _stored_run(tmp_path / "d", 3, scale="laptop")])
+
+
+def test_cvkit_grid_prints_the_per_seed_table_the_grid_and_the_pooled_reading(tmp_path, capsys):
+    "`cvkit grid` on stored runs: each seed's verdict, the kit's grid, the pooled replicates and the written report."
+    from cvkit.core.cli import main
+    a, b = _stored_run(tmp_path / "a", 0), _stored_run(tmp_path / "b", 1)
+    assert main(["grid", str(a), str(b), "--pooled", "--out", str(tmp_path / "g")]) == 0
+    out = capsys.readouterr().out
+    assert "seed 0 at c0, seed 1 at c1" in out
+    assert "| x | reproduced 2.13 [" in out and "n=3 | reproduced 2.23 [" in out  # each seed's own mean
+    pooled = out.split("pooled (secondary")[1]
+    values = [2.0, 2.1, 2.3, 2.1, 2.2, 2.4]  # seed s adds s / 10 to every replicate
+    assert f"x: reproduced {sum(values) / 6:.3g} [" in pooled and "n = 6" in pooled
+    assert (tmp_path / "g" / "report.md").is_file()
+    # bad input: one clear line, exit 2
+    assert main(["grid", str(a)]) == 2
+    assert "at least two" in capsys.readouterr().err
+    assert main(["grid", str(a), str(tmp_path)]) == 2
+    assert "no report.json" in capsys.readouterr().err
+    assert main(["grid", str(a), str(b), "--pooled", "--leave-out", "nope"]) == 2
+    assert "do not have: ['nope']" in capsys.readouterr().err
+
+
+def test_pooled_claims_leave_out_and_a_claim_missing_on_a_seed():
+    "A claim left out by name, or not measured on every seed, is not pooled; the rest are decided over all replicates."
+    from cvkit.core.reproduce import ChapterResult, pooled_claims
+    spec = ClaimSpec("x", "x", "value", ">=", {"smoke": (1.0, REPRODUCED)})
+    spec_y = ClaimSpec("y", "y", "value", ">=", {"smoke": (5.0, REPRODUCED)})
+    runs = {s: ChapterResult("c", "C", "p", None, PASSED, 1.0, None,
+                             claims=[decide(spec, replicates([1.5 + s, 1.6, 1.7]), "smoke").to_dict()]
+                             + ([decide(spec_y, replicates([1.0, 1.1]), "smoke").to_dict()] if s == 0 else []))
+            for s in (0, 1)}
+    pooled = pooled_claims(runs)
+    assert [c["id"] for c in pooled] == ["x"] and pooled[0]["n"] == 6
+    assert pooled_claims(runs, frozenset({"x"})) == []
+    with pytest.raises(ValueError, match="do not have"):
+        pooled_claims(runs, frozenset({"z"}))
+
+
+def test_cvkit_grid_reproduces_the_committed_focusmae_grid_reading(capsys):
+    "On the committed FocusMAE laptop runs the command gives the grid script's pooled reading and finds no code change."
+    from pathlib import Path
+
+    from cvkit.core.cli import main
+    root = Path(__file__).resolve().parents[1] / "reports" / "laptop"
+    folders = [str(root / d) for d in ("focusmae", "focusmae-seed1", "focusmae-seed2")]
+    assert main(["grid", *folders, "--pooled", "--leave-out", "roi-share-closed-form"]) == 0
+    out = capsys.readouterr().out
+    committed = (root / "focusmae-grid" / "grid.out").read_text()
+    assert "focus-beats-tube             undecided         2.100 [-2.999, 7.199] n = 15" in committed
+    assert "focus-beats-tube: undecided 2.1 [-3, 7.2] n = 15" in out
+    assert "video-beats-images: not reproduced -12.8 [-16.1, -9.52] n = 15" in out
+    assert "roi-share-closed-form: reproduced" not in out.split("pooled (secondary")[1]
+    if "unknown (a commit is not in this checkout)" not in out:  # a shallow clone lacks the runs' commit
+        assert out.count("0 changed lines in the notebook code cells, 0 changed lines in the cvkit/core and module") == 2
+
+
+def test_code_changes_counts_code_not_prose(tmp_path):
+    "Changed code-cell lines and core lines between two commits of a scratch repository; a prose edit counts nothing."
+    import subprocess
+
+    from cvkit.core.reproduce import code_changes
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True, text=True).stdout
+
+    git("init", "-q")
+    git("config", "user.email", "t@t"), git("config", "user.name", "t")
+    (tmp_path / "cvkit" / "core").mkdir(parents=True)
+
+    def commit(code: str, prose: str, core: str) -> str:
+        nb = {"cells": [{"cell_type": "markdown", "source": prose}, {"cell_type": "code", "source": code}]}
+        (tmp_path / "ch.ipynb").write_text(json.dumps(nb))
+        (tmp_path / "cvkit" / "core" / "m.py").write_text(core)
+        git("add", "-A"), git("commit", "-qm", "x")
+        return git("rev-parse", "HEAD").strip()
+
+    c0 = commit("a = 1\nb = 2", "Prose.", "x = 1\n")
+    c1 = commit("a = 1\nb = 2", "Other prose.", "x = 1\n")
+    c2 = commit("a = 1\nb = 3", "Other prose.", "x = 2\ny = 3\n")
+    assert code_changes(c0, c1, "ch.ipynb", None, tmp_path) == {"notebook code cells": 0, "cvkit/core and module": 0}
+    assert code_changes(c0, c2, "ch.ipynb", None, tmp_path) == {"notebook code cells": 2, "cvkit/core and module": 3}
+    assert code_changes(c0, "f" * 40, "ch.ipynb", None, tmp_path) is None

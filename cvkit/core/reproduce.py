@@ -16,10 +16,12 @@ __all__ = ['FOOTPRINT_TAG', 'TIMEOUT_FACTOR', 'WORKER_CODE', 'THREAD_VARS', 'STA
            'failed_result', 'chapter_on_worker', 'run_task', 'noop_task', 'ExecutorOptions', 'slurm_cluster_kwargs',
            'slurm_cluster_class', 'dask_client', 'check_workers', 'GridProgress', 'TaskRecord', 'GridChapter',
            'stopped_at_pin_check', 'sanity_checks_hold', 'judge_grid_chapter', 'GridReport', 'grid_markdown',
-           'write_grid_report', 'check_run_arguments', 'reproduce_grid', 'grid_gpu_hours', 'grid_from_reports']
+           'write_grid_report', 'check_run_arguments', 'reproduce_grid', 'grid_gpu_hours', 'grid_from_reports',
+           'code_changes', 'per_seed_rows', 'pooled_claims']
 
 # %% ../../nbs/core/05_reproduce.ipynb #831e9b8e
 import contextlib
+import difflib
 import json
 import math
 import os
@@ -1583,3 +1585,89 @@ def grid_from_reports(
     return GridReport(scale=first.scale, seeds=sorted(runs), device=first.device, executor=STORED,
                       provenance=provenance, runs=runs, chapters=chapters, tasks=tasks,
                       wall_s=round(sum(r.wall_s for r in reports), 1))
+
+# %% ../../nbs/core/05_reproduce.ipynb #grid24
+def _changed_lines(old: list[str], new: list[str]) -> int:
+    "Lines added or removed between two texts (as lists of lines)."
+    diff = difflib.unified_diff(old, new, lineterm="", n=0)
+    return sum(1 for line in diff if line[:1] in "+-" and not line.startswith(("+++", "---")))
+
+
+def _git_text(repo: Path, commit: str, path: str) -> str | None:
+    "A file's text at a commit of `repo`; None when the commit or the file is not there."
+    res = subprocess.run(["git", "-C", str(repo), "show", f"{commit}:{path}"], capture_output=True, text=True)
+    return res.stdout if res.returncode == 0 else None
+
+
+def code_changes(
+    base: str,  # the commit the first seed ran
+    commit: str,  # the commit another seed ran
+    notebook: str,  # the chapter notebook, relative to the repository root
+    module: str | None,  # its exported module file, e.g. "cvkit/papers/focusmae.py" (None: none)
+    repo: str | Path | None = None,  # the checkout; None: the project root
+) -> dict[str, int] | None:
+    """Changed lines between two commits: {"notebook code cells": n, "cvkit/core and module": m}. None when a commit
+    is not in this checkout (a report made elsewhere), so the caller says "unknown" instead of guessing."""
+    repo = Path(repo) if repo is not None else project_root()
+    if base == commit:
+        return {"notebook code cells": 0, "cvkit/core and module": 0}
+    cells = []
+    for c in (base, commit):
+        text = _git_text(repo, c, notebook)
+        if text is None:
+            return None
+        nb = json.loads(text)
+        cells.append("\n".join(cell_source(x) for x in nb["cells"] if x["cell_type"] == "code").splitlines())
+    res = subprocess.run(["git", "-C", str(repo), "diff", "--numstat", base, commit, "--", "cvkit/core",
+                          *([module] if module else [])], capture_output=True, text=True)
+    if res.returncode != 0:
+        return None
+    lines = sum(int(a) + int(b) for a, b, path in (row.split("\t", 2) for row in res.stdout.splitlines())
+                if path.endswith(".py") and a != "-")
+    return {"notebook code cells": _changed_lines(*cells), "cvkit/core and module": lines}
+
+
+def per_seed_rows(
+    runs: dict[int, ChapterResult],  # seed → that seed's result for one chapter
+) -> list[str]:
+    "A Markdown table: one row per claim, one column per seed with that run's verdict, mean, interval and n."
+    seeds = sorted(runs)
+    ids = list(dict.fromkeys(c["id"] for s in seeds for c in runs[s].claims))
+    rows = ["| claim | " + " | ".join(f"seed {s}" for s in seeds) + " |", "|---|" + "---|" * len(seeds)]
+    for claim_id in ids:
+        cells = []
+        for s in seeds:
+            c = next((c for c in runs[s].claims if c["id"] == claim_id), None)
+            if c is None:
+                cells.append("missing")
+            elif c.get("mean") is None:
+                cells.append(c["verdict"])
+            elif c.get("ci"):
+                cells.append(f"{c['verdict']} {c['mean']:.3g} [{c['ci'][0]:.3g}, {c['ci'][1]:.3g}] n={c['n']}")
+            else:
+                cells.append(f"{c['verdict']} {c['mean']:.3g} n={c['n']}")
+        rows.append(f"| {claim_id} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def pooled_claims(
+    runs: dict[int, ChapterResult],  # seed → that seed's result for one chapter
+    leave_out: frozenset[str] = frozenset(),  # claims whose replicates are shared between seeds
+) -> list[dict]:
+    """Each measured claim decided over the replicates of every seed pooled into one sample (`decide`, the claim's
+    own rule at the runs' scale): a secondary reading, valid only where replicates are independent across seeds."""
+    seeds = sorted(runs)
+    unknown = set(leave_out) - {c["id"] for s in seeds for c in runs[s].claims}
+    if unknown:
+        raise ValueError(f"--leave-out names claims the runs do not have: {sorted(unknown)}")
+    out = []
+    for first in runs[seeds[0]].claims:
+        if first["id"] in leave_out or first.get("mean") is None or not first.get("values"):
+            continue
+        records = [next((c for c in runs[s].claims if c["id"] == first["id"]), None) for s in seeds]
+        if any(r is None or not r.get("values") for r in records):
+            continue  # a claim some seed did not measure is not pooled
+        values = tuple(float(v) for r in records for v in r["values"])
+        m = Measurement(values, first.get("unit") or "replicate", {}, None, first.get("kind") or "value")
+        out.append(decide(claim_spec_of(first), m, first["scale"]).to_dict())
+    return out
