@@ -85,8 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     grid.add_argument("--pooled", action="store_true",
                       help="also decide each claim over every replicate of every seed pooled (a secondary reading: "
                            "valid only where replicates are independent across seeds)")
-    grid.add_argument("--leave-out", nargs="*", default=[], metavar="CLAIM",
-                      help="claims left out of the pooled reading (their replicates are shared between seeds)")
+    grid.add_argument("--leave-out", nargs="*", default=None, metavar="CLAIM",
+                      help="with --pooled (required there): claims left out of the pooled reading, whose replicates "
+                           "are shared between seeds or are not training replicates; alone: none. Put it after the "
+                           "folders")
 
     book = sub.add_parser("book", help="build the book: Quarto where installed, else Jupyter Book (or --check it offline)")
     book.add_argument("--check", action="store_true",
@@ -178,20 +180,30 @@ def cmd_reproduce_grid(args: argparse.Namespace, chapters: list, out: Path) -> i
 
 
 def cmd_grid(args: argparse.Namespace) -> int:
-    """Print what a grid of stored one-seed runs says: each run's commit and whether its chapter code differs from
-    the first seed's, each seed's verdicts, the kit's verdicts over the seeds and (`--pooled`) the pooled reading."""
+    """Print what a grid of stored one-seed runs says: each run's commit and the code that changed since the first
+    seed's, each seed's verdicts, the kit's verdicts over the seeds and (`--pooled`) the pooled reading. A reading:
+    it returns 0 (2 on bad input, as a `CvkitError`); `--out` writes the kit's grid report only."""
     from cvkit.core.chapters import list_chapters
-    from cvkit.core.reproduce import (code_changes, grid_from_reports, per_seed_rows, pooled_claims,
+    from cvkit.core.reproduce import (code_changes, grid_from_reports, module_file, per_seed_rows, pooled_claims,
                                       write_grid_report)
 
     folders = [Path(f) for f in args.folders]
     missing = [str(f) for f in folders if not (f / "report.json").is_file()]
     if missing:
         raise CvkitError(f"no report.json in {', '.join(missing)}: give `cvkit reproduce --out` folders")
+    if args.leave_out is not None and not args.pooled:
+        raise CvkitError("--leave-out only applies to the pooled reading: add --pooled")
+    if args.pooled and args.leave_out is None:
+        raise CvkitError("--pooled needs --leave-out CLAIM ... naming the claims whose replicates are shared between "
+                         "seeds or are not training replicates (timing repeats, test crops); --leave-out alone: none")
     try:
         grid = grid_from_reports(folders)
     except ValueError as e:
         raise CvkitError(str(e)) from None
+    leave_out = frozenset(args.leave_out or ())
+    recorded = {c["id"] for r in grid.runs.values() for ch in r.chapters for c in ch.claims}
+    if leave_out - recorded:
+        raise CvkitError(f"--leave-out names claims the runs do not have: {sorted(leave_out - recorded)}")
     known = {c.name: c for c in list_chapters()}
     root = project_root()
     commits = {s: ((r.provenance or {}).get("git") or {}).get("commit") for s, r in grid.runs.items()}
@@ -201,37 +213,54 @@ def cmd_grid(args: argparse.Namespace) -> int:
         print(f"\n## {chapter.name}")
         ch = known.get(chapter.name)
         for s, commit in commits.items():
-            if s == first or ch is None or not commits[first] or not commit:
+            if s == first:
                 continue
-            module = "cvkit/" + ch.module.removeprefix("cvkit.").replace(".", "/") + ".py" if ch.module else None
-            changed = code_changes(commits[first], commit, str(ch.path.relative_to(root)), module, root)
-            said = "unknown (a commit is not in this checkout)" if changed is None else \
-                ", ".join(f"{n} changed lines in the {k}" for k, n in changed.items())
+            changed = None if ch is None or not commits[first] or not commit else code_changes(
+                commits[first], commit, str(ch.path.relative_to(root)), module_file(ch.module), root)
+            if changed is None:
+                said = "unknown (a commit, the notebook or the module is not in this checkout)"
+            else:
+                files = [f"{path} ({n})" for path, n in changed.items() if path != "code cells"]
+                said = (f"{changed['code cells']} changed lines in the notebook's code cells; changed Python files: "
+                        f"{', '.join(files) or 'none'}")
             print(f"code, seed {s} against seed {first}: {said}")
         runs = {s: next(c for c in r.chapters if c.name == chapter.name) for s, r in grid.runs.items()}
         print("\nper seed (each run's own verdict):\n" + "\n".join(per_seed_rows(runs)))
         print(f"\nover the seeds (the kit's grid, n = seeds; status {chapter.status}, seeds left out: "
               f"{chapter.excluded_seeds or 'none'}):")
         for c in chapter.claims:
-            ci = f" [{c['ci'][0]:.3g}, {c['ci'][1]:.3g}]" if c.get("ci") else ""
-            mean = f" {c['mean']:.3g}" if c.get("mean") is not None else ""
-            print(f"  {c['id']}: {c['verdict']}{mean}{ci} n = {c['n']}")
+            print(f"  {c['id']}: {_claim_text(c)}")
+        for p in chapter.problems:
+            print(f"  problem: {p}")
         if args.pooled:
             kept = {s: r for s, r in runs.items() if s not in chapter.excluded_seeds}
-            print(f"\npooled (secondary: every replicate of seeds {sorted(kept)} in one sample; left out: "
-                  f"{', '.join(args.leave_out) or 'none'}):")
-            try:
-                pooled = pooled_claims(kept, frozenset(args.leave_out))
-            except ValueError as e:
-                raise CvkitError(str(e)) from None
+            print(f"\npooled (secondary: every replicate of seeds {sorted(kept)} in one sample):")
+            pooled, skipped = pooled_claims(kept, leave_out)
             for c in pooled:
-                decide_n = f", n to decide {c['n_to_decide']}" if c.get("n_to_decide") else ""
-                print(f"  {c['id']}: {c['verdict']} {c['mean']:.3g} [{c['ci'][0]:.3g}, {c['ci'][1]:.3g}] "
-                      f"n = {c['n']}{decide_n}")
+                print(f"  {c['id']}: {_claim_text(c)} (unit: {c['unit']})")
+            for claim_id, why in skipped.items():
+                print(f"  {claim_id}: not pooled: {why}")
+            if not kept:
+                print("  nothing pooled: no seed of this chapter ran to the end")
     if args.out:
         write_grid_report(grid, Path(args.out))
-        print(f"\nreport: {Path(args.out) / 'report.md'}")
+        print(f"\nreport: {Path(args.out) / 'report.md'} (the kit's grid only; keep this output for the rest)")
     return 0
+
+
+def _claim_text(c: dict) -> str:
+    "One decided claim on one line: verdict, mean, interval, n, the n that would decide it, and its note."
+    text = c["verdict"]
+    if c.get("mean") is not None:
+        text += f" {c['mean']:.3g}"
+    if c.get("ci"):
+        text += f" [{c['ci'][0]:.3g}, {c['ci'][1]:.3g}]"
+    text += f" n = {c['n']}"
+    if c.get("n_to_decide"):
+        text += f", n to decide {c['n_to_decide']}"
+    if c.get("note"):
+        text += f" ({c['note']})"
+    return text
 
 def cmd_data(args: argparse.Namespace) -> int:
     "The `cvkit data` verbs: list, install, path, remove."
