@@ -373,3 +373,108 @@ def test_grid_from_stored_reports_counts_runs_stopped_at_their_pin_check(tmp_pat
         grid_from_reports([a, _stored_run(tmp_path / "a2", 0)])
     with pytest.raises(ValueError, match="mix scales"):
         grid_from_reports([a, _stored_run(tmp_path / "d", 3, scale="laptop")])
+
+
+
+def test_cvkit_grid_prints_the_per_seed_table_the_grid_and_the_pooled_reading(tmp_path, capsys):
+    "`cvkit grid` on stored runs: each seed's verdict, the kit's grid, the pooled replicates and the written report."
+    from cvkit.core.cli import main
+    a, b = _stored_run(tmp_path / "a", 0), _stored_run(tmp_path / "b", 1)
+    assert main(["grid", str(a), str(b), "--pooled", "--leave-out", "--out", str(tmp_path / "g")]) == 0
+    out = capsys.readouterr().out
+    assert "seed 0 at c0, seed 1 at c1" in out
+    assert "code, seed 1 against seed 0: unknown" in out  # the fake commits c0, c1 are not in this checkout
+    assert "| x | reproduced 2.13 [" in out and "n=3 | reproduced 2.23 [" in out  # each seed's own mean
+    pooled = out.split("pooled (secondary")[1]
+    values = [2.0, 2.1, 2.3, 2.1, 2.2, 2.4]  # seed s adds s / 10 to every replicate
+    assert f"x: reproduced {sum(values) / 6:.3g} [" in pooled and "n = 6" in pooled and "(unit: seed)" in pooled
+    assert (tmp_path / "g" / "report.md").is_file()
+    # bad input: one clear line, exit 2
+    for argv, message in ((["grid", str(a)], "at least two"), (["grid", str(a), str(tmp_path)], "no report.json"),
+                          (["grid", str(a), str(b), "--pooled", "--leave-out", "nope"], "do not have: ['nope']"),
+                          (["grid", str(a), str(b), "--pooled"], "--pooled needs --leave-out"),
+                          (["grid", str(a), str(b), "--leave-out", "x"], "add --pooled")):
+        assert main(argv) == 2, argv
+        assert message in capsys.readouterr().err, argv
+
+
+def _result(claims: list[dict]) -> "ChapterResult":
+    from cvkit.core.reproduce import ChapterResult
+    return ChapterResult("c", "C", "p", None, PASSED, 1.0, None, claims=claims)
+
+
+def test_pooled_claims_pools_what_it_can_and_says_why_not_the_rest():
+    "Claims left out, measured differently, degenerate, constant or missing on a seed are not pooled, with a reason."
+    from cvkit.core.claims import proportion
+    from cvkit.core.reproduce import pooled_claims
+    x = ClaimSpec("x", "x", "value", ">=", {"smoke": (1.0, REPRODUCED)})
+    y = ClaimSpec("y", "y", "value", ">=", {"smoke": (5.0, REPRODUCED)})
+    gain = ClaimSpec("gain", "g", "score", ">", {"smoke": (0.0, REPRODUCED)})
+    rate = ClaimSpec("rate", "r", "rate", ">=", {"smoke": (0.5, REPRODUCED)})
+    runs = {s: _result([decide(x, replicates([1.5 + s, 1.6, 1.7]), "smoke").to_dict(),
+                        decide(gain, paired([1.0, 1.0, 1.0], [0.0, 0.0, 0.0]), "smoke").to_dict(),  # constant
+                        decide(rate, replicates([0.6, 0.7, 0.8]) if s == 0 else proportion([1] * 8 + [0] * 2), "smoke").to_dict()]
+                       + ([decide(y, replicates([1.0, 1.1]), "smoke").to_dict()] if s == 0 else []))
+            for s in (0, 1)}
+    pooled, skipped = pooled_claims(runs)
+    assert [c["id"] for c in pooled] == ["x"] and pooled[0]["n"] == 6
+    assert abs(pooled[0]["mean"] - (1.5 + 1.6 + 1.7 + 2.5 + 1.6 + 1.7) / 6) < 1e-12
+    assert skipped["y"] == "not recorded on every seed"
+    assert "same value" in skipped["gain"] and "differently (kind, unit" in skipped["rate"]
+    pooled, skipped = pooled_claims(runs, frozenset({"x"}))
+    assert pooled == [] and skipped["x"] == "left out by name"
+    assert pooled_claims({}) == ([], {})
+    at_chance = {s: _result([decide(x, replicates([1.5, 1.6]), "smoke").to_dict() | {"note": "degenerate: ..."}])
+                 for s in (0, 1)}
+    assert pooled_claims(at_chance)[1] == {"x": "degenerate on some seed (see its note)"}
+
+
+def test_cvkit_grid_reproduces_the_committed_focusmae_grid_reading(capsys):
+    "On the committed FocusMAE laptop runs the command gives the grid script's pooled reading."
+    from pathlib import Path
+
+    from cvkit.core.cli import main
+    root = Path(__file__).resolve().parents[1] / "reports" / "laptop"
+    folders = [str(root / d) for d in ("focusmae", "focusmae-seed1", "focusmae-seed2")]
+    assert main(["grid", *folders, "--pooled", "--leave-out", "roi-share-closed-form"]) == 0
+    out = capsys.readouterr().out
+    committed = (root / "focusmae-grid" / "grid.out").read_text()
+    assert "focus-beats-tube             undecided         2.100 [-2.999, 7.199] n = 15" in committed
+    pooled = out.split("pooled (secondary")[1]
+    assert "focus-beats-tube: undecided 2.1 [-3, 7.2] n = 15" in pooled
+    assert "video-beats-images: not reproduced -12.8 [-16.1, -9.52] n = 15" in pooled
+    assert "roi-share-closed-form: not pooled: left out by name" in pooled
+
+
+def test_code_changes_counts_code_not_prose(tmp_path):
+    "Changed code-cell lines and changed core and module files between two commits of a scratch repository."
+    import subprocess
+
+    from cvkit.core.reproduce import code_changes, module_file
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True, text=True).stdout
+
+    git("init", "-q")
+    git("config", "user.email", "t@t"), git("config", "user.name", "t")
+    (tmp_path / "cvkit" / "core").mkdir(parents=True)
+    (tmp_path / "cvkit" / "papers").mkdir(parents=True)
+
+    def commit(code: str, prose: str, core: str, paper: str) -> str:
+        nb = {"cells": [{"cell_type": "markdown", "source": prose}, {"cell_type": "code", "source": code}]}
+        (tmp_path / "ch.ipynb").write_text(json.dumps(nb))
+        (tmp_path / "cvkit" / "core" / "m.py").write_text(core)
+        (tmp_path / "cvkit" / "papers" / "ch.py").write_text(paper)
+        git("add", "-A"), git("commit", "-qm", "x")
+        return git("rev-parse", "HEAD").strip()
+
+    module = module_file("cvkit.papers.ch")
+    assert module == "cvkit/papers/ch.py" and module_file(None) is None
+    c0 = commit("a = 1\nb = 2", "Prose.", "x = 1\n", "p = 1\n")
+    c1 = commit("a = 1\nb = 2", "Other prose.", "x = 1\n", "p = 1\n")
+    c2 = commit("a = 1\nb = 3\n-- c", "Other prose.", "x = 2\ny = 3\n", "p = 2\n")
+    assert code_changes(c0, c1, "ch.ipynb", module, tmp_path) == {"code cells": 0}
+    assert code_changes(c0, c2, "ch.ipynb", module, tmp_path) == {"code cells": 3, "cvkit/core/m.py": 3,
+                                                                  "cvkit/papers/ch.py": 2}
+    assert code_changes(c0, "f" * 40, "ch.ipynb", module, tmp_path) is None
+    assert code_changes(c0, c2, "ch.ipynb", "cvkit/papers/nope.py", tmp_path) is None  # a wrong module path

@@ -16,10 +16,12 @@ __all__ = ['FOOTPRINT_TAG', 'TIMEOUT_FACTOR', 'WORKER_CODE', 'THREAD_VARS', 'STA
            'failed_result', 'chapter_on_worker', 'run_task', 'noop_task', 'ExecutorOptions', 'slurm_cluster_kwargs',
            'slurm_cluster_class', 'dask_client', 'check_workers', 'GridProgress', 'TaskRecord', 'GridChapter',
            'stopped_at_pin_check', 'sanity_checks_hold', 'judge_grid_chapter', 'GridReport', 'grid_markdown',
-           'write_grid_report', 'check_run_arguments', 'reproduce_grid', 'grid_gpu_hours', 'grid_from_reports']
+           'write_grid_report', 'check_run_arguments', 'reproduce_grid', 'grid_gpu_hours', 'grid_from_reports',
+           'module_file', 'code_changes', 'per_seed_rows', 'pooled_claims']
 
 # %% ../../nbs/core/05_reproduce.ipynb #831e9b8e
 import contextlib
+import difflib
 import json
 import math
 import os
@@ -1583,3 +1585,124 @@ def grid_from_reports(
     return GridReport(scale=first.scale, seeds=sorted(runs), device=first.device, executor=STORED,
                       provenance=provenance, runs=runs, chapters=chapters, tasks=tasks,
                       wall_s=round(sum(r.wall_s for r in reports), 1))
+
+# %% ../../nbs/core/05_reproduce.ipynb #grid24
+def _changed_lines(old: list[str], new: list[str]) -> int:
+    "Lines added or removed between two texts given as lists of lines (the diff's two header lines are not counted)."
+    diff = list(difflib.unified_diff(old, new, lineterm="", n=0))[2:]
+    return sum(1 for line in diff if line[:1] in "+-")
+
+
+def _git_text(repo: Path, commit: str, path: str) -> str | None:
+    "A file's text at a commit of `repo`; None when the commit or the file is not there."
+    res = subprocess.run(["git", "-C", str(repo), "show", f"{commit}:{path}"], capture_output=True, text=True)
+    return res.stdout if res.returncode == 0 else None
+
+
+def module_file(module: str | None) -> str | None:
+    "The file of an exported module, relative to the repository root: 'cvkit.papers.glow' -> 'cvkit/papers/glow.py'."
+    return None if module is None else module.replace(".", "/") + ".py"
+
+
+def code_changes(
+    base: str,  # the commit the first seed ran
+    commit: str,  # the commit another seed ran
+    notebook: str,  # the chapter notebook, relative to the repository root
+    module: str | None,  # its exported module file, e.g. "cvkit/papers/focusmae.py" (None: none)
+    repo: str | Path | None = None,  # the checkout; None: the project root
+) -> dict[str, int] | None:
+    """Changed lines between two commits: {"code cells": n} for the notebook's code cells (its prose may change
+    freely), then one entry per changed Python file under `cvkit/core` or the chapter's module (every core file, not
+    only those the chapter imports: the caller reads the names). None when a commit, the notebook or the module is
+    not in this checkout (a report made elsewhere), so that the caller says "unknown" instead of guessing."""
+    repo = Path(repo) if repo is not None else project_root()
+    cells = []
+    for c in (base, commit):
+        text = _git_text(repo, c, notebook)
+        if text is None or (module is not None and _git_text(repo, c, module) is None):
+            return None
+        nb = json.loads(text)
+        cells.append("\n".join(cell_source(x) for x in nb["cells"] if x["cell_type"] == "code").splitlines())
+    changes = {"code cells": _changed_lines(*cells)}
+    res = subprocess.run(["git", "-C", str(repo), "diff", "--numstat", base, commit, "--", "cvkit/core",
+                          *([module] if module else [])], capture_output=True, text=True)
+    if res.returncode != 0:
+        return None
+    for row in res.stdout.splitlines():
+        added, removed, path = row.split("\t", 2)
+        if path.endswith(".py") and added != "-":
+            changes[path] = int(added) + int(removed)
+    return changes
+
+
+def per_seed_rows(
+    runs: dict[int, ChapterResult],  # seed → that seed's result for one chapter
+) -> list[str]:
+    "A Markdown table: one row per claim, one column per seed with that run's verdict, mean, interval and n."
+    seeds = sorted(runs)
+    ids = list(dict.fromkeys(c["id"] for s in seeds for c in runs[s].claims))
+    rows = ["| claim | " + " | ".join(f"seed {s}" for s in seeds) + " |", "|---|" + "---|" * len(seeds)]
+    for claim_id in ids:
+        cells = []
+        for s in seeds:
+            c = next((c for c in runs[s].claims if c["id"] == claim_id), None)
+            if c is None:
+                cells.append("missing")
+            elif c.get("mean") is None:
+                cells.append(c["verdict"])
+            elif c.get("ci"):
+                cells.append(f"{c['verdict']} {c['mean']:.3g} [{c['ci'][0]:.3g}, {c['ci'][1]:.3g}] n={c['n']}")
+            else:
+                cells.append(f"{c['verdict']} {c['mean']:.3g} n={c['n']}")
+        rows.append(f"| {claim_id} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def _not_poolable(records: list[dict | None]) -> str:
+    "Why one claim's records (one per seed) cannot be pooled into one sample; '' when they can."
+    if any(r is None for r in records):
+        return "not recorded on every seed"
+    if any(r.get("mean") is None or not r.get("values") for r in records):
+        return "not measured on every seed"
+    same = ("kind", "unit", "comparison", "threshold", "scale")
+    differ = [k for k in same if len({json.dumps(r.get(k)) for r in records}) > 1]
+    if differ:
+        return f"the seeds measured it differently ({', '.join(differ)} differ)"
+    if any(r.get("note", "").startswith("degenerate") for r in records):
+        return "degenerate on some seed (see its note)"
+    if len({float(v) for r in records for v in r["values"]}) == 1:
+        return ("every replicate has the same value; the records keep each arm's mean, not its replicates, so the "
+                "kit cannot judge a constant sample again")
+    return ""
+
+
+def pooled_claims(
+    runs: dict[int, ChapterResult],  # seed → that seed's result for one chapter (seeds that ran to the end)
+    leave_out: frozenset[str] = frozenset(),  # claims whose replicates are shared between seeds
+) -> tuple[list[dict], dict[str, str]]:
+    """Each measured claim decided over the replicates of every seed pooled into one sample (`decide`, the claim's
+    own rule at the runs' scale): a secondary reading, valid only where replicates are independent across seeds.
+    Returns the pooled claims (`Claim.to_dict()`, in the first seed's order) and {claim id: why it was not pooled}.
+    The records keep the replicates' values but not each arm's replicates or the chance level, so arms and chance
+    are not re-judged: claims degenerate on some seed are not pooled."""
+    seeds = sorted(runs)
+    if not seeds:
+        return [], {}
+    ids = list(dict.fromkeys(c["id"] for s in seeds for c in runs[s].claims))
+    pooled, skipped = [], {}
+    for claim_id in ids:
+        records = [next((c for c in runs[s].claims if c["id"] == claim_id), None) for s in seeds]
+        if claim_id in leave_out:
+            skipped[claim_id] = "left out by name"
+            continue
+        if all(r is not None and r.get("mean") is None for r in records):
+            continue  # not checkable everywhere: nothing to pool, nothing to explain
+        why = _not_poolable(records)
+        if why:
+            skipped[claim_id] = why
+            continue
+        first = records[0]
+        values = tuple(float(v) for r in records for v in r["values"])
+        m = Measurement(values, first.get("unit") or "replicate", {}, None, first.get("kind") or "value")
+        pooled.append(decide(claim_spec_of(first), m, first["scale"]).to_dict())
+    return pooled, skipped
